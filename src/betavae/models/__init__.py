@@ -1,0 +1,17 @@
+"""Models and objectives: VAE architectures, the beta-VAE family of losses, priors and baselines."""
+
+from betavae.models.builders import build_objective
+from betavae.models.config import OBJECTIVE_KEYS, ModelConfig, ObjectiveConfig
+from betavae.models.objectives import Objective
+from betavae.models.vae import VAE, VAEOutput, build_model
+
+__all__ = [
+    "OBJECTIVE_KEYS",
+    "VAE",
+    "ModelConfig",
+    "Objective",
+    "ObjectiveConfig",
+    "VAEOutput",
+    "build_model",
+    "build_objective",
+]

@@ -1,0 +1,97 @@
+"""Training objectives of the beta-VAE family.
+
+An objective is called as `objective(model, x, step, x_aux=None, generator=None)` and returns a dict of
+scalar tensors with at least "total" (minimised), "reconstruction" and "kl" (batch means) and
+"kl_per_latent" (d,). Objectives hold no step counter: schedules are pure functions of `step`.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from betavae.models.config import ObjectiveConfig
+from betavae.models.gaussian import kl_normal_standard
+from betavae.models.vae import VAE, VAEOutput
+
+
+class Objective(nn.Module):
+    """Base class. Trainable parts (a discriminator, learned prior exponents) are submodules, so they are
+    in the objective's state_dict. `model_parameters()` are trained by the model optimiser together with
+    `model.parameters()`; `discriminator_parameters()` by a second optimiser (FactorVAE only)."""
+
+    needs_aux_batch: bool = False
+
+    def __init__(self, config: ObjectiveConfig) -> None:
+        super().__init__()
+        self.config = config
+
+    def model_parameters(self) -> list[nn.Parameter]:
+        """Objective parameters trained with the model (none unless overridden)."""
+        return []
+
+    def discriminator_parameters(self) -> list[nn.Parameter]:
+        """Parameters of an adversary trained on "discriminator_total" (none unless overridden)."""
+        return []
+
+    def forward(self, model: VAE, x: Tensor, step: int, x_aux: Tensor | None = None,
+                generator: torch.Generator | None = None) -> dict[str, Tensor]:
+        raise NotImplementedError
+
+
+def reconstruction_loss(model: VAE, out: VAEOutput, x: Tensor) -> Tensor:
+    """Per-image negative log-likelihood summed over pixels, averaged over the batch: scalar."""
+    return model.reconstruction_nll(out.recon, x).mean()
+
+
+def gaussian_kl_terms(mu: Tensor, logvar: Tensor) -> tuple[Tensor, Tensor]:
+    """(kl, kl_per_latent): KL(q(z|x) || N(0, I)) summed over latents and per latent, batch means.
+
+    Implements Kingma & Welling 2014 Appendix B. mu, logvar: (B, d) -> scalar, (d,).
+    """
+    kl_per_latent = kl_normal_standard(mu, logvar).mean(0)  # (d,)
+    return kl_per_latent.sum(), kl_per_latent
+
+
+class BetaVAEObjective(Objective):
+    """recon + beta * KL with a constant beta: Higgins et al. 2017 Eq. 4.
+
+    "ae" is beta = 0 (the reconstruction term alone, still with a sampled code), "vae" is beta = 1 (the
+    negative ELBO of Kingma & Welling 2014 Eq. 10), "beta_vae" takes beta from the config.
+    """
+
+    def __init__(self, config: ObjectiveConfig) -> None:
+        super().__init__(config)
+        self.beta = config.kl_weight
+
+    def forward(self, model: VAE, x: Tensor, step: int, x_aux: Tensor | None = None,
+                generator: torch.Generator | None = None) -> dict[str, Tensor]:
+        out = model(x, generator=generator)
+        recon = reconstruction_loss(model, out, x)
+        kl, kl_per_latent = gaussian_kl_terms(out.mu, out.logvar)
+        return {"total": recon + self.beta * kl, "reconstruction": recon, "kl": kl,
+                "kl_per_latent": kl_per_latent}
+
+
+def capacity(step: int, c_max: float, steps: int) -> float:
+    """The capacity C(step) of Burgess et al. 2018 Sec. 5: rises linearly from 0 at step 0 to `c_max` at
+    step `steps`, and stays at `c_max` afterwards."""
+    if steps < 1:
+        raise ValueError(f"capacity steps must be >= 1, got {steps}")
+    if step < 0:
+        raise ValueError(f"step must be >= 0, got {step}")
+    return float(c_max) * min(1.0, step / steps)
+
+
+class CapacityObjective(Objective):
+    """recon + gamma * |KL - C(step)|: Burgess et al. 2018 Eq. 8 (the "beta-VAE B" of their Sec. 5)."""
+
+    def forward(self, model: VAE, x: Tensor, step: int, x_aux: Tensor | None = None,
+                generator: torch.Generator | None = None) -> dict[str, Tensor]:
+        out = model(x, generator=generator)
+        recon = reconstruction_loss(model, out, x)
+        kl, kl_per_latent = gaussian_kl_terms(out.mu, out.logvar)
+        c = capacity(step, self.config.capacity_max, self.config.capacity_steps)
+        total = recon + self.config.gamma * (kl - c).abs()
+        return {"total": total, "reconstruction": recon, "kl": kl, "kl_per_latent": kl_per_latent,
+                "capacity": torch.tensor(c, dtype=kl.dtype, device=kl.device)}
