@@ -1,0 +1,45 @@
+# Two commands set everything up on a fresh machine:
+#   make run    install into .venv, then run the whole default pipeline (dvc repro)
+#   make test   install into .venv, then run the test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(CURDIR)/$(VENV)/bin
+STAMP  := $(VENV)/.installed
+# On a machine without a GPU and without a local CPU wheel, point pip at the CPU builds of torch, e.g.
+#   make run TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+TORCH_INDEX_URL ?=
+export PATH := $(BIN):$(PATH)
+
+.PHONY: install run test test-fast bench mlflow-ui clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	if [ -n "$(TORCH_INDEX_URL)" ]; then \
+	  $(BIN)/python -m pip install --quiet "torch==2.13.0" --index-url "$(TORCH_INDEX_URL)"; fi
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	test -d .dvc || $(BIN)/dvc init $$(git rev-parse --git-dir >/dev/null 2>&1 || echo --no-scm)
+	$(BIN)/dvc repro
+	$(BIN)/dvc metrics show
+
+test: install
+	$(BIN)/python -m pytest -q --timeout=600
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow" --timeout=300
+
+bench: install
+	$(BIN)/python benchmarks/bench_data.py
+	$(BIN)/python benchmarks/bench_models.py
+	$(BIN)/python benchmarks/bench_metrics.py
+
+mlflow-ui: install
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --default-artifact-root ./mlruns --host 127.0.0.1
+
+clean:
+	rm -rf data/datasets data/validation models metrics plots .prefect

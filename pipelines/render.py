@@ -1,0 +1,67 @@
+"""`render` stage: a Prefect flow drawing a latent-traversal grid PNG per finished run.
+
+    python -m pipelines.render
+
+PNGs land in `plots/<dataset>/<run name>_traversal.png` and are logged to each MLflow run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from pipelines.common import ROOT, configure_prefect, main_guard
+
+
+@task(cache_policy=NO_CACHE, task_run_name="render-{record[name]}")
+def render_run(record: dict[str, Any], data: Any, cfg: Any, root: Path, out_dir: Path) -> str:
+    import numpy as np
+
+    from betavae.render.traversal import kl_per_latent, save_traversal_png, traversal_grid
+    from betavae.tracking import RunLogger, client_for
+    from betavae.training.checkpoint import model_from_checkpoint
+
+    model, _ = model_from_checkpoint(Path(record["checkpoint"]))
+    rng = np.random.default_rng(cfg.seed)
+    idx = np.sort(rng.choice(len(data.images), size=min(cfg.kl_samples, len(data.images)), replace=False))
+    kl = kl_per_latent(model, data.images[idx], data.max_pixel_value)
+    order = np.argsort(-kl, kind="stable")
+    path = out_dir / f"{record['name']}_traversal.png"
+    seeds = data.images[rng.choice(len(data.images), size=cfg.seed_images, replace=False)]
+    grids = [traversal_grid(model, s, data.max_pixel_value, order, cfg.limit, cfg.steps) for s in seeds]
+    save_traversal_png(np.concatenate(grids, axis=1), path, order, kl, cfg.limit, cfg.steps,
+                       repeats=len(grids), title=record["name"])
+    RunLogger(client_for(root), record["run_id"]).log_artifact(path, "traversals")
+    return str(path)
+
+
+@flow(name="render-sweep", log_prints=True)
+def render_sweep(root: str | None = None) -> list[str]:
+    from betavae.config import RenderConfig, load_params
+    from betavae.data.storage import load_dataset
+    from betavae.sweep import read_sweep_record, sweep_record_path
+
+    project = Path(root or ROOT)
+    p = load_params(project / "params.yaml")
+    cfg = RenderConfig.from_dict(p.get("render"))
+    dataset = p["data"]["dataset"]
+    sweep = read_sweep_record(sweep_record_path(project, dataset))
+    data = load_dataset(project / "data" / "datasets" / dataset)
+    out_dir = project / "plots" / dataset
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [render_run(r, data, cfg, project, out_dir) for r in sweep["runs"] if r["status"] == "finished"]
+    for path in paths:
+        print(f"wrote {Path(path).relative_to(project)}")
+    return paths
+
+
+def main() -> None:
+    configure_prefect()
+    main_guard(render_sweep)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""`train` stage: a Prefect flow that trains every configuration of the sweep, one at a time per device.
+
+    python -m pipelines.train            # what `dvc repro train` runs
+
+Each configuration is a Prefect task retried on infrastructure errors (a lost worker, an I/O failure),
+never on a diverged run: a non-finite loss would diverge again, so it is recorded and the sweep goes on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from betavae.errors import BetavaeError, TrainingDiverged
+from pipelines.common import ROOT, configure_prefect, main_guard
+
+
+def _retry_infrastructure_only(task: Any, task_run: Any, state: Any) -> bool:
+    """Prefect retry condition: retry unless the failure is a configuration or divergence error."""
+    try:
+        state.result()
+    except (TrainingDiverged, BetavaeError):
+        return False
+    except Exception:
+        return True
+    return False
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10, retry_condition_fn=_retry_infrastructure_only,
+      task_run_name="train-{run.name}")
+def train_configuration(run: Any, experiment_id: str, parent_id: str, root: Path) -> dict[str, Any]:
+    from betavae.data.storage import load_dataset
+    from betavae.sweep import train_and_track
+    from betavae.tracking import client_for
+
+    data = load_dataset(root / "data" / "datasets" / run.dataset)
+    record = train_and_track(run, data, root=root, client=client_for(root), experiment_id=experiment_id,
+                             parent_id=parent_id)
+    if record.status != "finished":
+        get_run_logger().warning("%s %s: %s", run.name, record.status, record.failure_reason)
+    return record.__dict__
+
+
+@flow(name="train-sweep", log_prints=True)
+def train_sweep(root: str | None = None, overrides: dict[str, Any] | None = None) -> str:
+    """Train the sweep of `params.yaml` (optionally with `overrides` of its sections) and write
+    `models/<dataset>/sweep.json`. Returns the MLflow id of the sweep's parent run."""
+    from betavae.config import SweepConfig, expand_sweep, load_params
+    from betavae.sweep import RunRecord, sweep_record_path, write_sweep_record
+    from betavae.tracking import client_for, ensure_experiment, git_commit, start_run
+
+    project = Path(root or ROOT)
+    p = load_params(project / "params.yaml")
+    for section, values in (overrides or {}).items():
+        p.setdefault(section, {}).update(values)
+    runs = expand_sweep(p)  # validates every configuration before any work
+    sweep = SweepConfig.from_dict(p.get("sweep"))
+    dataset = runs[0].dataset
+    client = client_for(project)
+    experiment_id = ensure_experiment(client, f"betavae-{dataset}", project)
+    parent = start_run(client, experiment_id, sweep.name, tags={
+        "betavae.dataset": dataset, "betavae.sweep": "true", "mlflow.source.git.commit": git_commit(project)})
+    parent.log_params({f"sweep.grid.{k}": list(v) for k, v in sweep.grid.items()} | {"sweep.seeds": list(sweep.seeds)})
+    records = []
+    try:
+        for run in runs:
+            records.append(RunRecord(**train_configuration(run, experiment_id, parent.run_id, project)))
+    except BaseException as exc:
+        parent.set_tags({"betavae.failure_reason": f"{type(exc).__name__}: {exc}"[:5000]})
+        parent.finish("FAILED")
+        raise
+    finished = [r for r in records if r.status == "finished"]
+    parent.log_metrics({"runs_finished": len(finished), "runs_diverged": len(records) - len(finished)}, step=0)
+    parent.finish("FINISHED" if finished else "FAILED")
+    write_sweep_record(sweep_record_path(project, dataset), dataset=dataset, experiment_id=experiment_id,
+                       parent_run_id=parent.run_id, records=records)
+    if not finished:
+        raise TrainingDiverged(f"every run of the sweep diverged: {[r.failure_reason for r in records]}")
+    return parent.run_id
+
+
+def main() -> None:
+    configure_prefect()
+    main_guard(train_sweep)
+
+
+if __name__ == "__main__":
+    main()

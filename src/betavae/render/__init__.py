@@ -1,0 +1,1 @@
+"""Rendering of latent traversals and plots."""

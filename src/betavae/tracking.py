@@ -1,0 +1,104 @@
+"""MLflow tracking: one parent run per sweep, one nested run per configuration.
+
+Everything goes through :class:`mlflow.tracking.MlflowClient` with explicit run ids, because the fluent
+API's active run is thread-local and Prefect runs tasks in worker threads. Metadata lives in
+`sqlite:///<project>/mlflow.db` and artifacts under `<project>/mlruns/` unless `MLFLOW_TRACKING_URI` says
+otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from mlflow.entities import Metric, Param, RunTag
+from mlflow.tracking import MlflowClient
+
+PARENT_TAG = "mlflow.parentRunId"
+MAX_BATCH = 900  # MLflow accepts at most 1000 entities per log_batch call
+
+
+def tracking_uri(root: Path) -> str:
+    """The tracking URI: `MLFLOW_TRACKING_URI` if set, else an absolute sqlite path inside the project."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path(root).resolve() / 'mlflow.db'}"
+
+
+def client_for(root: Path) -> MlflowClient:
+    """A client on the project's store; also points the fluent API there (used by `log_model`)."""
+    import mlflow
+
+    uri = tracking_uri(root)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def ensure_experiment(client: MlflowClient, name: str, root: Path) -> str:
+    """The id of experiment `name`, created with its artifacts under `<root>/mlruns` if it is new."""
+    existing = client.get_experiment_by_name(name)
+    if existing is not None:
+        return existing.experiment_id
+    location = None
+    if client.tracking_uri.startswith("sqlite:"):
+        location = (Path(root).resolve() / "mlruns").as_uri()
+    return client.create_experiment(name, artifact_location=location)
+
+
+def git_commit(root: Path) -> str:
+    """The checked-out commit, or `unknown` outside a git work tree."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                             timeout=10, check=True)
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _param_value(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 6000 else text[:5997] + "..."
+
+
+class RunLogger:
+    """Logs to one MLflow run by id; safe to use from any thread."""
+
+    def __init__(self, client: MlflowClient, run_id: str) -> None:
+        self.client = client
+        self.run_id = run_id
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        items = [Param(k, _param_value(v)) for k, v in params.items()]
+        for i in range(0, len(items), MAX_BATCH):
+            self.client.log_batch(self.run_id, params=items[i:i + MAX_BATCH])
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        items = [RunTag(k, str(v)) for k, v in tags.items()]
+        self.client.log_batch(self.run_id, tags=items)
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int) -> None:
+        """Log finite values; MLflow stores NaN poorly and a diverged value is recorded as a tag instead."""
+        now = int(time.time() * 1000)
+        items = [Metric(k, float(v), now, step) for k, v in metrics.items() if math.isfinite(float(v))]
+        for i in range(0, len(items), MAX_BATCH):
+            self.client.log_batch(self.run_id, metrics=items[i:i + MAX_BATCH])
+
+    def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
+        self.client.log_artifact(self.run_id, str(path), artifact_path)
+
+    def finish(self, status: str = "FINISHED") -> None:
+        self.client.set_terminated(self.run_id, status=status)
+
+
+def start_run(client: MlflowClient, experiment_id: str, name: str, *, parent_id: str | None = None,
+              tags: Mapping[str, Any] | None = None) -> RunLogger:
+    """Create a run (nested under `parent_id` when given) and return a logger bound to it."""
+    all_tags = {"mlflow.runName": name, **(tags or {})}
+    if parent_id:
+        all_tags[PARENT_TAG] = parent_id
+    run = client.create_run(experiment_id, run_name=name, tags={k: str(v) for k, v in all_tags.items()})
+    return RunLogger(client, run.info.run_id)

@@ -1,0 +1,1 @@
+"""Training engine: device choice, the optimisation loop, checkpoints and inference helpers."""

@@ -1,0 +1,82 @@
+"""Self-describing checkpoints: weights, optimiser states, step, RNG states, config and data digest.
+
+A checkpoint is one file written by :func:`save_checkpoint` and read by :func:`load_checkpoint` with
+`torch.load(weights_only=True)`, so loading never executes pickled code; the model is rebuilt from the
+saved configuration (JSON), not unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from betavae.config import RunConfig
+from betavae.errors import DataError
+from betavae.models import build_model
+
+FORMAT_VERSION = 1
+LAST = "last.pt"
+
+
+def save_checkpoint(path: Path, *, run: RunConfig, step: int, model: torch.nn.Module,
+                    objective: torch.nn.Module, optimizers: dict[str, torch.optim.Optimizer],
+                    rng: dict[str, Any], data_digest: str, observation_shape: tuple[int, int, int],
+                    max_pixel_value: int = 1, metrics: dict[str, float] | None = None) -> Path:
+    """Write the training state atomically: a crash mid-write leaves the previous checkpoint intact."""
+    payload = {
+        "format_version": FORMAT_VERSION,
+        "config_json": json.dumps(run.to_dict(), sort_keys=True),
+        "config_digest": run.digest,
+        "data_digest": data_digest,
+        "observation_shape": list(observation_shape),
+        "max_pixel_value": int(max_pixel_value),
+        "step": int(step),
+        "model": model.state_dict(),
+        "objective": objective.state_dict(),
+        "optimizers": {name: opt.state_dict() for name, opt in optimizers.items()},
+        "rng": rng,
+        "metrics": dict(metrics or {}),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        torch.save(payload, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Read a checkpoint without unpickling code; a missing or foreign file raises DataError."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"checkpoint not found: {path}")
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # torch raises several types for truncated or foreign files
+        raise DataError(f"checkpoint {path} is unreadable: {exc}") from exc
+    if not isinstance(payload, dict) or payload.get("format_version") != FORMAT_VERSION:
+        raise DataError(f"{path} is not a betavae checkpoint of format {FORMAT_VERSION}")
+    return payload
+
+
+def run_config_of(payload: dict[str, Any]) -> RunConfig:
+    return RunConfig.from_dict(json.loads(payload["config_json"]))
+
+
+def model_from_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> tuple[torch.nn.Module, RunConfig]:
+    """Rebuild the VAE from the saved configuration and load its weights (evaluation mode)."""
+    payload = load_checkpoint(path, map_location)
+    run = run_config_of(payload)
+    model = build_model(run.model, tuple(payload["observation_shape"]))
+    model.load_state_dict(payload["model"])
+    model.eval()
+    return model, run

@@ -1,0 +1,185 @@
+"""The optimisation loop shared by every objective of the family.
+
+The whole dataset stays resident on the device as uint8 and each step gathers a batch by index, so the
+hot loop does no per-image Python work. Runs are seeded and deterministic on CPU, checkpoint every
+`train.checkpoint_every` steps, and resume from the last checkpoint to the same final weights as an
+uninterrupted run. A non-finite loss stops the run with :class:`TrainingDiverged`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from betavae.config import RunConfig
+from betavae.errors import ConfigError, TrainingDiverged
+from betavae.models import build_model, build_objective
+from betavae.training.checkpoint import LAST, load_checkpoint, save_checkpoint
+from betavae.training.device import autocast_dtype, select_device
+
+MetricsCallback = Callable[[dict[str, float], int], None]
+
+
+@dataclass
+class TrainResult:
+    """What a finished run reports: its last logged terms, throughput and final checkpoint."""
+
+    run_name: str
+    steps: int
+    checkpoint: Path
+    device: str
+    images_per_second: float
+    final_terms: dict[str, float] = field(default_factory=dict)
+    resumed_from_step: int | None = None
+
+
+def to_float_images(batch: torch.Tensor, max_pixel_value: int) -> torch.Tensor:
+    """uint8 (B, H, W, C) -> float (B, C, H, W) in [0, 1]."""
+    return batch.permute(0, 3, 1, 2).float().div_(max_pixel_value)
+
+
+def _scalar_terms(terms: dict[str, torch.Tensor]) -> dict[str, float]:
+    """Detach a step's loss terms into floats; vectors (KL per latent) become `name.i` entries."""
+    out: dict[str, float] = {}
+    for name, value in terms.items():
+        value = value.detach().float()
+        if value.ndim == 0:
+            out[name] = value.item()
+        else:
+            for i, v in enumerate(value.flatten().tolist()):
+                out[f"{name}.{i}"] = v
+    return out
+
+
+def _make_optimizer(name: str, params: list[torch.nn.Parameter], lr: float) -> torch.optim.Optimizer:
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr)
+    if name == "adagrad":
+        return torch.optim.Adagrad(params, lr=lr)
+    raise ConfigError(f"train.optimizer: unknown optimiser {name!r}")
+
+
+def _rng_state(batch_gen: torch.Generator, device: torch.device) -> dict[str, Any]:
+    state: dict[str, Any] = {"torch": torch.get_rng_state(), "batch": batch_gen.get_state()}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def _restore_rng(state: dict[str, Any], batch_gen: torch.Generator, device: torch.device) -> None:
+    torch.set_rng_state(state["torch"])
+    batch_gen.set_state(state["batch"])
+    if device.type == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"], device)
+
+
+def train(run: RunConfig, data: Any, checkpoint_dir: Path, *, on_metrics: MetricsCallback | None = None,
+          progress: bool = True) -> TrainResult:
+    """Train one configuration on `data` (a stored ground-truth dataset with `.images` resident).
+
+    Resumes from `checkpoint_dir/last.pt` when it exists and was written by the same configuration on the
+    same data; a checkpoint of another configuration is an error rather than being silently overwritten.
+    """
+    cfg = run.train
+    num_images = int(data.images.shape[0])
+    if cfg.batch_size > num_images:
+        raise ConfigError(f"train.batch_size ({cfg.batch_size}) is larger than the dataset "
+                          f"{run.dataset!r} ({num_images} images)")
+    device = select_device(cfg.device)
+    amp_dtype = autocast_dtype(device, cfg.precision)
+    observation_shape = tuple(int(s) for s in data.images.shape[1:])
+
+    torch.manual_seed(cfg.seed)
+    model = build_model(run.model, observation_shape).to(device)
+    objective = build_objective(run.objective, run.model.latent_dim, num_images).to(device)
+    model_params = list(model.parameters()) + list(objective.model_parameters())
+    optimizers = {"model": _make_optimizer(cfg.optimizer, model_params, cfg.lr)}
+    disc_params = list(objective.discriminator_parameters()) if hasattr(objective, "discriminator_parameters") else []
+    if disc_params:
+        optimizers["discriminator"] = torch.optim.Adam(disc_params, lr=cfg.discriminator_lr, betas=(0.5, 0.9))
+    batch_gen = torch.Generator(device="cpu").manual_seed(cfg.seed)
+
+    start_step = 0
+    last_path = checkpoint_dir / LAST
+    if last_path.exists():
+        state = load_checkpoint(last_path, map_location=device)
+        if state["config_digest"] != run.digest:
+            raise ConfigError(f"{last_path} belongs to another configuration ({state['config_digest']} != "
+                              f"{run.digest}); remove it or use another checkpoint directory")
+        model.load_state_dict(state["model"])
+        objective.load_state_dict(state["objective"])
+        for name, opt in optimizers.items():
+            opt.load_state_dict(state["optimizers"][name])
+        _restore_rng(state["rng"], batch_gen, device)
+        start_step = int(state["step"])
+
+    images = torch.as_tensor(data.images).to(device)  # (N, H, W, C) uint8, resident for the whole run
+    max_pixel = int(data.max_pixel_value)
+    step_fn = torch.compile(model) if cfg.compile else model
+    needs_aux = bool(getattr(objective, "needs_aux_batch", False))
+    check_every_step = device.type == "cpu"
+
+    def draw() -> torch.Tensor:
+        idx = torch.randint(num_images, (cfg.batch_size,), generator=batch_gen)
+        return to_float_images(images[idx.to(device)], max_pixel)
+
+    model.train()
+    terms_f: dict[str, float] = {}
+    window_start, window_images = time.perf_counter(), 0
+    images_per_second = 0.0
+    bar = tqdm(total=cfg.steps, initial=start_step, desc=run.name, unit="step", disable=not progress,
+               dynamic_ncols=True)
+    step = start_step
+    while step < cfg.steps:
+        x = draw()
+        x_aux = draw() if needs_aux else None
+        amp = torch.autocast(device.type, dtype=amp_dtype) if amp_dtype else contextlib.nullcontext()
+        with amp:
+            terms = objective(step_fn, x, step, x_aux)
+        total = terms["total"]
+        if check_every_step and not torch.isfinite(total):
+            raise TrainingDiverged(f"{run.name}: non-finite loss {total.item()} at step {step}; terms "
+                                   f"{ {k: v for k, v in _scalar_terms(terms).items() if '.' not in k} }")
+        for opt in optimizers.values():
+            opt.zero_grad(set_to_none=True)
+        total.backward()
+        if "discriminator" in optimizers:
+            # The VAE's TC term also reached the discriminator; only its own loss may train it.
+            optimizers["discriminator"].zero_grad(set_to_none=True)
+            terms["discriminator_total"].backward()
+        for opt in optimizers.values():
+            opt.step()
+        step += 1
+        window_images += cfg.batch_size
+
+        if step % cfg.log_every == 0 or step == cfg.steps:
+            terms_f = _scalar_terms(terms)
+            if not math.isfinite(terms_f["total"]):
+                raise TrainingDiverged(f"{run.name}: non-finite loss {terms_f['total']} at step {step}")
+            elapsed = time.perf_counter() - window_start
+            images_per_second = window_images / max(elapsed, 1e-9)
+            terms_f["images_per_second"] = images_per_second
+            window_start, window_images = time.perf_counter(), 0
+            bar.set_postfix(loss=f"{terms_f['total']:.1f}", img_s=f"{images_per_second:.0f}")
+            if on_metrics is not None:
+                on_metrics(terms_f, step)
+        if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+            save_checkpoint(last_path, run=run, step=step, model=model, objective=objective,
+                            optimizers=optimizers, rng=_rng_state(batch_gen, device),
+                            data_digest=str(getattr(data, "digest", "")), observation_shape=observation_shape,
+                            max_pixel_value=max_pixel, metrics=terms_f)
+        bar.update(1)
+    bar.close()
+    if start_step >= cfg.steps and not terms_f:
+        terms_f = dict(load_checkpoint(last_path)["metrics"])
+    return TrainResult(run_name=run.name, steps=cfg.steps, checkpoint=last_path, device=str(device),
+                       images_per_second=images_per_second, final_terms=terms_f,
+                       resumed_from_step=start_step or None)

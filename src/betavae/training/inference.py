@@ -1,0 +1,37 @@
+"""Encode images with a trained model: the representation the metrics and `betavae pull` use."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from betavae.training.engine import to_float_images
+
+
+@torch.no_grad()
+def encode_means(model: torch.nn.Module, images: np.ndarray, max_pixel_value: int, *,
+                 batch_size: int = 2048, device: torch.device | str = "cpu") -> np.ndarray:
+    """Posterior means mu(x) for uint8 images (n, H, W, C) -> float32 (n, d)."""
+    if images.dtype != np.uint8 or images.ndim != 4:
+        raise ValueError(f"expected uint8 images of shape (n, H, W, C), got {images.dtype} {images.shape}")
+    model.eval()
+    out = []
+    for start in range(0, len(images), batch_size):
+        batch = torch.from_numpy(np.ascontiguousarray(images[start:start + batch_size])).to(device)
+        mu, _ = model.encode(to_float_images(batch, max_pixel_value))
+        out.append(mu.float().cpu().numpy())
+    if not out:
+        return np.zeros((0, model.config.latent_dim), dtype=np.float32)
+    return np.concatenate(out)
+
+
+def representation_of(model: torch.nn.Module, max_pixel_value: int, *, batch_size: int = 2048,
+                      device: torch.device | str = "cpu") -> Callable[[np.ndarray], np.ndarray]:
+    """The metrics' `representation` callable: uint8 images (n, H, W, C) -> latent means (n, d)."""
+
+    def represent(images: np.ndarray) -> np.ndarray:
+        return encode_means(model, images, max_pixel_value, batch_size=batch_size, device=device)
+
+    return represent
