@@ -77,11 +77,10 @@ class TrainConfig:
     compile: bool = False
     checkpoint_every: int = 500
     log_every: int = 50
-    discriminator_lr: float = 1e-4
 
     KEYS = frozenset(
         {"steps", "batch_size", "optimizer", "lr", "seed", "device", "precision", "compile",
-         "checkpoint_every", "log_every", "discriminator_lr"}
+         "checkpoint_every", "log_every"}
     )
 
     def __post_init__(self) -> None:
@@ -97,7 +96,6 @@ class TrainConfig:
             raise ConfigError(f"train.compile must be true or false, got {self.compile!r}")
         _int(s, "checkpoint_every", self.checkpoint_every, 1)
         _int(s, "log_every", self.log_every, 1)
-        _float(s, "discriminator_lr", self.discriminator_lr, 0.0, exclusive=True)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> TrainConfig:

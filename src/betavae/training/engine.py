@@ -104,7 +104,9 @@ def train(run: RunConfig, data: Any, checkpoint_dir: Path, *, on_metrics: Metric
     optimizers = {"model": _make_optimizer(cfg.optimizer, model_params, cfg.lr)}
     disc_params = list(objective.discriminator_parameters()) if hasattr(objective, "discriminator_parameters") else []
     if disc_params:
-        optimizers["discriminator"] = torch.optim.Adam(disc_params, lr=cfg.discriminator_lr, betas=(0.5, 0.9))
+        optimizers["discriminator"] = torch.optim.Adam(
+            disc_params, lr=run.objective.discriminator_lr,
+            betas=(run.objective.discriminator_beta1, run.objective.discriminator_beta2))
     batch_gen = torch.Generator(device="cpu").manual_seed(cfg.seed)
 
     start_step = 0

@@ -1,0 +1,76 @@
+"""params.yaml validation: bad values fail before any work, naming the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from betavae.config import (EvaluateConfig, RegisterConfig, build_run_config, expand_sweep, load_params)
+from betavae.errors import ConfigError
+from tests.conftest import tiny_params
+
+ROOT = Path(__file__).parents[1]
+
+
+def test_project_params_expand_to_the_default_beta_sweep():
+    runs = expand_sweep(load_params(ROOT / "params.yaml"))
+    assert [r.name for r in runs] == ["beta_vae-beta=1-seed=0", "beta_vae-beta=4-seed=0"]
+    assert [r.objective.beta for r in runs] == [1.0, 4.0]
+    assert runs[0].model.architecture == "mlp64" and runs[0].model.latent_dim == 10
+    assert runs[0].digest != runs[1].digest
+    EvaluateConfig.from_dict(load_params(ROOT / "params.yaml")["evaluate"])
+    RegisterConfig.from_dict(load_params(ROOT / "params.yaml")["register"])
+
+
+@pytest.mark.parametrize("section, key, value, message", [
+    ("train", "objective", "foo", "train.objective"),
+    ("train", "beta", -1.0, "train.beta"),
+    ("model", "latent_dim", 0, "model.latent_dim"),
+    ("train", "batch_size", 0, "train.batch_size"),
+    ("train", "optimizer", "sgd", "train.optimizer"),
+    ("train", "lr", 0.0, "train.lr"),
+    ("train", "device", "tpu", "train.device"),
+    ("train", "betta", 4.0, "train.betta"),
+])
+def test_bad_values_name_their_key(section, key, value, message):
+    params = tiny_params()
+    params[section][key] = value
+    with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
+        build_run_config(params)
+
+
+def test_one_bad_grid_value_stops_the_whole_sweep():
+    params = tiny_params()
+    params["sweep"] = {"grid": {"train.beta": [1.0, -4.0]}, "seeds": [0]}
+    with pytest.raises(ConfigError, match=r"train\.beta"):
+        expand_sweep(params)
+
+
+def test_sweep_crosses_grid_and_seeds():
+    params = tiny_params()
+    params["sweep"] = {"grid": {"train.beta": [1.0, 4.0], "model.latent_dim": [4, 6]}, "seeds": [0, 1]}
+    runs = expand_sweep(params)
+    assert len(runs) == 8
+    assert {(r.objective.beta, r.model.latent_dim, r.train.seed) for r in runs} == {
+        (b, d, s) for b in (1.0, 4.0) for d in (4, 6) for s in (0, 1)}
+
+
+def test_sweep_keys_outside_model_and_train_are_rejected():
+    params = tiny_params()
+    params["sweep"] = {"grid": {"data.dataset": ["a", "b"]}}
+    with pytest.raises(ConfigError, match="sweep.grid.data.dataset"):
+        expand_sweep(params)
+
+
+def test_missing_or_malformed_params_file(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_params(tmp_path / "params.yaml")
+    (tmp_path / "params.yaml").write_text("- just\n- a list\n")
+    with pytest.raises(ConfigError, match="must hold a mapping"):
+        load_params(tmp_path / "params.yaml")
+
+
+def test_register_mode_is_checked():
+    with pytest.raises(ConfigError, match="register.mode"):
+        RegisterConfig.from_dict({"metric": "mig.score", "mode": "best"})

@@ -1,0 +1,115 @@
+"""The training engine: determinism, resume after SIGKILL, divergence, and input checks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+
+from betavae.config import build_run_config
+from betavae.errors import ConfigError, TrainingDiverged
+from betavae.training.checkpoint import load_checkpoint, model_from_checkpoint
+from betavae.training.engine import train
+from tests.conftest import InMemoryImages, random_binary_images, tiny_params
+
+
+def _weights(path: Path) -> dict[str, torch.Tensor]:
+    return load_checkpoint(path)["model"]
+
+
+def test_same_seed_gives_identical_weights_and_other_seed_does_not(tmp_path, tiny_images):
+    run = build_run_config(tiny_params(steps=12))
+    a = train(run, tiny_images, tmp_path / "a", progress=False)
+    b = train(run, tiny_images, tmp_path / "b", progress=False)
+    c = train(build_run_config(tiny_params(steps=12, seed=1)), tiny_images, tmp_path / "c", progress=False)
+    wa, wb, wc = _weights(a.checkpoint), _weights(b.checkpoint), _weights(c.checkpoint)
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert not all(torch.equal(wa[k], wc[k]) for k in wa)
+
+
+def test_training_reduces_the_loss(tmp_path, tiny_images):
+    run = build_run_config(tiny_params(steps=150, batch_size=32, log_every=10, checkpoint_every=150))
+    totals = []
+    train(run, tiny_images, tmp_path, on_metrics=lambda m, step: totals.append(m["total"]), progress=False)
+    assert len(totals) == 15
+    assert totals[-1] < 0.8 * totals[0]
+
+
+KILL_SCRIPT = textwrap.dedent("""
+    import os, signal, sys
+    from pathlib import Path
+    from betavae.config import build_run_config
+    from betavae.training.engine import train
+    from tests.conftest import InMemoryImages, random_binary_images, tiny_params
+
+    def maybe_die(metrics, step):
+        if step == 25:  # after the checkpoint at step 20, before the one at 30
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    run = build_run_config(tiny_params(steps=40))
+    train(run, InMemoryImages(random_binary_images(128, 28)), Path(sys.argv[1]), on_metrics=maybe_die,
+          progress=False)
+""")
+
+
+def test_resume_after_sigkill_reproduces_uninterrupted_weights(tmp_path):
+    run = build_run_config(tiny_params(steps=40))
+    data = InMemoryImages(random_binary_images(128, 28))
+    reference = train(run, data, tmp_path / "reference", progress=False)
+
+    interrupted = tmp_path / "interrupted"
+    proc = subprocess.run([sys.executable, "-c", KILL_SCRIPT, str(interrupted)], cwd=Path(__file__).parents[2],
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])})
+    assert proc.returncode == -9, proc.stderr
+    assert load_checkpoint(interrupted / "last.pt")["step"] == 20
+
+    resumed = train(run, data, interrupted, progress=False)
+    assert resumed.resumed_from_step == 20
+    ref_w, res_w = _weights(reference.checkpoint), _weights(resumed.checkpoint)
+    assert ref_w.keys() == res_w.keys()
+    for name in ref_w:
+        assert torch.equal(ref_w[name], res_w[name]), name
+    ref_opt = load_checkpoint(reference.checkpoint)["optimizers"]["model"]["state"]
+    res_opt = load_checkpoint(resumed.checkpoint)["optimizers"]["model"]["state"]
+    assert all(torch.equal(ref_opt[k]["exp_avg"], res_opt[k]["exp_avg"]) for k in ref_opt)
+
+
+def test_checkpoint_rebuilds_the_model_without_pickled_code(tmp_path, tiny_images):
+    run = build_run_config(tiny_params(steps=10))
+    result = train(run, tiny_images, tmp_path, progress=False)
+    model, restored = model_from_checkpoint(result.checkpoint)
+    assert restored == run
+    x = torch.from_numpy(tiny_images.images[:4]).permute(0, 3, 1, 2).float()
+    mu, logvar = model.encode(x)
+    assert mu.shape == (4, 4) and logvar.shape == (4, 4)
+
+
+def test_checkpoint_of_another_configuration_is_not_resumed(tmp_path, tiny_images):
+    train(build_run_config(tiny_params(steps=10)), tiny_images, tmp_path, progress=False)
+    with pytest.raises(ConfigError, match="another configuration"):
+        train(build_run_config(tiny_params(steps=10, beta=2.0)), tiny_images, tmp_path, progress=False)
+
+
+def test_non_finite_loss_stops_the_run_with_the_reason(tmp_path, tiny_images):
+    run = build_run_config(tiny_params(steps=200, lr=1e30))
+    with pytest.raises(TrainingDiverged, match=r"non-finite loss .* at step \d+"):
+        train(run, tiny_images, tmp_path, progress=False)
+
+
+def test_batch_larger_than_dataset_fails_before_any_work(tmp_path):
+    data = InMemoryImages(random_binary_images(8, 28))
+    with pytest.raises(ConfigError, match=r"train.batch_size \(16\) is larger than the dataset"):
+        train(build_run_config(tiny_params()), data, tmp_path, progress=False)
+    assert not (tmp_path / "last.pt").exists()
+
+
+def test_unavailable_device_is_a_config_error(tmp_path, tiny_images, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ConfigError, match="train.device is 'cuda'"):
+        train(build_run_config(tiny_params(device="cuda")), tiny_images, tmp_path, progress=False)
