@@ -49,7 +49,7 @@ def train_sweep(root: str | None = None, overrides: dict[str, Any] | None = None
     """Train the sweep of `params.yaml` (optionally with `overrides` of its sections) and write
     `models/<dataset>/sweep.json`. Returns the MLflow id of the sweep's parent run."""
     from betavae.config import SweepConfig, expand_sweep, load_params
-    from betavae.sweep import RunRecord, sweep_record_path, write_sweep_record
+    from betavae.sweep import RunRecord, seal_checkpoint, sweep_record_path, write_sweep_record
     from betavae.tracking import client_for, ensure_experiment, git_commit, start_run
 
     project = Path(root or ROOT)
@@ -73,6 +73,8 @@ def train_sweep(root: str | None = None, overrides: dict[str, Any] | None = None
         parent.finish("FAILED")
         raise
     finished = [r for r in records if r.status == "finished"]
+    for record in finished:
+        record.checkpoint = str(seal_checkpoint(Path(record.checkpoint)))
     parent.log_metrics({"runs_finished": len(finished), "runs_diverged": len(records) - len(finished)}, step=0)
     parent.finish("FINISHED" if finished else "FAILED")
     write_sweep_record(sweep_record_path(project, dataset), dataset=dataset, experiment_id=experiment_id,

@@ -6,6 +6,7 @@ and register stages read back from `models/<dataset>/sweep.json`.
 
 from __future__ import annotations
 
+import os
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,18 @@ class RunRecord:
 def checkpoint_dir_for(root: Path, run: RunConfig) -> Path:
     """`models/<dataset>/checkpoints/<run name>-<config digest>/`: resumable across interrupted sweeps."""
     return root / "models" / run.dataset / "checkpoints" / f"{run.name}-{run.digest}"
+
+
+def seal_checkpoint(last: Path) -> Path:
+    """Rename a finished run's `last.pt` to `final.pt` once its whole sweep has finished.
+
+    Until then an interrupted sweep resumes every run from its `last.pt` (a finished run is not trained
+    again); afterwards a re-run of the stage, for example after a code change, trains from scratch.
+    """
+    final = last.with_name("final.pt")
+    if last.exists():
+        os.replace(last, final)
+    return final
 
 
 def _close_stale_runs(client: MlflowClient, experiment_id: str, digest: str) -> None:

@@ -23,7 +23,7 @@ class LatentMeanEncoder(PythonModel):
         self.model, self.run = model_from_checkpoint(path)
         self.max_pixel_value = int(load_checkpoint(path).get("max_pixel_value", 1))
 
-    def predict(self, context: Any, model_input: Any, params: dict[str, Any] | None = None) -> np.ndarray:
+    def predict(self, context, model_input, params=None):  # untyped: MLflow infers the schema from the example
         from betavae.training.inference import encode_means
 
         images = np.asarray(model_input)

@@ -1,0 +1,88 @@
+"""MLflow on the embedded sqlite store: nested runs, logged model, registry alias, and `betavae pull`."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from betavae.config import expand_sweep
+from betavae.registry import choose_best, load_encoder, register
+from betavae.sweep import train_and_track
+from betavae.tracking import client_for, ensure_experiment, start_run
+from betavae.training.checkpoint import model_from_checkpoint
+from betavae.training.inference import encode_means
+from tests.conftest import InMemoryImages, random_binary_images, tiny_params
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_sweep_runs_are_nested_logged_registered_and_pulled(project):
+    data = InMemoryImages(random_binary_images(64, 28), digest="d" * 64)
+    runs = expand_sweep(tiny_params(steps=10, log_every=5, checkpoint_every=10))
+    client = client_for(project)
+    assert client.tracking_uri == f"sqlite:///{project / 'mlflow.db'}"
+    experiment_id = ensure_experiment(client, "betavae-tiny", project)
+    parent = start_run(client, experiment_id, "sweep")
+    records = [train_and_track(r, data, root=project, client=client, experiment_id=experiment_id,
+                               parent_id=parent.run_id, progress=False) for r in runs]
+    parent.finish()
+
+    assert [r.status for r in records] == ["finished", "finished"]
+    for record, run in zip(records, runs, strict=True):
+        logged = client.get_run(record.run_id)
+        assert logged.data.tags["mlflow.parentRunId"] == parent.run_id
+        assert logged.data.params["train.beta"] == str(run.objective.beta)
+        assert logged.data.tags["betavae.dataset_digest"] == "d" * 64
+        assert logged.info.status == "FINISHED"
+        history = client.get_metric_history(record.run_id, "total")
+        assert [m.step for m in history] == [5, 10]
+        assert len(client.get_metric_history(record.run_id, "kl_per_latent.3")) == 2
+        artifacts = {a.path for a in client.list_artifacts(record.run_id, "checkpoint")}
+        assert artifacts == {"checkpoint/last.pt"}
+    assert (project / "mlruns").is_dir()
+
+    scores = {"beta_vae-beta=1-seed=0": {"m": 0.5}, "beta_vae-beta=4-seed=0": {"m": 0.7}}
+    best, value = choose_best([r.__dict__ for r in records], scores, "m", "max")
+    assert best["name"] == "beta_vae-beta=4-seed=0" and value == 0.7
+    entry = register(client, best, "tiny", alias="champion", metric="m", value=value)
+    assert entry["version"] == 1
+    assert client.get_model_version_by_alias("betavae-tiny", "champion").run_id == records[1].run_id
+
+    encoder = load_encoder("tiny", "champion", project)
+    codes = np.asarray(encoder.predict(data.images[:5]))
+    model, _ = model_from_checkpoint(records[1].checkpoint)
+    expected = encode_means(model, data.images[:5], 1)
+    assert codes.shape == (5, 4)
+    np.testing.assert_allclose(codes, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_choose_best_skips_diverged_runs_and_names_missing_metrics():
+    runs = [{"name": "a", "status": "diverged"}, {"name": "b", "status": "finished"}]
+    best, _ = choose_best(runs, {"a": {"m": 9.0}, "b": {"m": 1.0}}, "m", "max")
+    assert best["name"] == "b"
+    best, _ = choose_best(runs + [{"name": "c", "status": "finished"}], {"b": {"m": 1.0}, "c": {"m": 0.5}},
+                          "m", "min")
+    assert best["name"] == "c"
+    from betavae.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="register.metric 'mig.score'"):
+        choose_best(runs, {"b": {"m": 1.0}}, "mig.score", "max")
+
+
+def test_diverged_run_is_recorded_as_failed_with_its_reason(project):
+    data = InMemoryImages(random_binary_images(64, 28))
+    run = expand_sweep(tiny_params(steps=200, lr=1e30))[0]
+    client = client_for(project)
+    experiment_id = ensure_experiment(client, "betavae-tiny", project)
+    parent = start_run(client, experiment_id, "sweep")
+    record = train_and_track(run, data, root=project, client=client, experiment_id=experiment_id,
+                             parent_id=parent.run_id, progress=False)
+    assert record.status == "diverged"
+    logged = client.get_run(record.run_id)
+    assert logged.info.status == "FAILED"
+    assert "non-finite loss" in logged.data.tags["betavae.failure_reason"]
