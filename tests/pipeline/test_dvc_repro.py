@@ -1,0 +1,153 @@
+"""End to end: `dvc repro` in a copy of the project on a small dataset, with the embedded defaults.
+
+MLflow writes to the copy's `mlflow.db`, Prefect starts its temporary local server (no PREFECT_API_URL),
+and DVC keeps its cache inside the copy. The test then checks that a second `dvc repro` does nothing,
+that a changed `train.beta` invalidates train and what follows but not the data stages, and that the
+registered champion can be pulled with the `betavae` command.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+ROOT = Path(__file__).parents[2]
+BIN = Path(sys.executable).parent
+
+pytestmark = pytest.mark.slow
+
+SMALL_PARAMS = {
+    "data": {"dataset": "blobs", "datasets": {"blobs": {"kind": "blobs", "source": "procedural", "grid": 16}}},
+    "model": {"architecture": "mlp64", "latent_dim": 4, "likelihood": "bernoulli"},
+    "train": {"objective": "beta_vae", "beta": 4.0, "steps": 40, "batch_size": 32, "optimizer": "adam",
+              "lr": 0.0005, "seed": 0, "device": "cpu", "precision": "auto", "compile": False,
+              "checkpoint_every": 20, "log_every": 10},
+    "sweep": {"name": "test-sweep", "grid": {"train.beta": [1.0, 4.0]}, "seeds": [0]},
+    "evaluate": {"seed": 0, "reconstruction_samples": 128,
+                 "metrics": {"beta_vae": {"batch_size": 8, "num_train": 100, "num_eval": 50},
+                             "mig": {"num_train": 256, "num_bins": 20}}},
+    "render": {"limit": 2.0, "steps": 5, "seed_images": 1, "kl_samples": 128, "seed": 0},
+    "register": {"metric": "beta_vae.eval_accuracy", "mode": "max", "alias": "champion"},
+}
+
+
+def _run(cmd: list[str], cwd: Path, env: dict[str, str], timeout: int = 600) -> subprocess.CompletedProcess:
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    return proc
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> tuple[Path, dict[str, str]]:
+    dest = tmp_path_factory.mktemp("project")
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+    for rel in filter(None, tracked.decode().split("\0")):
+        src = ROOT / rel
+        if src.is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / rel)
+    (dest / "params.yaml").write_text(yaml.safe_dump(SMALL_PARAMS, sort_keys=False))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "MLFLOW_", "DVC_"))}
+    env.update(PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}", PYTHONPATH=str(dest),
+               PREFECT_HOME=str(dest / ".prefect"), PREFECT_SERVER_ANALYTICS_ENABLED="false",
+               GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.com", GIT_COMMITTER_NAME="t",
+               GIT_COMMITTER_EMAIL="t@example.com")
+    _run(["git", "init", "-q"], dest, env)
+    _run(["git", "add", "-A"], dest, env)
+    _run(["git", "commit", "-qm", "copy"], dest, env)
+    _run([str(BIN / "dvc"), "repro"], dest, env, timeout=900)
+    return dest, env
+
+
+def test_repro_produces_every_stage_output(project):
+    dest, _ = project
+    assert (dest / "data/datasets/blobs/manifest.json").is_file()
+    assert (dest / "data/validation/blobs").is_dir()
+    sweep = json.loads((dest / "models/blobs/sweep.json").read_text())
+    assert [r["name"] for r in sweep["runs"]] == ["beta_vae-beta=1-seed=0", "beta_vae-beta=4-seed=0"]
+    assert all(r["status"] == "finished" and r["checkpoint"].endswith("final.pt") for r in sweep["runs"])
+    scores = json.loads((dest / "metrics/blobs/scores.json").read_text())
+    assert set(scores) == {"beta_vae-beta=1-seed=0", "beta_vae-beta=4-seed=0"}
+    for values in scores.values():
+        assert 0.0 <= values["beta_vae.eval_accuracy"] <= 1.0
+        assert 0.0 <= values["mig.score"] <= 1.0
+    pngs = sorted(p.name for p in (dest / "plots/blobs").glob("*.png"))
+    assert pngs == ["beta_vae-beta=1-seed=0_traversal.png", "beta_vae-beta=4-seed=0_traversal.png"]
+    registered = json.loads((dest / "models/blobs/registered.json").read_text())
+    assert registered["name"] == "betavae-blobs" and registered["alias"] == "champion"
+    best = max(scores, key=lambda name: scores[name]["beta_vae.eval_accuracy"])
+    assert registered["run_name"] == best
+
+
+def test_mlflow_holds_parent_and_nested_runs_with_the_champion(project):
+    dest, _ = project
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{dest / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    experiment = client.get_experiment_by_name("betavae-blobs")
+    runs = client.search_runs([experiment.experiment_id])
+    parents = [r for r in runs if r.data.tags.get("betavae.sweep") == "true"]
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    assert len(parents) == 1 and len(children) == 2
+    assert {c.data.tags["mlflow.parentRunId"] for c in children} == {parents[0].info.run_id}
+    for child in children:
+        assert "beta_vae.eval_accuracy" in child.data.metrics and "mig.score" in child.data.metrics
+        names = {a.path for a in client.list_artifacts(child.info.run_id)}
+        assert {"checkpoint", "traversals"} <= names
+    version = client.get_model_version_by_alias("betavae-blobs", "champion")
+    assert version.run_id in {c.info.run_id for c in children}
+
+
+def test_second_repro_is_up_to_date_and_fast(project):
+    dest, env = project
+    started = time.perf_counter()
+    proc = _run([str(BIN / "dvc"), "repro"], dest, env)
+    elapsed = time.perf_counter() - started
+    assert "didn't change, skipping" in proc.stdout or "up to date" in proc.stdout.lower()
+    assert "Running stage" not in proc.stdout
+    assert elapsed < 30
+
+
+def test_metrics_show_lists_scores_per_beta(project):
+    dest, env = project
+    proc = _run([str(BIN / "dvc"), "metrics", "show", "--json"], dest, env)
+    text = proc.stdout
+    assert "beta_vae-beta=1-seed=0" in text and "beta_vae-beta=4-seed=0" in text
+    assert "mig.score" in text
+
+
+def test_changing_beta_invalidates_train_and_later_stages_only(project):
+    dest, env = project
+    params = yaml.safe_load((dest / "params.yaml").read_text())
+    params["sweep"]["grid"]["train.beta"] = [1.0, 8.0]
+    original = (dest / "params.yaml").read_text()
+    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    try:
+        proc = _run([str(BIN / "dvc"), "repro", "--dry"], dest, env)
+    finally:
+        (dest / "params.yaml").write_text(original)
+    ran = {line.split("'")[1] for line in proc.stdout.splitlines() if line.startswith("Running stage")}
+    assert ran == {"train", "evaluate", "render", "register"}
+
+
+def test_pull_encodes_images_with_the_champion(project):
+    dest, env = project
+    images = np.zeros((3, 64, 64, 1), dtype=np.uint8)
+    np.save(dest / "imgs.npy", images)
+    proc = _run([str(BIN / "betavae"), "--root", str(dest), "pull", "blobs", "--images", "imgs.npy",
+                 "--out", "codes.npy"], dest, env)
+    assert "betavae-blobs@champion" in proc.stdout
+    codes = np.load(dest / "codes.npy")
+    assert codes.shape == (3, 4) and np.isfinite(codes).all()
+    proc = _run([str(BIN / "betavae"), "--root", str(dest), "pull", "blobs", "--sample", "2"], dest, env)
+    assert len([line for line in proc.stdout.splitlines() if not line.startswith("#")]) == 2
