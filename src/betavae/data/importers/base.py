@@ -112,7 +112,7 @@ def classes_from_values(
     classes = np.empty(values.shape, dtype=np.int64)
     uniques: list[np.ndarray] = []
     for k in range(values.shape[1]):
-        unique, inverse = np.unique(np.round(values[:, k], decimals), return_inverse=True)
+        _, first, inverse = np.unique(np.round(values[:, k], decimals), return_index=True, return_inverse=True)
         classes[:, k] = inverse.reshape(-1)
-        uniques.append(unique.astype(np.float64))
+        uniques.append(values[first, k].astype(np.float64))  # the file's own value, not the rounded one
     return classes, tuple(uniques)

@@ -1,0 +1,352 @@
+"""Format parsers on small files written in each official format: good files import exactly, broken ones
+fail with a message naming what is wrong."""
+
+from __future__ import annotations
+
+import gzip
+import math
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from betavae.data.importers import blobs, celeba, dsprites_official, mnist, samples, shapes3d
+from betavae.data.importers.base import check_complete_grid, classes_from_values, grid_strides
+from betavae.errors import ConfigError, DataError
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def _explode() -> None:
+    raise RuntimeError("the metadata pickle was unpickled")
+
+
+class _Booby:
+    """Unpickling this object calls _explode: proof that the importer never unpickles metadata."""
+
+    def __reduce__(self):  # noqa: ANN204
+        return (_explode, ())
+
+
+# --- shared grid helpers -------------------------------------------------------------------------------
+
+
+def test_grid_strides_and_classes_are_row_major() -> None:
+    assert grid_strides((3, 6, 40, 32, 32)).tolist() == [245760, 40960, 1024, 32, 1]
+    assert samples.grid_classes((2, 3)).tolist() == [[0, 0], [0, 1], [0, 2], [1, 0], [1, 1], [1, 2]]
+
+
+def test_check_complete_grid_names_the_first_row_out_of_place() -> None:
+    classes = samples.grid_classes((2, 3))
+    check_complete_grid(classes, (2, 3), "t")
+    swapped = classes[[0, 2, 1, 3, 4, 5]]
+    with pytest.raises(DataError, match=r"t: rows are not the factor grid \(2, 3\) in row-major order \(row 1 holds classes \[0, 2\], 2 rows out of place\)"):
+        check_complete_grid(swapped, (2, 3), "t")
+    with pytest.raises(DataError, match=r"5 rows do not form the complete factor grid \(2, 3\) \(6 rows\)"):
+        check_complete_grid(classes[:5], (2, 3), "t")
+
+
+def test_classes_from_values_rounds_float_noise() -> None:
+    values = np.array([[0.1, 2.0], [0.1 + 1e-12, 1.0], [0.3, 2.0]])
+    classes, uniques = classes_from_values(values, ("a", "b"), "t")
+    assert classes.tolist() == [[0, 1], [0, 0], [1, 1]]
+    assert uniques[0].tolist() == [0.1, 0.3] and uniques[1].tolist() == [1.0, 2.0]
+
+
+# --- dSprites ------------------------------------------------------------------------------------------
+
+
+def _dsprites_file(tmp_path: Path, **changes: np.ndarray | None) -> Path:
+    arrays = samples.dsprites_arrays()
+    for key, value in changes.items():
+        if value is None:
+            del arrays[key]
+        else:
+            arrays[key] = value
+    return samples.save_npz(tmp_path / "dsprites.npz", arrays)
+
+
+def test_dsprites_reduced_grid_imports_exactly(tmp_path: Path) -> None:
+    arrays = samples.dsprites_arrays((3, 2, 2, 2, 2))
+    arrays["metadata"] = np.array(_Booby(), dtype=object)
+    path = samples.save_npz(tmp_path / "d.npz", arrays)
+    data = dsprites_official.read_dsprites_npz(path, expect_full=False)
+    assert data.factor_names == ("shape", "scale", "orientation", "posX", "posY")
+    assert data.factor_sizes == (3, 2, 2, 2, 2)
+    assert data.images.shape == (48, 64, 64, 1) and data.binary and data.complete_grid
+    np.testing.assert_array_equal(data.images[..., 0], arrays["imgs"])
+    np.testing.assert_array_equal(data.factor_classes, arrays["latents_classes"][:, 1:])
+    assert data.factor_values[0].tolist() == [1.0, 2.0, 3.0]
+    np.testing.assert_allclose(data.factor_values[1], [0.5, 0.6])
+    np.testing.assert_allclose(data.factor_values[2], [0.0, 2 * math.pi / 39])
+    np.testing.assert_allclose(data.factor_values[3], [0.0, 1 / 31])
+    # Image 47 is the last combination: shape 2, scale 1, orientation 1, posX 1, posY 1.
+    assert data.factor_classes[47].tolist() == [2, 1, 1, 1, 1]
+    assert int(data.images[47].sum()) == 6 * 6 + 1
+
+
+def test_dsprites_default_requires_the_full_official_shape(tmp_path: Path) -> None:
+    path = _dsprites_file(tmp_path)
+    with pytest.raises(DataError, match=r"key 'imgs' has shape \(48, 64, 64\), expected \(737280, 64, 64\)"):
+        dsprites_official.read_dsprites_npz(path)
+
+
+def test_dsprites_missing_key_is_named(tmp_path: Path) -> None:
+    path = _dsprites_file(tmp_path, latents_classes=None)
+    with pytest.raises(DataError, match=r"is missing key 'latents_classes'"):
+        dsprites_official.read_dsprites_npz(path, expect_full=False)
+
+
+def test_real_fixture_without_latents_classes_is_rejected() -> None:
+    # The 12 real images carry imgs and latents_values only.
+    with pytest.raises(DataError, match=r"dsprites_real_12\.npz is missing key 'latents_classes'"):
+        dsprites_official.read_dsprites_npz(FIXTURES / "dsprites_real_12.npz", expect_full=False)
+
+
+def test_dsprites_wrong_dtype_is_named(tmp_path: Path) -> None:
+    imgs = samples.dsprites_arrays()["imgs"].astype(np.float32)
+    path = _dsprites_file(tmp_path, imgs=imgs)
+    with pytest.raises(DataError, match=r"key 'imgs' has dtype float32, expected uint8"):
+        dsprites_official.read_dsprites_npz(path, expect_full=False)
+    path = _dsprites_file(tmp_path, latents_classes=samples.dsprites_arrays()["latents_classes"].astype(np.float64))
+    with pytest.raises(DataError, match=r"key 'latents_classes' has dtype float64, expected integer"):
+        dsprites_official.read_dsprites_npz(path, expect_full=False)
+
+
+def test_dsprites_wrong_shapes_are_named(tmp_path: Path) -> None:
+    path = _dsprites_file(tmp_path, imgs=np.zeros((48, 32, 32), dtype=np.uint8))
+    with pytest.raises(DataError, match=r"key 'imgs' has shape \(48, 32, 32\), expected \(N, 64, 64\)"):
+        dsprites_official.read_dsprites_npz(path, expect_full=False)
+    path = _dsprites_file(tmp_path, latents_values=np.zeros((48, 5)))
+    with pytest.raises(DataError, match=r"key 'latents_values' has shape \(48, 5\), expected \(48, 6\)"):
+        dsprites_official.read_dsprites_npz(path, expect_full=False)
+
+
+def test_dsprites_content_errors(tmp_path: Path) -> None:
+    arrays = samples.dsprites_arrays()
+    shuffled = arrays["latents_classes"][::-1].copy()
+    with pytest.raises(DataError, match="not the factor grid"):
+        dsprites_official.read_dsprites_npz(_dsprites_file(tmp_path, latents_classes=shuffled), expect_full=False)
+    bright = arrays["imgs"].copy()
+    bright[5, 0, 0] = 255
+    with pytest.raises(DataError, match=r"holds pixel value 255, expected \{0, 1\}"):
+        dsprites_official.read_dsprites_npz(_dsprites_file(tmp_path, imgs=bright), expect_full=False)
+    values = arrays["latents_values"].copy()
+    values[3, 2] = 0.77
+    with pytest.raises(DataError, match="latents_values of factor 'scale' differ within one class"):
+        dsprites_official.read_dsprites_npz(_dsprites_file(tmp_path, latents_values=values), expect_full=False)
+    coloured = arrays["latents_classes"].copy()
+    coloured[0, 0] = 1
+    with pytest.raises(DataError, match="color factor"):
+        dsprites_official.read_dsprites_npz(_dsprites_file(tmp_path, latents_classes=coloured), expect_full=False)
+
+
+def test_dsprites_not_an_npz(tmp_path: Path) -> None:
+    path = tmp_path / "junk.npz"
+    path.write_bytes(b"not a zip at all")
+    with pytest.raises(DataError, match=r"junk\.npz is not a readable \.npz archive"):
+        dsprites_official.read_dsprites_npz(path)
+
+
+# --- 3dshapes ------------------------------------------------------------------------------------------
+
+
+def test_shapes3d_reduced_grid_imports_exactly_in_chunks(tmp_path: Path) -> None:
+    arrays = samples.shapes3d_arrays((2, 2, 2, 2, 2, 3))
+    path = samples.save_h5(tmp_path / "3dshapes.h5", arrays)
+    data = shapes3d.read_shapes3d_h5(path, expect_full=False, chunk_size=5, scratch=tmp_path / "scratch.npy")
+    assert isinstance(data.images, np.memmap)
+    assert data.factor_sizes == (2, 2, 2, 2, 2, 3) and data.num_images == 96 and not data.binary
+    np.testing.assert_array_equal(data.images, arrays["images"])
+    np.testing.assert_array_equal(data.factor_classes, samples.grid_classes((2, 2, 2, 2, 2, 3)))
+    np.testing.assert_allclose(data.factor_values[3], [0.75, 0.75 + 0.5 / 7])
+    np.testing.assert_allclose(data.factor_values[5], [-30.0, -30.0 + 60 / 14, -30.0 + 120 / 14])
+    # Image 0: wall hue 0 is pure red, object (hue 0) too; image 96 - 1 has wall hue 0.1.
+    assert data.images[0, 0, 0].tolist() == [255, 0, 0]
+    assert data.images[95, 0, 0].tolist() == [255, 153, 0]
+
+
+def test_shapes3d_default_requires_the_full_official_shape(tmp_path: Path) -> None:
+    path = samples.save_h5(tmp_path / "s.h5", samples.shapes3d_arrays())
+    with pytest.raises(DataError, match=r"dataset 'images' has shape \(96, 64, 64, 3\), expected \(480000, 64, 64, 3\)"):
+        shapes3d.read_shapes3d_h5(path)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"labels": None}, r"is missing dataset 'labels'"),
+        ({"images": np.zeros((96, 64, 64, 3), dtype=np.float32)}, r"dataset 'images' has dtype float32, expected uint8"),
+        ({"images": np.zeros((96, 32, 32, 3), dtype=np.uint8)}, r"dataset 'images' has shape \(96, 32, 32, 3\), expected \(N, 64, 64, 3\)"),
+        ({"labels": np.zeros((96, 6), dtype=np.int32)}, r"dataset 'labels' has dtype int32, expected float64"),
+        ({"labels": np.zeros((95, 6))}, r"dataset 'labels' has shape \(95, 6\), expected \(96, 6\)"),
+    ],
+)
+def test_shapes3d_broken_files_are_named(tmp_path: Path, change: dict, message: str) -> None:
+    arrays = samples.shapes3d_arrays()
+    for key, value in change.items():
+        if value is None:
+            del arrays[key]
+        else:
+            arrays[key] = value
+    path = samples.save_h5(tmp_path / "s.h5", arrays)
+    with pytest.raises(DataError, match=message):
+        shapes3d.read_shapes3d_h5(path, expect_full=False)
+
+
+def test_shapes3d_shuffled_labels_are_not_a_grid(tmp_path: Path) -> None:
+    arrays = samples.shapes3d_arrays()
+    arrays["labels"] = arrays["labels"][np.roll(np.arange(96), 1)]
+    path = samples.save_h5(tmp_path / "s.h5", arrays)
+    with pytest.raises(DataError, match="labels: rows are not the factor grid"):
+        shapes3d.read_shapes3d_h5(path, expect_full=False)
+
+
+def test_shapes3d_not_hdf5(tmp_path: Path) -> None:
+    path = tmp_path / "s.h5"
+    path.write_bytes(b"\x00" * 100)
+    with pytest.raises(DataError, match="is not a readable HDF5 file"):
+        shapes3d.read_shapes3d_h5(path)
+
+
+# --- MNIST / EMNIST ------------------------------------------------------------------------------------
+
+
+def test_idx_header_bytes_are_the_published_layout() -> None:
+    raw = mnist.idx_bytes(np.zeros((2, 28, 28), dtype=np.uint8), compress=False)
+    assert raw[:16].hex() == "00000803" "00000002" "0000001c" "0000001c"
+    assert int.from_bytes(raw[:4], "big") == 2051
+    labels = mnist.idx_bytes(np.array([7, 1], dtype=np.uint8), compress=False)
+    assert labels.hex() == "00000801" "00000002" "0701"
+
+
+@pytest.mark.parametrize("compress", [True, False])
+def test_mnist_pair_imports_labels_as_the_factor(tmp_path: Path, compress: bool) -> None:
+    images_path, labels_path = samples.write_mnist_dir(tmp_path, "test", 30, compress=compress)
+    assert images_path.name == ("t10k-images-idx3-ubyte.gz" if compress else "t10k-images-idx3-ubyte")
+    data = mnist.read_mnist(images_path, labels_path, split="test")
+    expected_images, expected_labels = samples.mnist_arrays(30)
+    np.testing.assert_array_equal(data.images[..., 0], expected_images)
+    assert data.factor_names == ("label",) and data.factor_sizes == (10,)
+    assert data.factor_classes[:, 0].tolist() == expected_labels.tolist()
+    assert data.factor_classes[:12, 0].tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]
+    assert not data.complete_grid and not data.binary
+    limited = mnist.read_mnist(images_path, labels_path, limit=7)
+    assert limited.num_images == 7
+
+
+def test_mnist_swapped_files_fail_on_magic(tmp_path: Path) -> None:
+    images_path, labels_path = samples.write_mnist_dir(tmp_path, "train", 10)
+    with pytest.raises(DataError, match=r"IDX file train-labels-idx1-ubyte\.gz has magic number 2049, expected 2051"):
+        mnist.read_mnist(labels_path, images_path)
+
+
+def test_mnist_truncated_and_mismatched_files(tmp_path: Path) -> None:
+    images_path, labels_path = samples.write_mnist_dir(tmp_path, "train", 10)
+    raw = gzip.decompress(images_path.read_bytes())
+    images_path.write_bytes(gzip.compress(raw[:-100]))
+    with pytest.raises(DataError, match=r"holds 7740 bytes of data, but its header \(10, 28, 28\) needs 7840"):
+        mnist.read_mnist(images_path, labels_path)
+    samples.write_mnist_dir(tmp_path, "train", 10)
+    mnist.write_idx(labels_path, np.zeros(9, dtype=np.uint8))
+    with pytest.raises(DataError, match=r"holds 10 images but train-labels-idx1-ubyte\.gz holds 9 labels"):
+        mnist.read_mnist(images_path, labels_path)
+    mnist.write_idx(labels_path, np.full(10, 11, dtype=np.uint8))
+    with pytest.raises(DataError, match=r"label 11 at index 0 is not one of 0\.\.9"):
+        mnist.read_mnist(images_path, labels_path)
+    with pytest.raises(ConfigError, match="split must be one of"):
+        mnist.read_mnist(images_path, labels_path, split="valid")
+
+
+def test_emnist_letters_from_zip_are_transposed_back(tmp_path: Path) -> None:
+    path = samples.write_emnist_zip(tmp_path / "gzip.zip", "letters", "train", 52)
+    data = mnist.read_emnist(path, subset="letters", split="train")
+    expected_images, expected_labels = samples.mnist_arrays(52, num_classes=26, first_label=1)
+    np.testing.assert_array_equal(data.images[..., 0], expected_images)
+    assert data.factor_sizes == (26,)
+    assert data.factor_values[0][[0, 25]].tolist() == [1.0, 26.0]
+    assert data.factor_classes[:, 0].tolist() == (expected_labels.astype(int) - 1).tolist()
+    with pytest.raises(DataError, match=r"has no member emnist-digits-train-images-idx3-ubyte\.gz"):
+        mnist.read_emnist(path, subset="digits")
+    with pytest.raises(ConfigError, match="EMNIST subset must be one of"):
+        mnist.read_emnist(path, subset="greek")
+
+
+def test_emnist_from_directory(tmp_path: Path) -> None:
+    archive = samples.write_emnist_zip(tmp_path / "gzip.zip", "digits", "test", 20)
+    with zipfile.ZipFile(archive) as z:
+        z.extractall(tmp_path / "unzipped")
+    data = mnist.read_emnist(tmp_path / "unzipped", subset="digits", split="test", limit=5)
+    assert data.num_images == 5 and data.factor_classes[:, 0].tolist() == [0, 1, 2, 3, 4]
+
+
+# --- CelebA --------------------------------------------------------------------------------------------
+
+
+def test_celeba_zip_is_centre_cropped_and_resized(tmp_path: Path) -> None:
+    path = samples.write_celeba_zip(tmp_path / "img_align_celeba.zip", n=5)
+    data = celeba.read_celeba(path, crop=140, size=64)
+    assert data.images.shape == (5, 64, 64, 3) and data.factor_names == () and data.factor_classes.shape == (5, 0)
+    for i in range(5):
+        centre = samples.celeba_image(i)[109, 89].astype(int)  # inside the flat centre square
+        assert centre.tolist() == [40 + 10 * i, 200 - 5 * i, 90]
+        # The crop removes the white border; JPEG blocks straddling it bleed a few pixels inwards.
+        assert np.abs(data.images[i, 6:58, 6:58].astype(int) - centre).max() <= 4
+        assert np.abs(data.images[i].astype(int) - 250).max(axis=-1).min() > 100  # no white border pixel survives
+    assert data.extra["first_file"] == "img_align_celeba/000001.jpg"
+
+
+def test_celeba_wider_crop_keeps_the_border(tmp_path: Path) -> None:
+    path = samples.write_celeba_zip(tmp_path / "c.zip", n=1)
+    data = celeba.read_celeba(path, crop=178, size=64)
+    assert data.images[0, 0, 0].min() >= 235  # corner comes from the white border
+    with pytest.raises(DataError, match=r"000001\.jpg is 178x218 px, smaller than the crop of 179 px"):
+        celeba.read_celeba(path, crop=179)
+
+
+def test_celeba_directory_and_limit(tmp_path: Path) -> None:
+    from PIL import Image
+
+    folder = tmp_path / "img_align_celeba"
+    folder.mkdir()
+    for i in (2, 0, 1):
+        Image.fromarray(samples.celeba_image(i)).save(folder / f"{i + 1:06d}.jpg", quality=95)
+    data = celeba.read_celeba(folder, limit=2)
+    assert data.num_images == 2
+    assert abs(int(data.images[1, 32, 32, 0]) - 50) <= 12  # sorted: 000002.jpg holds image 1
+
+
+def test_celeba_corrupt_image_is_named(tmp_path: Path) -> None:
+    path = samples.write_celeba_zip(tmp_path / "c.zip", n=4, corrupt_index=2)
+    with pytest.raises(DataError, match=r"CelebA image img_align_celeba/000003\.jpg cannot be decoded"):
+        celeba.read_celeba(path)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(DataError, match="holds no .jpg/.png images"):
+        celeba.read_celeba(empty)
+
+
+# --- blobs ---------------------------------------------------------------------------------------------
+
+
+def test_blobs_known_pixels_and_grid() -> None:
+    data = blobs.render_blobs(grid=(32, 32), image_size=64, sigma=3.0)
+    assert data.images.shape == (1024, 64, 64, 1) and data.complete_grid
+    assert data.factor_sizes == (32, 32)
+    first = data.images[0, :, :, 0]
+    # Margin 2 * sigma = 6: the first centre is exactly pixel (6, 6).
+    assert first[6, 6] == 255
+    assert first[6, 7] == 241  # round(255 * exp(-1 / 18))
+    assert first[0, 0] == 5  # squared distance 72: round(255 * exp(-4)) = round(4.67)
+    last_x = data.images[31 * 32, :, :, 0]  # posX class 31, posY class 0
+    assert np.unravel_index(np.argmax(last_x), last_x.shape) == (6, 57)
+    np.testing.assert_array_equal(data.factor_classes[31 * 32 + 5], [31, 5])
+    assert data.factor_values[0][[0, 31]].tolist() == [0.0, 1.0]
+
+
+def test_blobs_rejects_bad_parameters() -> None:
+    with pytest.raises(ConfigError, match=r"grid must have >= 2 positions per axis, got \(1, 4\)"):
+        blobs.render_blobs(grid=(1, 4))
+    with pytest.raises(ConfigError, match="sigma must be > 0"):
+        blobs.render_blobs(sigma=0.0)
