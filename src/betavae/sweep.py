@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import traceback
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,7 +74,9 @@ def log_encoder_model(run_id: str, checkpoint: Path, example: np.ndarray) -> str
     """Log the pyfunc encoder (code + checkpoint, nothing pickled) to `run_id`; returns its model URI."""
     import mlflow
 
-    with mlflow.start_run(run_id=run_id):
+    with mlflow.start_run(run_id=run_id), warnings.catch_warnings():
+        # The schema comes from the input example; MLflow's type-hint advice does not apply to arrays.
+        warnings.filterwarnings("ignore", message=".*type hint.*", category=UserWarning)
         info = mlflow.pyfunc.log_model(
             name=MODEL_ARTIFACT,
             python_model=str(ENCODER_MODEL_FILE),

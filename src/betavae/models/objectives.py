@@ -11,7 +11,9 @@ import torch
 from torch import Tensor, nn
 
 from betavae.models.config import ObjectiveConfig
-from betavae.models.gaussian import kl_normal_standard
+from betavae.models.gaussian import kl_normal_standard, log_normal_diag
+from betavae.models.priors import LpNestedISA
+from betavae.models.total_correlation import kl_decomposition
 from betavae.models.vae import VAE, VAEOutput
 
 
@@ -95,3 +97,55 @@ class CapacityObjective(Objective):
         total = recon + self.config.gamma * (kl - c).abs()
         return {"total": total, "reconstruction": recon, "kl": kl, "kl_per_latent": kl_per_latent,
                 "capacity": torch.tensor(c, dtype=kl.dtype, device=kl.device)}
+
+
+class BetaTCVAEObjective(Objective):
+    """recon + alpha * MI + beta * TC + gamma * dimension-wise KL: Chen et al. 2018 Eq. 4 with the
+    decomposition of their Eq. 2, log q(z) estimated by MSS or MWS over the minibatch (see
+    `betavae.models.total_correlation`). "kl" is the closed-form KL, reported for comparison."""
+
+    def __init__(self, config: ObjectiveConfig, dataset_size: int) -> None:
+        super().__init__(config)
+        self.dataset_size = dataset_size
+
+    def forward(self, model: VAE, x: Tensor, step: int, x_aux: Tensor | None = None,
+                generator: torch.Generator | None = None) -> dict[str, Tensor]:
+        out = model(x, generator=generator)
+        recon = reconstruction_loss(model, out, x)
+        kl, kl_per_latent = gaussian_kl_terms(out.mu, out.logvar)
+        terms = kl_decomposition(out.z, out.mu, out.logvar, self.dataset_size, self.config.tc_estimator)
+        c = self.config
+        total = recon + c.alpha * terms["mi"] + c.beta * terms["tc"] + c.gamma * terms["dwkl"]
+        return {"total": total, "reconstruction": recon, "kl": kl, "kl_per_latent": kl_per_latent, **terms}
+
+
+class ISAVAEObjective(Objective):
+    """recon + beta * KL(q(z|x) || p_ISA(z)), the KL estimated by Monte Carlo at the reparameterised sample,
+    log q(z|x) - log p(z) (Stuhmer et al. 2020 Eq. 12); beta = 1 is the ISA-VAE, beta > 1 the beta-ISA-VAE.
+
+    "kl" is that Monte Carlo estimate. The ISA prior does not factorise over latents, so "kl_per_latent"
+    is each latent's closed-form KL to N(0, 1), kept as a diagnostic of which latents are in use. With
+    learned exponents, "isa_p0" and "isa_p" (mean over subspaces) are reported as well.
+    """
+
+    def __init__(self, config: ObjectiveConfig, latent_dim: int) -> None:
+        super().__init__(config)
+        layout = config.isa_layout if config.isa_layout is not None else (1,) * latent_dim
+        self.prior = LpNestedISA(layout, config.isa_p0, config.isa_p, config.isa_learn_exponents)
+
+    def model_parameters(self) -> list[nn.Parameter]:
+        return list(self.prior.parameters())
+
+    def forward(self, model: VAE, x: Tensor, step: int, x_aux: Tensor | None = None,
+                generator: torch.Generator | None = None) -> dict[str, Tensor]:
+        out = model(x, generator=generator)
+        recon = reconstruction_loss(model, out, x)
+        _, kl_per_latent = gaussian_kl_terms(out.mu, out.logvar)
+        log_qzx = log_normal_diag(out.z, out.mu, out.logvar).sum(1)  # (B,)
+        kl = (log_qzx - self.prior.log_prob(out.z)).mean()
+        terms = {"total": recon + self.config.beta * kl, "reconstruction": recon, "kl": kl,
+                 "kl_per_latent": kl_per_latent}
+        if self.config.isa_learn_exponents:
+            terms["isa_p0"] = self.prior.p0.detach()
+            terms["isa_p"] = self.prior.p.detach().mean()
+        return terms

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -137,8 +138,9 @@ def train(run: RunConfig, data: Any, checkpoint_dir: Path, *, on_metrics: Metric
     terms_f: dict[str, float] = {}
     window_start, window_images = time.perf_counter(), 0
     images_per_second = 0.0
+    interactive = sys.stderr.isatty()
     bar = tqdm(total=cfg.steps, initial=start_step, desc=run.name, unit="step", disable=not progress,
-               dynamic_ncols=True)
+               dynamic_ncols=True, mininterval=0.5 if interactive else 30.0)
     step = start_step
     while step < cfg.steps:
         x = draw()
