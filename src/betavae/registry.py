@@ -6,6 +6,7 @@ MLflow stages are deprecated in MLflow 3; aliases (`models:/betavae-dsprites@cha
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,8 @@ def load_encoder(dataset: str, alias: str = "champion", root: Path | None = None
 
     client_for(root or Path.cwd())
     try:
-        return mlflow.pyfunc.load_model(model_uri(dataset, alias))
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*type hint.*", category=UserWarning)
+            return mlflow.pyfunc.load_model(model_uri(dataset, alias))
     except mlflow.exceptions.MlflowException as exc:
         raise DataError(f"no registered model {model_uri(dataset, alias)}: {exc.message}") from exc
