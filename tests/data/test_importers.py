@@ -4,6 +4,7 @@ fail with a message naming what is wrong."""
 from __future__ import annotations
 
 import gzip
+import json
 import math
 import zipfile
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from betavae.data.importers import blobs, celeba, dsprites_official, mnist, samples, shapes3d
+from betavae.data.importers import blobs, celeba, compare, dsprites_official, mnist, samples, shapes3d
 from betavae.data.importers.base import check_complete_grid, classes_from_values, grid_strides
 from betavae.errors import ConfigError, DataError
 
@@ -350,3 +351,71 @@ def test_blobs_rejects_bad_parameters() -> None:
         blobs.render_blobs(grid=(1, 4))
     with pytest.raises(ConfigError, match="sigma must be > 0"):
         blobs.render_blobs(sigma=0.0)
+
+
+# --- procedural vs official agreement report ----------------------------------------------------------
+
+
+def test_iou_of_packed_rows_known_values() -> None:
+    a = np.packbits(np.array([[1, 1, 0, 0, 0, 0, 0, 0, 0, 0], [0] * 10, [1] * 10], dtype=np.uint8), axis=1)
+    b = np.packbits(np.array([[1, 0, 1, 0, 0, 0, 0, 0, 0, 0], [0] * 10, [0] * 10], dtype=np.uint8), axis=1)
+    np.testing.assert_allclose(compare.iou_packed(a, b), [1 / 3, 1.0, 0.0])
+
+
+def _store(path: Path, images: np.ndarray, classes: np.ndarray, values: tuple | None = None, names=None) -> Path:
+    from betavae.data.storage import write_dataset
+
+    arrays = samples.dsprites_arrays()
+    sizes = (3, 2, 2, 2, 2)
+    if values is None:
+        values = tuple(np.unique(arrays["latents_values"][:, k + 1]) for k in range(5))
+    return write_dataset(
+        path, name=path.name, kind="dsprites", images=images[..., None], factor_names=names or dsprites_official.FACTOR_NAMES,
+        factor_sizes=sizes, factor_values=values, factor_classes=classes, binary=True, source="test",
+    )
+
+
+def test_agreement_report_finds_the_altered_image(tmp_path: Path) -> None:
+    arrays = samples.dsprites_arrays()
+    imgs, classes = arrays["imgs"], arrays["latents_classes"][:, 1:]
+    candidate = _store(tmp_path / "procedural", imgs, classes)
+    rows = [47, 0, 5]
+    altered = imgs[rows].copy()
+    # Row 5 (scale class 0) is a 4 x 4 square plus one marker pixel: clear 4 square pixels -> IoU 13 / 17.
+    assert int(altered[2].sum()) == 17
+    top, left = np.argwhere(altered[2][1:] == 1)[0] + (1, 0)
+    altered[2, top, left : left + 4] = 0
+    reference = _store(tmp_path / "official", altered, classes[rows])
+    report = compare.compare_datasets(candidate, reference, num_worst=2)
+    assert report["num_compared"] == 3
+    assert report["iou"]["min"] == pytest.approx(13 / 17)
+    assert report["iou"]["mean"] == pytest.approx((2 + 13 / 17) / 3)
+    assert report["exact_match_fraction"] == pytest.approx(2 / 3)
+    assert report["worst"][0] == {
+        "index": 2, "iou": pytest.approx(13 / 17), "candidate_index": 5,
+        "classes": {"shape": 0, "scale": 0, "orientation": 1, "posX": 0, "posY": 1},
+    }
+    assert report["worst"][1]["iou"] == 1.0 and len(report["worst"]) == 2
+    assert report["mean_iou_by_factor_class"]["shape"] == {"0": pytest.approx((1 + 13 / 17) / 2), "2": 1.0}
+    assert report["factor_value_mismatches"] == []
+    out = compare.write_report(report, tmp_path / "reports" / "agreement.json")
+    assert json.loads(out.read_text())["worst"][0]["candidate_index"] == 5
+    assert compare.main([str(candidate), str(reference), str(tmp_path / "cli.json")]) == 0
+    assert json.loads((tmp_path / "cli.json").read_text())["num_compared"] == 3
+
+
+def test_agreement_report_flags_value_and_name_mismatches(tmp_path: Path) -> None:
+    arrays = samples.dsprites_arrays()
+    imgs, classes = arrays["imgs"], arrays["latents_classes"][:, 1:]
+    candidate = _store(tmp_path / "a", imgs, classes)
+    values = [np.unique(arrays["latents_values"][:, k + 1]) for k in range(5)]
+    values[1] = np.array([0.5, 0.65])
+    shifted = _store(tmp_path / "b", imgs, classes, values=tuple(values))
+    report = compare.compare_datasets(candidate, shifted)
+    assert report["factor_value_mismatches"] == ["factor 'scale' class 1: reference 0.65, candidate 0.6"]
+    renamed = _store(tmp_path / "c", imgs, classes, names=("shape", "size", "orientation", "posX", "posY"))
+    with pytest.raises(DataError, match="factor names differ"):
+        compare.compare_datasets(candidate, renamed)
+    partial = _store(tmp_path / "d", imgs[:10], classes[:10])
+    with pytest.raises(DataError, match=r"has no image with factor classes \[0, 1, 0, 1, 0\]"):
+        compare.compare_datasets(partial, candidate)
