@@ -287,3 +287,26 @@ def test_spec_defaults_are_filled_in() -> None:
     assert parse_spec("m", {"kind": "mnist", "source": "official", "md5": dict.fromkeys(mnist.MNIST_MD5, "a" * 32)}).file_checksums[
         "t10k-images-idx3-ubyte.gz"
     ].value == "a" * 32
+
+
+def test_procedural_dsprites_dispatches_to_the_renderer(monkeypatch: pytest.MonkeyPatch, project: Path) -> None:
+    # The full render takes ~45 s; here a stand-in records the call and writes a small dataset.
+    from betavae.data import dsprites
+
+    calls: list[Path] = []
+
+    def small_grid(out_dir: Path) -> Path:
+        calls.append(Path(out_dir))
+        arrays = samples.dsprites_arrays()
+        return storage.write_dataset(
+            out_dir, name=Path(out_dir).name, kind="dsprites", images=arrays["imgs"][..., None],
+            factor_names=dsprites.FACTOR_NAMES, factor_sizes=(3, 2, 2, 2, 2),
+            factor_values=[v[:s] for v, s in zip(dsprites.FACTOR_VALUES, (3, 2, 2, 2, 2), strict=True)],
+            factor_classes=arrays["latents_classes"][:, 1:], binary=True, source="procedural",
+        )
+
+    monkeypatch.setattr(dsprites, "write_procedural_dsprites", small_grid)
+    data_root = project / "data" / "datasets"
+    out = acquire_dataset("dsprites", {"kind": "dsprites", "source": "procedural"}, data_root, project)
+    assert calls == [data_root.resolve() / "dsprites"] and out == calls[0]
+    assert load_dataset(out).num_images == 48
