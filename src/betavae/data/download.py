@@ -42,7 +42,8 @@ log = logging.getLogger(__name__)
 ALGORITHMS: dict[str, int] = {"sha256": 64, "md5": 32}
 
 _CHUNK = 1 << 20  # 1 MiB per read: large enough to be fast, small enough to stay flat in memory
-_USER_AGENT = "betavae-data/0.1 (+https://github.com)"
+_USER_AGENT = "betavae-data/0.1"
+_LOG_EVERY = 256 << 20  # log download progress every 256 MiB
 
 
 class _TransientError(DataError):
@@ -219,9 +220,13 @@ def _fetch_once(
     try:
         with stream, open(temp, "wb") as out:
             try:
+                next_log = _LOG_EVERY
                 for received in _stream_to(stream, out, digest, chunk_size):
                     if progress is not None:
                         progress(received, expected)
+                    if received >= next_log:
+                        log.info("%s: %d MiB of %s", shown, received >> 20, f"{expected >> 20} MiB" if expected else "?")
+                        next_log += _LOG_EVERY
             except (TimeoutError, socket.timeout, ConnectionError) as exc:
                 raise _TransientError(
                     f"download failed after {received} bytes from {shown}: {exc}"
