@@ -9,19 +9,13 @@ registered champion can be pulled with the `betavae` command.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 
-ROOT = Path(__file__).parents[2]
-BIN = Path(sys.executable).parent
+from tests.pipeline.project_copy import BIN, clean_env, copy_project, run_ok
 
 pytestmark = pytest.mark.slow
 
@@ -40,31 +34,15 @@ SMALL_PARAMS = {
 }
 
 
-def _run(cmd: list[str], cwd: Path, env: dict[str, str], timeout: int = 600) -> subprocess.CompletedProcess:
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-    assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
-    return proc
-
-
 @pytest.fixture(scope="module")
-def project(tmp_path_factory) -> tuple[Path, dict[str, str]]:
-    dest = tmp_path_factory.mktemp("project")
-    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
-    for rel in filter(None, tracked.decode().split("\0")):
-        src = ROOT / rel
-        if src.is_file():
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest / rel)
+def project(tmp_path_factory):
+    dest = copy_project(tmp_path_factory.mktemp("project"))
     (dest / "params.yaml").write_text(yaml.safe_dump(SMALL_PARAMS, sort_keys=False))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "MLFLOW_", "DVC_"))}
-    env.update(PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}", PYTHONPATH=str(dest),
-               PREFECT_HOME=str(dest / ".prefect"), PREFECT_SERVER_ANALYTICS_ENABLED="false",
-               GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.com", GIT_COMMITTER_NAME="t",
-               GIT_COMMITTER_EMAIL="t@example.com")
-    _run(["git", "init", "-q"], dest, env)
-    _run(["git", "add", "-A"], dest, env)
-    _run(["git", "commit", "-qm", "copy"], dest, env)
-    _run([str(BIN / "dvc"), "repro"], dest, env, timeout=900)
+    env = clean_env(dest)
+    run_ok(["git", "init", "-q"], dest, env)
+    run_ok(["git", "add", "-A"], dest, env)
+    run_ok(["git", "commit", "-qm", "copy"], dest, env)
+    run_ok([str(BIN / "dvc"), "repro"], dest, env, timeout=900)
     return dest, env
 
 
@@ -111,7 +89,7 @@ def test_mlflow_holds_parent_and_nested_runs_with_the_champion(project):
 def test_second_repro_is_up_to_date_and_fast(project):
     dest, env = project
     started = time.perf_counter()
-    proc = _run([str(BIN / "dvc"), "repro"], dest, env)
+    proc = run_ok([str(BIN / "dvc"), "repro"], dest, env)
     elapsed = time.perf_counter() - started
     assert "didn't change, skipping" in proc.stdout or "up to date" in proc.stdout.lower()
     assert "Running stage" not in proc.stdout
@@ -120,7 +98,7 @@ def test_second_repro_is_up_to_date_and_fast(project):
 
 def test_metrics_show_lists_scores_per_beta(project):
     dest, env = project
-    proc = _run([str(BIN / "dvc"), "metrics", "show", "--json"], dest, env)
+    proc = run_ok([str(BIN / "dvc"), "metrics", "show", "--json"], dest, env)
     text = proc.stdout
     assert "beta_vae-beta=1-seed=0" in text and "beta_vae-beta=4-seed=0" in text
     assert "mig.score" in text
@@ -133,7 +111,7 @@ def test_changing_beta_invalidates_train_and_later_stages_only(project):
     original = (dest / "params.yaml").read_text()
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     try:
-        proc = _run([str(BIN / "dvc"), "repro", "--dry"], dest, env)
+        proc = run_ok([str(BIN / "dvc"), "repro", "--dry"], dest, env)
     finally:
         (dest / "params.yaml").write_text(original)
     ran = {line.split("'")[1] for line in proc.stdout.splitlines() if line.startswith("Running stage")}
@@ -144,10 +122,10 @@ def test_pull_encodes_images_with_the_champion(project):
     dest, env = project
     images = np.zeros((3, 64, 64, 1), dtype=np.uint8)
     np.save(dest / "imgs.npy", images)
-    proc = _run([str(BIN / "betavae"), "--root", str(dest), "pull", "blobs", "--images", "imgs.npy",
+    proc = run_ok([str(BIN / "betavae"), "--root", str(dest), "pull", "blobs", "--images", "imgs.npy",
                  "--out", "codes.npy"], dest, env)
     assert "betavae-blobs@champion" in proc.stdout
     codes = np.load(dest / "codes.npy")
     assert codes.shape == (3, 4) and np.isfinite(codes).all()
-    proc = _run([str(BIN / "betavae"), "--root", str(dest), "pull", "blobs", "--sample", "2"], dest, env)
+    proc = run_ok([str(BIN / "betavae"), "--root", str(dest), "pull", "blobs", "--sample", "2"], dest, env)
     assert len([line for line in proc.stdout.splitlines() if not line.startswith("#")]) == 2
