@@ -310,3 +310,17 @@ def test_procedural_dsprites_dispatches_to_the_renderer(monkeypatch: pytest.Monk
     out = acquire_dataset("dsprites", {"kind": "dsprites", "source": "procedural"}, data_root, project)
     assert calls == [data_root.resolve() / "dsprites"] and out == calls[0]
     assert load_dataset(out).num_images == 48
+
+
+def test_path_source_of_the_wrong_type_is_named(site, project: Path) -> None:
+    (project / "raw" / "mnist").mkdir(parents=True)
+    (project / "raw" / "file.bin").write_bytes(b"x")
+    with pytest.raises(ConfigError, match=r"data\.datasets\.s\.path must name a file for kind shapes3d, got the directory"):
+        acquire_dataset("s", {"kind": "shapes3d", "source": "path", "path": "raw/mnist"}, project / "d", project)
+    with pytest.raises(ConfigError, match=r"data\.datasets\.m\.path must be a directory holding train-images-idx3-ubyte\.gz"):
+        acquire_dataset("m", {"kind": "mnist", "source": "path", "path": "raw/file.bin"}, project / "d", project)
+    with pytest.raises(DataError, match=r"MNIST directory .*raw/mnist has no train-images-idx3-ubyte\.gz"):
+        acquire_dataset("m", {"kind": "mnist", "source": "path", "path": "raw/mnist"}, project / "d", project)
+    samples.write_mnist_dir(project / "raw" / "mnist", "train", 12, compress=False)
+    data = load_dataset(acquire_dataset("m", {"kind": "mnist", "source": "path", "path": "raw/mnist"}, project / "d", project))
+    assert data.num_images == 12 and data.factor_classes[:, 0].tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]

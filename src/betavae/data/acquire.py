@@ -60,10 +60,20 @@ class _Context:
         if spec.source == "official":
             # An official download is always verified: against the given digest, else the published one.
             return self.download(spec.url or default_url, filename, spec.checksum or default_checksum)
-        path = self.local(spec.path or "", f"{spec.key('path')}")
+        path = self.local(spec.path or "", spec.key("path"))
         if path.is_dir():
-            raise DataError(f"{spec.key('path')} must name a file for kind {spec.kind}, got the directory {path}")
+            raise ConfigError(f"{spec.key('path')} must name a file for kind {spec.kind}, got the directory {path}")
         return verify_file(path, spec.checksum)
+
+    def zip_or_directory(self) -> Path:
+        """A ``path`` source that may be the published zip (verified) or a directory of its files."""
+        spec = self.spec
+        source = self.local(spec.path or "", spec.key("path"))
+        if not source.is_dir():
+            return verify_file(source, spec.checksum)
+        if spec.checksum is not None:
+            raise ConfigError(f"{spec.key(spec.checksum.algorithm)} applies to a zip file, but {source} is a directory")
+        return source
 
 
 def _dsprites(ctx: _Context) -> ImportedData:
@@ -96,7 +106,7 @@ def _mnist(ctx: _Context) -> ImportedData:
     else:
         folder = ctx.local(spec.path or "", spec.key("path"))
         if not folder.is_dir():
-            raise DataError(f"{spec.key('path')} must be a directory holding {', '.join(names)}, got {folder}")
+            raise ConfigError(f"{spec.key('path')} must be a directory holding {', '.join(names)}, got {folder}")
         files = []
         for n in names:
             candidates = [folder / n, folder / n.removesuffix(".gz")]
@@ -110,12 +120,7 @@ def _mnist(ctx: _Context) -> ImportedData:
 def _emnist(ctx: _Context) -> ImportedData:
     spec, opts = ctx.spec, ctx.spec.options
     if spec.source == "path":
-        source = ctx.local(spec.path or "", spec.key("path"))
-        if source.is_dir():
-            if spec.checksum is not None:
-                raise ConfigError(f"{spec.key(spec.checksum.algorithm)} applies to a zip file, but {source} is a directory")
-        else:
-            verify_file(source, spec.checksum)
+        source = ctx.zip_or_directory()
     else:
         source = ctx.single_file(mnist.EMNIST_URL, mnist.EMNIST_FILENAME, Checksum("md5", mnist.EMNIST_MD5))
     return mnist.read_emnist(source, subset=opts["subset"], split=opts["split"], limit=opts["limit"])
@@ -124,12 +129,7 @@ def _emnist(ctx: _Context) -> ImportedData:
 def _celeba(ctx: _Context) -> ImportedData:
     spec, opts = ctx.spec, ctx.spec.options
     if spec.source == "path":
-        source = ctx.local(spec.path or "", spec.key("path"))
-        if source.is_dir():
-            if spec.checksum is not None:
-                raise ConfigError(f"{spec.key(spec.checksum.algorithm)} applies to a zip file, but {source} is a directory")
-        else:
-            verify_file(source, spec.checksum)
+        source = ctx.zip_or_directory()
     else:
         source = ctx.single_file(celeba.OFFICIAL_URL, celeba.FILENAME, Checksum("md5", celeba.OFFICIAL_MD5))
     return celeba.read_celeba(
