@@ -59,7 +59,7 @@ def test_http_download_with_sha256_lands_complete(served, project: Path) -> None
     assert _leftovers(project) == []
 
 
-def test_md5_checksum_is_accepted_and_digest_helper_agrees(served, project: Path) -> None:
+def test_md5_checksum_is_accepted_and_file_digest_agrees(served, project: Path) -> None:
     base, _ = served
     dest = fetch(f"{base}/blob.bin", project / "b.bin", project_root=project, checksum=Checksum("md5", PAYLOAD_MD5))
     assert file_digest(dest, "md5") == PAYLOAD_MD5

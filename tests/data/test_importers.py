@@ -30,7 +30,7 @@ class _Booby:
         return (_explode, ())
 
 
-# --- shared grid helpers -------------------------------------------------------------------------------
+# --- shared factor-grid functions -------------------------------------------------------------------------------
 
 
 def test_grid_strides_and_classes_are_row_major() -> None:
