@@ -1,0 +1,117 @@
+"""The BetaVAE disentanglement metric (Higgins et al. 2017, Sec. 3 and Eq. 5).
+
+One training point is made by choosing a factor y uniformly, drawing `batch_size` pairs of factor
+combinations that agree on factor y (and are independent otherwise), encoding both members of every
+pair and averaging the absolute code difference over the batch:
+
+    z_diff = 1/L sum_l |z1_l - z2_l|                                   (Higgins et al. 2017, Eq. 5)
+
+A low-capacity linear classifier predicts y from z_diff; the score is its accuracy. In a disentangled
+representation the latent that encodes factor y has z_diff near zero, which a linear classifier reads
+easily. Defaults follow the reference study of Locatello et al. (2019): L = 64, 10,000 training and
+5,000 evaluation points, scikit-learn logistic regression (the original used a linear softmax
+classifier trained with Adagrad).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+from betavae.errors import DataError
+from betavae.metrics.cache import CodeSource, Representation, as_code_source
+from betavae.metrics.utils import build_params, check_int, classifier_threads, sub_rngs
+
+__all__ = ["Params", "compute", "describe", "num_draws", "score_features", "z_diff_features"]
+
+NAME = "beta_vae"
+_ROWS_PER_CALL = 131072  # factor rows requested from the code source at once (bounds memory)
+
+
+@dataclass(frozen=True)
+class Params:
+    """Settings of the BetaVAE score; defaults are the reference study's."""
+
+    batch_size: int = 64
+    num_train: int = 10000
+    num_eval: int = 5000
+    classifier_max_iter: int = 1000
+
+    def __post_init__(self) -> None:
+        check_int(NAME, "batch_size", self.batch_size, 1)
+        check_int(NAME, "num_train", self.num_train, 1)
+        check_int(NAME, "num_eval", self.num_eval, 1)
+        check_int(NAME, "classifier_max_iter", self.classifier_max_iter, 1)
+
+
+def num_draws(**params: Any) -> int:
+    """Number of observations `compute` encodes with these settings."""
+    p = build_params(Params, NAME, params)
+    return (p.num_train + p.num_eval) * p.batch_size * 2
+
+
+def z_diff_features(data: Any, source: CodeSource, num_points: int, batch_size: int,
+                    sample_rng: np.random.Generator, obs_rng: np.random.Generator
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """`num_points` training points of Eq. 5: features z_diff (n, d) and the fixed factor's index (n,)."""
+    k = data.num_factors
+    features: list[np.ndarray] = []
+    labels: list[np.ndarray] = []
+    per_call = max(1, _ROWS_PER_CALL // (2 * batch_size))
+    done = 0
+    while done < num_points:
+        m = min(per_call, num_points - done)
+        fixed = sample_rng.integers(0, k, size=m)  # (m,) the factor held equal within each pair
+        first = data.sample_factors(m * batch_size, sample_rng).reshape(m, batch_size, k)
+        second = data.sample_factors(m * batch_size, sample_rng).reshape(m, batch_size, k)
+        point = np.arange(m)
+        second[point, :, fixed] = first[point, :, fixed]
+        both = np.concatenate([first.reshape(-1, k), second.reshape(-1, k)])
+        codes = np.asarray(source.codes(both, obs_rng), dtype=np.float64)  # (2 m L, d)
+        z1 = codes[: m * batch_size].reshape(m, batch_size, -1)
+        z2 = codes[m * batch_size:].reshape(m, batch_size, -1)
+        features.append(np.abs(z1 - z2).mean(axis=1))  # (m, d), Eq. 5
+        labels.append(fixed)
+        done += m
+    return np.concatenate(features), np.concatenate(labels)
+
+
+def score_features(train_x: np.ndarray, train_y: np.ndarray, eval_x: np.ndarray, eval_y: np.ndarray, *,
+                   seed: int = 0, max_iter: int = 1000) -> dict[str, float]:
+    """Fit the linear classifier on (train_x, train_y) and report train and evaluation accuracy."""
+    if np.unique(train_y).size < 2:
+        # A single class cannot be fitted; the classifier that always answers it is the only one.
+        only = train_y[0]
+        return {"train_accuracy": float(np.mean(train_y == only)), "eval_accuracy": float(np.mean(eval_y == only))}
+    clf = LogisticRegression(max_iter=max_iter, random_state=seed)
+    with classifier_threads():
+        clf.fit(train_x, train_y)
+        return {
+            "train_accuracy": float(np.mean(clf.predict(train_x) == train_y)),
+            "eval_accuracy": float(np.mean(clf.predict(eval_x) == eval_y)),
+        }
+
+
+def compute(data: Any, representation: Representation | CodeSource, rng: np.random.Generator,
+            **params: Any) -> dict[str, float]:
+    """BetaVAE score of `representation` on `data`: {"train_accuracy", "eval_accuracy"} in [0, 1].
+
+    `representation` maps uint8 images (n, H, W, C) to codes (n, d), or is a code source mapping
+    factor classes to codes (see :mod:`betavae.metrics.cache`). `rng` fixes every sample drawn.
+    """
+    p = build_params(Params, NAME, params)
+    if data.num_factors < 2:
+        raise DataError(f"the BetaVAE score needs at least 2 factors to classify, got {data.num_factors}")
+    source = as_code_source(data, representation)
+    sample_rng, obs_rng, seed = sub_rngs(rng)
+    train_x, train_y = z_diff_features(data, source, p.num_train, p.batch_size, sample_rng, obs_rng)
+    eval_x, eval_y = z_diff_features(data, source, p.num_eval, p.batch_size, sample_rng, obs_rng)
+    return score_features(train_x, train_y, eval_x, eval_y, seed=seed, max_iter=p.classifier_max_iter)
+
+
+def describe(**params: Any) -> dict[str, Any]:
+    """All settings `compute` would use, defaults filled in (for logging)."""
+    return asdict(build_params(Params, NAME, params))

@@ -1,0 +1,91 @@
+"""The disentanglement table in the layout of Higgins et al. (2017), Fig. 5 (left).
+
+One row per model (ground truth, raw pixels, PCA, ICA, untrained VAE, VAE, beta-VAE, ...) with its
+score as "mean +- std" in percent. Written as ``<root>/<dataset>/table.json`` (machine-readable, scores
+as fractions in [0, 1]) and ``table.md`` (the Markdown table), each atomically: a temporary file in the
+same directory is renamed over the target, so a reader never sees half a table.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from betavae.errors import ConfigError
+
+__all__ = ["TableRow", "atomic_write_text", "format_score", "render_markdown", "write_table"]
+
+
+@dataclass(frozen=True)
+class TableRow:
+    """A model's score (a fraction in [0, 1]) with its spread over the kept runs."""
+
+    model: str
+    mean: float
+    std: float = 0.0
+    num_scores: int = 1
+
+    def __post_init__(self) -> None:
+        if not self.model or "|" in self.model or "\n" in self.model:
+            raise ConfigError(f"row name must be non-empty text without '|' or newlines, got {self.model!r}")
+        for key in ("mean", "std"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ConfigError(f"row {self.model!r}: {key} must be a finite number, got {value!r}")
+        if self.std < 0:
+            raise ConfigError(f"row {self.model!r}: std must be >= 0, got {self.std}")
+        if isinstance(self.num_scores, bool) or not isinstance(self.num_scores, int) or self.num_scores < 1:
+            raise ConfigError(f"row {self.model!r}: num_scores must be a positive integer, got {self.num_scores!r}")
+
+
+def format_score(mean: float, std: float, num_scores: int = 1) -> str:
+    """'99.23 +- 0.10%' style (one value without a spread prints as '100.00%')."""
+    if num_scores <= 1 and std == 0:
+        return f"{100 * mean:.2f}%"
+    return f"{100 * mean:.2f} \u00b1 {100 * std:.2f}%"
+
+
+def render_markdown(rows: Sequence[TableRow], *, dataset: str, score_name: str) -> str:
+    """The Markdown table: a title line, then | Model | <score_name> | with one line per row."""
+    lines = [f"### {score_name} on {dataset}", "", f"| Model | {score_name} |", "| --- | ---: |"]
+    lines += [f"| {r.model} | {format_score(r.mean, r.std, r.num_scores)} |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write `text` to `path` through a temporary sibling file and an atomic rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_table(root: Path | str, dataset: str, rows: Sequence[TableRow], *,
+                score_name: str = "BetaVAE disentanglement metric score") -> tuple[Path, Path]:
+    """Write ``root/<dataset>/table.json`` and ``table.md``; returns both paths."""
+    if not dataset or any(c in dataset for c in "/\\") or dataset in (".", ".."):
+        raise ConfigError(f"dataset must be a plain directory name, got {dataset!r}")
+    rows = list(rows)
+    if not rows:
+        raise ConfigError("a table needs at least one row")
+    names = [r.model for r in rows]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"row names must be unique, got {names}")
+    out_dir = Path(root) / dataset
+    json_path, md_path = out_dir / "table.json", out_dir / "table.md"
+    payload = {"dataset": dataset, "score": score_name, "rows": [asdict(r) for r in rows]}
+    atomic_write_text(json_path, json.dumps(payload, indent=2) + "\n")
+    atomic_write_text(md_path, render_markdown(rows, dataset=dataset, score_name=score_name))
+    return json_path, md_path

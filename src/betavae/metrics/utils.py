@@ -1,0 +1,180 @@
+"""Shared maths of the metrics: equal-width discretisation, discrete mutual information and entropy.
+
+Also the small helpers every metric module uses to validate its inputs and settings, so that each
+error names the offending value the same way everywhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+from collections.abc import Iterator, Mapping
+from typing import Any, TypeVar
+
+import numpy as np
+from sklearn.metrics import mutual_info_score
+from threadpoolctl import threadpool_limits
+
+from betavae.errors import ConfigError, DataError
+
+__all__ = [
+    "build_params",
+    "check_codes_and_factors",
+    "check_int",
+    "check_number",
+    "classifier_threads",
+    "discretize",
+    "entropy",
+    "factor_entropies",
+    "mutual_information",
+    "mutual_information_matrix",
+    "split_train_test",
+    "sub_rngs",
+]
+
+P = TypeVar("P")
+
+
+# ---------------------------------------------------------------------------------------------- settings
+def check_int(metric: str, key: str, value: Any, minimum: int) -> None:
+    """Raise ConfigError unless `value` is an integer >= `minimum` (bools are rejected)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ConfigError(f"{metric}.{key} must be an integer, got {value!r}")
+    if value < minimum:
+        raise ConfigError(f"{metric}.{key} must be >= {minimum}, got {value}")
+
+
+def check_number(metric: str, key: str, value: Any, minimum: float, *, exclusive: bool = False) -> None:
+    """Raise ConfigError unless `value` is a finite number >= `minimum` (> with `exclusive`)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
+            or not math.isfinite(value):
+        raise ConfigError(f"{metric}.{key} must be a finite number, got {value!r}")
+    if value < minimum or (exclusive and value == minimum):
+        raise ConfigError(f"{metric}.{key} must be {'>' if exclusive else '>='} {minimum}, got {value}")
+
+
+def build_params(cls: type[P], metric: str, params: Mapping[str, Any] | None) -> P:
+    """Instantiate the frozen settings dataclass `cls` from `params`, naming any unknown key."""
+    params = dict(params or {})
+    allowed = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        raise ConfigError(
+            f"{metric}: unknown setting(s) {', '.join(metric + '.' + k for k in unknown)}; "
+            f"expected some of {', '.join(sorted(allowed))}"
+        )
+    return cls(**params)
+
+
+# ---------------------------------------------------------------------------------------------- inputs
+def check_codes_and_factors(codes: Any, factors: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Return codes as float64 (n, d) and factors as int64 (n, k), or raise DataError saying what is wrong."""
+    codes = np.asarray(codes)
+    factors = np.asarray(factors)
+    if codes.ndim != 2 or codes.shape[1] < 1:
+        raise DataError(f"codes must be a 2-D array (n, d) with d >= 1, got shape {codes.shape}")
+    if factors.ndim != 2 or factors.shape[1] < 1:
+        raise DataError(f"factors must be a 2-D array (n, k) with k >= 1, got shape {factors.shape}")
+    if codes.shape[0] != factors.shape[0]:
+        raise DataError(f"codes have {codes.shape[0]} rows but factors have {factors.shape[0]}")
+    if factors.size and not np.issubdtype(factors.dtype, np.integer):
+        raise DataError(f"factors must be integer class indices, got dtype {factors.dtype}")
+    if not np.issubdtype(codes.dtype, np.number):
+        raise DataError(f"codes must be numeric, got dtype {codes.dtype}")
+    codes = codes.astype(np.float64, copy=False)
+    if not np.isfinite(codes).all():
+        bad = np.argwhere(~np.isfinite(codes))[0]
+        raise DataError(f"codes must be finite; row {bad[0]} latent {bad[1]} is {codes[bad[0], bad[1]]}")
+    return codes, factors.astype(np.int64, copy=False)
+
+
+def split_train_test(codes: np.ndarray, factors: np.ndarray, num_train: int
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """First `num_train` rows for fitting, the rest (at least one row) for testing."""
+    n = codes.shape[0]
+    if not 1 <= num_train < n:
+        raise DataError(f"num_train must lie in 1..{n - 1} for {n} rows (the rest is the test set), got {num_train}")
+    return codes[:num_train], factors[:num_train], codes[num_train:], factors[num_train:]
+
+
+def sub_rngs(rng: np.random.Generator) -> tuple[np.random.Generator, np.random.Generator, int]:
+    """Independent streams for (factor sampling, observation sampling) and an integer classifier seed.
+
+    Keeping observation sampling on its own stream means the factors a metric draws do not depend on
+    whether images are looked up, rendered or served from a code cache.
+    """
+    sample_rng, obs_rng, clf_rng = rng.spawn(3)
+    return sample_rng, obs_rng, int(clf_rng.integers(2**31 - 1))
+
+
+@contextlib.contextmanager
+def classifier_threads(num_threads: int = 1) -> Iterator[None]:
+    """Cap the BLAS and OpenMP threads of the scikit-learn fits inside the block.
+
+    The classifiers here work on small matrices (n x d latents), where extra threads gain little; on a
+    shared machine with fewer idle cores than threads, their busy-waiting makes fits many times slower.
+    The encoder, outside such blocks, keeps its own thread settings.
+    """
+    with threadpool_limits(limits=num_threads):
+        yield
+
+
+# ---------------------------------------------------------------------------------------------- maths
+def discretize(codes: np.ndarray, num_bins: int) -> np.ndarray:
+    """Equal-width histogram bins per latent: int64 (n, d) with values in 0..num_bins-1.
+
+    Each latent's range [min, max] over the sample is cut into `num_bins` bins of equal width, as
+    Chen et al. (2018) do for MIG in the reference study of Locatello et al. (2019). A latent that is
+    constant on the sample falls into bin 0. The binning is invariant to a positive affine change of a
+    latent (up to float rounding at bin edges).
+    """
+    codes = np.asarray(codes, dtype=np.float64)
+    if codes.ndim != 2:
+        raise DataError(f"codes must be a 2-D array (n, d), got shape {codes.shape}")
+    if num_bins < 1:
+        raise ConfigError(f"num_bins must be >= 1, got {num_bins}")
+    lo = codes.min(axis=0)
+    width = codes.max(axis=0) - lo
+    scaled = np.zeros_like(codes)
+    varying = width > 0
+    scaled[:, varying] = (codes[:, varying] - lo[varying]) / width[varying] * num_bins
+    return np.clip(np.floor(scaled), 0, num_bins - 1).astype(np.int64)
+
+
+def mutual_information(x: np.ndarray, y: np.ndarray) -> float:
+    """Mutual information I(x; y) in nats of two discrete label arrays of equal length.
+
+    Plug-in estimate from the joint histogram (sklearn.metrics.mutual_info_score); for x = y = [0, 0, 1, 1]
+    it is log 2.
+    """
+    x = np.asarray(x)
+    y = np.asarray(y)
+    if x.ndim != 1 or y.shape != x.shape:
+        raise DataError(f"mutual information needs two 1-D arrays of equal length, got {x.shape} and {y.shape}")
+    return float(mutual_info_score(x, y))
+
+
+def entropy(labels: np.ndarray) -> float:
+    """Shannon entropy H(labels) in nats of a discrete label array (its plug-in estimate)."""
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or labels.size == 0:
+        raise DataError(f"entropy needs a non-empty 1-D array, got shape {labels.shape}")
+    _, counts = np.unique(labels, return_counts=True)
+    p = counts / counts.sum()
+    return float(-(p * np.log(p)).sum())
+
+
+def mutual_information_matrix(discrete_codes: np.ndarray, factors: np.ndarray) -> np.ndarray:
+    """I(code_i; factor_j) for every latent i and factor j: float64 (d, k), in nats."""
+    d, k = discrete_codes.shape[1], factors.shape[1]
+    out = np.empty((d, k), dtype=np.float64)
+    for i in range(d):
+        for j in range(k):
+            out[i, j] = mutual_information(discrete_codes[:, i], factors[:, j])
+    return out
+
+
+def factor_entropies(factors: np.ndarray) -> np.ndarray:
+    """H(factor_j) of every column of `factors` (n, k): float64 (k,), in nats."""
+    return np.array([entropy(factors[:, j]) for j in range(factors.shape[1])], dtype=np.float64)
