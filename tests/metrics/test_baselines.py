@@ -1,0 +1,70 @@
+"""Baseline representations: ground truth scores perfectly, projections are fitted and whitened."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from betavae import baselines
+from betavae.errors import ConfigError
+from betavae.metrics import suite
+from tests.metrics.synthetic import SyntheticGrid
+
+
+class BlobGrid(SyntheticGrid):
+    """The synthetic grid drawn as 8x8 images: a bright square whose position and size are factors."""
+
+    def __init__(self) -> None:
+        super().__init__((4, 4, 2))
+        self.observation_shape = (8, 8, 1)
+        classes = self.index_to_classes(np.arange(self.num_images))
+        images = np.zeros((self.num_images, 8, 8, 1), dtype=np.uint8)
+        for i, (x, y, s) in enumerate(classes):
+            images[i, y:y + 3 + s, x:x + 3 + s, 0] = 200
+        self.images = images
+
+
+def test_ground_truth_scores_perfectly(grid: SyntheticGrid) -> None:
+    params = {"beta_vae": {"batch_size": 16, "num_train": 100, "num_eval": 100}, "mig": {"num_train": 1000}}
+    for encoding in ("index", "onehot"):
+        scores = suite.evaluate(grid, baselines.ground_truth(grid, encoding), np.random.default_rng(0), params)
+        assert scores["beta_vae.eval_accuracy"] == 1.0
+    index_mig = suite.evaluate(grid, baselines.ground_truth(grid), np.random.default_rng(0), params)["mig.score"]
+    assert index_mig >= 0.99
+
+
+def test_onehot_layout(grid: SyntheticGrid) -> None:
+    codes = baselines.ground_truth(grid, "onehot").codes(np.array([[1, 2, 0, 0, 1, 3]]))
+    expected = np.zeros(2 + 3 + 4 + 3 + 2 + 4)
+    expected[[1, 2 + 2, 5 + 0, 9 + 0, 12 + 1, 14 + 3]] = 1.0
+    np.testing.assert_array_equal(codes[0], expected)
+    with pytest.raises(ConfigError, match="encoding"):
+        baselines.ground_truth(grid, "binary")
+
+
+def test_raw_pixels_are_scaled_and_flat() -> None:
+    data = BlobGrid()
+    codes = baselines.raw_pixels(data)(data.images[:3])
+    assert codes.shape == (3, 64) and codes.dtype == np.float32
+    assert codes.max() == pytest.approx(200 / 255)
+
+
+@pytest.mark.parametrize("name", ["pca", "ica"])
+def test_projections_give_ten_whitened_components(name: str) -> None:
+    data = BlobGrid()
+    rep = baselines.build(name, data, np.random.default_rng(0), num_samples=400)
+    codes = rep(data.images)
+    assert codes.shape == (32, 10)
+    # The fit used the first draw of the same generator: on that sample the components are white.
+    fit_images = data.sample(400, np.random.default_rng(0))[1]
+    np.testing.assert_allclose(np.cov(rep(fit_images).T), np.eye(10), atol=1e-4)  # float32 pixels
+    again = baselines.build(name, data, np.random.default_rng(0), num_samples=400)
+    np.testing.assert_allclose(again(data.images), codes)  # the fit is a function of the rng
+
+
+def test_baseline_arguments_are_checked() -> None:
+    data = BlobGrid()
+    with pytest.raises(ConfigError, match="num_samples"):
+        baselines.pca(data, np.random.default_rng(0), num_samples=5)
+    with pytest.raises(ConfigError, match="unknown baseline"):
+        baselines.build("nmf", data, np.random.default_rng(0))
