@@ -167,7 +167,7 @@ def test_procedural_writer_stores_the_grid(tmp_path: Path, monkeypatch: pytest.M
     # stand in for the 720 so the test checks what the writer stores, in seconds.
     two = dsprites.render_sprites_packed([0, 719])
     fake = np.tile(two, (360, 1))
-    monkeypatch.setattr(dsprites, "render_all_packed", lambda workers=2: fake)
+    monkeypatch.setattr(dsprites, "render_all_packed", lambda workers=1: fake)
     out = dsprites.write_procedural_dsprites(tmp_path / "dsprites")
     manifest = storage.read_manifest(out)
     assert manifest["kind"] == "dsprites" and manifest["source"] == "procedural" and manifest["name"] == "dsprites"

@@ -248,10 +248,12 @@ def render_sprites_packed(sprites: Sequence[int], lattice: _SpriteLattice | None
     return out
 
 
-def render_all_packed(workers: int = 2) -> np.ndarray:
+def render_all_packed(workers: int = 1) -> np.ndarray:
     """The whole grid, 737,280 images in the official order, bit-packed: uint8 (737280, 512).
 
-    ``workers`` threads share the 720 sprites (NumPy releases the GIL in its inner loops).
+    ``workers`` threads share the 720 sprites (NumPy releases the GIL in its inner loops). One is the
+    default: on a busy 2-core machine a second thread made the render slower, not faster (see
+    benchmarks/bench_data.py).
     """
     if workers < 1:
         raise DataError(f"workers must be >= 1, got {workers}")
@@ -279,7 +281,7 @@ def all_classes() -> np.ndarray:
     return np.stack([g.reshape(-1) for g in grids], axis=1)
 
 
-def write_procedural_dsprites(out_dir: Path | str, *, workers: int = 2) -> Path:
+def write_procedural_dsprites(out_dir: Path | str, *, workers: int = 1) -> Path:
     """Render the full dSprites grid and store it as a dataset directory (see ``storage``); returns its path."""
     bits = render_all_packed(workers=workers)
     return write_dataset(

@@ -286,8 +286,12 @@ class StoredDataset(GroundTruthData):
             raise DataError(f"{path}: manifest factor_names, factor_sizes and factor_values differ in length")
         self.factor_classes = self.check_factors(factor_classes) if names else factor_classes
         codes = self.factor_classes @ grid_strides(sizes) if names else np.zeros(0, dtype=np.int64)
-        self._order = np.argsort(codes, kind="stable")
-        self._sorted_codes = codes[self._order]
+        if _sorted_unique(codes):  # stored in grid order already (the usual case): no sort needed
+            self._order = np.arange(len(codes), dtype=np.int64)
+            self._sorted_codes = codes
+        else:
+            self._order = np.argsort(codes, kind="stable")
+            self._sorted_codes = codes[self._order]
         self._complete = bool(names) and len(codes) == math.prod(sizes) and _sorted_unique(self._sorted_codes)
 
     @property
