@@ -14,15 +14,6 @@ from betavae.errors import BetavaeError
 ROOT = Path(os.environ.get("BETAVAE_ROOT", Path.cwd())).resolve()
 
 
-def configure_prefect() -> None:
-    """Without `PREFECT_API_URL`, flows run against a temporary local server whose state lives in
-    `.prefect/` inside the project; analytics are off because the machines may have no internet."""
-    os.environ.setdefault("PREFECT_HOME", str(ROOT / ".prefect"))
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-
-
 def params() -> dict[str, Any]:
     return load_params(ROOT / "params.yaml")
 

@@ -14,7 +14,7 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from pipelines.common import ROOT, configure_prefect, main_guard
+from pipelines.common import ROOT, main_guard
 
 
 @task(cache_policy=NO_CACHE, task_run_name="evaluate-{record[name]}")
@@ -53,7 +53,6 @@ def evaluate_sweep(root: str | None = None) -> dict[str, dict[str, float]]:
 
 
 def main() -> None:
-    configure_prefect()
     main_guard(evaluate_sweep)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from pipelines.common import ROOT, configure_prefect, main_guard
+from pipelines.common import ROOT, main_guard
 
 
 @task(cache_policy=NO_CACHE, task_run_name="render-{record[name]}")
@@ -59,7 +59,6 @@ def render_sweep(root: str | None = None) -> list[str]:
 
 
 def main() -> None:
-    configure_prefect()
     main_guard(render_sweep)
 
 

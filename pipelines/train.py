@@ -15,7 +15,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from betavae.errors import BetavaeError, TrainingDiverged
-from pipelines.common import ROOT, configure_prefect, main_guard
+from pipelines.common import ROOT, main_guard
 
 
 def _retry_infrastructure_only(task: Any, task_run: Any, state: Any) -> bool:
@@ -85,7 +85,6 @@ def train_sweep(root: str | None = None, overrides: dict[str, Any] | None = None
 
 
 def main() -> None:
-    configure_prefect()
     main_guard(train_sweep)
 
 
