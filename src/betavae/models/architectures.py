@@ -37,26 +37,36 @@ class BinaryAwareLinear(nn.Module):
         nn.init.uniform_(self.weight, -bound, bound)
         nn.init.uniform_(self.bias, -bound, bound)
 
+    def _binary_indices(self, x: Tensor) -> tuple[Tensor, Tensor] | None:
+        """(rows, cols) of the 1-entries of x when the fast path applies, else None.
+
+        x is binary exactly when every nonzero entry equals 1, so the check costs one gather over the
+        nonzero entries instead of a pass over the whole batch."""
+        if not self.binary_fast_path or x.requires_grad or not x.is_floating_point() or x.dim() != 2:
+            return None
+        rows, cols = torch.nonzero(x, as_tuple=True)  # row-major: each image's indices are contiguous
+        if not bool((x[rows, cols] == 1).all()):
+            return None
+        return rows, cols
+
     def uses_fast_path(self, x: Tensor) -> bool:
-        """True when `forward(x)` would take the embedding_bag path."""
-        if not self.binary_fast_path or x.requires_grad or not x.is_floating_point():
-            return False
-        return bool(torch.logical_or(x == 0, x == 1).all())
+        """True when `forward(x)` takes the embedding_bag path."""
+        return self._binary_indices(x) is not None
 
     def forward(self, x: Tensor) -> Tensor:
         """x: (B, in) -> (B, out)."""
-        if self.uses_fast_path(x):
-            return binary_linear(x, self.weight, self.bias)
+        indices = self._binary_indices(x)
+        if indices is not None:
+            return binary_linear(x.shape[0], *indices, self.weight, self.bias)
         return torch.addmm(self.bias, x, self.weight)
 
 
-def binary_linear(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
-    """x W + b for x with entries in {0, 1}: sums the rows of W (in, out) at the 1-entries of each row of x."""
-    batch = x.shape[0]
-    rows, cols = torch.nonzero(x, as_tuple=True)  # row-major order, so each image's indices are contiguous
+def binary_linear(batch: int, rows: Tensor, cols: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
+    """x W + b for a binary x (batch, in) given by the (rows, cols) of its 1-entries in row-major order:
+    sums the rows of W (in, out) picked by each image. Returns (batch, out)."""
     counts = torch.bincount(rows, minlength=batch)
     offsets = torch.cumsum(counts, 0) - counts
-    out = F.embedding_bag(cols, weight, offsets, mode="sum")  # (B, out); empty bags give 0
+    out = F.embedding_bag(cols, weight, offsets, mode="sum")  # (B, out); an empty bag gives 0
     return out + bias
 
 
