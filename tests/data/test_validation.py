@@ -66,6 +66,8 @@ def test_valid_dataset_passes_and_writes_docs(block_dir: Path, tmp_path: Path) -
     assert "blocks_images" in html and "blocks_files" in html
     summary = json.loads((docs / "summary.json").read_text())
     assert summary["success"] is True and summary["num_rows"] == 32 and summary["failed"] == []
+    assert str(report).startswith("blocks: 32 rows, 17 expectations, passed in ")
+    assert str(docs / "index.html") in str(report)
 
 
 def test_duplicated_row_is_named(block_dir: Path, tmp_path: Path) -> None:
@@ -130,3 +132,4 @@ def test_tampered_digest_is_named(block_dir: Path, tmp_path: Path) -> None:
     message, failed = failures(block_dir, tmp_path / "docs")
     assert failed == {("expect_column_pair_values_to_be_equal", "files: manifest_sha256 == actual_sha256")}
     assert "expect_column_pair_values_to_be_equal" in message and "1 unexpected" in message
+

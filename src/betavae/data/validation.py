@@ -77,6 +77,13 @@ class ValidationReport:
     seconds: float
     problems: tuple[str, ...] = field(default=())
 
+    def __str__(self) -> str:
+        verdict = "passed" if self.success else f"failed {len(self.failed) + len(self.problems)} check(s)"
+        return (
+            f"{self.dataset}: {self.num_rows} rows, {len(self.outcomes)} expectations, {verdict} in "
+            f"{self.seconds:.1f} s; Data Docs {self.docs_index}"
+        )
+
     @property
     def failed(self) -> tuple[ExpectationOutcome, ...]:
         return tuple(o for o in self.outcomes if not o.success)
