@@ -53,5 +53,5 @@ def test_tiny_model_overfits_a_fixed_batch(name):
         history.append((terms["total"].item(), terms["reconstruction"].item()))
     (total0, recon0), (total1, recon1) = history[0], history[-1]
     assert recon0 > 300.0  # 784 pixels at about log 2 nats each before training
-    assert recon1 < 0.25 * recon0
-    assert total1 < 0.25 * total0
+    assert recon1 < 0.1 * recon0
+    assert total1 < 0.15 * total0
