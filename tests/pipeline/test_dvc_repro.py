@@ -20,9 +20,9 @@ from tests.pipeline.project_copy import BIN, clean_env, copy_project, run_ok
 pytestmark = pytest.mark.slow
 
 SMALL_PARAMS = {
-    "data": {"dataset": "blobs", "datasets": {"blobs": {"kind": "blobs", "source": "procedural", "grid": 16}}},
+    "data": {"dataset": "blobs", "datasets": {"blobs": {"kind": "blobs", "source": "procedural", "grid": 12}}},
     "model": {"architecture": "mlp64", "latent_dim": 4, "likelihood": "bernoulli"},
-    "train": {"objective": "beta_vae", "beta": 4.0, "steps": 40, "batch_size": 32, "optimizer": "adam",
+    "train": {"objective": "beta_vae", "beta": 4.0, "steps": 30, "batch_size": 32, "optimizer": "adam",
               "lr": 0.0005, "seed": 0, "device": "cpu", "precision": "auto", "compile": False,
               "checkpoint_every": 20, "log_every": 10},
     "sweep": {"name": "test-sweep", "grid": {"train.beta": [1.0, 4.0]}, "seeds": [0]},
@@ -111,9 +111,11 @@ def test_changing_beta_invalidates_train_and_later_stages_only(project):
     original = (dest / "params.yaml").read_text()
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     try:
-        proc = run_ok([str(BIN / "dvc"), "repro", "--dry"], dest, env)
+        status = json.loads(run_ok([str(BIN / "dvc"), "status", "--json"], dest, env).stdout)
+        proc = run_ok([str(BIN / "dvc"), "repro", "--dry", "--force-downstream"], dest, env)
     finally:
         (dest / "params.yaml").write_text(original)
+    assert status == {"train": [{"changed deps": {"params.yaml": {"sweep": "modified"}}}]}
     ran = {line.split("'")[1] for line in proc.stdout.splitlines() if line.startswith("Running stage")}
     assert ran == {"train", "evaluate", "render", "register"}
 
