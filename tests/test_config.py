@@ -71,6 +71,19 @@ def test_missing_or_malformed_params_file(tmp_path):
         load_params(tmp_path / "params.yaml")
 
 
+def test_evaluate_profile_selects_its_metrics_and_rejects_unknown_ones():
+    section = load_params(ROOT / "params.yaml")["evaluate"]
+    cpu = EvaluateConfig.from_dict(section)
+    assert cpu.profile == "cpu" and cpu.metrics["beta_vae"]["num_train"] == 1000
+    reference = EvaluateConfig.from_dict({**section, "profile": "reference"})
+    assert reference.metrics["beta_vae"] == {"batch_size": 64, "num_train": 10000, "num_eval": 5000}
+    assert set(reference.metrics) == {"beta_vae", "factor_vae", "mig", "dci", "sap", "modularity"}
+    with pytest.raises(ConfigError, match="evaluate.profile 'gpu'"):
+        EvaluateConfig.from_dict({**section, "profile": "gpu"})
+    with pytest.raises(ConfigError, match="evaluate.profiles.cpu"):
+        EvaluateConfig.from_dict({"profiles": {"cpu": {"nonsense_metric": {}}}})
+
+
 def test_register_mode_is_checked():
     with pytest.raises(ConfigError, match="register.mode"):
         RegisterConfig.from_dict({"metric": "mig.score", "mode": "best"})

@@ -258,29 +258,44 @@ def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class EvaluateConfig:
-    """`params.yaml: evaluate`: the metrics to compute, each with its keyword arguments, and the seed."""
+    """`params.yaml: evaluate`: the metrics to compute with their settings, chosen by `profile` among
+    `profiles` (a reduced `cpu` profile and the `reference` sizes of Locatello et al. 2019), and the seed."""
 
     seed: int = 0
     metrics: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     reconstruction_samples: int = 2048
+    profile: str = "cpu"
 
-    KEYS = frozenset({"seed", "metrics", "reconstruction_samples"})
+    KEYS = frozenset({"seed", "profile", "profiles", "reconstruction_samples"})
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> EvaluateConfig:
         d = dict(d or {})
         _check_keys("evaluate", d, cls.KEYS)
-        metrics = d.get("metrics") or {}
+        profiles = d.get("profiles") or {}
+        if not isinstance(profiles, Mapping) or not profiles:
+            raise ConfigError(f"evaluate.profiles must map profile names to metric settings, got {profiles!r}")
+        profile = d.get("profile", "cpu")
+        if profile not in profiles:
+            raise ConfigError(f"evaluate.profile {profile!r} is not one of evaluate.profiles: {sorted(profiles)}")
+        metrics = profiles[profile]
         if not isinstance(metrics, Mapping) or not metrics:
-            raise ConfigError(f"evaluate.metrics must map metric names to their settings, got {metrics!r}")
+            raise ConfigError(f"evaluate.profiles.{profile} must map metric names to settings, got {metrics!r}")
         for name, kwargs in metrics.items():
             if kwargs is not None and not isinstance(kwargs, Mapping):
-                raise ConfigError(f"evaluate.metrics.{name} must be a mapping of settings, got {kwargs!r}")
+                raise ConfigError(f"evaluate.profiles.{profile}.{name} must be a mapping, got {kwargs!r}")
+        from betavae.metrics.suite import describe
+
+        try:
+            describe(metrics)  # unknown metric names or settings fail here, before any model is loaded
+        except ConfigError as exc:
+            raise ConfigError(f"evaluate.profiles.{profile}: {exc}") from exc
         return cls(
             seed=_int("evaluate", "seed", d.get("seed", 0), 0),
             metrics={k: dict(v or {}) for k, v in metrics.items()},
             reconstruction_samples=_int("evaluate", "reconstruction_samples",
-                                        d.get("reconstruction_samples", 2048), 1),
+                                        d.get("reconstruction_samples", 2048), 0),
+            profile=profile,
         )
 
 

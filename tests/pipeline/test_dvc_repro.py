@@ -26,9 +26,9 @@ SMALL_PARAMS = {
               "lr": 0.0005, "seed": 0, "device": "cpu", "precision": "auto", "compile": False,
               "checkpoint_every": 20, "log_every": 10},
     "sweep": {"name": "test-sweep", "grid": {"train.beta": [1.0, 4.0]}, "seeds": [0]},
-    "evaluate": {"seed": 0, "reconstruction_samples": 128,
-                 "metrics": {"beta_vae": {"batch_size": 8, "num_train": 100, "num_eval": 50},
-                             "mig": {"num_train": 256, "num_bins": 20}}},
+    "evaluate": {"seed": 0, "reconstruction_samples": 128, "profile": "tiny",
+                 "profiles": {"tiny": {"beta_vae": {"batch_size": 8, "num_train": 100, "num_eval": 50},
+                                       "mig": {"num_train": 256, "num_bins": 20}}}},
     "render": {"limit": 2.0, "steps": 5, "seed_images": 1, "kl_samples": 128, "seed": 0},
     "register": {"metric": "beta_vae.eval_accuracy", "mode": "max", "alias": "champion"},
 }
