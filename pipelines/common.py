@@ -20,7 +20,8 @@ def params() -> dict[str, Any]:
 
 def main_guard(fn, *args: Any) -> None:
     """Run a stage; a known error prints one clear line and exits 1 so `dvc repro` stops there."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("betavae").setLevel(logging.INFO)
     try:
         fn(*args)
     except BetavaeError as exc:
