@@ -9,6 +9,13 @@ import pytest
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("TQDM_DISABLE", "1")
+# The test models are tiny: one thread avoids oversubscribing a busy 2-core machine, and subprocesses
+# (the SIGKILL resume test) inherit the setting.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import torch  # noqa: E402
+
+torch.set_num_threads(1)
 
 
 class InMemoryImages:

@@ -265,8 +265,9 @@ class EvaluateConfig:
     metrics: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     reconstruction_samples: int = 2048
     profile: str = "cpu"
+    table: Mapping[str, Any] = field(default_factory=dict)
 
-    KEYS = frozenset({"seed", "profile", "profiles", "reconstruction_samples"})
+    KEYS = frozenset({"seed", "profile", "profiles", "reconstruction_samples", "table"})
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> EvaluateConfig:
@@ -296,6 +297,7 @@ class EvaluateConfig:
             reconstruction_samples=_int("evaluate", "reconstruction_samples",
                                         d.get("reconstruction_samples", 2048), 0),
             profile=profile,
+            table=dict(d.get("table") or {}),
         )
 
 

@@ -96,6 +96,14 @@ def test_checkpoint_of_another_configuration_is_not_resumed(tmp_path, tiny_image
         train(build_run_config(tiny_params(steps=10, beta=2.0)), tiny_images, tmp_path, progress=False)
 
 
+def test_checkpoint_trained_on_other_data_is_not_resumed(tmp_path):
+    run = build_run_config(tiny_params(steps=10))
+    train(run, InMemoryImages(random_binary_images(64, 28), digest="a" * 64), tmp_path, progress=False)
+    with pytest.raises(ConfigError, match="trained on other data"):
+        train(run, InMemoryImages(random_binary_images(64, 28, seed=1), digest="b" * 64), tmp_path,
+              progress=False)
+
+
 def test_non_finite_loss_stops_the_run_with_the_reason(tmp_path, tiny_images):
     run = build_run_config(tiny_params(steps=200, lr=1e30))
     with pytest.raises(TrainingDiverged, match=r"non-finite loss .* at step \d+"):

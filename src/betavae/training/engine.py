@@ -117,6 +117,10 @@ def train(run: RunConfig, data: Any, checkpoint_dir: Path, *, on_metrics: Metric
         if state["config_digest"] != run.digest:
             raise ConfigError(f"{last_path} belongs to another configuration ({state['config_digest']} != "
                               f"{run.digest}); remove it or use another checkpoint directory")
+        data_digest = str(getattr(data, "digest", ""))
+        if state.get("data_digest", "") != data_digest:
+            raise ConfigError(f"{last_path} was trained on other data ({state.get('data_digest')!r} != "
+                              f"{data_digest!r}); remove it or use another checkpoint directory")
         model.load_state_dict(state["model"])
         objective.load_state_dict(state["objective"])
         for name, opt in optimizers.items():
