@@ -27,6 +27,8 @@ SMALL_PARAMS = {
               "checkpoint_every": 20, "log_every": 10},
     "sweep": {"name": "test-sweep", "grid": {"train.beta": [1.0, 4.0]}, "seeds": [0]},
     "evaluate": {"seed": 0, "reconstruction_samples": 128, "profile": "tiny",
+                 "table": {"metric": "beta_vae", "score": "eval_accuracy", "classifier_seeds": [0, 1],
+                           "fit_samples": 100},
                  "profiles": {"tiny": {"beta_vae": {"batch_size": 8, "num_train": 100, "num_eval": 50},
                                        "mig": {"num_train": 256, "num_bins": 20}}}},
     "render": {"limit": 2.0, "steps": 5, "seed_images": 1, "kl_samples": 128, "seed": 0},
@@ -58,6 +60,11 @@ def test_repro_produces_every_stage_output(project):
     for values in scores.values():
         assert 0.0 <= values["beta_vae.eval_accuracy"] <= 1.0
         assert 0.0 <= values["mig.score"] <= 1.0
+    table = json.loads((dest / "metrics/blobs/table.json").read_text())
+    rows = {row["model"]: row for row in table["rows"]}
+    assert list(rows) == ["Ground truth", "Raw pixels", "PCA", "ICA", "Untrained VAE", "VAE", "\u03b2-VAE (\u03b2=4)"]
+    assert rows["Ground truth"]["mean"] == 1.0 and rows["VAE"]["num_scores"] == 2
+    assert "| Ground truth | 100.00" in (dest / "metrics/blobs/table.md").read_text()
     pngs = sorted(p.name for p in (dest / "plots/blobs").glob("*.png"))
     assert pngs == ["beta_vae-beta=1-seed=0_traversal.png", "beta_vae-beta=4-seed=0_traversal.png"]
     registered = json.loads((dest / "models/blobs/registered.json").read_text())
