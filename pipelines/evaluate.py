@@ -15,7 +15,7 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from pipelines.common import ROOT, main_guard
+from pipelines.common import ROOT, main_guard, params
 
 
 @task(cache_policy=NO_CACHE, task_run_name="evaluate-{record[name]}")
@@ -73,7 +73,15 @@ def evaluate_sweep(root: str | None = None) -> dict[str, dict[str, float]]:
     return scores
 
 
+def _check_params() -> None:
+    from betavae.config import EvaluateConfig
+    from betavae.evaluation import TableConfig
+
+    TableConfig.from_dict(EvaluateConfig.from_dict(params().get("evaluate")).table)
+
+
 def main() -> None:
+    main_guard(_check_params)
     main_guard(evaluate_sweep)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from pipelines.common import ROOT, main_guard
+from pipelines.common import ROOT, main_guard, params
 
 
 @task(cache_policy=NO_CACHE, task_run_name="render-{record[name]}")
@@ -58,7 +58,14 @@ def render_sweep(root: str | None = None) -> list[str]:
     return paths
 
 
+def _check_params() -> None:
+    from betavae.config import RenderConfig
+
+    RenderConfig.from_dict(params().get("render"))
+
+
 def main() -> None:
+    main_guard(_check_params)
     main_guard(render_sweep)
 
 

@@ -15,7 +15,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from betavae.errors import BetavaeError, TrainingDiverged
-from pipelines.common import ROOT, main_guard
+from pipelines.common import ROOT, main_guard, params
 
 
 def _retry_infrastructure_only(task: Any, task_run: Any, state: Any) -> bool:
@@ -84,7 +84,15 @@ def train_sweep(root: str | None = None, overrides: dict[str, Any] | None = None
     return parent.run_id
 
 
+def _check_params() -> None:
+    """Validate every configuration of the sweep before a Prefect server is even started."""
+    from betavae.config import expand_sweep
+
+    expand_sweep(params())
+
+
 def main() -> None:
+    main_guard(_check_params)
     main_guard(train_sweep)
 
 
