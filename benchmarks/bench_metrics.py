@@ -8,7 +8,8 @@ draw (the whole 737,280-image grid for the reference sizes) plus every metric. A
 measured separately: encoding the grid, then each metric on the filled cache. The representation is
 the posterior mean of a trained checkpoint, or of a randomly initialised mlp64 encoder (Higgins et al.
 2017, Appendix A) with each latent rescaled to unit standard deviation when none is given; the
-encoder's cost does not depend on the weights, the metrics' hardly. The machine is shared, so medians of repeats are reported with the load average.
+encoder's cost does not depend on the weights, the metrics' hardly. The machine is shared, so medians
+of repeats are reported with the load average.
 
 Budgets (2 CPU cores): reference sizes <= 180 s, reduced CPU default <= 30 s.
 """

@@ -42,6 +42,11 @@ class FactorCodes:
         factors = np.asarray(factors, dtype=np.int64)
         if factors.ndim != 2 or factors.shape[1] != len(self.factor_sizes):
             raise DataError(f"factors must have shape (n, {len(self.factor_sizes)}), got {factors.shape}")
+        bad = (factors < 0) | (factors >= np.asarray(self.factor_sizes))
+        if bad.any():
+            row, col = (int(v) for v in np.argwhere(bad)[0])
+            raise DataError(f"factor {col} class {factors[row, col]} in row {row} is outside "
+                            f"0..{self.factor_sizes[col] - 1}")
         if self.encoding == "index":
             return factors.astype(np.float64)
         out = np.zeros((factors.shape[0], sum(self.factor_sizes)))
@@ -83,7 +88,9 @@ class FittedProjection:
         return np.asarray(x, dtype=np.float64)
 
 
-def _fit_sample(data: Any, rng: np.random.Generator, num_samples: int, num_components: int) -> tuple[PixelCodes, np.ndarray]:
+def _fit_sample(data: Any, rng: np.random.Generator, num_samples: int,
+                num_components: int) -> tuple[PixelCodes, np.ndarray]:
+    """Check the settings and draw the fitting sample: the pixel map and pixels (num_samples, H*W*C)."""
     if isinstance(num_components, bool) or not isinstance(num_components, int) or num_components < 1:
         raise ConfigError(f"num_components must be a positive integer, got {num_components!r}")
     if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples <= num_components:

@@ -36,7 +36,8 @@ def test_run_scores_every_replica_with_every_seed(grid: SyntheticGrid) -> None:
     identity_scores = sorted((r[2] for r in result.runs if r[0] == 0), reverse=True)
     assert max(r[2] for r in result.runs if r[0] == 1) < 0.4 < min(identity_scores)
     assert list(result.kept) == identity_scores  # the constant code's runs are the discarded half
-    assert result.mean == pytest.approx(np.mean(identity_scores)) and result.std == pytest.approx(np.std(identity_scores))
+    assert result.mean == pytest.approx(np.mean(identity_scores))
+    assert result.std == pytest.approx(np.std(identity_scores))
     assert max(counting.seen.values()) == 1  # one cache per replica, shared by its seeds
     assert json.loads(json.dumps(result.as_dict()))["num_kept"] == 3
     with pytest.raises(ConfigError, match="no score 'accuracy'"):
@@ -45,7 +46,8 @@ def test_run_scores_every_replica_with_every_seed(grid: SyntheticGrid) -> None:
 
 
 def test_table_layout_and_files(tmp_path) -> None:
-    rows = [TableRow("Ground truth", 1.0), TableRow("PCA", 0.849, 0.004, 5), TableRow("beta-VAE (beta=4)", 0.9923, 0.001, 10)]
+    rows = [TableRow("Ground truth", 1.0), TableRow("PCA", 0.849, 0.004, 5),
+            TableRow("beta-VAE (beta=4)", 0.9923, 0.001, 10)]
     json_path, md_path = write_table(tmp_path / "metrics", "dsprites", rows)
     assert json_path == tmp_path / "metrics" / "dsprites" / "table.json"
     payload = json.loads(json_path.read_text())

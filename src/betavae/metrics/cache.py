@@ -96,7 +96,8 @@ class GridCodeCache:
 
     Codes live in a memo array indexed by grid row (``data.classes_to_index``) with a mask of the rows
     already encoded. A request looks its rows up, encodes only the rows still missing (each once, in
-    row order) and answers from the memo, so ``rng`` is never needed. :meth:`encode_all` fills the memo
+    row order, read from the grid's in-memory ``data.images``) and answers from the memo, so ``rng`` is
+    never needed. :meth:`encode_all` fills the memo
     in one ordered pass, which is cheaper than random access once a sample is larger than the grid.
 
     If the memo would exceed `max_bytes` (e.g. raw-pixel codes of a large grid) the cache gives up

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from betavae.errors import DataError
 from betavae.metrics.utils import build_params, check_int, check_number
 from betavae.models.gaussian import kl_normal_standard, reparameterise
 
@@ -52,7 +53,7 @@ class Params:
 def images_to_input(images: np.ndarray, max_pixel_value: int, device: torch.device | str = "cpu") -> torch.Tensor:
     """uint8 images (B, H, W, C) -> float (B, C, H, W) in [0, 1], the models' input convention."""
     if images.dtype != np.uint8 or images.ndim != 4:
-        raise ValueError(f"expected uint8 images of shape (B, H, W, C), got {images.dtype} {images.shape}")
+        raise DataError(f"expected uint8 images of shape (B, H, W, C), got {images.dtype} {images.shape}")
     x = torch.from_numpy(np.ascontiguousarray(images)).to(device)
     return x.permute(0, 3, 1, 2).float().div_(max_pixel_value)
 
