@@ -28,7 +28,7 @@ from betavae.metrics.utils import build_params, check_int, classifier_threads, s
 __all__ = ["Params", "compute", "describe", "num_draws", "score_features", "z_diff_features"]
 
 NAME = "beta_vae"
-_ROWS_PER_CALL = 131072  # factor rows requested from the code source at once (bounds memory)
+_ROWS_PER_CALL = 16384  # factor rows per code-source call: bounds memory for wide codes (raw pixels)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from betavae.metrics.utils import build_params, check_int, check_number, sub_rng
 __all__ = ["Params", "compute", "describe", "majority_vote_accuracy", "num_draws", "vote_counts"]
 
 NAME = "factor_vae"
-_ROWS_PER_CALL = 131072
+_ROWS_PER_CALL = 16384  # factor rows per code-source call: bounds memory for wide codes (raw pixels)
 
 
 @dataclass(frozen=True)
