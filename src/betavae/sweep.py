@@ -20,6 +20,7 @@ from betavae.config import RunConfig
 from betavae.errors import TrainingDiverged
 from betavae.io import read_json, write_json
 from betavae.tracking import RunLogger, git_commit, start_run
+from betavae.training.checkpoint import export_weights
 from betavae.training.engine import TrainResult, train
 
 DIGEST_TAG = "betavae.config_digest"
@@ -117,7 +118,8 @@ def train_and_track(run: RunConfig, data: Any, *, root: Path, client: MlflowClie
                      "betavae.resumed_from_step": result.resumed_from_step or 0})
     logger.log_artifact(result.checkpoint, "checkpoint")
     example = np.ascontiguousarray(data.images[:2])
-    model_uri = log_encoder_model(logger.run_id, result.checkpoint, example)
+    weights = export_weights(result.checkpoint, result.checkpoint.with_name("weights.pt"))
+    model_uri = log_encoder_model(logger.run_id, weights, example)
     logger.finish("FINISHED")
     return RunRecord(run.name, run.to_dict(), logger.run_id, "finished", checkpoint=str(result.checkpoint),
                      model_uri=model_uri, final_terms=result.final_terms,

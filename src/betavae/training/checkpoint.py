@@ -8,8 +8,6 @@ saved configuration (JSON), not unpickled.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,7 @@ import torch
 
 from betavae.config import RunConfig
 from betavae.errors import DataError
+from betavae.io import atomic_path
 from betavae.models import build_model
 
 FORMAT_VERSION = 1
@@ -42,15 +41,12 @@ def save_checkpoint(path: Path, *, run: RunConfig, step: int, model: torch.nn.Mo
         "rng": rng,
         "metrics": dict(metrics or {}),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    return _save_atomically(payload, path)
+
+
+def _save_atomically(payload: dict[str, Any], path: Path) -> Path:
+    with atomic_path(path) as tmp:
         torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
 
 
@@ -66,6 +62,18 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
     if not isinstance(payload, dict) or payload.get("format_version") != FORMAT_VERSION:
         raise DataError(f"{path} is not a betavae checkpoint of format {FORMAT_VERSION}")
     return payload
+
+
+def export_weights(checkpoint: Path, out: Path) -> Path:
+    """Write an inference-only copy of `checkpoint` (no optimiser or discriminator state), atomically.
+
+    This is what a logged model carries: about a third of the training checkpoint for Adam.
+    """
+    payload = load_checkpoint(checkpoint)
+    payload["optimizers"] = {}
+    payload["objective"] = {}
+    payload["rng"] = {}
+    return _save_atomically(payload, out)
 
 
 def run_config_of(payload: dict[str, Any]) -> RunConfig:
