@@ -84,6 +84,14 @@ def test_evaluate_profile_selects_its_metrics_and_rejects_unknown_ones():
         EvaluateConfig.from_dict({"profiles": {"cpu": {"nonsense_metric": {}}}})
 
 
+def test_params_profiles_are_the_suite_parameter_sets():
+    from betavae.metrics import suite
+
+    profiles = load_params(ROOT / "params.yaml")["evaluate"]["profiles"]
+    assert profiles["cpu"] == {k: dict(v) for k, v in suite.CPU_PARAMS.items()}
+    assert profiles["reference"] == {k: dict(v) for k, v in suite.REFERENCE_PARAMS.items()}
+
+
 def test_register_mode_is_checked():
     with pytest.raises(ConfigError, match="register.mode"):
         RegisterConfig.from_dict({"metric": "mig.score", "mode": "best"})
