@@ -20,7 +20,11 @@ from pipelines.common import ROOT, main_guard, params
 def render_run(record: dict[str, Any], data: Any, cfg: Any, root: Path, out_dir: Path) -> str:
     import numpy as np
 
-    from betavae.render.traversal import kl_per_latent, save_traversal_png, traversal_grid
+    from betavae.render.traversal import (
+        kl_per_latent,
+        save_traversal_png,
+        traversal_grid,
+    )
     from betavae.tracking import RunLogger, client_for
     from betavae.training.checkpoint import model_from_checkpoint
 

@@ -49,7 +49,12 @@ def train_sweep(root: str | None = None, overrides: dict[str, Any] | None = None
     """Train the sweep of `params.yaml` (optionally with `overrides` of its sections) and write
     `models/<dataset>/sweep.json`. Returns the MLflow id of the sweep's parent run."""
     from betavae.config import SweepConfig, expand_sweep, load_params
-    from betavae.sweep import RunRecord, seal_checkpoint, sweep_record_path, write_sweep_record
+    from betavae.sweep import (
+        RunRecord,
+        seal_checkpoint,
+        sweep_record_path,
+        write_sweep_record,
+    )
     from betavae.tracking import client_for, ensure_experiment, git_commit, start_run
 
     project = Path(root or ROOT)

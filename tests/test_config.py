@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from betavae.config import (EvaluateConfig, RegisterConfig, build_run_config, expand_sweep, load_params)
+from betavae.config import (
+    EvaluateConfig,
+    RegisterConfig,
+    build_run_config,
+    expand_sweep,
+    load_params,
+)
 from betavae.errors import ConfigError
 from tests.conftest import tiny_params
 

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from betavae.data.download import Checksum, fetch, fetch_cached, file_digest, resolve_inside, verify_file
+from betavae.data.download import (
+    Checksum,
+    fetch,
+    fetch_cached,
+    file_digest,
+    resolve_inside,
+    verify_file,
+)
 from betavae.errors import ConfigError, DataError
 
 try:

@@ -7,9 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from betavae.data import dsprites
+from betavae.data import dsprites, storage
 from betavae.data.dsprites import DSprites, render
-from betavae.data import storage
 from betavae.errors import DataError
 
 SQUARE, ELLIPSE, HEART = 0, 1, 2

@@ -8,7 +8,13 @@ import pytest
 from betavae.errors import DataError
 from betavae.metrics import beta_vae, mig, suite
 from betavae.metrics.cache import GridCodeCache, ObservationEncoder, as_code_source
-from tests.metrics.synthetic import CountingRepresentation, NotAGrid, SyntheticGrid, identity, mixed
+from tests.metrics.synthetic import (
+    CountingRepresentation,
+    NotAGrid,
+    SyntheticGrid,
+    identity,
+    mixed,
+)
 
 SUITE = {
     "beta_vae": {"batch_size": 16, "num_train": 200, "num_eval": 100},

@@ -10,7 +10,12 @@ import pytest
 from betavae.errors import ConfigError
 from betavae.metrics import protocol
 from betavae.metrics.table import TableRow, format_score, render_markdown, write_table
-from tests.metrics.synthetic import CountingRepresentation, SyntheticGrid, constant, identity
+from tests.metrics.synthetic import (
+    CountingRepresentation,
+    SyntheticGrid,
+    constant,
+    identity,
+)
 
 
 def test_summarise_discards_the_bottom_half() -> None:

@@ -3,7 +3,12 @@ import math
 import torch
 from torch.distributions import Normal, kl_divergence
 
-from betavae.models.gaussian import kl_normal_standard, log_normal_diag, log_standard_normal, reparameterise
+from betavae.models.gaussian import (
+    kl_normal_standard,
+    log_normal_diag,
+    log_standard_normal,
+    reparameterise,
+)
 
 
 def test_kl_known_value_mu_one_logvar_zero_ten_dims_is_five():

@@ -1,12 +1,11 @@
-import math
 
 import numpy as np
 import pytest
 import torch
 from torch.distributions import Normal
 
-from betavae.models import ModelConfig, ObjectiveConfig, build_model, build_objective
 from betavae.errors import ConfigError
+from betavae.models import ModelConfig, ObjectiveConfig, build_model, build_objective
 from betavae.models.gaussian import log_normal_diag
 from betavae.models.priors import LpNestedISA, log_gamma_sample
 

@@ -191,3 +191,19 @@ def as_code_source(data: Any, representation: Representation | CodeSource, *,
     if not callable(representation):
         raise DataError(f"representation must be callable images -> codes, got {type(representation).__name__}")
     return ObservationEncoder(data, representation, batch_size=batch_size)
+
+
+def draw_codes(data: Any, representation: "Representation | CodeSource", num_points: int,
+               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, int]:
+    """A fixed sample for the metrics that are functions of one: (codes (n, d), factors (n, k), seed).
+
+    Factors, observations and the classifier seed come from independent streams of `rng` (see
+    :func:`betavae.metrics.utils.sub_rngs`).
+    """
+    from betavae.metrics.utils import sub_rngs
+
+    source = as_code_source(data, representation)
+    sample_rng, obs_rng, seed = sub_rngs(rng)
+    factors = data.sample_factors(num_points, sample_rng)
+    return source.codes(factors, obs_rng), factors, seed
+

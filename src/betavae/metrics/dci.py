@@ -38,7 +38,7 @@ import numpy as np
 from sklearn.ensemble import GradientBoostingClassifier, HistGradientBoostingClassifier
 
 from betavae.errors import ConfigError, DataError
-from betavae.metrics.cache import CodeSource, Representation, as_code_source
+from betavae.metrics.cache import CodeSource, Representation, draw_codes
 from betavae.metrics.utils import (
     build_params,
     check_codes_and_factors,
@@ -46,7 +46,6 @@ from betavae.metrics.utils import (
     check_number,
     classifier_threads,
     split_train_test,
-    sub_rngs,
 )
 
 __all__ = ["ESTIMATORS", "Params", "compute", "describe", "from_codes", "importance_matrix", "num_draws",
@@ -204,10 +203,7 @@ def compute(data: Any, representation: Representation | CodeSource, rng: np.rand
             **params: Any) -> dict[str, float]:
     """DCI of `representation` on `num_train` + `num_test` freshly drawn points of `data`."""
     p = build_params(Params, NAME, params)
-    source = as_code_source(data, representation)
-    sample_rng, obs_rng, seed = sub_rngs(rng)
-    factors = data.sample_factors(p.num_train + p.num_test, sample_rng)
-    codes = source.codes(factors, obs_rng)
+    codes, factors, seed = draw_codes(data, representation, p.num_train + p.num_test, rng)
     settings = {k: v for k, v in asdict(p).items() if k not in ("num_train", "num_test")}
     return from_codes(codes, factors, num_train=p.num_train, seed=seed, **settings)
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from betavae.errors import DataError
-from betavae.metrics.cache import CodeSource, Representation, as_code_source
+from betavae.metrics.cache import CodeSource, Representation, draw_codes
 from betavae.metrics.utils import (
     build_params,
     check_codes_and_factors,
@@ -28,7 +28,6 @@ from betavae.metrics.utils import (
     discretize,
     factor_entropies,
     mutual_information_matrix,
-    sub_rngs,
 )
 
 __all__ = ["Params", "compute", "describe", "from_codes", "gap_from_mutual_information", "num_draws"]
@@ -81,10 +80,7 @@ def compute(data: Any, representation: Representation | CodeSource, rng: np.rand
             **params: Any) -> dict[str, float]:
     """MIG of `representation` on `num_train` freshly drawn points of `data`."""
     p = build_params(Params, NAME, params)
-    source = as_code_source(data, representation)
-    sample_rng, obs_rng, _ = sub_rngs(rng)
-    factors = data.sample_factors(p.num_train, sample_rng)
-    codes = source.codes(factors, obs_rng)
+    codes, factors, _ = draw_codes(data, representation, p.num_train, rng)
     return from_codes(codes, factors, num_bins=p.num_bins)
 
 

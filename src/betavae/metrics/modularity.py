@@ -27,7 +27,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.multiclass import OneVsRestClassifier
 
-from betavae.metrics.cache import CodeSource, Representation, as_code_source
+from betavae.metrics.cache import CodeSource, Representation, draw_codes
 from betavae.metrics.utils import (
     build_params,
     check_codes_and_factors,
@@ -36,7 +36,6 @@ from betavae.metrics.utils import (
     discretize,
     mutual_information_matrix,
     split_train_test,
-    sub_rngs,
 )
 
 __all__ = ["Params", "compute", "describe", "explicitness", "from_codes", "modularity_from_mutual_information",
@@ -138,10 +137,7 @@ def compute(data: Any, representation: Representation | CodeSource, rng: np.rand
             **params: Any) -> dict[str, float]:
     """Modularity and explicitness of `representation` on freshly drawn points of `data`."""
     p = build_params(Params, NAME, params)
-    source = as_code_source(data, representation)
-    sample_rng, obs_rng, seed = sub_rngs(rng)
-    factors = data.sample_factors(p.num_train + p.num_test, sample_rng)
-    codes = source.codes(factors, obs_rng)
+    codes, factors, seed = draw_codes(data, representation, p.num_train + p.num_test, rng)
     return from_codes(codes, factors, num_train=p.num_train, num_bins=p.num_bins, seed=seed,
                       classifier_max_iter=p.classifier_max_iter)
 

@@ -28,7 +28,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.svm import LinearSVC
 
 from betavae.errors import ConfigError
-from betavae.metrics.cache import CodeSource, Representation, as_code_source
+from betavae.metrics.cache import CodeSource, Representation, draw_codes
 from betavae.metrics.utils import (
     build_params,
     check_codes_and_factors,
@@ -36,7 +36,6 @@ from betavae.metrics.utils import (
     check_number,
     classifier_threads,
     split_train_test,
-    sub_rngs,
 )
 
 __all__ = ["Params", "compute", "describe", "from_codes", "gap_from_scores", "num_draws", "score_matrix"]
@@ -122,10 +121,7 @@ def compute(data: Any, representation: Representation | CodeSource, rng: np.rand
             **params: Any) -> dict[str, float]:
     """SAP of `representation` on `num_train` + `num_test` freshly drawn points of `data`."""
     p = build_params(Params, NAME, params)
-    source = as_code_source(data, representation)
-    sample_rng, obs_rng, _ = sub_rngs(rng)
-    factors = data.sample_factors(p.num_train + p.num_test, sample_rng)
-    codes = source.codes(factors, obs_rng)
+    codes, factors, _ = draw_codes(data, representation, p.num_train + p.num_test, rng)
     return from_codes(codes, factors, num_train=p.num_train, C=p.C, continuous_factors=p.continuous_factors)
 
 

@@ -12,7 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from betavae.data.importers.base import ImportedData, check_complete_grid, classes_from_values
+from betavae.data.importers.base import (
+    ImportedData,
+    check_complete_grid,
+    classes_from_values,
+)
 from betavae.errors import DataError
 
 __all__ = ["FACTOR_NAMES", "FILENAME", "FULL_SIZES", "OFFICIAL_SHA256", "OFFICIAL_URL", "read_shapes3d_h5"]
