@@ -8,17 +8,15 @@ same directory is renamed over the target, so a reader never sees half a table.
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from betavae.errors import ConfigError
+from betavae.io import atomic_path, write_json
 
-__all__ = ["TableRow", "atomic_write_text", "format_score", "render_markdown", "write_table"]
+__all__ = ["TableRow", "format_score", "render_markdown", "write_table"]
 
 
 @dataclass(frozen=True)
@@ -57,21 +55,6 @@ def render_markdown(rows: Sequence[TableRow], *, dataset: str, score_name: str) 
     return "\n".join(lines) + "\n"
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temporary sibling file and an atomic rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_table(root: Path | str, dataset: str, rows: Sequence[TableRow], *,
                 score_name: str = "BetaVAE disentanglement metric score") -> tuple[Path, Path]:
     """Write ``root/<dataset>/table.json`` and ``table.md``; returns both paths."""
@@ -86,6 +69,7 @@ def write_table(root: Path | str, dataset: str, rows: Sequence[TableRow], *,
     out_dir = Path(root) / dataset
     json_path, md_path = out_dir / "table.json", out_dir / "table.md"
     payload = {"dataset": dataset, "score": score_name, "rows": [asdict(r) for r in rows]}
-    atomic_write_text(json_path, json.dumps(payload, indent=2) + "\n")
-    atomic_write_text(md_path, render_markdown(rows, dataset=dataset, score_name=score_name))
+    write_json(json_path, payload)
+    with atomic_path(md_path) as tmp:
+        tmp.write_text(render_markdown(rows, dataset=dataset, score_name=score_name), encoding="utf-8")
     return json_path, md_path
