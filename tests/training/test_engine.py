@@ -45,8 +45,7 @@ KILL_SCRIPT = textwrap.dedent("""
     import os, signal, sys
     from pathlib import Path
     from betavae.config import build_run_config
-    from betavae.models import build_model
-from betavae.training.engine import train
+    from betavae.training.engine import train
     from tests.conftest import InMemoryImages, random_binary_images, tiny_params
 
     def maybe_die(metrics, step):
