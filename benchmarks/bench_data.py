@@ -47,17 +47,7 @@ def timed(fn: Callable[[], Any], repeats: int) -> tuple[list[float], Any]:
 
 def fixture_iou() -> list[float]:
     data = np.load(FIXTURE)
-    lat = data["latents_values"]
-    classes = np.stack(
-        [
-            np.rint(lat[:, 1] - 1),
-            np.rint((lat[:, 2] - 0.5) / 0.1),
-            np.rint(lat[:, 3] / (2 * np.pi / 39)),
-            np.rint(lat[:, 4] * 31),
-            np.rint(lat[:, 5] * 31),
-        ],
-        axis=1,
-    ).astype(np.int64)
+    classes = dsprites.classes_from_values(data["latents_values"])
     drawn = dsprites.render(classes).astype(bool)
     real = data["imgs"].astype(bool)
     return [float((a & b).sum() / (a | b).sum()) for a, b in zip(drawn, real, strict=True)]

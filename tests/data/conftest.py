@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from betavae.data import dsprites
 from betavae.data.dummy import BlockGrid
 from betavae.data.storage import write_dataset
 
@@ -40,15 +41,5 @@ def block_dir(tmp_path: Path) -> Path:
 def real_dsprites() -> dict[str, np.ndarray]:
     """The 12 real dSprites images of tests/fixtures with their factor classes (shape, scale, orientation, x, y)."""
     data = np.load(FIXTURES / "dsprites_real_12.npz")
-    lat = data["latents_values"]
-    classes = np.stack(
-        [
-            np.rint(lat[:, 1] - 1),
-            np.rint((lat[:, 2] - 0.5) / 0.1),
-            np.rint(lat[:, 3] / (2 * np.pi / 39)),
-            np.rint(lat[:, 4] * 31),
-            np.rint(lat[:, 5] * 31),
-        ],
-        axis=1,
-    ).astype(np.int64)
+    classes = dsprites.classes_from_values(data["latents_values"])
     return {"imgs": data["imgs"], "classes": classes}

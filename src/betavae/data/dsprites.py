@@ -275,6 +275,22 @@ def render_all_packed(workers: int = 1) -> np.ndarray:
     return out
 
 
+def classes_from_values(latents_values: np.ndarray) -> np.ndarray:
+    """Class indices (n, 5) from the official ``latents_values`` (n, 6: color, shape, scale, orientation,
+    posX, posY): shape 1..3, scale 0.5..1.0 in steps of 0.1, orientation linspace(0, 2 pi, 40), positions
+    linspace(0, 1, 32)."""
+    lat = np.asarray(latents_values, dtype=np.float64)
+    if lat.ndim != 2 or lat.shape[1] != 6:
+        raise ValueError(f"latents_values must have shape (n, 6), got {lat.shape}")
+    return np.stack([
+        np.rint(lat[:, 1] - 1),
+        np.rint((lat[:, 2] - 0.5) / 0.1),
+        np.rint(lat[:, 3] / (2 * np.pi / 39)),
+        np.rint(lat[:, 4] * 31),
+        np.rint(lat[:, 5] * 31),
+    ], axis=1).astype(np.int64)
+
+
 def all_classes() -> np.ndarray:
     """Factor classes of every image in the official order: int64 (737280, 5), posY fastest."""
     grids = np.meshgrid(*[np.arange(s, dtype=np.int64) for s in FACTOR_SIZES], indexing="ij")
