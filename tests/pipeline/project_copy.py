@@ -26,7 +26,9 @@ def copy_project(dest: Path) -> Path:
 def clean_env(project: Path) -> dict[str, str]:
     """The current environment minus Prefect/MLflow/DVC settings, with this venv first on PATH."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "MLFLOW_", "DVC_"))}
-    env.update(PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}", PYTHONPATH=str(project),
+    # The copy's own sources come first, so a stage runs the code under test, not whatever is installed.
+    pythonpath = os.pathsep.join([str(project / "src"), str(project)])
+    env.update(PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}", PYTHONPATH=pythonpath,
                BETAVAE_ROOT=str(project), PREFECT_HOME=str(project / ".prefect"),
                PREFECT_SERVER_ANALYTICS_ENABLED="false", GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.com",
                GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.com")

@@ -17,7 +17,7 @@ from tests.pipeline.project_copy import ROOT, clean_env
 
 def _stage(module: str, *args: str, project: Path) -> subprocess.CompletedProcess:
     env = clean_env(project)
-    env["PYTHONPATH"] = str(ROOT)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
     return subprocess.run([sys.executable, "-m", module, *args], cwd=project, env=env, capture_output=True,
                           text=True, timeout=300)
 

@@ -66,7 +66,7 @@ def test_resume_after_sigkill_reproduces_uninterrupted_weights(tmp_path):
     interrupted = tmp_path / "interrupted"
     proc = subprocess.run([sys.executable, "-c", KILL_SCRIPT, str(interrupted)], cwd=Path(__file__).parents[2],
                           capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])})
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[2] / "src"), str(Path(__file__).parents[2])])})
     assert proc.returncode == -9, proc.stderr
     assert load_checkpoint(interrupted / "last.pt")["step"] == 20
 
