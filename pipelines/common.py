@@ -27,3 +27,18 @@ def main_guard(fn, *args: Any) -> None:
     except BetavaeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(1)
+
+
+def dataset_argument(argv: list[str]) -> str:
+    """The dataset a per-dataset stage runs for: its one command-line argument, one of `data.train_on`."""
+    from betavae.per_dataset import datasets_to_train
+
+    try:
+        names = datasets_to_train(params())
+    except BetavaeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)
+    if len(argv) != 2 or argv[1] not in names:
+        print(f"usage: python -m {Path(argv[0]).stem} DATASET  (one of data.train_on: {names})", file=sys.stderr)
+        sys.exit(2)
+    return argv[1]

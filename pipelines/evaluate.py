@@ -1,6 +1,6 @@
 """`evaluate` stage: a Prefect flow scoring every finished run of the sweep, then the comparison table.
 
-    python -m pipelines.evaluate
+    python -m pipelines.evaluate dsprites
 
 Each run's scores are logged to its MLflow run and written to `metrics/<dataset>/scores.json`, keyed by
 run name, which `dvc metrics show` lists. The table of Higgins et al. 2017 Fig. 5 (left) -- baselines
@@ -9,13 +9,14 @@ and each configuration with its seeds pooled -- goes to `metrics/<dataset>/table
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from pipelines.common import ROOT, main_guard, params
+from pipelines.common import ROOT, dataset_argument, main_guard, params
 
 
 @task(cache_policy=NO_CACHE, task_run_name="evaluate-{record[name]}")
@@ -46,18 +47,20 @@ def build_table(data: Any, scored: list[Any], cfg: Any, dataset: str, root: Path
 
 
 @flow(name="evaluate-sweep", log_prints=True)
-def evaluate_sweep(root: str | None = None) -> dict[str, dict[str, float]]:
+def evaluate_sweep(dataset: str, root: str | None = None,
+                   overrides: dict[str, Any] | None = None) -> dict[str, dict[str, float]]:
     from betavae.config import EvaluateConfig, load_params
     from betavae.data.storage import load_dataset
     from betavae.evaluation import TableConfig
     from betavae.io import write_json
+    from betavae.per_dataset import apply_overrides, params_for
     from betavae.sweep import read_sweep_record, sweep_record_path
 
     project = Path(root or ROOT)
-    p = load_params(project / "params.yaml")
+    p = apply_overrides(load_params(project / "params.yaml"), overrides)
     cfg = EvaluateConfig.from_dict(p.get("evaluate"))
     TableConfig.from_dict(cfg.table)  # validate before the first model is scored
-    dataset = p["data"]["dataset"]
+    params_for(p, dataset)
     sweep = read_sweep_record(sweep_record_path(project, dataset))
     data = load_dataset(project / "data" / "datasets" / dataset)
     scores, scored = {}, []
@@ -81,8 +84,9 @@ def _check_params() -> None:
 
 
 def main() -> None:
+    dataset = dataset_argument(sys.argv)
     main_guard(_check_params)
-    main_guard(evaluate_sweep)
+    main_guard(evaluate_sweep, dataset)
 
 
 if __name__ == "__main__":

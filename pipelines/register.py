@@ -1,30 +1,43 @@
-"""`register` stage: the best finished run by `register.metric` becomes `betavae-<dataset>@<alias>`.
+"""`register@<dataset>` stage: the sweep's best finished run goes through the promotion gate
+(`betavae.promotion`): a new version of `betavae-<dataset>`, alias `champion` only if it beats the one in
+service on the dataset's metric, else `challenger`.
 
-    python -m pipelines.register
+    python -m pipelines.register dsprites
 """
 
 from __future__ import annotations
 
-from pipelines.common import ROOT, main_guard, params
+import sys
+from pathlib import Path
+from typing import Any
+
+from pipelines.common import ROOT, dataset_argument, main_guard
 
 
-def register() -> None:
-    from betavae.config import RegisterConfig
+def register_dataset(dataset: str, root: Path | None = None) -> dict[str, Any]:
+    """Register the best run of `models/<dataset>/sweep.json` by `metrics/<dataset>/scores.json`; writes
+    `models/<dataset>/registered.json` and returns it."""
+    from betavae.config import load_params
     from betavae.io import read_json, write_json
-    from betavae.registry import choose_best, register
+    from betavae.per_dataset import params_for, register_config
+    from betavae.promotion import promote_best
     from betavae.sweep import read_sweep_record, sweep_record_path
     from betavae.tracking import client_for
 
-    p = params()
-    cfg = RegisterConfig.from_dict(p.get("register"))
-    dataset = p["data"]["dataset"]
-    sweep = read_sweep_record(sweep_record_path(ROOT, dataset))
-    scores = read_json(ROOT / "metrics" / dataset / "scores.json")
-    best, value = choose_best(sweep["runs"], scores, cfg.metric, cfg.mode)
-    entry = register(client_for(ROOT), best, dataset, alias=cfg.alias, metric=cfg.metric, value=value)
-    write_json(ROOT / "models" / dataset / "registered.json", entry)
-    print(f"registered {entry['uri']} = version {entry['version']} ({best['name']}, {cfg.metric}={value:.4f})")
+    project = Path(root or ROOT)
+    p = load_params(project / "params.yaml")
+    params_for(p, dataset)
+    cfg = register_config(p, dataset)
+    sweep = read_sweep_record(sweep_record_path(project, dataset))
+    scores = read_json(project / "metrics" / dataset / "scores.json")
+    entry = promote_best(client_for(project), sweep["runs"], scores, dataset, metric=cfg.metric,
+                         mode=cfg.mode).to_dict()
+    write_json(project / "models" / dataset / "registered.json", entry)
+    verb = "registered" if entry["created"] else "already registered:"
+    print(f"{verb} {entry['name']} version {entry['version']} @{entry['alias']} ({entry['run_name']}, "
+          f"{cfg.metric}={entry['value']:.4f})")
+    return entry
 
 
 if __name__ == "__main__":
-    main_guard(register)
+    main_guard(register_dataset, dataset_argument(sys.argv))

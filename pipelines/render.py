@@ -1,19 +1,20 @@
 """`render` stage: a Prefect flow drawing a latent-traversal grid PNG per finished run.
 
-    python -m pipelines.render
+    python -m pipelines.render dsprites
 
 PNGs land in `plots/<dataset>/<run name>_traversal.png` and are logged to each MLflow run.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from pipelines.common import ROOT, main_guard, params
+from pipelines.common import ROOT, dataset_argument, main_guard, params
 
 
 @task(cache_policy=NO_CACHE, task_run_name="render-{record[name]}")
@@ -43,15 +44,16 @@ def render_run(record: dict[str, Any], data: Any, cfg: Any, root: Path, out_dir:
 
 
 @flow(name="render-sweep", log_prints=True)
-def render_sweep(root: str | None = None) -> list[str]:
+def render_sweep(dataset: str, root: str | None = None) -> list[str]:
     from betavae.config import RenderConfig, load_params
     from betavae.data.storage import load_dataset
+    from betavae.per_dataset import params_for
     from betavae.sweep import read_sweep_record, sweep_record_path
 
     project = Path(root or ROOT)
     p = load_params(project / "params.yaml")
     cfg = RenderConfig.from_dict(p.get("render"))
-    dataset = p["data"]["dataset"]
+    params_for(p, dataset)
     sweep = read_sweep_record(sweep_record_path(project, dataset))
     data = load_dataset(project / "data" / "datasets" / dataset)
     out_dir = project / "plots" / dataset
@@ -69,8 +71,9 @@ def _check_params() -> None:
 
 
 def main() -> None:
+    dataset = dataset_argument(sys.argv)
     main_guard(_check_params)
-    main_guard(render_sweep)
+    main_guard(render_sweep, dataset)
 
 
 if __name__ == "__main__":

@@ -14,13 +14,15 @@ from betavae.config import (
     load_params,
 )
 from betavae.errors import ConfigError
+from betavae.per_dataset import params_for
 from tests.conftest import tiny_params
 
 ROOT = Path(__file__).parents[1]
 
 
 def test_project_params_expand_to_the_default_beta_sweep():
-    runs = expand_sweep(load_params(ROOT / "params.yaml"))
+    runs = expand_sweep(params_for(load_params(ROOT / "params.yaml"), "dsprites"))
+    assert all(r.dataset == "dsprites" for r in runs)
     assert [r.name for r in runs] == ["beta_vae-beta=1-seed=0", "beta_vae-beta=4-seed=0"]
     assert [r.objective.beta for r in runs] == [1.0, 4.0]
     assert runs[0].model.architecture == "mlp64" and runs[0].model.latent_dim == 10

@@ -215,7 +215,8 @@ def build_run_config(params: Mapping[str, Any], overrides: Mapping[str, Any] | N
         raise ConfigError(f"data.dataset must name a dataset, got {dataset!r}")
     model = ModelConfig.from_dict(p.get("model") or {})
     train_section = dict(p.get("train") or {})
-    _check_keys("train", train_section, TrainConfig.KEYS | OBJECTIVE_KEYS)
+    # train.keep_checkpoints is a sweep-level storage choice (betavae.per_dataset), not part of a run
+    _check_keys("train", train_section, TrainConfig.KEYS | OBJECTIVE_KEYS | {"keep_checkpoints"})
     objective = ObjectiveConfig.from_dict({k: v for k, v in train_section.items() if k in OBJECTIVE_KEYS})
     train = TrainConfig.from_dict({k: v for k, v in train_section.items() if k in TrainConfig.KEYS})
     return RunConfig(dataset=dataset, model=model, objective=objective, train=train,
@@ -335,7 +336,7 @@ class RegisterConfig:
     mode: str = "max"
     alias: str = "champion"
 
-    KEYS = frozenset({"metric", "mode", "alias"})
+    KEYS = frozenset({"metric", "mode", "alias", "datasets"})
 
     def __post_init__(self) -> None:
         if not isinstance(self.metric, str) or not self.metric:
@@ -348,4 +349,5 @@ class RegisterConfig:
     def from_dict(cls, d: Mapping[str, Any] | None) -> RegisterConfig:
         d = dict(d or {})
         _check_keys("register", d, cls.KEYS)
+        d.pop("datasets", None)  # per-dataset overrides: betavae.per_dataset.register_config
         return cls(**d)

@@ -19,13 +19,16 @@ from mlflow.tracking import MlflowClient
 from betavae.config import RunConfig
 from betavae.errors import TrainingDiverged
 from betavae.io import read_json, write_json
+from betavae.promotion import record_library_versions
 from betavae.tracking import RunLogger, git_commit, start_run
 from betavae.training.checkpoint import export_weights
 from betavae.training.engine import TrainResult, train
 
 DIGEST_TAG = "betavae.config_digest"
 MODEL_ARTIFACT = "model"
-ENCODER_MODEL_FILE = Path(__file__).parent / "serving" / "encoder_model.py"
+MODEL_FILE = Path(__file__).parent / "serving" / "betavae_model.py"
+MODEL_URI_TAG = "betavae.model_uri"
+OUTCOME_TAG = "betavae.outcome"
 PACKAGE_DIR = Path(__file__).parent
 
 
@@ -50,15 +53,19 @@ def checkpoint_dir_for(root: Path, run: RunConfig) -> Path:
     return root / "models" / run.dataset / "checkpoints" / f"{run.name}-{run.digest}"
 
 
-def seal_checkpoint(last: Path) -> Path:
-    """Rename a finished run's `last.pt` to `final.pt` once its whole sweep has finished.
+def seal_checkpoint(last: Path, keep_training_state: bool = False) -> Path:
+    """Rename a finished run's `last.pt` to `final.pt` once its whole sweep has finished, and thin it.
 
     Until then an interrupted sweep resumes every run from its `last.pt` (a finished run is not trained
-    again); afterwards a re-run of the stage, for example after a code change, trains from scratch.
+    again); afterwards a re-run of the stage, for example after a code change, trains from scratch, so
+    the optimiser state is dropped (`final.pt` keeps the weights the later stages read) unless
+    `keep_training_state` (`train.keep_checkpoints`) says otherwise.
     """
     final = last.with_name("final.pt")
     if last.exists():
         os.replace(last, final)
+    if final.exists() and not keep_training_state:
+        export_weights(final, final)
     return final
 
 
@@ -71,19 +78,36 @@ def _close_stale_runs(client: MlflowClient, experiment_id: str, digest: str) -> 
         client.set_terminated(old.info.run_id, status="KILLED")
 
 
-def log_encoder_model(run_id: str, checkpoint: Path, example: np.ndarray) -> str:
-    """Log the pyfunc encoder (code + checkpoint, nothing pickled) to `run_id`; returns its model URI."""
+def model_signature() -> Any:
+    """The package's signature: a `method` parameter (encode | decode | reconstruct).
+
+    Encode takes uint8 images (n, H, W, C) and decode float latents (n, d): one tensor schema cannot
+    describe both, so the shapes are written into the model's metadata and checked by the model itself.
+    """
+    from mlflow.models import ModelSignature
+    from mlflow.types import ParamSchema, ParamSpec
+
+    return ModelSignature(params=ParamSchema([ParamSpec("method", "string", "encode")]))
+
+
+def log_model_package(run_id: str, weights: Path, example: np.ndarray, latent_dim: int) -> str:
+    """Log the pyfunc package (code + inference-only weights, nothing pickled) to `run_id`; returns its URI."""
     import mlflow
 
+    shape = tuple(int(s) for s in example.shape[1:])
     with mlflow.start_run(run_id=run_id), warnings.catch_warnings():
-        # The schema comes from the input example; MLflow's type-hint advice does not apply to arrays.
         warnings.filterwarnings("ignore", message=".*type hint.*", category=UserWarning)
         info = mlflow.pyfunc.log_model(
             name=MODEL_ARTIFACT,
-            python_model=str(ENCODER_MODEL_FILE),
-            artifacts={"checkpoint": str(checkpoint)},
+            python_model=str(MODEL_FILE),
+            artifacts={"weights": str(weights)},
             code_paths=[str(PACKAGE_DIR)],
-            input_example=example,
+            signature=model_signature(),
+            input_example=(example, {"method": "encode"}),
+            metadata={"encode_input": f"uint8 images (n, {', '.join(map(str, shape))})",
+                      "encode_output": f"float32 latent means (n, {latent_dim})",
+                      "decode_input": f"float32 latents (n, {latent_dim})",
+                      "decode_output": f"uint8 images (n, {', '.join(map(str, shape))})"},
             pip_requirements=["torch", "numpy", "pandas", "pyarrow", "pyyaml", "tqdm", "mlflow"],
         )
     return info.model_uri
@@ -103,31 +127,35 @@ def train_and_track(run: RunConfig, data: Any, *, root: Path, client: MlflowClie
         "betavae.dataset_digest": getattr(data, "digest", ""),
         "betavae.objective": run.objective.objective,
         "mlflow.source.git.commit": git_commit(root),
+        **record_library_versions(),
     })
     logger.log_params(run.flat_params())
     ckpt_dir = checkpoint_dir_for(root, run)
     try:
         result: TrainResult = train(run, data, ckpt_dir, on_metrics=logger.log_metrics, progress=progress)
     except TrainingDiverged as exc:
-        _record_failure(logger, str(exc))
+        _record_failure(logger, str(exc), "diverged")
         return RunRecord(run.name, run.to_dict(), logger.run_id, "diverged", failure_reason=str(exc))
     except BaseException as exc:
-        _record_failure(logger, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}")
+        _record_failure(logger, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}", "failed")
         raise
     logger.set_tags({"betavae.device": result.device,
                      "betavae.resumed_from_step": result.resumed_from_step or 0})
-    logger.log_artifact(result.checkpoint, "checkpoint")
+    # MLflow keeps the inference-only weights inside the model package; the training checkpoint with the
+    # optimiser state stays local (for resuming) and is thinned when the sweep is sealed.
     example = np.ascontiguousarray(data.images[:2])
     weights = export_weights(result.checkpoint, result.checkpoint.with_name("weights.pt"))
-    model_uri = log_encoder_model(logger.run_id, weights, example)
+    model_uri = log_model_package(logger.run_id, weights, example, run.model.latent_dim)
+    weights.unlink()
+    logger.set_tags({MODEL_URI_TAG: model_uri, OUTCOME_TAG: "finished"})
     logger.finish("FINISHED")
     return RunRecord(run.name, run.to_dict(), logger.run_id, "finished", checkpoint=str(result.checkpoint),
                      model_uri=model_uri, final_terms=result.final_terms,
                      images_per_second=result.images_per_second, device=result.device)
 
 
-def _record_failure(logger: RunLogger, reason: str) -> None:
-    logger.set_tags({"betavae.failure_reason": reason[:5000]})
+def _record_failure(logger: RunLogger, reason: str, outcome: str) -> None:
+    logger.set_tags({"betavae.failure_reason": reason[:5000], OUTCOME_TAG: outcome})
     logger.finish("FAILED")
 
 

@@ -20,7 +20,9 @@ from tests.pipeline.project_copy import BIN, clean_env, copy_project, run_ok
 pytestmark = pytest.mark.slow
 
 SMALL_PARAMS = {
-    "data": {"dataset": "blobs", "datasets": {"blobs": {"kind": "blobs", "source": "procedural", "grid": 12}}},
+    "data": {"train_on": ["blobs", "dots"],
+             "datasets": {"blobs": {"kind": "blobs", "source": "procedural", "grid": 12},
+                          "dots": {"kind": "blobs", "source": "procedural", "grid": 8}}},
     "model": {"architecture": "mlp64", "latent_dim": 4, "likelihood": "bernoulli"},
     "train": {"objective": "beta_vae", "beta": 4.0, "steps": 30, "batch_size": 32, "optimizer": "adam",
               "lr": 0.0005, "seed": 0, "device": "cpu", "precision": "auto", "compile": False,
@@ -32,7 +34,8 @@ SMALL_PARAMS = {
                  "profiles": {"tiny": {"beta_vae": {"batch_size": 8, "num_train": 100, "num_eval": 50},
                                        "mig": {"num_train": 256, "num_bins": 20}}}},
     "render": {"limit": 2.0, "steps": 5, "seed_images": 1, "kl_samples": 128, "seed": 0},
-    "register": {"metric": "beta_vae.eval_accuracy", "mode": "max", "alias": "champion"},
+    "register": {"metric": "beta_vae.eval_accuracy", "mode": "max", "alias": "champion",
+                 "datasets": {"dots": {"metric": "reconstruction.elbo", "mode": "max"}}},
 }
 
 
@@ -73,6 +76,19 @@ def test_repro_produces_every_stage_output(project):
     assert registered["run_name"] == best
 
 
+def test_each_dataset_of_train_on_gets_its_stages_and_champion_by_its_own_metric(project):
+    dest, _ = project
+    scores = json.loads((dest / "metrics/dots/scores.json").read_text())
+    registered = json.loads((dest / "models/dots/registered.json").read_text())
+    assert registered["name"] == "betavae-dots" and registered["alias"] == "champion"
+    assert registered["metric"] == "reconstruction.elbo"
+    assert registered["run_name"] == max(scores, key=lambda name: scores[name]["reconstruction.elbo"])
+    lock = yaml.safe_load((dest / "dvc.lock").read_text())["stages"]
+    for stage in ("train", "evaluate", "render", "register"):
+        assert {f"{stage}@blobs", f"{stage}@dots"} <= set(lock)
+    assert lock["register@dots"]["cmd"] == "python -m pipelines.register dots"
+
+
 def test_mlflow_holds_parent_and_nested_runs_with_the_champion(project):
     dest, _ = project
     from mlflow.tracking import MlflowClient
@@ -88,7 +104,8 @@ def test_mlflow_holds_parent_and_nested_runs_with_the_champion(project):
     for child in children:
         assert "beta_vae.eval_accuracy" in child.data.metrics and "mig.score" in child.data.metrics
         names = {a.path for a in client.list_artifacts(child.info.run_id)}
-        assert {"checkpoint", "traversals"} <= names
+        assert "traversals" in names and "checkpoint" not in names  # no optimiser state in MLflow
+        assert child.data.tags["betavae.model_uri"].startswith("models:/")
     version = client.get_model_version_by_alias("betavae-blobs", "champion")
     assert version.run_id in {c.info.run_id for c in children}
 
@@ -122,19 +139,31 @@ def test_changing_beta_invalidates_train_and_later_stages_only(project):
         proc = run_ok([str(BIN / "dvc"), "repro", "--dry", "--force-downstream"], dest, env)
     finally:
         (dest / "params.yaml").write_text(original)
-    assert status == {"train": [{"changed deps": {"params.yaml": {"sweep": "modified"}}}]}
+    changed = {"changed deps": {"params.yaml": {"sweep": "modified"}}}
+    assert status == {"train@blobs": [changed], "train@dots": [changed]}
     ran = {line.split("'")[1] for line in proc.stdout.splitlines() if line.startswith("Running stage")}
-    assert ran == {"train", "evaluate", "render", "register"}
+    assert ran == {f"{stage}@{name}" for stage in ("train", "evaluate", "render", "register")
+                   for name in ("blobs", "dots")}
 
 
-def test_pull_encodes_images_with_the_champion(project):
+def test_encode_pull_and_decode_with_the_champion(project):
     dest, env = project
     images = np.zeros((3, 64, 64, 1), dtype=np.uint8)
     np.save(dest / "imgs.npy", images)
-    proc = run_ok([str(BIN / "betavae"), "--root", str(dest), "pull", "blobs", "--images", "imgs.npy",
-                 "--out", "codes.npy"], dest, env)
-    assert "betavae-blobs@champion" in proc.stdout
+    betavae = str(BIN / "betavae")
+    proc = run_ok([betavae, "--root", str(dest), "encode", "blobs", "--images", "imgs.npy", "--out", "codes.npy"],
+                  dest, env)
+    assert "codes.npy" in proc.stdout
     codes = np.load(dest / "codes.npy")
     assert codes.shape == (3, 4) and np.isfinite(codes).all()
-    proc = run_ok([str(BIN / "betavae"), "--root", str(dest), "pull", "blobs", "--sample", "2"], dest, env)
+    proc = run_ok([betavae, "--root", str(dest), "encode", "blobs", "--sample", "2"], dest, env)
     assert len([line for line in proc.stdout.splitlines() if not line.startswith("#")]) == 2
+
+    run_ok([betavae, "--root", str(dest), "pull", "blobs", "--out", "pulled"], dest, env)
+    assert (dest / "pulled" / "MLmodel").is_file()
+    offline = {**env, "MLFLOW_TRACKING_URI": "http://127.0.0.1:9"}  # nothing listens: the folder is enough
+    run_ok([betavae, "encode", "pulled", "--images", "imgs.npy", "--out", "codes2.npy"], dest, offline)
+    np.testing.assert_allclose(np.load(dest / "codes2.npy"), codes, rtol=1e-6)
+    run_ok([betavae, "decode", "pulled", "--latents", "codes.npy", "--out", "decoded.npy"], dest, offline)
+    decoded = np.load(dest / "decoded.npy")
+    assert decoded.shape == (3, 64, 64, 1) and decoded.dtype == np.uint8 and decoded.max() <= 1
