@@ -213,6 +213,12 @@ def build_run_config(params: Mapping[str, Any], overrides: Mapping[str, Any] | N
     dataset = data.get("dataset")
     if not isinstance(dataset, str) or not dataset:
         raise ConfigError(f"data.dataset must name a dataset, got {dataset!r}")
+    from betavae.data.importers.spec import check_dataset_name
+
+    check_dataset_name(dataset, "data.dataset")
+    declared = data.get("datasets")
+    if isinstance(declared, Mapping) and declared and dataset not in declared:
+        raise ConfigError(f"data.dataset {dataset!r} is not one of data.datasets: {', '.join(map(str, declared))}")
     model = ModelConfig.from_dict(p.get("model") or {})
     train_section = dict(p.get("train") or {})
     _check_keys("train", train_section, TrainConfig.KEYS | OBJECTIVE_KEYS)
