@@ -2,9 +2,10 @@
 
 Every `import` and `from ... import` statement anywhere in a module counts (stages import lazily inside
 functions), as do the `__init__.py` of each package on the way. Run as a script, it prints each stage's
-closure in `dvc.yaml` form:
+closure; with `--write` it replaces the code entries of each stage's `deps` in `dvc.yaml` with it,
+keeping data dependencies and the file's layout:
 
-    python -m tests.reliability.stage_imports
+    python -m tests.reliability.stage_imports [--write]
 """
 
 from __future__ import annotations
@@ -105,7 +106,32 @@ def listed_code(deps: list[str]) -> set[str]:
     return files
 
 
+def is_code(dep: str) -> bool:
+    return dep.startswith(("src/", "pipelines/", "pipelines")) and "$" not in dep
+
+
+def write_deps(dvc_yaml: Path = ROOT / "dvc.yaml") -> None:
+    """Rewrite the code part of every `python -m` stage's deps as its exact import closure."""
+    from ruamel.yaml import YAML
+
+    yml = YAML()
+    yml.preserve_quotes = True
+    yml.width = 120
+    yml.indent(mapping=2, sequence=4, offset=2)
+    doc = yml.load(dvc_yaml.read_text())
+    for name, (entry, _) in stage_commands(dvc_yaml).items():
+        body = doc["stages"][name].get("do", doc["stages"][name])
+        kept = [d for d in body["deps"] if not (isinstance(d, str) and is_code(d))]
+        body["deps"] = sorted(closure(entry, LOADED_BY_PATH.get(name, []))) + kept
+    with open(dvc_yaml, "w") as fh:
+        yml.dump(doc, fh)
+
+
 if __name__ == "__main__":
+    import sys
+
+    if "--write" in sys.argv:
+        write_deps()
     for stage, (entry, _) in stage_commands().items():
         print(f"{stage}:")
         for path in sorted(closure(entry, LOADED_BY_PATH.get(stage, []))):
