@@ -16,7 +16,8 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from pipelines.common import ROOT, dataset_argument, main_guard, params
+from pipelines.common import ROOT, main_guard, params
+from pipelines.dataset_arg import dataset_argument
 
 
 @task(cache_policy=NO_CACHE, task_run_name="evaluate-{record[name]}")
@@ -86,7 +87,7 @@ def _check_params() -> None:
 def main() -> None:
     dataset = dataset_argument(sys.argv)
     main_guard(_check_params)
-    main_guard(evaluate_sweep, dataset)
+    main_guard(evaluate_sweep, dataset, flow=True)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pipelines.common import ROOT, dataset_argument, main_guard
+from pipelines.common import ROOT, main_guard
+from pipelines.dataset_arg import dataset_argument
 
 
 def register_dataset(dataset: str, root: Path | None = None) -> dict[str, Any]:

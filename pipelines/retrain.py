@@ -17,7 +17,8 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from pipelines.common import ROOT, dataset_argument, main_guard
+from pipelines.common import ROOT, main_guard
+from pipelines.dataset_arg import dataset_argument
 
 
 @task(cache_policy=NO_CACHE, retries=1, retry_delay_seconds=10)
@@ -59,4 +60,4 @@ def retrain(dataset: str, overrides: dict[str, Any] | None = None, root: str | N
 
 
 if __name__ == "__main__":
-    main_guard(retrain, dataset_argument(sys.argv))
+    main_guard(retrain, dataset_argument(sys.argv), flow=True)

@@ -22,7 +22,8 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from betavae.errors import BetavaeError, TrainingDiverged
-from pipelines.common import ROOT, dataset_argument, main_guard
+from pipelines.common import ROOT, main_guard
+from pipelines.dataset_arg import dataset_argument
 
 
 def _retry_infrastructure_only(task: Any, task_run: Any, state: Any) -> bool:
@@ -137,7 +138,7 @@ def _check_params(dataset: str) -> None:
 def main() -> None:
     dataset = dataset_argument(sys.argv)
     main_guard(_check_params, dataset)
-    main_guard(train_sweep, dataset)
+    main_guard(train_sweep, dataset, flow=True)
 
 
 if __name__ == "__main__":

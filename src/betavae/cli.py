@@ -1,18 +1,19 @@
 """The `betavae` command: pull, use or serve registered models, compare datasets.
 
-    betavae pull dsprites --out model/                  # download betavae-dsprites@champion (offline use)
-    betavae pull dsprites --version 3 --out model/
-    betavae encode dsprites                             # latent means of 8 dataset images, printed
+    betavae pull dsprites --out model/                     # download betavae-dsprites@champion (loads offline)
+    betavae pull dsprites --version 3 --out model-v3/      # or --alias challenger
+    betavae encode dsprites                                # latent means of 8 dataset images, printed
     betavae encode model/ --images x.npy --out codes.npy   # a pulled folder or a dataset's registered model
     betavae decode model/ --latents codes.npy --out images.npy
-    betavae serve dsprites --port 5001                  # REST endpoint via `mlflow models serve`
+    betavae serve dsprites --port 5001                     # REST endpoint (MLflow's scoring server) on 127.0.0.1
+
+A wrong argument (a missing model, a truncated or pickled `.npy`, images of the wrong shape or pixel
+range) ends with one `error:` line and exit status 1, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -21,35 +22,46 @@ import numpy as np
 from betavae.errors import BetavaeError, DataError
 
 
-def _load_images(args: argparse.Namespace, root: Path) -> np.ndarray:
+def _load_images(args: argparse.Namespace, root: Path, model: object) -> np.ndarray:
+    """The images to encode, checked against the model's input shape and pixel range."""
+    from betavae.serving.images import check_images, read_npy
+
+    package = model.unwrap_python_model()
+    shape, max_pixel_value = tuple(package.model.observation_shape), package.max_pixel_value
     if args.images:
-        path = Path(args.images)
-        if not path.is_file():
-            raise DataError(f"--images: no such file {path}")
-        images = np.load(path, allow_pickle=False)
-        if images.ndim == 3:
-            images = images[..., None]
-        return images
+        return check_images(read_npy(args.images, "--images"), shape, max_pixel_value, rescale=args.rescale,
+                            what=f"--images {args.images}")
+    if _is_package(args.model):
+        raise DataError("--images is required with a pulled model folder (a dataset sample needs a dataset name)")
     from betavae.data.storage import load_dataset
 
-    data = load_dataset(root / "data" / "datasets" / args.dataset)
+    data = load_dataset(dataset_dir(root, args.model))
+    if not 1 <= args.sample <= len(data.images):
+        raise DataError(f"--sample must lie in 1..{len(data.images)} (the images of {args.model}), "
+                        f"got {args.sample}")
     rng = np.random.default_rng(args.seed)
     return data.images[np.sort(rng.choice(len(data.images), size=args.sample, replace=False))]
 
 
-def cmd_pull(args: argparse.Namespace) -> int:
-    from betavae.serving.package import pull, registry_uri
+def dataset_dir(root: Path, name: str) -> Path:
+    """`<root>/data/datasets/<name>`, refusing a name that is a path (`..`, `/`) rather than a dataset name."""
+    from betavae.data.importers.spec import check_dataset_name
 
-    out = pull(args.dataset, Path(args.out), root=Path(args.root).resolve(), alias=args.alias,
-               version=args.version)
-    print(f"pulled {registry_uri(args.dataset, args.alias, args.version)} to {out}")
-    return 0
+    return root / "data" / "datasets" / check_dataset_name(name, "dataset")
+
+
+def _is_package(source: str) -> bool:
+    return (Path(source) / "MLmodel").is_file()
 
 
 def _model(args: argparse.Namespace) -> object:
+    """The model named by `args.model`: a pulled folder, or the registered model of a dataset name."""
     from betavae.serving.package import load
 
-    return load(args.model, root=Path(args.root).resolve(), alias=args.alias, version=args.version)
+    root = Path(args.root).resolve()
+    if not _is_package(args.model):
+        dataset_dir(root, args.model)
+    return load(args.model, root=root, alias=args.alias, version=args.version)
 
 
 def _save_npy(array: np.ndarray, out: str) -> None:
@@ -60,13 +72,25 @@ def _save_npy(array: np.ndarray, out: str) -> None:
             np.save(fh, array)
 
 
-def cmd_encode(args: argparse.Namespace) -> int:
+def cmd_pull(args: argparse.Namespace) -> int:
+    from betavae.serving.package import pull, registry_uri
+
     root = Path(args.root).resolve()
+    dataset_dir(root, args.dataset)
+    out = pull(args.dataset, Path(args.out or f"betavae-{args.dataset}"), root=root, alias=args.alias,
+               version=args.version)
+    print(f"pulled {registry_uri(args.dataset, args.alias, args.version)} to {out}")
+    return 0
+
+
+def cmd_encode(args: argparse.Namespace) -> int:
+    from betavae.serving.images import check_output_path
+
+    root = Path(args.root).resolve()
+    if args.out:
+        check_output_path(args.out)
     model = _model(args)
-    if not args.images and (Path(args.model) / "MLmodel").is_file():
-        raise DataError("--images is required with a pulled model folder (the dataset sample needs a dataset name)")
-    args.dataset = args.model
-    codes = np.asarray(model.predict(_load_images(args, root)))
+    codes = np.asarray(model.predict(_load_images(args, root, model)))
     if args.out:
         _save_npy(codes, args.out)
         print(f"wrote latent means {codes.shape} from {args.model} to {args.out}")
@@ -77,31 +101,27 @@ def cmd_encode(args: argparse.Namespace) -> int:
 
 
 def cmd_decode(args: argparse.Namespace) -> int:
-    path = Path(args.latents)
-    if not path.is_file():
-        raise DataError(f"--latents: no such file {path}")
-    latents = np.load(path, allow_pickle=False)
-    if latents.ndim != 2 or not np.issubdtype(latents.dtype, np.number):
-        raise DataError(f"--latents {path}: expected a numeric array (n, d), got {latents.dtype} {latents.shape}")
+    from betavae.serving.images import check_output_path, read_npy
+
+    check_output_path(args.out)
+    latents = read_npy(args.latents, "--latents")
     model = _model(args)
-    try:
-        images = np.asarray(model.predict(latents.astype(np.float32), params={"method": "decode"}))
-    except ValueError as exc:
-        raise DataError(f"--latents {path}: {exc}") from exc
+    d = model.unwrap_python_model().model.config.latent_dim
+    if latents.ndim != 2 or latents.shape[1] != d or latents.dtype.kind not in "uif" or not np.isfinite(latents).all():
+        raise DataError(f"--latents {args.latents}: expected finite numbers of shape (n, {d}), "
+                        f"got {latents.dtype} {latents.shape}")
+    images = np.asarray(model.predict(latents.astype(np.float32), params={"method": "decode"}))
     _save_npy(images, args.out)
     print(f"wrote images {images.shape} decoded by {args.model} to {args.out}")
     return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from betavae.registry import model_uri
-    from betavae.tracking import tracking_uri
+    from betavae.serving.server import serve
 
-    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri(Path(args.root))}
-    cmd = ["mlflow", "models", "serve", "-m", model_uri(args.dataset, args.alias), "--env-manager", "local",
-           "-h", args.host, "-p", str(args.port)]
-    print(" ".join(cmd))
-    return subprocess.call(cmd, env=env)
+    root = Path(args.root).resolve()
+    dataset_dir(root, args.dataset)
+    return serve(args.dataset, args.alias, root, host=args.host, port=args.port)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -126,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     pull = sub.add_parser("pull", help="download a registered model package to a folder (loads offline)")
     pull.add_argument("dataset")
     _add_version_choice(pull)
-    pull.add_argument("--out", required=True, help="folder to write the package to")
+    pull.add_argument("--out", help="folder to write the package to (default: ./betavae-<dataset>)")
     pull.set_defaults(func=cmd_pull)
 
     encode = sub.add_parser("encode", help="encode images to latent means with a registered or pulled model")
@@ -136,6 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
     encode.add_argument("--sample", type=int, default=8, help="number of dataset images when --images is absent")
     encode.add_argument("--seed", type=int, default=0)
     encode.add_argument("--out", help="write the means to this .npy instead of printing them")
+    encode.add_argument("--rescale", action="store_true",
+                        help="map 0..255 integer (or 0..1 float) images onto the model's pixel range")
     encode.set_defaults(func=cmd_encode)
 
     decode = sub.add_parser("decode", help="decode latents (n, d) to images with a registered or pulled model")
@@ -148,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve a registered model over REST (mlflow models serve)")
     serve.add_argument("dataset")
     serve.add_argument("--alias", default="champion")
-    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
     serve.add_argument("--port", type=int, default=5001)
     serve.set_defaults(func=cmd_serve)
 
@@ -164,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except BetavaeError as exc:
+    except (BetavaeError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

@@ -26,6 +26,10 @@ def datasets_to_train(params: Mapping[str, Any]) -> list[str]:
     names = data.get("train_on")
     if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
         raise ConfigError(f"data.train_on must be a non-empty list of dataset names, got {names!r}")
+    from betavae.data.importers.spec import check_dataset_name
+
+    for name in names:
+        check_dataset_name(name, "data.train_on")
     if len(set(names)) != len(names):
         raise ConfigError(f"data.train_on lists a dataset twice: {names}")
     known = data.get("datasets") or {}

@@ -12,6 +12,7 @@ read with `torch.load(weights_only=True)`.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import mlflow
@@ -21,46 +22,51 @@ from mlflow.pyfunc import PythonModel
 METHODS = ("encode", "decode", "reconstruct")
 
 
-class BetaVAEModel(PythonModel):
-    """Encoder and decoder of one trained beta-VAE, chosen per call by `params["method"]`."""
+with warnings.catch_warnings():
+    # `predict` is untyped on purpose (the signature is given when logging): MLflow's advice about type
+    # hints, issued each time this class is created (on every load, under MLflow's own "once" filter, so
+    # filters cannot silence it), would reach users of `betavae encode`; it is not shown.
+    warnings.showwarning = lambda *args, **kwargs: None
 
-    def load_context(self, context: Any) -> None:
-        from betavae.training.checkpoint import load_checkpoint, model_from_checkpoint
+    class BetaVAEModel(PythonModel):
+        """Encoder and decoder of one trained beta-VAE, chosen per call by `params["method"]`."""
 
-        path = context.artifacts.get("weights") or context.artifacts["checkpoint"]
-        self.model, self.run = model_from_checkpoint(path)
-        self.max_pixel_value = int(load_checkpoint(path).get("max_pixel_value", 1))
+        def load_context(self, context: Any) -> None:
+            from betavae.training.checkpoint import load_checkpoint, model_from_checkpoint
 
-    def _images(self, model_input: Any) -> np.ndarray:
-        images = np.asarray(model_input)
-        expected = tuple(self.model.observation_shape)
-        if images.ndim == len(expected) - 1 and expected[-1] == 1:
-            images = images[..., None]
-        if images.shape[1:] != expected:
-            raise ValueError(f"expected images of shape (n, {', '.join(map(str, expected))}), got {images.shape}")
-        if images.dtype != np.uint8:
-            if not np.issubdtype(images.dtype, np.number) or images.size and (
-                    not np.isfinite(images).all() or images.min() < 0 or images.max() > self.max_pixel_value
-                    or not np.array_equal(images, np.round(images))):
-                raise ValueError(f"pixel values must be integers in [0, {self.max_pixel_value}]")
-            images = images.astype(np.uint8)
-        elif images.size and images.max() > self.max_pixel_value:
-            raise ValueError(f"pixel values must lie in [0, {self.max_pixel_value}] (the training data's range), "
-                             f"got a maximum of {images.max()}")
-        return images
+            path = context.artifacts.get("weights") or context.artifacts["checkpoint"]
+            self.model, self.run = model_from_checkpoint(path)
+            self.max_pixel_value = int(load_checkpoint(path).get("max_pixel_value", 1))
 
-    def predict(self, context, model_input, params=None):  # untyped: the signature is set when logged
-        from betavae.training.inference import decode_images, encode_means
+        def predict(self, context, model_input, params=None):  # untyped: the signature is set when logged
+            from mlflow.exceptions import INVALID_PARAMETER_VALUE, MlflowException
 
-        method = (params or {}).get("method", "encode")
-        if method not in METHODS:
-            raise ValueError(f"params.method must be one of {', '.join(METHODS)}, got {method!r}")
-        if method == "decode":
-            return decode_images(self.model, np.asarray(model_input, dtype=np.float32), self.max_pixel_value)
-        means = encode_means(self.model, self._images(model_input), self.max_pixel_value)
-        if method == "encode":
-            return means
-        return decode_images(self.model, means, self.max_pixel_value)
+            from betavae.errors import DataError
+            from betavae.serving.images import check_images
+            from betavae.training.inference import decode_images, encode_means
+
+            method = (params or {}).get("method", "encode")
+            try:
+                if method not in METHODS:
+                    raise DataError(f"params.method must be one of {', '.join(METHODS)}, got {method!r}")
+                if method == "decode":
+                    return decode_images(self.model, self._latents(model_input), self.max_pixel_value)
+                images = check_images(model_input, tuple(self.model.observation_shape), self.max_pixel_value)
+            except DataError as exc:  # a served request gets HTTP 400 with this message
+                raise MlflowException(str(exc), error_code=INVALID_PARAMETER_VALUE) from None
+            means = encode_means(self.model, images, self.max_pixel_value)
+            return means if method == "encode" else decode_images(self.model, means, self.max_pixel_value)
+
+        def _latents(self, model_input: Any) -> np.ndarray:
+            from betavae.errors import DataError
+
+            latents = np.asarray(model_input)
+            d = self.model.config.latent_dim
+            if latents.ndim != 2 or latents.shape[1] != d or latents.dtype.kind not in "uif" \
+                    or not np.isfinite(latents).all():
+                raise DataError(f"latents: expected finite numbers of shape (n, {d}), got {latents.dtype} "
+                                f"{latents.shape}")
+            return latents.astype(np.float32)
 
 
 mlflow.models.set_model(BetaVAEModel())
