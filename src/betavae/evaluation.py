@@ -74,6 +74,12 @@ class TableConfig:
         overrides = d.get("params") or {}
         if not isinstance(overrides, Mapping):
             raise ConfigError(f"evaluate.table.params must map settings of the table's metric to values, got {overrides!r}")
+        from betavae.metrics import suite
+
+        try:
+            suite.describe({d.get("metric", cls.metric): dict(overrides)})  # names and values, before any work
+        except ConfigError as exc:
+            raise ConfigError(f"evaluate.table.params: {exc}") from exc
         identity = d.get("identity_factor", cls.identity_factor)
         if not isinstance(identity, str) or not identity:
             raise ConfigError(f"evaluate.table.identity_factor must be a factor name, got {identity!r}")
