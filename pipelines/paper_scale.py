@@ -58,7 +58,6 @@ def run(argv: list[str] | None = None) -> None:
     merged = merge(yaml.safe_load(original), config)
     from betavae.config import EvaluateConfig, expand_sweep
     from betavae.evaluation import TableConfig
-
     from betavae.per_dataset import datasets_to_train, params_for
 
     names = datasets_to_train(merged)

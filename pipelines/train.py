@@ -87,7 +87,12 @@ def train_sweep(dataset: str, root: str | None = None, overrides: dict[str, Any]
     """
     from betavae.config import SweepConfig, expand_sweep, load_params
     from betavae.per_dataset import apply_overrides, keep_checkpoints, params_for
-    from betavae.sweep import RunRecord, seal_checkpoint, sweep_record_path, write_sweep_record
+    from betavae.sweep import (
+        RunRecord,
+        seal_checkpoint,
+        sweep_record_path,
+        write_sweep_record,
+    )
     from betavae.tracking import client_for, ensure_experiment, git_commit, start_run
 
     project = Path(root or ROOT)

@@ -90,7 +90,7 @@ class Services:
     def stop_postgres(self) -> None:
         if self.pg_data is not None and (self.pg_data / "postmaster.pid").exists():
             subprocess.run([*self._pg_user, postgres_bin("pg_ctl"), "-D", str(self.pg_data), "-m", "immediate",
-                            "-w", "stop"], capture_output=True, timeout=60)
+                            "-w", "stop"], capture_output=True, timeout=60, check=False)
         if self.pg_data is not None and not (self.pg_data / "postmaster.pid").exists():
             shutil.rmtree(self.pg_data.parent, ignore_errors=True)
 
@@ -177,5 +177,6 @@ def processes_under(folder: Path) -> list[str]:
         except OSError:
             continue
         if stat != "Z" and (cwd == folder or folder in cwd.parents):
-            found.append(f"{proc.name}: {(proc / 'cmdline').read_bytes().replace(b'\0', b' ').decode()[:200]}")
+            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            found.append(f"{proc.name}: {command[:200]}")
     return found

@@ -32,7 +32,10 @@ with warnings.catch_warnings():
         """Encoder and decoder of one trained beta-VAE, chosen per call by `params["method"]`."""
 
         def load_context(self, context: Any) -> None:
-            from betavae.training.checkpoint import load_checkpoint, model_from_checkpoint
+            from betavae.training.checkpoint import (
+                load_checkpoint,
+                model_from_checkpoint,
+            )
 
             path = context.artifacts.get("weights") or context.artifacts["checkpoint"]
             self.model, self.run = model_from_checkpoint(path)
