@@ -160,7 +160,8 @@ def version_tags(run: Any, *, dataset: str, metric: str, mode: str, value: float
 def model_card(dataset: str, tags: Mapping[str, str], scores: Mapping[str, float]) -> str:
     """A short Markdown model card, stored as the version's description."""
     p = {k.removeprefix(PARAM_PREFIX): v for k, v in tags.items() if k.startswith(PARAM_PREFIX)}
-    headline = [k for k in sorted(scores) if not k.startswith("reconstruction.kl.")][:12]
+    numeric = {k: float(v) for k, v in scores.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    headline = [k for k in sorted(numeric) if not k.startswith("reconstruction.kl.")][:12]
     lines = [
         f"# {model_name(dataset)}: {p.get('train.objective', 'beta-VAE')} on {dataset}",
         "",
@@ -173,7 +174,7 @@ def model_card(dataset: str, tags: Mapping[str, str], scores: Mapping[str, float
         f"- run `{tags[RUN_ID_TAG]}` ({tags['betavae.run_name']}), commit `{tags['betavae.git_commit'][:12]}`, "
         f"config `{tags['betavae.config_digest']}`",
         "",
-        "Scores: " + ", ".join(f"{k} = {float(scores[k]):.4f}" for k in headline),
+        "Scores: " + ", ".join(f"{k} = {numeric[k]:.4f}" for k in headline),
         "",
         "Use: `predict(uint8 images (n, H, W, C))` -> latent means (n, d); "
         "`params={'method': 'decode'}` maps latents (n, d) -> images; `'reconstruct'` does both.",
