@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib.colors as mcolors
+import matplotlib.ticker as mticker
 import numpy as np
 
 from betavae.render.figure import new_figure, save_png
@@ -64,6 +65,7 @@ def save_tradeoff_png(points: Sequence[SweepPoint], path: Path, title: str = "")
     objectives = sorted({p.objective for p in points})
     for ax, metric in zip(axes[0], metrics):
         ax.set_xlabel("reconstruction log-likelihood (nats per image)")
+        ax.ticklabel_format(axis="x", useOffset=False, style="plain")
         ax.set_ylabel(DISENTANGLEMENT.get(metric, metric))
         if metric not in DISENTANGLEMENT:
             continue
@@ -93,8 +95,12 @@ def save_metric_vs_beta_png(points: Sequence[SweepPoint], path: Path, title: str
         for k, (objective, rows) in enumerate(sorted(by_beta(points, metric).items())):
             b, mean, std, _ = map(np.array, zip(*rows))
             ax.errorbar(b, mean, yerr=std, marker=MARKERS[k % len(MARKERS)], capsize=3, label=objective)
-        if all(p.beta > 0 for p in points):
+        betas = sorted({p.beta for p in points})
+        if betas and betas[0] > 0:
             ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(mticker.NullFormatter())
+        ax.set_xticks(betas)
+        ax.set_xticklabels([f"{b:g}" for b in betas])
         ax.legend(fontsize=7, title="objective (seeds as error bars)", title_fontsize=7)
     fig.suptitle(title or "disentanglement against \u03b2", fontsize=10)
     fig.tight_layout()
