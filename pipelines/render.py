@@ -134,7 +134,7 @@ def _check_params() -> None:
 
 def main() -> None:
     main_guard(_check_params)
-    main_guard(render_sweep, None, sys.argv[1] if len(sys.argv) > 1 else None)
+    main_guard(render_sweep, None, sys.argv[1] if len(sys.argv) > 1 else None, flow=True)
 
 
 if __name__ == "__main__":

@@ -43,24 +43,35 @@ class TableConfig:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> TableConfig:
-        d = dict(d or {})
+        from betavae.config import section_dict
+
+        d = section_dict("evaluate.table", d)
         unknown = sorted(set(d) - cls.KEYS)
         if unknown:
             raise ConfigError(f"evaluate.table: unknown key(s) {unknown}; expected some of {sorted(cls.KEYS)}")
         allowed = baselines.BASELINES + MODEL_BASELINES
-        for name in d.get("baselines", cls.baselines):
+        names = d.get("baselines", list(cls.baselines))
+        if not isinstance(names, list):
+            raise ConfigError(f"evaluate.table.baselines must be a list of some of {allowed}, got {names!r}")
+        for name in names:
             if name not in allowed:
                 raise ConfigError(f"evaluate.table.baselines: unknown baseline {name!r}; expected {allowed}")
         seeds = d.get("classifier_seeds", list(cls.classifier_seeds))
-        if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and s >= 0 for s in seeds):
+        if not isinstance(seeds, list) or not seeds or not all(
+                isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds):
             raise ConfigError(f"evaluate.table.classifier_seeds must be a non-empty list of ints >= 0, got {seeds!r}")
         keep = d.get("keep_fraction", cls.keep_fraction)
-        if not isinstance(keep, (int, float)) or not 0 < keep <= 1:
+        if isinstance(keep, bool) or not isinstance(keep, (int, float)) or not 0 < keep <= 1:
             raise ConfigError(f"evaluate.table.keep_fraction must lie in (0, 1], got {keep!r}")
-        return cls(metric=str(d.get("metric", cls.metric)), score=str(d.get("score", cls.score)),
-                   classifier_seeds=tuple(seeds), keep_fraction=float(keep),
-                   baselines=tuple(d.get("baselines", cls.baselines)),
-                   fit_samples=int(d.get("fit_samples", cls.fit_samples)))
+        for key in ("metric", "score"):
+            if not isinstance(d.get(key, getattr(cls, key)), str) or not d.get(key, getattr(cls, key)):
+                raise ConfigError(f"evaluate.table.{key} must name a {key}, got {d.get(key)!r}")
+        fit = d.get("fit_samples", cls.fit_samples)
+        if isinstance(fit, bool) or not isinstance(fit, int) or fit < 1:
+            raise ConfigError(f"evaluate.table.fit_samples must be an integer >= 1, got {fit!r}")
+        return cls(metric=d.get("metric", cls.metric), score=d.get("score", cls.score),
+                   classifier_seeds=tuple(seeds), keep_fraction=float(keep), baselines=tuple(names),
+                   fit_samples=fit)
 
 
 @dataclass
