@@ -27,7 +27,7 @@ RUN_PICTURES = {"traversal", "traversal_gif", "reconstructions", "prior_samples"
                 "factor_response"}  # no latent scatter: the test model has 4 latents
 
 COLUMN_VALUES = """(name => {
-  const table = document.getElementById('runs');
+  const table = document.getElementById('runs-table');
   const col = Array.from(table.tHead.rows[0].cells).findIndex(th => th.textContent.trim() === name);
   return Array.from(table.tBodies[0].rows).map(r => r.cells[col].getAttribute('data-value'));
 })"""
@@ -56,12 +56,12 @@ def test_report_in_chromium_decodes_every_image_and_sorts(repro_project, tmp_pat
         assert all(complete and width > 0 for complete, width, _ in images), images
         assert page.evaluate(f"{COLUMN_VALUES}('run')") == RUNS  # sweep order before sorting
 
-        page.evaluate("Array.from(document.querySelectorAll('#runs th')).find(th => th.textContent === 'mig.score').click()")
+        page.evaluate("Array.from(document.querySelectorAll('#runs-table th')).find(th => th.textContent === 'mig.score').click()")
         by_mig = sorted(RUNS, key=lambda r: scores[r]["mig.score"])
         assert page.evaluate(f"{COLUMN_VALUES}('run')") == by_mig
         assert [float(v) for v in page.evaluate(f"{COLUMN_VALUES}('mig.score')")] == sorted(
             scores[r]["mig.score"] for r in RUNS)
-        page.evaluate("Array.from(document.querySelectorAll('#runs th')).find(th => th.textContent === 'mig.score').click()")
+        page.evaluate("Array.from(document.querySelectorAll('#runs-table th')).find(th => th.textContent === 'mig.score').click()")
         assert page.evaluate(f"{COLUMN_VALUES}('run')") == by_mig[::-1]
 
         shot = Image.open(io.BytesIO(page.screenshot())).convert("L")
@@ -151,17 +151,22 @@ def test_mlflow_ui_shows_training_runs_with_dataset_source_and_model(repro_proje
     assert {t["key"]: t["value"] for t in experiment["tags"]}["mlflow.experimentKind"] == "custom_model_development"
     runs = _get(f"{api}/runs/search", {"experiment_ids": [experiment["experiment_id"]]})["runs"]
     commit = run_ok(["git", "rev-parse", "HEAD"], dest, env).stdout.strip()
-    tags = {r["info"]["run_name"]: {t["key"]: t["value"] for t in r["data"]["tags"]} for r in runs}
-    parents = [name for name, t in tags.items() if t.get("betavae.sweep") == "true"]
-    assert len(parents) == 1 and parents[0].startswith("test-sweep train.beta=1,4 seeds=0 20")
+    sweep = json.loads((dest / "models/blobs/sweep.json").read_text())
+    by_id = {r["info"]["run_id"]: r for r in runs}
+    tags = {rid: {t["key"]: t["value"] for t in r["data"]["tags"]} for rid, r in by_id.items()}
+    parent_name = by_id[sweep["parent_run_id"]]["info"]["run_name"]
+    assert parent_name.startswith("test-sweep train.beta=1,4 seeds=0 20")  # what was swept, then when
+    parent_names = [r["info"]["run_name"] for rid, r in by_id.items() if tags[rid].get("betavae.sweep") == "true"]
+    assert len(set(parent_names)) == len(parent_names)
     registered = json.loads((dest / "models/blobs/registered.json").read_text())
-    children = {r["info"]["run_name"]: r for r in runs if r["info"]["run_name"] in RUNS}
+    children = {r["name"]: by_id[r["run_id"]] for r in sweep["runs"]}
     assert sorted(children) == RUNS
-    for name, run in children.items():
-        assert tags[name]["mlflow.source.git.commit"] == commit and tags[name]["mlflow.source.name"] == "pipelines/train.py"
+    for run in children.values():
+        own = tags[run["info"]["run_id"]]
+        assert own["mlflow.source.git.commit"] == commit and own["mlflow.source.name"] == "pipelines/train.py"
         (dataset,) = run["inputs"]["dataset_inputs"]
         assert dataset["dataset"]["name"] == "blobs" and len(dataset["dataset"]["digest"]) == 16
-        assert tags[name]["betavae.dataset_digest"].startswith(dataset["dataset"]["digest"])
+        assert own["betavae.dataset_digest"].startswith(dataset["dataset"]["digest"])
         assert "data/datasets/blobs" in json.loads(dataset["dataset"]["source"])["uri"]
         (output,) = run["outputs"]["model_outputs"]
         model = _get(f"{api}/logged-models/{output['model_id']}")["model"]
@@ -172,17 +177,18 @@ def test_mlflow_ui_shows_training_runs_with_dataset_source_and_model(repro_proje
     with Chromium(tmp_path, width=2400) as browser:
         page = browser.page()
         page.navigate(f"{mlflow_server}/#/experiments/{experiment['experiment_id']}/runs?workflowType=machine_learning")
-        page.wait_for(f"document.body.innerText.includes({json.dumps(parents[0])})", timeout=90)
+        page.wait_for(f"document.body.innerText.includes({json.dumps(parent_name)})", timeout=90)
         assert page.evaluate("document.body.innerText.includes('Model training')")
-        page.evaluate("""document.querySelector('[col-id="attributes.`Run Name`"] button').click()""")  # expand sweep
+        page.evaluate(f"""Array.from(document.querySelectorAll('[col-id="attributes.`Run Name`"]'))
+            .find(c => c.innerText.includes({json.dumps(parent_name)})).querySelector('button').click()""")
         page.wait_for(f"document.body.innerText.includes({json.dumps(RUNS[1])})", timeout=60)
         cells = page.wait_for("""(() => {
             const rows = Array.from(document.querySelectorAll('.ag-center-cols-container [role=row]'));
             const text = rows.map(r => [r.getAttribute('row-id'), r.innerText.replace(/\\n/g, ' | ')]);
             return text.filter(([, t]) => t.includes('blobs (')).length === 2 ? text : null; })()""", timeout=60)
         page.close()
-    by_id = dict(cells)
-    for name, run in children.items():
-        row = by_id[run["info"]["run_id"]]
+    table_rows = dict(cells)
+    for run in children.values():
+        row = table_rows[run["info"]["run_id"]]
         assert "blobs (" in row and "Training" in row and "train.py" in row
         assert ("betavae-blobs" in row) == (run["info"]["run_id"] == registered["run_id"])

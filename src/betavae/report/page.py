@@ -72,7 +72,7 @@ def fig5_table(table: Mapping[str, Any]) -> str:
     rows = "".join(
         f'<tr><td class="text">{_e(r["model"])}</td><td>{100 * r["mean"]:.2f} &plusmn; {100 * r["std"]:.2f}</td>'
         f'<td>{r.get("num_scores", 1)}</td></tr>' for r in table["rows"])
-    return (f'<p>Score: {_e(table.get("score", ""))}.</p><table id="fig5"><thead><tr><th class="text">Model</th>'
+    return (f'<p>Score: {_e(table.get("score", ""))}.</p><table id="fig5-table"><thead><tr><th class="text">Model</th>'
             f"<th>Score (%)</th><th>Scores pooled</th></tr></thead><tbody>{rows}</tbody></table>")
 
 
@@ -93,7 +93,7 @@ def comparison_table(rows: Sequence[Mapping[str, Any]], links: Mapping[str, str]
             else:
                 cells.append(_cell(row[c]))
         body.append(f"<tr>{''.join(cells)}</tr>")
-    return (f'<table id="runs" class="sortable"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody>'
+    return (f'<table id="runs-table" class="sortable"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody>'
             "</table>")
 
 
@@ -111,7 +111,7 @@ def validation_section(summary: Mapping[str, Any] | None, docs: str | None) -> s
     link = f' Full Great Expectations Data Docs: <a href="{_e(docs)}">{_e(docs)}</a>.' if docs else ""
     return (f"<p>Dataset <b>{_e(summary.get('dataset'))}</b>: {summary.get('num_rows')} rows, "
             f"{len(outcomes)} expectations, {verdict} in {summary.get('seconds', 0):.1f} s.{link}</p>"
-            '<table id="validation"><thead><tr><th class="text">Expectation</th><th class="text">Target</th>'
+            '<table id="validation-table"><thead><tr><th class="text">Expectation</th><th class="text">Target</th>'
             f'<th class="text">Held</th><th class="text">Observed</th></tr></thead><tbody>{rows}</tbody></table>')
 
 
@@ -132,7 +132,7 @@ def lineage_section(lineage: Mapping[str, Any] | None, error: str | None, links:
     items = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in facts)
     link = links.get(lineage["run_name"])
     more = f'<p><a href="{_e(link)}">Open the source run in MLflow</a></p>' if link else ""
-    return f'<dl class="lineage" id="lineage">{items}</dl>{more}'
+    return f'<dl class="lineage" id="lineage-facts">{items}</dl>{more}'
 
 
 def build_page(inputs: ReportInputs) -> str:
