@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import matplotlib.colors as mcolors
 import matplotlib.ticker as mticker
@@ -26,6 +27,7 @@ DISENTANGLEMENT = {
     "dci.disentanglement": "DCI disentanglement",
     "sap.score": "SAP",
     "modularity.modularity": "Modularity",
+    "udr.spearman": "UDR (Spearman)",
 }
 RECONSTRUCTION = "reconstruction.log_likelihood"
 MARKERS = "osD^vP*X"
@@ -56,14 +58,25 @@ def by_beta(points: Sequence[SweepPoint], metric: str) -> dict[str, list[tuple[f
             for obj, rows in table.items()}
 
 
+def _metric_axes(kind: str, count: int) -> tuple[Any, list[Any]]:
+    """A figure of fixed size with one panel per metric, at most four panels a row; spare panels hidden."""
+    cols = min(count, 4)
+    rows = -(-count // cols)
+    fig, axes = new_figure(kind, rows, cols)
+    flat = list(axes.ravel())
+    for spare in flat[count:]:
+        spare.axis("off")
+    return fig, flat[:count]
+
+
 def save_tradeoff_png(points: Sequence[SweepPoint], path: Path, title: str = "") -> Path:
     """One panel per metric: metric (y) against reconstruction log-likelihood (x), a point per run."""
     metrics = metrics_present(points) or ["(no disentanglement metric)"]
-    fig, axes = new_figure("sweep_tradeoff", 1, len(metrics))
+    fig, axes = _metric_axes("sweep_tradeoff", len(metrics))
     betas = sorted({p.beta for p in points})
     norm = mcolors.LogNorm(vmin=max(min(betas), 1e-3), vmax=max(max(betas), 1e-3) * 1.0001) if betas else None
     objectives = sorted({p.objective for p in points})
-    for ax, metric in zip(axes[0], metrics):
+    for ax, metric in zip(axes, metrics):
         ax.set_xlabel("reconstruction log-likelihood (nats per image)")
         ax.ticklabel_format(axis="x", useOffset=False, style="plain")
         ax.set_ylabel(DISENTANGLEMENT.get(metric, metric))
@@ -76,7 +89,9 @@ def save_tradeoff_png(points: Sequence[SweepPoint], path: Path, title: str = "")
                                  c=[max(p.beta, 1e-3) for p in mine], cmap="plasma", norm=norm,
                                  marker=MARKERS[k % len(MARKERS)], s=40, label=objective, edgecolors="black")
         if scatter is not None:
-            fig.colorbar(scatter, ax=ax, label="\u03b2")
+            bar = fig.colorbar(scatter, ax=ax, label="\u03b2", ticks=[max(b, 1e-3) for b in betas])
+            bar.ax.yaxis.set_major_formatter(mticker.FormatStrFormatter("%g"))
+            bar.ax.yaxis.set_minor_formatter(mticker.NullFormatter())
         ax.legend(fontsize=7, title="objective", title_fontsize=7)
     fig.suptitle(title or "disentanglement against reconstruction, one point per run", fontsize=10)
     fig.tight_layout()
@@ -86,8 +101,8 @@ def save_tradeoff_png(points: Sequence[SweepPoint], path: Path, title: str = "")
 def save_metric_vs_beta_png(points: Sequence[SweepPoint], path: Path, title: str = "") -> Path:
     """One panel per metric: mean over seeds against beta (log axis), error bars = std over seeds."""
     metrics = metrics_present(points) or ["(no disentanglement metric)"]
-    fig, axes = new_figure("metric_vs_beta", 1, len(metrics))
-    for ax, metric in zip(axes[0], metrics):
+    fig, axes = _metric_axes("metric_vs_beta", len(metrics))
+    for ax, metric in zip(axes, metrics):
         ax.set_xlabel("\u03b2")
         ax.set_ylabel(DISENTANGLEMENT.get(metric, metric))
         if metric not in DISENTANGLEMENT:

@@ -68,12 +68,19 @@ def _cell(value: Any) -> str:
 
 
 def fig5_table(table: Mapping[str, Any]) -> str:
-    """Higgins et al. 2017 Fig. 5 (left): each model's score, mean +- std over the kept runs, in percent."""
+    """Higgins et al. 2017 Fig. 5 (left): each model's score, mean +- std over the kept runs, in percent,
+    with the training budget behind each row."""
+    if table.get("skipped") and not table.get("rows"):
+        return f"<p>Skipped: {_e(table['skipped'])}</p>"
     rows = "".join(
         f'<tr><td class="text">{_e(r["model"])}</td><td>{100 * r["mean"]:.2f} &plusmn; {100 * r["std"]:.2f}</td>'
-        f'<td>{r.get("num_scores", 1)}</td></tr>' for r in table["rows"])
-    return (f'<p>Score: {_e(table.get("score", ""))}.</p><table id="fig5-table"><thead><tr><th class="text">Model</th>'
-            f"<th>Score (%)</th><th>Scores pooled</th></tr></thead><tbody>{rows}</tbody></table>")
+        f'<td>{r.get("num_scores", 1)}</td><td>{r.get("replicas", 1)}</td><td>{r.get("steps", 0)}</td>'
+        f'<td>{r.get("epochs", 0.0):.3g}</td><td class="text">{_e(r.get("note", ""))}</td></tr>'
+        for r in table["rows"])
+    protocol = f" Protocol: {_e(table['protocol'])}." if table.get("protocol") else ""
+    return (f'<p>Score: {_e(table.get("score", ""))}.{protocol}</p><table id="fig5-table"><thead><tr>'
+            '<th class="text">Model</th><th>Score (%)</th><th>Scores pooled</th><th>Replicas</th><th>Steps</th>'
+            f'<th>Epochs</th><th class="text">Note</th></tr></thead><tbody>{rows}</tbody></table>')
 
 
 def comparison_table(rows: Sequence[Mapping[str, Any]], links: Mapping[str, str], order: Sequence[str] = ()) -> str:
