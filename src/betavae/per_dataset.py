@@ -21,6 +21,8 @@ RENAMED = ("data.dataset was replaced by data.train_on, a list of the datasets t
 def datasets_to_train(params: Mapping[str, Any]) -> list[str]:
     """`data.train_on`, checked against `data.datasets` (an old `data.dataset` key names its rename)."""
     data = params.get("data") or {}
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"data must be a mapping with train_on and datasets, got {data!r}")
     if "dataset" in data:
         raise ConfigError(RENAMED.format(old=data["dataset"]))
     names = data.get("train_on")
@@ -33,6 +35,8 @@ def datasets_to_train(params: Mapping[str, Any]) -> list[str]:
     if len(set(names)) != len(names):
         raise ConfigError(f"data.train_on lists a dataset twice: {names}")
     known = data.get("datasets") or {}
+    if not isinstance(known, Mapping):
+        raise ConfigError(f"data.datasets must map dataset names to their definitions, got {known!r}")
     unknown = [n for n in names if n not in known]
     if unknown:
         raise ConfigError(f"data.train_on names {unknown}, which data.datasets does not define; "
@@ -56,7 +60,10 @@ def params_for(params: Mapping[str, Any], dataset: str) -> dict[str, Any]:
 
 def register_config(params: Mapping[str, Any], dataset: str) -> RegisterConfig:
     """`register` with `register.datasets.<dataset>` applied (metric and mode per dataset)."""
-    section = dict(params.get("register") or {})
+    section = params.get("register") or {}
+    if not isinstance(section, Mapping):
+        raise ConfigError(f"register must be a mapping of settings, got {section!r}")
+    section = dict(section)
     per = section.pop("datasets", None) or {}
     if not isinstance(per, Mapping):
         raise ConfigError(f"register.datasets must map dataset names to {{metric, mode}}, got {per!r}")
@@ -72,7 +79,8 @@ def register_config(params: Mapping[str, Any], dataset: str) -> RegisterConfig:
 
 def keep_checkpoints(params: Mapping[str, Any]) -> bool:
     """`train.keep_checkpoints` (default false): keep each run's optimiser state after its sweep is sealed."""
-    value = (params.get("train") or {}).get("keep_checkpoints", False)
+    train = params.get("train")
+    value = train.get("keep_checkpoints", False) if isinstance(train, Mapping) else False
     if not isinstance(value, bool):
         raise ConfigError(f"train.keep_checkpoints must be true or false, got {value!r}")
     return value
