@@ -78,14 +78,14 @@ class Services:
                         str(folder / "server.log"), "-o", f"-h 127.0.0.1 -p {port} -k {folder} -F", "start"],
                        check=True, capture_output=True, timeout=90)
         self._pg_user = as_user
-        uri = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        uri = f"postgresql+psycopg2://postgres@127.0.0.1:{port}/postgres"
         import sqlalchemy
 
         engine = sqlalchemy.create_engine(uri, isolation_level="AUTOCOMMIT")
         with engine.connect() as conn:
             conn.execute(sqlalchemy.text("CREATE DATABASE mlflow"))
         engine.dispose()
-        return f"postgresql://postgres@127.0.0.1:{port}/mlflow"
+        return f"postgresql+psycopg2://postgres@127.0.0.1:{port}/mlflow"
 
     def stop_postgres(self) -> None:
         if self.pg_data is not None and (self.pg_data / "postmaster.pid").exists():
