@@ -55,7 +55,7 @@ def train_sweep(root: str | None = None, overrides: dict[str, Any] | None = None
         sweep_record_path,
         write_sweep_record,
     )
-    from betavae.tracking import client_for, ensure_experiment, git_commit, start_run
+    from betavae.tracking import client_for, close_orphaned_runs, ensure_experiment, git_commit, start_run
 
     project = Path(root or ROOT)
     p = load_params(project / "params.yaml")
@@ -66,6 +66,7 @@ def train_sweep(root: str | None = None, overrides: dict[str, Any] | None = None
     dataset = runs[0].dataset
     client = client_for(project)
     experiment_id = ensure_experiment(client, f"betavae-{dataset}", project)
+    close_orphaned_runs(client, experiment_id)  # runs of a killed earlier attempt end as KILLED, not RUNNING
     parent = start_run(client, experiment_id, sweep.name, tags={
         "betavae.dataset": dataset, "betavae.sweep": "true", "mlflow.source.git.commit": git_commit(project)})
     parent.log_params({f"sweep.grid.{k}": list(v) for k, v in sweep.grid.items()} | {"sweep.seeds": list(sweep.seeds)})

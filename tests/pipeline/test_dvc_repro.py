@@ -138,3 +138,68 @@ def test_pull_encodes_images_with_the_champion(project):
     assert codes.shape == (3, 4) and np.isfinite(codes).all()
     proc = run_ok([str(BIN / "betavae"), "--root", str(dest), "pull", "blobs", "--sample", "2"], dest, env)
     assert len([line for line in proc.stdout.splitlines() if not line.startswith("#")]) == 2
+
+
+def _kill_stage_when(dvc: "subprocess.Popen", module: str, ready) -> None:
+    """SIGKILL the `python -m <module>` child of `dvc` once `ready()` holds."""
+    import psutil
+
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and dvc.poll() is None:
+        stages = []
+        for child in psutil.Process(dvc.pid).children(recursive=True):
+            try:
+                if module in " ".join(child.cmdline()):
+                    stages.append(child)
+            except psutil.Error:  # a short-lived child (git) that ended or is a zombie
+                continue
+        if stages and ready():
+            stages[0].kill()
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"{module} ended before it could be killed")
+
+
+def test_exp_run_survives_a_killed_train_stage_and_commits_scores_not_checkpoints(project):
+    """Last in this module: it changes the project. A SIGKILL mid-train, then the same `dvc exp run`
+    again: training resumes, no MLflow run stays RUNNING, and the experiment commit holds the scores
+    (listed by `dvc exp show` and `dvc metrics diff`) and no file over 1 MB."""
+    import subprocess
+
+    from mlflow.tracking import MlflowClient
+
+    dest, env = project
+    cmd = [str(BIN / "dvc"), "exp", "run", "-S", "train.steps=60", "--name", "longer"]
+    checkpoints = dest / "models/blobs/checkpoints"
+    before = set(checkpoints.iterdir())
+    dvc = subprocess.Popen(cmd, cwd=dest, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    _kill_stage_when(dvc, "pipelines.train",
+                     lambda: any((d / "last.pt").exists() for d in set(checkpoints.iterdir()) - before))
+    out, _ = dvc.communicate(timeout=300)
+    assert dvc.returncode != 0, out
+    proc = run_ok(cmd, dest, env, timeout=900)
+    assert "Running stage 'register'" in proc.stdout
+
+    sweep = json.loads((dest / "models/blobs/sweep.json").read_text())
+    assert [r["status"] for r in sweep["runs"]] == ["finished", "finished"]
+    assert all(r["config"]["train"]["steps"] == 60 for r in sweep["runs"])
+    uri = f"sqlite:///{dest / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    runs = client.search_runs([client.get_experiment_by_name("betavae-blobs").experiment_id])
+    assert [r.info.run_name for r in runs if r.info.status == "RUNNING"] == []
+    killed = [r for r in runs if r.info.status == "KILLED"]
+    assert killed and all("ended before the run finished" in r.data.tags["betavae.failure_reason"] for r in killed)
+    resumed = [r for r in runs if r.data.tags.get("betavae.resumed_from_step", "0") not in ("0", "")]
+    assert resumed, "the re-run trained from scratch instead of resuming the killed run's checkpoint"
+
+    shown = json.loads(run_ok([str(BIN / "dvc"), "exp", "show", "--json"], dest, env).stdout)
+    assert "beta_vae-beta=1-seed=0" in json.dumps(shown) and "mig.score" in json.dumps(shown)
+    diff = run_ok([str(BIN / "dvc"), "metrics", "diff", "--json"], dest, env).stdout
+    assert "beta_vae.eval_accuracy" in diff
+    exp_rev = run_ok([str(BIN / "dvc"), "exp", "list", "--sha-only"], dest, env).stdout.split()
+    assert exp_rev, "dvc exp run made no experiment commit"
+    tree = run_ok(["git", "ls-tree", "-r", "-l", exp_rev[-1]], dest, env).stdout.splitlines()
+    files = {line.split("\t")[1]: int(line.split()[3]) for line in tree}
+    assert "metrics/blobs/scores.json" in files and "dvc.lock" in files
+    assert {path: size for path, size in files.items() if size > 1_000_000} == {}
+    assert not [path for path in files if "checkpoints" in path or path.endswith(".pt")]
