@@ -283,8 +283,9 @@ class EvaluateConfig:
     reconstruction_samples: int = 2048
     profile: str = "cpu"
     table: Mapping[str, Any] = field(default_factory=dict)
+    udr: Mapping[str, Any] = field(default_factory=dict)  # Duan et al. 2020 settings (betavae.metrics.udr)
 
-    KEYS = frozenset({"seed", "profile", "profiles", "reconstruction_samples", "table"})
+    KEYS = frozenset({"seed", "profile", "profiles", "reconstruction_samples", "table", "udr"})
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> EvaluateConfig:
@@ -302,12 +303,20 @@ class EvaluateConfig:
         for name, kwargs in metrics.items():
             if kwargs is not None and not isinstance(kwargs, Mapping):
                 raise ConfigError(f"evaluate.profiles.{profile}.{name} must be a mapping, got {kwargs!r}")
+        from betavae.metrics import udr
         from betavae.metrics.suite import describe
 
         try:
             describe(metrics)  # unknown metric names or settings fail here, before any model is loaded
         except ConfigError as exc:
             raise ConfigError(f"evaluate.profiles.{profile}: {exc}") from exc
+        udr_settings = d.get("udr") or {}
+        if not isinstance(udr_settings, Mapping):
+            raise ConfigError(f"evaluate.udr must map UDR settings to values, got {udr_settings!r}")
+        try:
+            udr.describe(**udr_settings)
+        except ConfigError as exc:
+            raise ConfigError(f"evaluate.{exc}") from exc
         return cls(
             seed=_int("evaluate", "seed", d.get("seed", 0), 0),
             metrics={k: dict(v or {}) for k, v in metrics.items()},
@@ -315,6 +324,7 @@ class EvaluateConfig:
                                         d.get("reconstruction_samples", 2048), 0),
             profile=profile,
             table=section_dict("evaluate.table", d.get("table")),
+            udr=dict(udr_settings),
         )
 
 
