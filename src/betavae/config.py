@@ -25,6 +25,7 @@ from betavae.models.config import OBJECTIVE_KEYS, ModelConfig, ObjectiveConfig
 DEVICES = ("auto", "cpu", "cuda", "mps")
 OPTIMIZERS = ("adam", "adagrad")
 PRECISIONS = ("auto", "fp32", "bf16")
+DATA_KEYS = frozenset({"dataset", "datasets"})
 
 
 def _check_keys(section: str, given: Mapping[str, Any], allowed: set[str] | frozenset[str]) -> None:
@@ -34,6 +35,15 @@ def _check_keys(section: str, given: Mapping[str, Any], allowed: set[str] | froz
             f"{section}: unknown key(s) {', '.join(section + '.' + k for k in unknown)}; "
             f"expected some of {', '.join(sorted(allowed))}"
         )
+
+
+def section_dict(section: str, d: Any) -> dict[str, Any]:
+    """A `params.yaml` section as a dict: absent or empty is `{}`, anything but a mapping is refused."""
+    if d is None:
+        return {}
+    if not isinstance(d, Mapping):
+        raise ConfigError(f"{section} must be a mapping of keys to values, got {d!r}")
+    return dict(d)
 
 
 def _int(section: str, key: str, value: Any, minimum: int) -> int:
@@ -178,7 +188,7 @@ class SweepConfig:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> SweepConfig:
-        d = dict(d or {})
+        d = section_dict("sweep", d)
         _check_keys("sweep", d, cls.KEYS)
         grid = d.get("grid") or {}
         if not isinstance(grid, Mapping):
@@ -208,13 +218,20 @@ def build_run_config(params: Mapping[str, Any], overrides: Mapping[str, Any] | N
         section, _, key = dotted.partition(".")
         if not key or section not in ("model", "train"):
             raise ConfigError(f"override {dotted!r}: expected model.<key> or train.<key>")
-        p.setdefault(section, {})[key] = value
-    data = p.get("data") or {}
+        p[section] = {**section_dict(section, p.get(section)), key: value}
+    data = section_dict("data", p.get("data"))
+    _check_keys("data", data, DATA_KEYS)
     dataset = data.get("dataset")
     if not isinstance(dataset, str) or not dataset:
         raise ConfigError(f"data.dataset must name a dataset, got {dataset!r}")
-    model = ModelConfig.from_dict(p.get("model") or {})
-    train_section = dict(p.get("train") or {})
+    from betavae.data.importers.spec import check_dataset_name
+
+    check_dataset_name(dataset, "data.dataset")
+    declared = data.get("datasets")
+    if isinstance(declared, Mapping) and declared and dataset not in declared:
+        raise ConfigError(f"data.dataset {dataset!r} is not one of data.datasets: {', '.join(map(str, declared))}")
+    model = ModelConfig.from_dict(section_dict("model", p.get("model")))
+    train_section = section_dict("train", p.get("train"))
     _check_keys("train", train_section, TrainConfig.KEYS | OBJECTIVE_KEYS)
     objective = ObjectiveConfig.from_dict({k: v for k, v in train_section.items() if k in OBJECTIVE_KEYS})
     train = TrainConfig.from_dict({k: v for k, v in train_section.items() if k in TrainConfig.KEYS})
@@ -266,18 +283,19 @@ class EvaluateConfig:
     reconstruction_samples: int = 2048
     profile: str = "cpu"
     table: Mapping[str, Any] = field(default_factory=dict)
+    udr: Mapping[str, Any] = field(default_factory=dict)  # Duan et al. 2020 settings (betavae.metrics.udr)
 
-    KEYS = frozenset({"seed", "profile", "profiles", "reconstruction_samples", "table"})
+    KEYS = frozenset({"seed", "profile", "profiles", "reconstruction_samples", "table", "udr"})
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> EvaluateConfig:
-        d = dict(d or {})
+        d = section_dict("evaluate", d)
         _check_keys("evaluate", d, cls.KEYS)
         profiles = d.get("profiles") or {}
         if not isinstance(profiles, Mapping) or not profiles:
             raise ConfigError(f"evaluate.profiles must map profile names to metric settings, got {profiles!r}")
         profile = d.get("profile", "cpu")
-        if profile not in profiles:
+        if not isinstance(profile, str) or profile not in profiles:
             raise ConfigError(f"evaluate.profile {profile!r} is not one of evaluate.profiles: {sorted(profiles)}")
         metrics = profiles[profile]
         if not isinstance(metrics, Mapping) or not metrics:
@@ -285,19 +303,28 @@ class EvaluateConfig:
         for name, kwargs in metrics.items():
             if kwargs is not None and not isinstance(kwargs, Mapping):
                 raise ConfigError(f"evaluate.profiles.{profile}.{name} must be a mapping, got {kwargs!r}")
+        from betavae.metrics import udr
         from betavae.metrics.suite import describe
 
         try:
             describe(metrics)  # unknown metric names or settings fail here, before any model is loaded
         except ConfigError as exc:
             raise ConfigError(f"evaluate.profiles.{profile}: {exc}") from exc
+        udr_settings = d.get("udr") or {}
+        if not isinstance(udr_settings, Mapping):
+            raise ConfigError(f"evaluate.udr must map UDR settings to values, got {udr_settings!r}")
+        try:
+            udr.describe(**udr_settings)
+        except ConfigError as exc:
+            raise ConfigError(f"evaluate.{exc}") from exc
         return cls(
             seed=_int("evaluate", "seed", d.get("seed", 0), 0),
             metrics={k: dict(v or {}) for k, v in metrics.items()},
             reconstruction_samples=_int("evaluate", "reconstruction_samples",
                                         d.get("reconstruction_samples", 2048), 0),
             profile=profile,
-            table=dict(d.get("table") or {}),
+            table=section_dict("evaluate.table", d.get("table")),
+            udr=dict(udr_settings),
         )
 
 
@@ -322,7 +349,7 @@ class RenderConfig:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> RenderConfig:
-        d = dict(d or {})
+        d = section_dict("render", d)
         _check_keys("render", d, cls.KEYS)
         return cls(**d)
 
@@ -346,6 +373,6 @@ class RegisterConfig:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> RegisterConfig:
-        d = dict(d or {})
+        d = section_dict("register", d)
         _check_keys("register", d, cls.KEYS)
         return cls(**d)

@@ -63,7 +63,21 @@ _KIND_KEYS = {
 }
 #: Kind keys that only make sense when reading files (procedural dSprites takes none of them).
 _FILE_ONLY_KEYS = frozenset({"expect_full"})
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def check_dataset_name(name: object, key: str = "data.datasets") -> str:
+    """A dataset name is one directory under the data folder: no separators, no leading dot, so no `..`.
+
+    Raises:
+        ConfigError: naming `key`, the value and the allowed characters.
+    """
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise ConfigError(
+            f"{key}: dataset name {name!r} must start with a letter or digit and use only "
+            "letters, digits, '_', '-' and '.'"
+        )
+    return name
 
 
 @dataclass(frozen=True)
@@ -206,11 +220,7 @@ def parse_spec(name: str, spec: Mapping[str, Any] | None) -> DatasetSpec:
         ConfigError: a bad name, missing/unknown kind or source, unknown key, or a value out of range;
             the message names the full key (``data.datasets.<name>.<key>``).
     """
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise ConfigError(
-            f"data.datasets: dataset name {name!r} must start with a letter or digit and use only "
-            "letters, digits, '_', '-' and '.'"
-        )
+    check_dataset_name(name)
     where = f"data.datasets.{name}"
     if not isinstance(spec, Mapping):
         raise ConfigError(f"{where} must be a mapping with at least kind and source, got {spec!r}")
