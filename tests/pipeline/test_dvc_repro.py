@@ -15,37 +15,14 @@ import numpy as np
 import pytest
 import yaml
 
-from tests.pipeline.project_copy import BIN, clean_env, copy_project, run_ok
+from tests.pipeline.project_copy import BIN, run_ok
 
 pytestmark = pytest.mark.slow
 
-SMALL_PARAMS = {
-    "data": {"dataset": "blobs", "datasets": {"blobs": {"kind": "blobs", "source": "procedural", "grid": 12}}},
-    "model": {"architecture": "mlp64", "latent_dim": 4, "likelihood": "bernoulli"},
-    "train": {"objective": "beta_vae", "beta": 4.0, "steps": 30, "batch_size": 32, "optimizer": "adam",
-              "lr": 0.0005, "seed": 0, "device": "cpu", "precision": "auto", "compile": False,
-              "checkpoint_every": 20, "log_every": 10},
-    "sweep": {"name": "test-sweep", "grid": {"train.beta": [1.0, 4.0]}, "seeds": [0]},
-    "evaluate": {"seed": 0, "reconstruction_samples": 128, "profile": "tiny",
-                 "table": {"metric": "beta_vae", "score": "eval_accuracy", "classifier_seeds": [0, 1],
-                           "fit_samples": 100},
-                 "profiles": {"tiny": {"beta_vae": {"batch_size": 8, "num_train": 100, "num_eval": 50},
-                                       "mig": {"num_train": 256, "num_bins": 20}}}},
-    "render": {"limit": 2.0, "steps": 5, "seed_images": 1, "kl_samples": 128, "seed": 0},
-    "register": {"metric": "beta_vae.eval_accuracy", "mode": "max", "alias": "champion"},
-}
-
-
-@pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    dest = copy_project(tmp_path_factory.mktemp("project"))
-    (dest / "params.yaml").write_text(yaml.safe_dump(SMALL_PARAMS, sort_keys=False))
-    env = clean_env(dest)
-    run_ok(["git", "init", "-q"], dest, env)
-    run_ok(["git", "add", "-A"], dest, env)
-    run_ok(["git", "commit", "-qm", "copy"], dest, env)
-    run_ok([str(BIN / "dvc"), "repro"], dest, env, timeout=900)
-    return dest, env
+@pytest.fixture
+def project(repro_project):
+    """The project copy after `dvc repro` on SMALL_PARAMS (`tests/pipeline/conftest.py`, built once)."""
+    return repro_project
 
 
 def test_repro_produces_every_stage_output(project):
@@ -65,8 +42,8 @@ def test_repro_produces_every_stage_output(project):
     assert list(rows) == ["Ground truth", "Raw pixels", "PCA", "ICA", "Untrained VAE", "VAE", "\u03b2-VAE (\u03b2=4)"]
     assert rows["Ground truth"]["mean"] == 1.0 and rows["VAE"]["num_scores"] == 2
     assert "| Ground truth | 100.00" in (dest / "metrics/blobs/table.md").read_text()
-    pngs = sorted(p.name for p in (dest / "plots/blobs").glob("*.png"))
-    assert pngs == ["beta_vae-beta=1-seed=0_traversal.png", "beta_vae-beta=4-seed=0_traversal.png"]
+    pngs = sorted(p.name for p in (dest / "plots/blobs/traversals").glob("*.png"))
+    assert pngs == ["beta_vae-beta=1-seed=0.png", "beta_vae-beta=4-seed=0.png"]
     registered = json.loads((dest / "models/blobs/registered.json").read_text())
     assert registered["name"] == "betavae-blobs" and registered["alias"] == "champion"
     best = max(scores, key=lambda name: scores[name]["beta_vae.eval_accuracy"])
@@ -124,7 +101,7 @@ def test_changing_beta_invalidates_train_and_later_stages_only(project):
         (dest / "params.yaml").write_text(original)
     assert status == {"train": [{"changed deps": {"params.yaml": {"sweep": "modified"}}}]}
     ran = {line.split("'")[1] for line in proc.stdout.splitlines() if line.startswith("Running stage")}
-    assert ran == {"train", "evaluate", "render", "register"}
+    assert ran == {"train", "evaluate", "render", "register", "report"}
 
 
 def test_pull_encodes_images_with_the_champion(project):
@@ -139,67 +116,3 @@ def test_pull_encodes_images_with_the_champion(project):
     proc = run_ok([str(BIN / "betavae"), "--root", str(dest), "pull", "blobs", "--sample", "2"], dest, env)
     assert len([line for line in proc.stdout.splitlines() if not line.startswith("#")]) == 2
 
-
-def _kill_stage_when(dvc: "subprocess.Popen", module: str, ready) -> None:
-    """SIGKILL the `python -m <module>` child of `dvc` once `ready()` holds."""
-    import psutil
-
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline and dvc.poll() is None:
-        stages = []
-        for child in psutil.Process(dvc.pid).children(recursive=True):
-            try:
-                if module in " ".join(child.cmdline()):
-                    stages.append(child)
-            except psutil.Error:  # a short-lived child (git) that ended or is a zombie
-                continue
-        if stages and ready():
-            stages[0].kill()
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"{module} ended before it could be killed")
-
-
-def test_exp_run_survives_a_killed_train_stage_and_commits_scores_not_checkpoints(project):
-    """Last in this module: it changes the project. A SIGKILL mid-train, then the same `dvc exp run`
-    again: training resumes, no MLflow run stays RUNNING, and the experiment commit holds the scores
-    (listed by `dvc exp show` and `dvc metrics diff`) and no file over 1 MB."""
-    import subprocess
-
-    from mlflow.tracking import MlflowClient
-
-    dest, env = project
-    cmd = [str(BIN / "dvc"), "exp", "run", "-S", "train.steps=60", "--name", "longer"]
-    checkpoints = dest / "models/blobs/checkpoints"
-    before = set(checkpoints.iterdir())
-    dvc = subprocess.Popen(cmd, cwd=dest, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    _kill_stage_when(dvc, "pipelines.train",
-                     lambda: any((d / "last.pt").exists() for d in set(checkpoints.iterdir()) - before))
-    out, _ = dvc.communicate(timeout=300)
-    assert dvc.returncode != 0, out
-    proc = run_ok(cmd, dest, env, timeout=900)
-    assert "Running stage 'register'" in proc.stdout
-
-    sweep = json.loads((dest / "models/blobs/sweep.json").read_text())
-    assert [r["status"] for r in sweep["runs"]] == ["finished", "finished"]
-    assert all(r["config"]["train"]["steps"] == 60 for r in sweep["runs"])
-    uri = f"sqlite:///{dest / 'mlflow.db'}"
-    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-    runs = client.search_runs([client.get_experiment_by_name("betavae-blobs").experiment_id])
-    assert [r.info.run_name for r in runs if r.info.status == "RUNNING"] == []
-    killed = [r for r in runs if r.info.status == "KILLED"]
-    assert killed and all("ended before the run finished" in r.data.tags["betavae.failure_reason"] for r in killed)
-    resumed = [r for r in runs if r.data.tags.get("betavae.resumed_from_step", "0") not in ("0", "")]
-    assert resumed, "the re-run trained from scratch instead of resuming the killed run's checkpoint"
-
-    shown = json.loads(run_ok([str(BIN / "dvc"), "exp", "show", "--json"], dest, env).stdout)
-    assert "beta_vae-beta=1-seed=0" in json.dumps(shown) and "mig.score" in json.dumps(shown)
-    diff = run_ok([str(BIN / "dvc"), "metrics", "diff", "--json"], dest, env).stdout
-    assert "beta_vae.eval_accuracy" in diff
-    exp_rev = run_ok([str(BIN / "dvc"), "exp", "list", "--sha-only"], dest, env).stdout.split()
-    assert exp_rev, "dvc exp run made no experiment commit"
-    tree = run_ok(["git", "ls-tree", "-r", "-l", exp_rev[-1]], dest, env).stdout.splitlines()
-    files = {line.split("\t")[1]: int(line.split()[3]) for line in tree}
-    assert "metrics/blobs/scores.json" in files and "dvc.lock" in files
-    assert {path: size for path, size in files.items() if size > 1_000_000} == {}
-    assert not [path for path in files if "checkpoints" in path or path.endswith(".pt")]
