@@ -56,6 +56,7 @@ def train_sweep(root: str | None = None, overrides: dict[str, Any] | None = None
         write_sweep_record,
     )
     from betavae.tracking import client_for, ensure_experiment, git_commit, start_run
+    from betavae.tracking_ui import source_tags, sweep_run_name
 
     project = Path(root or ROOT)
     p = load_params(project / "params.yaml")
@@ -66,8 +67,9 @@ def train_sweep(root: str | None = None, overrides: dict[str, Any] | None = None
     dataset = runs[0].dataset
     client = client_for(project)
     experiment_id = ensure_experiment(client, f"betavae-{dataset}", project)
-    parent = start_run(client, experiment_id, sweep.name, tags={
-        "betavae.dataset": dataset, "betavae.sweep": "true", "mlflow.source.git.commit": git_commit(project)})
+    parent = start_run(client, experiment_id, sweep_run_name(sweep.name, sweep.grid, sweep.seeds), tags={
+        "betavae.dataset": dataset, "betavae.sweep": "true", "betavae.sweep_name": sweep.name,
+        **source_tags("pipelines/train.py", git_commit(project))})
     parent.log_params({f"sweep.grid.{k}": list(v) for k, v in sweep.grid.items()} | {"sweep.seeds": list(sweep.seeds)})
     records = []
     try:

@@ -337,8 +337,9 @@ class RenderConfig:
     seed_images: int = 1
     kl_samples: int = 1024
     seed: int = 0
+    range: str = "limit"  # limit: sweep over ±limit | posterior: over each latent's posterior-mean range
 
-    KEYS = frozenset({"limit", "steps", "seed_images", "kl_samples", "seed"})
+    KEYS = frozenset({"limit", "steps", "seed_images", "kl_samples", "seed", "range"})
 
     def __post_init__(self) -> None:
         _float("render", "limit", self.limit, 0.0, exclusive=True)
@@ -346,6 +347,7 @@ class RenderConfig:
         _int("render", "seed_images", self.seed_images, 1)
         _int("render", "kl_samples", self.kl_samples, 1)
         _int("render", "seed", self.seed, 0)
+        _choice("render", "range", self.range, ("limit", "posterior"))
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> RenderConfig:

@@ -20,6 +20,7 @@ from betavae.config import RunConfig
 from betavae.errors import TrainingDiverged
 from betavae.io import read_json, write_json
 from betavae.tracking import RunLogger, git_commit, start_run
+from betavae.tracking_ui import log_dataset, source_tags
 from betavae.training.checkpoint import export_weights
 from betavae.training.engine import TrainResult, train
 
@@ -102,8 +103,9 @@ def train_and_track(run: RunConfig, data: Any, *, root: Path, client: MlflowClie
         "betavae.dataset": run.dataset,
         "betavae.dataset_digest": getattr(data, "digest", ""),
         "betavae.objective": run.objective.objective,
-        "mlflow.source.git.commit": git_commit(root),
+        **source_tags("pipelines/train.py", git_commit(root)),
     })
+    log_dataset(client, logger.run_id, data, run.dataset)
     logger.log_params(run.flat_params())
     ckpt_dir = checkpoint_dir_for(root, run)
     try:

@@ -22,13 +22,32 @@ def select_device(requested: str = "auto") -> torch.device:
     return torch.device(requested)
 
 
+def cpu_has_native_bf16() -> bool:
+    """True when this CPU multiplies bfloat16 matrices in hardware (x86 AVX512-BF16 or AMX-BF16).
+
+    Without either, oneDNN emulates bf16 products and they are slower than float32, so `auto` keeps
+    float32 there."""
+    checks = (getattr(torch.cpu, "_is_avx512_bf16_supported", None),
+              getattr(torch.cpu, "_is_amx_tile_supported", None))
+    return any(bool(check()) for check in checks if check is not None)
+
+
 def autocast_dtype(device: torch.device, precision: str) -> torch.dtype | None:
-    """bf16 autocast on CUDA by default (`auto`), full precision elsewhere unless `bf16` is asked for."""
+    """The autocast dtype of a run, or None for float32 throughout.
+
+    `auto` picks bf16 where the hardware multiplies it natively: CUDA devices with bf16 support, and CPUs
+    with AVX512-BF16 or AMX (measured about 1.4-2x the float32 step of mlp64 on a 2-core Zen 4; see
+    benchmarks/NOTES.md); float32 elsewhere (MPS, older CPUs). `fp32` and `bf16` force the choice.
+    """
     if precision == "fp32":
         return None
     if precision == "bf16":
         return torch.bfloat16
-    return torch.bfloat16 if device.type == "cuda" else None
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
+    if device.type == "cpu" and cpu_has_native_bf16():
+        return torch.bfloat16
+    return None
 
 
 def describe(device: torch.device) -> str:
