@@ -77,10 +77,12 @@ def evaluate_sweep(root: str | None = None) -> dict[str, dict[str, float]]:
     from betavae.evaluation import TableConfig, udr_scores
     from betavae.io import write_json
     from betavae.sweep import read_sweep_record, sweep_record_path
+    from betavae.training.device import apply_num_threads
 
     project = Path(root or ROOT)
     p = load_params(project / "params.yaml")
     cfg = EvaluateConfig.from_dict(p.get("evaluate"))
+    apply_num_threads(cfg.num_threads)
     TableConfig.from_dict(cfg.table)  # validate before the first model is scored
     dataset = p["data"]["dataset"]
     sweep = read_sweep_record(sweep_record_path(project, dataset))

@@ -35,7 +35,9 @@ def train_configuration(run: Any, experiment_id: str, parent_id: str, root: Path
     from betavae.data.storage import load_dataset
     from betavae.sweep import train_and_track
     from betavae.tracking import client_for
+    from betavae.training.device import apply_num_threads
 
+    apply_num_threads(run.train.num_threads)
     data = load_dataset(root / "data" / "datasets" / run.dataset)
     record = train_and_track(run, data, root=root, client=client_for(root), experiment_id=experiment_id,
                              parent_id=parent_id)

@@ -1,6 +1,8 @@
-"""Pick the torch device and the autocast precision for a run."""
+"""Pick the torch device, the autocast precision and the CPU threads of a run."""
 
 from __future__ import annotations
+
+import os
 
 import torch
 
@@ -48,6 +50,25 @@ def autocast_dtype(device: torch.device, precision: str) -> torch.dtype | None:
     if device.type == "cpu" and cpu_has_native_bf16():
         return torch.bfloat16
     return None
+
+
+def cores_free() -> int:
+    """The cores this process may run on: its CPU affinity (what `taskset`, cgroups' cpusets and job
+    schedulers restrict), or every core where the platform does not report one."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+def apply_num_threads(setting: int | str) -> int:
+    """Set torch's intra-op threads from `train.num_threads` / `evaluate.num_threads` (`auto` = every core
+    free to the process); returns the number set.
+
+    Stages and workers that share a machine should each get their own share: two processes each running
+    as many OpenMP threads as there are cores make small-batch training several times slower."""
+    threads = cores_free() if setting == "auto" else int(setting)
+    torch.set_num_threads(threads)
+    return threads
 
 
 def describe(device: torch.device) -> str:
