@@ -81,10 +81,12 @@ def evaluate_sweep(dataset: str, root: str | None = None,
     from betavae.io import write_json
     from betavae.per_dataset import apply_overrides, params_for
     from betavae.sweep import read_sweep_record, sweep_record_path
+    from betavae.training.device import apply_num_threads
 
     project = Path(root or ROOT)
     p = apply_overrides(load_params(project / "params.yaml"), overrides)
     cfg = EvaluateConfig.from_dict(p.get("evaluate"))
+    apply_num_threads(cfg.num_threads)
     TableConfig.from_dict(cfg.table)  # validate before the first model is scored
     params_for(p, dataset)
     sweep = read_sweep_record(sweep_record_path(project, dataset))

@@ -41,7 +41,9 @@ def _train(run: Any, experiment_id: str, parent_id: str, root: Path) -> dict[str
     from betavae.data.storage import load_dataset
     from betavae.sweep import train_and_track
     from betavae.tracking import client_for
+    from betavae.training.device import apply_num_threads
 
+    apply_num_threads(run.train.num_threads)
     data = load_dataset(root / "data" / "datasets" / run.dataset)
     record = train_and_track(run, data, root=root, client=client_for(root), experiment_id=experiment_id,
                              parent_id=parent_id)
@@ -93,7 +95,7 @@ def train_sweep(dataset: str, root: str | None = None, overrides: dict[str, Any]
         sweep_record_path,
         write_sweep_record,
     )
-    from betavae.tracking import client_for, ensure_experiment, git_commit, start_run
+    from betavae.tracking import client_for, close_orphaned_runs, ensure_experiment, git_commit, start_run
     from betavae.tracking_ui import source_tags, sweep_run_name
 
     project = Path(root or ROOT)
@@ -104,6 +106,7 @@ def train_sweep(dataset: str, root: str | None = None, overrides: dict[str, Any]
     sweep = SweepConfig.from_dict(p.get("sweep"))
     client = client_for(project)
     experiment_id = ensure_experiment(client, f"betavae-{dataset}", project)
+    close_orphaned_runs(client, experiment_id)  # runs of a killed earlier attempt end as KILLED, not RUNNING
     parent = start_run(client, experiment_id, sweep_run_name(sweep.name, sweep.grid, sweep.seeds), tags={
         "betavae.dataset": dataset, "betavae.sweep": "true", "betavae.sweep_name": sweep.name,
         **source_tags("pipelines/train.py", git_commit(project))})

@@ -63,6 +63,15 @@ def _float(section: str, key: str, value: Any, minimum: float, exclusive: bool =
     return float(value)
 
 
+def _threads(section: str, value: Any) -> int | str:
+    """`num_threads`: a positive integer, or `auto` for every core free to the process."""
+    if value == "auto" or value is None:
+        return "auto"
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{section}.num_threads must be a positive integer or auto, got {value!r}")
+    return value
+
+
 def _choice(section: str, key: str, value: Any, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ConfigError(f"{section}.{key} must be one of {', '.join(choices)}; got {value!r}")
@@ -87,11 +96,15 @@ class TrainConfig:
     compile: bool = False
     checkpoint_every: int = 500
     log_every: int = 50
+    num_threads: int | str = "auto"  # torch intra-op threads; auto = every core free to the process
 
     KEYS = frozenset(
         {"steps", "batch_size", "optimizer", "lr", "seed", "device", "precision", "compile",
-         "checkpoint_every", "log_every"}
+         "checkpoint_every", "log_every", "num_threads"}
     )
+    # Where the run executes, not what it computes: left out of the digest, so a checkpoint resumes under
+    # another thread count.
+    RESOURCE_KEYS = frozenset({"num_threads"})
 
     def __post_init__(self) -> None:
         s = "train"
@@ -106,6 +119,7 @@ class TrainConfig:
             raise ConfigError(f"train.compile must be true or false, got {self.compile!r}")
         _int(s, "checkpoint_every", self.checkpoint_every, 1)
         _int(s, "log_every", self.log_every, 1)
+        object.__setattr__(self, "num_threads", _threads(s, self.num_threads))
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> TrainConfig:
@@ -165,8 +179,9 @@ class RunConfig:
     @property
     def digest(self) -> str:
         """A short content hash of the configuration; checkpoints are only resumed under the same digest."""
-        blob = json.dumps({k: v for k, v in self.to_dict().items() if k != "overrides"}, sort_keys=True,
-                          default=str)
+        d = {k: v for k, v in self.to_dict().items() if k != "overrides"}
+        d["train"] = {k: v for k, v in d["train"].items() if k not in TrainConfig.RESOURCE_KEYS}
+        blob = json.dumps(d, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
@@ -285,8 +300,9 @@ class EvaluateConfig:
     profile: str = "cpu"
     table: Mapping[str, Any] = field(default_factory=dict)
     udr: Mapping[str, Any] = field(default_factory=dict)  # Duan et al. 2020 settings (betavae.metrics.udr)
+    num_threads: int | str = "auto"  # torch intra-op threads for encoding; auto = every core free
 
-    KEYS = frozenset({"seed", "profile", "profiles", "reconstruction_samples", "table", "udr"})
+    KEYS = frozenset({"seed", "profile", "profiles", "reconstruction_samples", "table", "udr", "num_threads"})
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> EvaluateConfig:
@@ -326,6 +342,7 @@ class EvaluateConfig:
             profile=profile,
             table=section_dict("evaluate.table", d.get("table")),
             udr=dict(udr_settings),
+            num_threads=_threads("evaluate", d.get("num_threads", "auto")),
         )
 
 
