@@ -179,7 +179,8 @@ def test_scheduled_retraining_on_workers_promotes_only_a_better_model(stack):
         if saved is not None:
             os.environ["MLFLOW_TRACKING_URI"] = saved
     assert codes.shape == (5, 3) and codes.dtype == np.float32 and np.isfinite(codes).all()
-    assert images.shape == (5, 64, 64, 1) and images.dtype == np.uint8 and set(np.unique(images)) <= {0, 1}
+    assert images.shape == (5, 64, 64, 1) and images.dtype == np.uint8
+    assert images.max() <= load_dataset(origin / "data/datasets/blobs").max_pixel_value
 
     # a served model answers /invocations for encode and decode
     port = free_port()
