@@ -2,7 +2,7 @@
 
     python benchmarks/bench_evaluation.py models/dsprites/checkpoints/<run>/final.pt --profiles cpu reference
 
-Reports the wall time of `betavae.evaluation.evaluate_checkpoint` (encoding, every metric of the profile
+Reports the wall time of `betavae.evaluation.scoring.evaluate_checkpoint` (encoding, every metric of the profile
 and the reconstruction measures) per repeat, and the median.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from betavae.config import EvaluateConfig, load_params
 from betavae.data.storage import load_dataset
-from betavae.evaluation import evaluate_checkpoint
+from betavae.evaluation.scoring import evaluate_checkpoint
 from betavae.training.checkpoint import load_checkpoint, run_config_of
 
 

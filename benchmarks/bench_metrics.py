@@ -48,7 +48,7 @@ def load_data(dataset_dir: str | None) -> Any:
 
 
 def load_representation(checkpoint: str | None, data: Any, batch_size: int) -> tuple[Any, str]:
-    from betavae.training.inference import representation_of
+    from betavae.evaluation.inference import representation_of
 
     if checkpoint:
         from betavae.training.checkpoint import model_from_checkpoint

@@ -20,8 +20,8 @@ from pipelines.common import ROOT, main_guard, params
 
 @task(cache_policy=NO_CACHE, task_run_name="evaluate-{record[name]}")
 def evaluate_run(record: dict[str, Any], data: Any, cfg: Any, root: Path) -> Any:
-    from betavae.evaluation import evaluate_checkpoint
-    from betavae.tracking import RunLogger, client_for
+    from betavae.evaluation.scoring import evaluate_checkpoint
+    from betavae.tracking.client import RunLogger, client_for
 
     scored = evaluate_checkpoint(Path(record["checkpoint"]), data, cfg)
     logger = RunLogger(client_for(root), record["run_id"])
@@ -33,9 +33,9 @@ def evaluate_run(record: dict[str, Any], data: Any, cfg: Any, root: Path) -> Any
 
 @task(cache_policy=NO_CACHE)
 def build_table(data: Any, scored: list[Any], cfg: Any, dataset: str, root: Path) -> str:
-    from betavae.evaluation import TableConfig, comparison_table
+    from betavae.evaluation.scoring import TableConfig, comparison_table
     from betavae.io import write_json
-    from betavae.metrics.table import write_table
+    from betavae.evaluation.table import write_table
 
     table = TableConfig.from_dict(cfg.table)
     rows, details = comparison_table(data, scored, cfg, table)
@@ -49,9 +49,9 @@ def build_table(data: Any, scored: list[Any], cfg: Any, dataset: str, root: Path
 def evaluate_sweep(root: str | None = None) -> dict[str, dict[str, float]]:
     from betavae.config import EvaluateConfig, load_params
     from betavae.data.storage import load_dataset
-    from betavae.evaluation import TableConfig
+    from betavae.evaluation.scoring import TableConfig
     from betavae.io import write_json
-    from betavae.sweep import read_sweep_record, sweep_record_path
+    from betavae.tracking.runs import read_sweep_record, sweep_record_path
 
     project = Path(root or ROOT)
     p = load_params(project / "params.yaml")
@@ -75,7 +75,7 @@ def evaluate_sweep(root: str | None = None) -> dict[str, dict[str, float]]:
 
 def _check_params() -> None:
     from betavae.config import EvaluateConfig
-    from betavae.evaluation import TableConfig
+    from betavae.evaluation.scoring import TableConfig
 
     TableConfig.from_dict(EvaluateConfig.from_dict(params().get("evaluate")).table)
 

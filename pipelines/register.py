@@ -11,9 +11,9 @@ from pipelines.common import ROOT, main_guard, params
 def register() -> None:
     from betavae.config import RegisterConfig
     from betavae.io import read_json, write_json
-    from betavae.registry import choose_best, register
-    from betavae.sweep import read_sweep_record, sweep_record_path
-    from betavae.tracking import client_for
+    from betavae.tracking.registry import choose_best, register
+    from betavae.tracking.runs import read_sweep_record, sweep_record_path
+    from betavae.tracking.client import client_for
 
     p = params()
     cfg = RegisterConfig.from_dict(p.get("register"))

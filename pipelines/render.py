@@ -25,7 +25,7 @@ def render_run(record: dict[str, Any], data: Any, cfg: Any, root: Path, out_dir:
         save_traversal_png,
         traversal_grid,
     )
-    from betavae.tracking import RunLogger, client_for
+    from betavae.tracking.client import RunLogger, client_for
     from betavae.training.checkpoint import model_from_checkpoint
 
     model, _ = model_from_checkpoint(Path(record["checkpoint"]))
@@ -46,7 +46,7 @@ def render_run(record: dict[str, Any], data: Any, cfg: Any, root: Path, out_dir:
 def render_sweep(root: str | None = None) -> list[str]:
     from betavae.config import RenderConfig, load_params
     from betavae.data.storage import load_dataset
-    from betavae.sweep import read_sweep_record, sweep_record_path
+    from betavae.tracking.runs import read_sweep_record, sweep_record_path
 
     project = Path(root or ROOT)
     p = load_params(project / "params.yaml")

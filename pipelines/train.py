@@ -33,8 +33,8 @@ def _retry_infrastructure_only(task: Any, task_run: Any, state: Any) -> bool:
       task_run_name="train-{run.name}")
 def train_configuration(run: Any, experiment_id: str, parent_id: str, root: Path) -> dict[str, Any]:
     from betavae.data.storage import load_dataset
-    from betavae.sweep import train_and_track
-    from betavae.tracking import client_for
+    from betavae.tracking.runs import train_and_track
+    from betavae.tracking.client import client_for
 
     data = load_dataset(root / "data" / "datasets" / run.dataset)
     record = train_and_track(run, data, root=root, client=client_for(root), experiment_id=experiment_id,
@@ -49,13 +49,13 @@ def train_sweep(root: str | None = None, overrides: dict[str, Any] | None = None
     """Train the sweep of `params.yaml` (optionally with `overrides` of its sections) and write
     `models/<dataset>/sweep.json`. Returns the MLflow id of the sweep's parent run."""
     from betavae.config import SweepConfig, expand_sweep, load_params
-    from betavae.sweep import (
+    from betavae.tracking.runs import (
         RunRecord,
         seal_checkpoint,
         sweep_record_path,
         write_sweep_record,
     )
-    from betavae.tracking import client_for, ensure_experiment, git_commit, start_run
+    from betavae.tracking.client import client_for, ensure_experiment, git_commit, start_run
 
     project = Path(root or ROOT)
     p = load_params(project / "params.yaml")
@@ -67,7 +67,7 @@ def train_sweep(root: str | None = None, overrides: dict[str, Any] | None = None
     client = client_for(project)
     experiment_id = ensure_experiment(client, f"betavae-{dataset}", project)
     parent = start_run(client, experiment_id, sweep.name, tags={
-        "betavae.dataset": dataset, "betavae.sweep": "true", "mlflow.source.git.commit": git_commit(project)})
+        "betavae.dataset": dataset, "betavae.tracking.runs": "true", "mlflow.source.git.commit": git_commit(project)})
     parent.log_params({f"sweep.grid.{k}": list(v) for k, v in sweep.grid.items()} | {"sweep.seeds": list(sweep.seeds)})
     records = []
     try:

@@ -35,7 +35,7 @@ def _load_images(args: argparse.Namespace, root: Path) -> np.ndarray:
 
 
 def cmd_pull(args: argparse.Namespace) -> int:
-    from betavae.registry import load_encoder, model_uri
+    from betavae.tracking.registry import load_encoder, model_uri
 
     root = Path(args.root).resolve()
     model = load_encoder(args.dataset, args.alias, root)
@@ -56,8 +56,8 @@ def cmd_pull(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from betavae.registry import model_uri
-    from betavae.tracking import tracking_uri
+    from betavae.tracking.registry import model_uri
+    from betavae.tracking.client import tracking_uri
 
     env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri(Path(args.root))}
     cmd = ["mlflow", "models", "serve", "-m", model_uri(args.dataset, args.alias), "--env-manager", "local",
@@ -67,7 +67,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from betavae.data.importers.compare import compare_datasets
+    from betavae.data.compare import compare_datasets
 
     report = compare_datasets(Path(args.first), Path(args.second), Path(args.out) if args.out else None)
     print(report)

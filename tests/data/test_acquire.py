@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from betavae.data import storage
+from betavae.data.storage import reader as storage
 from betavae.data.acquire import acquire_dataset, acquire_named, parse_spec
-from betavae.data.importers import dsprites_official, mnist, samples, shapes3d
+from betavae.data.importers import dsprites_official, mnist, shapes3d
+from tests.helpers import importer_samples as samples
 from betavae.data.storage import load_dataset
 from betavae.errors import ConfigError, DataError
 

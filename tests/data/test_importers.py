@@ -12,15 +12,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from betavae.data import compare
 from betavae.data.importers import (
     blobs,
     celeba,
-    compare,
     dsprites_official,
     mnist,
-    samples,
     shapes3d,
 )
+from tests.helpers import importer_samples as samples
 from betavae.data.importers.base import (
     check_complete_grid,
     classes_from_values,

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from betavae.data import storage
+from betavae.data.storage import reader as storage
 from betavae.data.dummy import BlockGrid
 from betavae.data.storage import PackedImages, load_dataset, write_dataset
 from betavae.errors import DataError

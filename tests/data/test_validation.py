@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from betavae.data import storage
+from betavae.data.storage import reader as storage
 from betavae.data.validation import check_dataset
 from betavae.errors import DataValidationError
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from betavae import baselines
+from betavae.evaluation import baselines
 from betavae.errors import ConfigError
 from betavae.metrics import suite
 from tests.metrics.synthetic import SyntheticGrid

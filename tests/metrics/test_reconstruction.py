@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from betavae.errors import ConfigError
-from betavae.metrics import reconstruction
+from betavae.evaluation import reconstruction
 from betavae.models import ModelConfig, build_model
 from tests.metrics.synthetic import SyntheticGrid
 

@@ -81,7 +81,7 @@ def test_mlflow_holds_parent_and_nested_runs_with_the_champion(project):
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     experiment = client.get_experiment_by_name("betavae-blobs")
     runs = client.search_runs([experiment.experiment_id])
-    parents = [r for r in runs if r.data.tags.get("betavae.sweep") == "true"]
+    parents = [r for r in runs if r.data.tags.get("betavae.tracking.runs") == "true"]
     children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
     assert len(parents) == 1 and len(children) == 2
     assert {c.data.tags["mlflow.parentRunId"] for c in children} == {parents[0].info.run_id}

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from betavae.config import expand_sweep
-from betavae.registry import choose_best, load_encoder, register
-from betavae.sweep import train_and_track
-from betavae.tracking import client_for, ensure_experiment, start_run
+from betavae.tracking.registry import choose_best, load_encoder, register
+from betavae.tracking.runs import train_and_track
+from betavae.tracking.client import client_for, ensure_experiment, start_run
 from betavae.training.checkpoint import model_from_checkpoint
-from betavae.training.inference import encode_means
+from betavae.evaluation.inference import encode_means
 from tests.conftest import InMemoryImages, random_binary_images, tiny_params
 
 

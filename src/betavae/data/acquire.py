@@ -1,6 +1,6 @@
 """Acquire one dataset of ``params.yaml: data.datasets`` into ``<data_root>/<name>/``.
 
-The entry is validated first (:mod:`betavae.data.importers.spec`); then the source files are
+The entry is validated first (:mod:`betavae.config.datasets`); then the source files are
 downloaded into a checksum-addressed cache (``source: official``) or checked in place
 (``source: path``), read by the kind's importer, and written with ``betavae.data.storage``. The
 dataset directory appears only once it is complete: a failure at any step leaves an existing
@@ -21,7 +21,7 @@ from typing import Any
 from betavae.data.download import Checksum, fetch_cached, resolve_inside, verify_file
 from betavae.data.importers import blobs, celeba, dsprites_official, mnist, shapes3d
 from betavae.data.importers.base import ImportedData
-from betavae.data.importers.spec import DatasetSpec, parse_spec
+from betavae.config.datasets import DatasetSpec, parse_spec
 from betavae.errors import ConfigError, DataError
 
 __all__ = ["acquire_dataset", "acquire_named", "parse_spec"]

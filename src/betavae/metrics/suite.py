@@ -79,7 +79,7 @@ def _check_names(params: Mapping[str, Any]) -> None:
         raise ConfigError(f"metric params must map metric names to settings, got {type(params).__name__}")
     unknown = sorted(set(params) - set(METRICS))
     if unknown:
-        hint = " (reconstruction measures need the model: use betavae.metrics.reconstruction)" \
+        hint = " (reconstruction measures need the model: use betavae.evaluation.reconstruction)" \
             if "reconstruction" in unknown else ""
         raise ConfigError(f"unknown metric(s) {', '.join(unknown)}; expected some of {', '.join(METRICS)}{hint}")
     for name, settings in params.items():

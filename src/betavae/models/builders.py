@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from betavae.errors import ConfigError
-from betavae.models.config import ObjectiveConfig
+from betavae.config.model import ObjectiveConfig
 from betavae.models.factor_vae import FactorVAEObjective
 from betavae.models.objectives import (
     BetaTCVAEObjective,

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.func import functional_call
 
-from betavae.models.config import ObjectiveConfig
+from betavae.config.model import ObjectiveConfig
 from betavae.models.gaussian import reparameterise
 from betavae.models.objectives import Objective, gaussian_kl_terms, reconstruction_loss
 from betavae.models.vae import VAE

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from betavae.models.config import ObjectiveConfig
+from betavae.config.model import ObjectiveConfig
 from betavae.models.gaussian import kl_normal_standard, log_normal_diag
 from betavae.models.priors import LpNestedISA
 from betavae.models.total_correlation import kl_decomposition

@@ -24,7 +24,7 @@ class LatentMeanEncoder(PythonModel):
         self.max_pixel_value = int(load_checkpoint(path).get("max_pixel_value", 1))
 
     def predict(self, context, model_input, params=None):  # untyped: MLflow infers the schema from the example
-        from betavae.training.inference import encode_means
+        from betavae.evaluation.inference import encode_means
 
         images = np.asarray(model_input)
         expected = tuple(self.model.observation_shape)

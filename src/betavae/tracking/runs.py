@@ -19,14 +19,14 @@ from mlflow.tracking import MlflowClient
 from betavae.config import RunConfig
 from betavae.errors import TrainingDiverged
 from betavae.io import read_json, write_json
-from betavae.tracking import RunLogger, git_commit, start_run
+from betavae.tracking.client import RunLogger, git_commit, start_run
 from betavae.training.checkpoint import export_weights
 from betavae.training.engine import TrainResult, train
 
 DIGEST_TAG = "betavae.config_digest"
 MODEL_ARTIFACT = "model"
-ENCODER_MODEL_FILE = Path(__file__).parent / "serving" / "encoder_model.py"
-PACKAGE_DIR = Path(__file__).parent
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+ENCODER_MODEL_FILE = PACKAGE_DIR / "serving" / "encoder_model.py"
 
 
 @dataclass

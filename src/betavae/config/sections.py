@@ -2,7 +2,7 @@
 
 Each section becomes a frozen dataclass checked on construction, so a typo or an out-of-range value fails
 before any work starts, with a message naming the `params.yaml` key. The model and objective sections are
-owned by :mod:`betavae.models.config`; this module composes them into run and sweep configurations.
+owned by :mod:`betavae.config.model`; this module composes them into run and sweep configurations.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from betavae.errors import ConfigError
-from betavae.models.config import OBJECTIVE_KEYS, ModelConfig, ObjectiveConfig
+from betavae.config.model import OBJECTIVE_KEYS, ModelConfig, ObjectiveConfig
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 OPTIMIZERS = ("adam", "adagrad")

@@ -16,14 +16,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from betavae import baselines
+from betavae.evaluation import baselines
 from betavae.config import EvaluateConfig, RunConfig
 from betavae.errors import ConfigError
-from betavae.metrics import protocol, suite
-from betavae.metrics.table import TableRow
+from betavae.evaluation import protocol
+from betavae.metrics import suite
+from betavae.evaluation.table import TableRow
 from betavae.models import build_model
 from betavae.training.checkpoint import model_from_checkpoint
-from betavae.training.inference import representation_of
+from betavae.evaluation.inference import representation_of
 
 MODEL_BASELINES = ("untrained_vae",)
 
@@ -82,7 +83,7 @@ def evaluate_checkpoint(checkpoint: Path, data: Any, cfg: EvaluateConfig) -> Sco
     source = suite.code_source(data, representation_of(model, int(data.max_pixel_value)), cfg.metrics)
     scores = dict(suite.evaluate(data, source, np.random.default_rng(cfg.seed), cfg.metrics))
     if cfg.reconstruction_samples:
-        from betavae.metrics import reconstruction
+        from betavae.evaluation import reconstruction
 
         rec = reconstruction.compute(model, data, np.random.default_rng(cfg.seed + 1),
                                      num_samples=cfg.reconstruction_samples)

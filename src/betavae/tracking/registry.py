@@ -65,7 +65,7 @@ def load_encoder(dataset: str, alias: str = "champion", root: Path | None = None
     """Load the registered pyfunc encoder `betavae-<dataset>@alias` (images -> latent means)."""
     import mlflow
 
-    from betavae.tracking import client_for
+    from betavae.tracking.client import client_for
 
     client_for(root or Path.cwd())
     try:

@@ -1,0 +1,1 @@
+"""Scoring trained runs and the comparison table."""
