@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from betavae.data.storage import reader as storage
+from betavae.data import storage
 from betavae.data.acquire import acquire_dataset, acquire_named, parse_spec
 from betavae.data.importers import dsprites_official, mnist, shapes3d
-from tests.helpers import importer_samples as samples
-from betavae.data.storage import load_dataset
+from betavae.data.storage import load_dataset, writer
 from betavae.errors import ConfigError, DataError
+from tests.helpers import importer_samples as samples
 
 try:
     from .http_server import serve_directory
@@ -206,7 +206,7 @@ def test_storage_failing_midway_leaves_nothing(monkeypatch: pytest.MonkeyPatch, 
         path.write_bytes(b"partial")
         raise OSError("disk full")
 
-    monkeypatch.setattr(storage, "save_array", half_written)
+    monkeypatch.setattr(writer, "save_array", half_written)
     data_root = project / "data" / "datasets"
     with pytest.raises(OSError, match="disk full"):
         acquire_dataset("blobs", {"kind": "blobs", "source": "procedural", "grid": 4}, data_root, project)

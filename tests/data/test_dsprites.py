@@ -7,8 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from betavae.data import dsprites
-from betavae.data.storage import reader as storage
+from betavae.data import dsprites, storage
 from betavae.data.dsprites import DSprites, render
 from betavae.errors import DataError
 

@@ -20,13 +20,13 @@ from betavae.data.importers import (
     mnist,
     shapes3d,
 )
-from tests.helpers import importer_samples as samples
 from betavae.data.importers.base import (
     check_complete_grid,
     classes_from_values,
     grid_strides,
 )
 from betavae.errors import ConfigError, DataError
+from tests.helpers import importer_samples as samples
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 

@@ -11,7 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from betavae.data.storage import reader as storage
+from betavae.data import _zstd_npy as zstd_npy
+from betavae.data import storage
 from betavae.data.validation import check_dataset
 from betavae.errors import DataValidationError
 
@@ -27,12 +28,12 @@ def rewrite(
     """Replace files of a dataset as a faulty writer would, keeping the manifest digests consistent."""
     manifest = json.loads((dataset_dir / "manifest.json").read_text())
     if images is not None:
-        storage.save_array(dataset_dir / storage.IMAGES_FILE, images)
+        zstd_npy.save_array(dataset_dir / storage.IMAGES_FILE, images)
         manifest["packed"] = packed
     if factors is not None:
         pq.write_table(factors, dataset_dir / storage.FACTORS_FILE)
     for fname, meta in manifest["files"].items():
-        meta["sha256"] = storage.sha256_file(dataset_dir / fname)
+        meta["sha256"] = zstd_npy.sha256_file(dataset_dir / fname)
         meta["bytes"] = (dataset_dir / fname).stat().st_size
     if manifest_changes is not None:
         manifest_changes(manifest)
@@ -80,7 +81,7 @@ def test_duplicated_row_is_named(block_dir: Path, tmp_path: Path) -> None:
 
 
 def test_missing_combination_is_named(block_dir: Path, tmp_path: Path) -> None:
-    bits = storage.load_array(block_dir / storage.IMAGES_FILE)
+    bits = zstd_npy.load_array(block_dir / storage.IMAGES_FILE)
     table = pq.read_table(block_dir / "factors.parquet")
 
     def shrink(manifest: dict) -> None:
@@ -114,7 +115,7 @@ def test_pixel_value_two_is_named(block_dir: Path, tmp_path: Path) -> None:
 
 
 def test_blank_image_is_named(block_dir: Path, tmp_path: Path) -> None:
-    bits = storage.load_array(block_dir / storage.IMAGES_FILE).copy()
+    bits = zstd_npy.load_array(block_dir / storage.IMAGES_FILE).copy()
     bits[9] = 0
     rewrite(block_dir, images=bits)
     _, failed = failures(block_dir, tmp_path / "docs")
