@@ -10,74 +10,78 @@ and each configuration with its seeds pooled -- goes to `metrics/<dataset>/table
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from betavae.config import EvaluateConfig
 from pipelines.common import ROOT, main_guard, params
 
+if TYPE_CHECKING:
+    from betavae.data.ground_truth import GroundTruthData
+    from betavae.evaluation.scoring import ScoredRun
+    from betavae.tracking.sweep_record import RunRecord
 
-@task(cache_policy=NO_CACHE, task_run_name="evaluate-{record[name]}")
-def evaluate_run(record: dict[str, Any], data: Any, cfg: Any, root: Path) -> Any:
+
+@task(cache_policy=NO_CACHE, task_run_name="evaluate-{record.name}")
+def evaluate_run(record: RunRecord, data: GroundTruthData, cfg: EvaluateConfig, root: Path) -> ScoredRun:
     from betavae.evaluation.scoring import evaluate_checkpoint
     from betavae.tracking.client import RunLogger, client_for
 
-    scored = evaluate_checkpoint(Path(record["checkpoint"]), data, cfg)
-    logger = RunLogger(client_for(root), record["run_id"])
-    logger.log_metrics(scored.scores, step=int(record["config"]["train"]["steps"]))
+    scored = evaluate_checkpoint(Path(record.checkpoint), data, cfg)
+    logger = RunLogger(client_for(root), record.run_id)
+    logger.log_metrics(scored.scores, step=record.run.train.steps)
     logger.log_params({f"evaluate.{name}.{k}": v for name, kw in cfg.metrics.items() for k, v in kw.items()}
                       | {"evaluate.seed": cfg.seed, "evaluate.profile": cfg.profile})
     return scored
 
 
 @task(cache_policy=NO_CACHE)
-def build_table(data: Any, scored: list[Any], cfg: Any, dataset: str, root: Path) -> str:
-    from betavae.evaluation.scoring import TableConfig, comparison_table
-    from betavae.io import write_json
+def build_table(data: GroundTruthData, scored: list[ScoredRun], cfg: EvaluateConfig, dataset: str,
+                root: Path) -> str:
+    from betavae.evaluation.comparison import comparison_table
     from betavae.evaluation.table import write_table
+    from betavae.io import write_json
+    from betavae.paths import ProjectPaths
 
-    table = TableConfig.from_dict(cfg.table)
-    rows, details = comparison_table(data, scored, cfg, table)
-    _, md_path = write_table(root / "metrics", dataset, rows,
-                             score_name=f"{table.metric}.{table.score} (A.4 protocol)")
-    write_json(root / "metrics" / dataset / "table_details.json", details)
+    paths = ProjectPaths(root)
+    rows, details = comparison_table(data, scored, cfg)
+    _, md_path = write_table(paths.metrics_root, dataset, rows,
+                             score_name=f"{cfg.table.metric}.{cfg.table.score} (A.4 protocol)")
+    write_json(paths.table_details(dataset), details)
     return md_path.read_text()
 
 
 @flow(name="evaluate-sweep", log_prints=True)
 def evaluate_sweep(root: str | None = None) -> dict[str, dict[str, float]]:
-    from betavae.config import EvaluateConfig, load_params
+    from betavae.config import load_params
     from betavae.data.storage import load_dataset
-    from betavae.evaluation.scoring import TableConfig
     from betavae.io import write_json
-    from betavae.tracking.runs import read_sweep_record, sweep_record_path
+    from betavae.paths import ProjectPaths
+    from betavae.tracking.sweep_record import read_sweep_record
 
     project = Path(root or ROOT)
-    p = load_params(project / "params.yaml")
-    cfg = EvaluateConfig.from_dict(p.get("evaluate"))
-    TableConfig.from_dict(cfg.table)  # validate before the first model is scored
+    paths = ProjectPaths(project)
+    p = load_params(paths.params_file)
+    cfg = EvaluateConfig.from_dict(p.get("evaluate"))  # the table's settings too, before any model is scored
     dataset = p["data"]["dataset"]
-    sweep = read_sweep_record(sweep_record_path(project, dataset))
-    data = load_dataset(project / "data" / "datasets" / dataset)
+    sweep = read_sweep_record(paths.sweep_record(dataset))
+    data = load_dataset(paths.dataset(dataset))
     scores, scored = {}, []
-    for record in sweep["runs"]:
-        if record["status"] == "finished":
-            result = evaluate_run(record, data, cfg, project)
-            scored.append(result)
-            scores[record["name"]] = result.scores
-            print(f"{record['name']}: " + ", ".join(f"{k}={v:.3f}" for k, v in sorted(result.scores.items())
-                                                 if not k.startswith("reconstruction.kl.")))
-    write_json(project / "metrics" / dataset / "scores.json", scores)
+    for record in sweep.finished:
+        result = evaluate_run(record, data, cfg, project)
+        scored.append(result)
+        scores[record.name] = result.scores
+        print(f"{record.name}: " + ", ".join(f"{k}={v:.3f}" for k, v in sorted(result.scores.items())
+                                           if not k.startswith("reconstruction.kl.")))
+    write_json(paths.scores(dataset), scores)
     print(build_table(data, scored, cfg, dataset, project))
     return scores
 
 
 def _check_params() -> None:
-    from betavae.config import EvaluateConfig
-    from betavae.evaluation.scoring import TableConfig
-
-    TableConfig.from_dict(EvaluateConfig.from_dict(params().get("evaluate")).table)
+    EvaluateConfig.from_dict(params().get("evaluate"))
 
 
 def main() -> None:

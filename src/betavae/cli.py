@@ -28,8 +28,9 @@ def _load_images(args: argparse.Namespace, root: Path) -> np.ndarray:
             images = images[..., None]
         return images
     from betavae.data.storage import load_dataset
+    from betavae.paths import ProjectPaths
 
-    data = load_dataset(root / "data" / "datasets" / args.dataset)
+    data = load_dataset(ProjectPaths(root).dataset(args.dataset))
     rng = np.random.default_rng(args.seed)
     return data.images[np.sort(rng.choice(len(data.images), size=args.sample, replace=False))]
 
@@ -56,8 +57,8 @@ def cmd_pull(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from betavae.tracking.registry import model_uri
     from betavae.tracking.client import tracking_uri
+    from betavae.tracking.registry import model_uri
 
     env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri(Path(args.root))}
     cmd = ["mlflow", "models", "serve", "-m", model_uri(args.dataset, args.alias), "--env-manager", "local",

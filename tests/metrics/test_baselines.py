@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from betavae.evaluation import baselines
 from betavae.errors import ConfigError
+from betavae.evaluation import baselines
 from betavae.metrics import suite
 from tests.metrics.synthetic import SyntheticGrid
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from betavae.evaluation import baselines
 from betavae.data.dummy import BlockGrid
 from betavae.errors import DataError
+from betavae.evaluation import baselines
 from betavae.metrics import dci, suite
 from tests.metrics.synthetic import CountingRepresentation, SyntheticGrid, mixed
 

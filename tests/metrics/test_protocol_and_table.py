@@ -9,7 +9,12 @@ import pytest
 
 from betavae.errors import ConfigError
 from betavae.evaluation import protocol
-from betavae.evaluation.table import TableRow, format_score, render_markdown, write_table
+from betavae.evaluation.table import (
+    TableRow,
+    format_score,
+    render_markdown,
+    write_table,
+)
 from tests.metrics.synthetic import (
     CountingRepresentation,
     SyntheticGrid,

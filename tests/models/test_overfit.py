@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from betavae.models import ModelConfig, ObjectiveConfig, build_model, build_objective
 from betavae.config.model import OBJECTIVES
+from betavae.models import ModelConfig, ObjectiveConfig, build_model, build_objective
 from betavae.models.factor_vae import Discriminator, FactorVAEObjective
 
 SETTINGS = {

@@ -7,11 +7,17 @@ the `params.yaml` key, the offending value and what was expected.
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
+from betavae.config.validation import (
+    from_mapping,
+    require_bool,
+    require_choice,
+    require_int,
+    require_number,
+)
 from betavae.errors import ConfigError
 
 ARCHITECTURES: tuple[str, ...] = ("mlp64", "conv64", "mlp28")
@@ -34,55 +40,6 @@ OBJECTIVES: tuple[str, ...] = (
 TC_ESTIMATORS: tuple[str, ...] = ("mss", "mws")
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _check_choice(key: str, value: Any, choices: Sequence[str], what: str) -> None:
-    if value not in choices:
-        raise ConfigError(f"{key}: unknown {what} {value!r}; expected one of {', '.join(choices)}")
-
-
-def _check_number(key: str, value: Any, *, low: float | None = None, strict: bool = False,
-                  high: float | None = None, high_strict: bool = False) -> None:
-    if not _is_number(value) or not math.isfinite(float(value)):
-        raise ConfigError(f"{key} must be a finite number, got {value!r}")
-    v = float(value)
-    if low is not None and (v <= low if strict else v < low):
-        raise ConfigError(f"{key} must be {'>' if strict else '>='} {low}, got {value!r}")
-    if high is not None and (v >= high if high_strict else v > high):
-        raise ConfigError(f"{key} must be {'<' if high_strict else '<='} {high}, got {value!r}")
-
-
-def _check_int(key: str, value: Any, *, low: int) -> None:
-    if not _is_int(value):
-        raise ConfigError(f"{key} must be an integer, got {value!r}")
-    if value < low:
-        raise ConfigError(f"{key} must be >= {low}, got {value!r}")
-
-
-def _from_mapping(cls: type, section: str, d: Mapping[str, Any]) -> Any:
-    if not isinstance(d, Mapping):
-        raise ConfigError(f"{section} must be a mapping, got {type(d).__name__}")
-    names = {f.name for f in fields(cls)}
-    unknown = sorted(set(d) - names)
-    if unknown:
-        raise ConfigError(
-            f"{section}: unknown key(s) {', '.join(f'{section}.{k}' for k in unknown)}; "
-            f"expected some of {', '.join(sorted(names))}"
-        )
-    required = [f.name for f in fields(cls)
-                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
-    missing = [k for k in required if k not in d]
-    if missing:
-        raise ConfigError(f"{section}: missing required key(s) {', '.join(f'{section}.{k}' for k in missing)}")
-    return cls(**dict(d))
-
-
 @dataclass(frozen=True)
 class ModelConfig:
     """The `model:` section of `params.yaml`.
@@ -101,16 +58,16 @@ class ModelConfig:
     gaussian_variance: str = "fixed"
 
     def __post_init__(self) -> None:
-        _check_choice("model.architecture", self.architecture, ARCHITECTURES, "architecture")
-        _check_int("model.latent_dim", self.latent_dim, low=1)
-        _check_choice("model.likelihood", self.likelihood, LIKELIHOODS, "likelihood")
-        _check_choice("model.gaussian_variance", self.gaussian_variance, GAUSSIAN_VARIANCES,
-                      "Gaussian variance mode")
+        require_choice("model.architecture", self.architecture, ARCHITECTURES, "architecture")
+        require_int("model.latent_dim", self.latent_dim, 1)
+        require_choice("model.likelihood", self.likelihood, LIKELIHOODS, "likelihood")
+        require_choice("model.gaussian_variance", self.gaussian_variance, GAUSSIAN_VARIANCES,
+                       "Gaussian variance mode")
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ModelConfig:
         """Build from the `model:` mapping; unknown or missing keys raise ConfigError naming `model.<key>`."""
-        return _from_mapping(cls, "model", d)
+        return from_mapping(cls, "model", d)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -162,27 +119,26 @@ class ObjectiveConfig:
     contractive_weight: float = 1e-3
 
     def __post_init__(self) -> None:
-        _check_choice("train.objective", self.objective, OBJECTIVES, "objective")
+        require_choice("train.objective", self.objective, OBJECTIVES, "objective")
         for key in ("beta", "gamma", "alpha", "capacity_max", "sparsity_weight", "contractive_weight"):
-            _check_number(f"train.{key}", getattr(self, key), low=0.0)
-        _check_int("train.capacity_steps", self.capacity_steps, low=1)
-        _check_choice("train.tc_estimator", self.tc_estimator, TC_ESTIMATORS, "TC estimator")
-        _check_number("train.discriminator_lr", self.discriminator_lr, low=0.0, strict=True)
-        _check_number("train.discriminator_beta1", self.discriminator_beta1, low=0.0, high=1.0, high_strict=True)
-        _check_number("train.discriminator_beta2", self.discriminator_beta2, low=0.0, high=1.0, high_strict=True)
+            require_number(f"train.{key}", getattr(self, key), 0.0)
+        require_int("train.capacity_steps", self.capacity_steps, 1)
+        require_choice("train.tc_estimator", self.tc_estimator, TC_ESTIMATORS, "TC estimator")
+        require_number("train.discriminator_lr", self.discriminator_lr, 0.0, exclusive=True)
+        require_number("train.discriminator_beta1", self.discriminator_beta1, 0.0, maximum=1.0, max_exclusive=True)
+        require_number("train.discriminator_beta2", self.discriminator_beta2, 0.0, maximum=1.0, max_exclusive=True)
         if self.isa_layout is not None:
             if isinstance(self.isa_layout, (str, bytes)) or not isinstance(self.isa_layout, Sequence):
                 raise ConfigError(f"train.isa_layout must be a list of subspace sizes, got {self.isa_layout!r}")
-            if len(self.isa_layout) == 0 or not all(_is_int(n) and n >= 1 for n in self.isa_layout):
+            if len(self.isa_layout) == 0 or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in self.isa_layout):
                 raise ConfigError(
                     f"train.isa_layout must be a non-empty list of integers >= 1, got {self.isa_layout!r}")
             object.__setattr__(self, "isa_layout", tuple(int(n) for n in self.isa_layout))
-        _check_number("train.isa_p0", self.isa_p0, low=0.0, strict=True)
-        _check_number("train.isa_p", self.isa_p, low=0.0, strict=True)
-        if not isinstance(self.isa_learn_exponents, bool):
-            raise ConfigError(f"train.isa_learn_exponents must be true or false, got {self.isa_learn_exponents!r}")
-        _check_number("train.corruption", self.corruption, low=0.0, high=1.0, high_strict=True)
-        _check_int("train.sparsity_k", self.sparsity_k, low=1)
+        require_number("train.isa_p0", self.isa_p0, 0.0, exclusive=True)
+        require_number("train.isa_p", self.isa_p, 0.0, exclusive=True)
+        require_bool("train.isa_learn_exponents", self.isa_learn_exponents)
+        require_number("train.corruption", self.corruption, 0.0, maximum=1.0, max_exclusive=True)
+        require_int("train.sparsity_k", self.sparsity_k, 1)
         for key in ("beta", "gamma", "alpha", "capacity_max", "sparsity_weight", "contractive_weight",
                     "discriminator_lr", "discriminator_beta1", "discriminator_beta2", "isa_p0", "isa_p",
                     "corruption"):
@@ -191,7 +147,7 @@ class ObjectiveConfig:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ObjectiveConfig:
         """Build from the objective keys of `train:`; unknown or bad keys raise ConfigError naming `train.<key>`."""
-        return _from_mapping(cls, "train", d)
+        return from_mapping(cls, "train", d)
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)

@@ -1,259 +1,64 @@
-"""Typed, validated views of `params.yaml`.
-
-Each section becomes a frozen dataclass checked on construction, so a typo or an out-of-range value fails
-before any work starts, with a message naming the `params.yaml` key. The model and objective sections are
-owned by :mod:`betavae.config.model`; this module composes them into run and sweep configurations.
-"""
+"""The stage sections of `params.yaml` after training: `evaluate` (with its `table`), `render` and
+`register`, each a frozen dataclass validated once, on construction."""
 
 from __future__ import annotations
 
-import copy
-import hashlib
-import itertools
-import json
-import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
+from betavae.config.validation import (
+    check_keys,
+    require_choice,
+    require_int,
+    require_number,
+)
 from betavae.errors import ConfigError
-from betavae.config.model import OBJECTIVE_KEYS, ModelConfig, ObjectiveConfig
-
-DEVICES = ("auto", "cpu", "cuda", "mps")
-OPTIMIZERS = ("adam", "adagrad")
-PRECISIONS = ("auto", "fp32", "bf16")
-
-
-def _check_keys(section: str, given: Mapping[str, Any], allowed: set[str] | frozenset[str]) -> None:
-    unknown = sorted(set(given) - set(allowed))
-    if unknown:
-        raise ConfigError(
-            f"{section}: unknown key(s) {', '.join(section + '.' + k for k in unknown)}; "
-            f"expected some of {', '.join(sorted(allowed))}"
-        )
-
-
-def _int(section: str, key: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{section}.{key} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ConfigError(f"{section}.{key} must be >= {minimum}, got {value}")
-    return value
-
-
-def _float(section: str, key: str, value: Any, minimum: float, exclusive: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ConfigError(f"{section}.{key} must be a finite number, got {value!r}")
-    if value < minimum or (exclusive and value == minimum):
-        op = ">" if exclusive else ">="
-        raise ConfigError(f"{section}.{key} must be {op} {minimum}, got {value}")
-    return float(value)
-
-
-def _choice(section: str, key: str, value: Any, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise ConfigError(f"{section}.{key} must be one of {', '.join(choices)}; got {value!r}")
-    return value
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    """Optimisation settings of one run (the non-objective keys of `params.yaml: train`).
+class TableConfig:
+    """`params.yaml: evaluate.table`: which score fills the table of Higgins et al. 2017 Fig. 5 (left)
+    and how replicas are pooled (Appendix A.4: every model seed x every classifier seed, the bottom
+    `1 - keep_fraction` dropped), plus the baselines shown and the images PCA/ICA are fitted on."""
 
-    Higgins et al. 2017 (Appendix A) train the 2D-shapes MLP with Adagrad, learning rate 1e-2, batch 64;
-    Burgess et al. 2018 use Adam with 5e-4. Both optimisers are available.
-    """
+    metric: str = "beta_vae"
+    score: str = "eval_accuracy"
+    classifier_seeds: tuple[int, ...] = (0, 1)
+    keep_fraction: float = 0.5
+    baselines: tuple[str, ...] = ("ground_truth", "raw_pixels", "pca", "ica", "untrained_vae")
+    fit_samples: int = 5000
 
-    steps: int = 1500
-    batch_size: int = 64
-    optimizer: str = "adam"
-    lr: float = 5e-4
-    seed: int = 0
-    device: str = "auto"
-    precision: str = "auto"
-    compile: bool = False
-    checkpoint_every: int = 500
-    log_every: int = 50
-
-    KEYS = frozenset(
-        {"steps", "batch_size", "optimizer", "lr", "seed", "device", "precision", "compile",
-         "checkpoint_every", "log_every"}
-    )
-
-    def __post_init__(self) -> None:
-        s = "train"
-        _int(s, "steps", self.steps, 1)
-        _int(s, "batch_size", self.batch_size, 1)
-        _choice(s, "optimizer", self.optimizer, OPTIMIZERS)
-        _float(s, "lr", self.lr, 0.0, exclusive=True)
-        _int(s, "seed", self.seed, 0)
-        _choice(s, "device", self.device, DEVICES)
-        _choice(s, "precision", self.precision, PRECISIONS)
-        if not isinstance(self.compile, bool):
-            raise ConfigError(f"train.compile must be true or false, got {self.compile!r}")
-        _int(s, "checkpoint_every", self.checkpoint_every, 1)
-        _int(s, "log_every", self.log_every, 1)
+    KEYS = frozenset({"metric", "score", "classifier_seeds", "keep_fraction", "baselines", "fit_samples"})
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> TrainConfig:
-        _check_keys("train", d, cls.KEYS)
-        return cls(**dict(d))
+    def from_dict(cls, d: Mapping[str, Any] | None, *, metrics: Mapping[str, Any] | None = None,
+                  profile: str = "") -> TableConfig:
+        """Validate `evaluate.table`; with `metrics` (the chosen profile's), `table.metric` must be one."""
+        from betavae.evaluation.baselines import ALL_BASELINES
 
-
-@dataclass(frozen=True)
-class RunConfig:
-    """Everything that defines one training run: dataset, model, objective and optimisation."""
-
-    dataset: str
-    model: ModelConfig
-    objective: ObjectiveConfig
-    train: TrainConfig
-    overrides: tuple[tuple[str, Any], ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "dataset": self.dataset,
-            "model": asdict(self.model),
-            "objective": asdict(self.objective),
-            "train": asdict(self.train),
-            "overrides": [list(kv) for kv in self.overrides],
-        }
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> RunConfig:
-        return cls(
-            dataset=str(d["dataset"]),
-            model=ModelConfig.from_dict(d["model"]),
-            objective=ObjectiveConfig.from_dict(d["objective"]),
-            train=TrainConfig.from_dict(d["train"]),
-            overrides=tuple((str(k), v) for k, v in d.get("overrides", [])),
-        )
-
-    def flat_params(self) -> dict[str, Any]:
-        """All settings as `section.key` pairs, the form MLflow stores as run parameters."""
-        flat: dict[str, Any] = {"data.dataset": self.dataset}
-        for section, values in (("model", asdict(self.model)), ("train", asdict(self.objective)),
-                                ("train", asdict(self.train))):
-            for key, value in values.items():
-                flat[f"{section}.{key}"] = value
-        return flat
-
-    @property
-    def name(self) -> str:
-        """A readable run name from the objective and the swept values, e.g. `beta_vae-beta=4-seed=0`."""
-        parts = [self.objective.objective]
-        for key, value in self.overrides:
-            if key == "train.seed":
-                continue
-            parts.append(f"{key.split('.')[-1]}={_format_value(value)}")
-        parts.append(f"seed={self.train.seed}")
-        return "-".join(parts)
-
-    @property
-    def digest(self) -> str:
-        """A short content hash of the configuration; checkpoints are only resumed under the same digest."""
-        blob = json.dumps({k: v for k, v in self.to_dict().items() if k != "overrides"}, sort_keys=True,
-                          default=str)
-        return hashlib.sha256(blob.encode()).hexdigest()[:12]
-
-
-def _format_value(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-@dataclass(frozen=True)
-class SweepConfig:
-    """A grid over any `params.yaml` keys, crossed with several seeds (`params.yaml: sweep`)."""
-
-    grid: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
-    seeds: tuple[int, ...] = (0,)
-    name: str = "sweep"
-
-    KEYS = frozenset({"grid", "seeds", "name"})
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any] | None) -> SweepConfig:
         d = dict(d or {})
-        _check_keys("sweep", d, cls.KEYS)
-        grid = d.get("grid") or {}
-        if not isinstance(grid, Mapping):
-            raise ConfigError(f"sweep.grid must map params keys to lists of values, got {grid!r}")
-        clean: dict[str, tuple[Any, ...]] = {}
-        for key, values in grid.items():
-            if key.split(".")[0] not in ("model", "train"):
-                raise ConfigError(f"sweep.grid.{key}: only model.* and train.* keys can be swept")
-            if not isinstance(values, list) or not values:
-                raise ConfigError(f"sweep.grid.{key} must be a non-empty list, got {values!r}")
-            clean[key] = tuple(values)
-        seeds = d.get("seeds", [0])
-        if not isinstance(seeds, list) or not seeds:
-            raise ConfigError(f"sweep.seeds must be a non-empty list of integers, got {seeds!r}")
-        for seed in seeds:
-            _int("sweep", "seeds[]", seed, 0)
-        name = d.get("name", "sweep")
-        if not isinstance(name, str) or not name:
-            raise ConfigError(f"sweep.name must be a non-empty string, got {name!r}")
-        return cls(grid=clean, seeds=tuple(seeds), name=name)
-
-
-def build_run_config(params: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> RunConfig:
-    """Validate `model`, `train` and `data.dataset` of `params` (after `overrides`) into a RunConfig."""
-    p = copy.deepcopy(dict(params))
-    for dotted, value in (overrides or {}).items():
-        section, _, key = dotted.partition(".")
-        if not key or section not in ("model", "train"):
-            raise ConfigError(f"override {dotted!r}: expected model.<key> or train.<key>")
-        p.setdefault(section, {})[key] = value
-    data = p.get("data") or {}
-    dataset = data.get("dataset")
-    if not isinstance(dataset, str) or not dataset:
-        raise ConfigError(f"data.dataset must name a dataset, got {dataset!r}")
-    model = ModelConfig.from_dict(p.get("model") or {})
-    train_section = dict(p.get("train") or {})
-    _check_keys("train", train_section, TrainConfig.KEYS | OBJECTIVE_KEYS)
-    objective = ObjectiveConfig.from_dict({k: v for k, v in train_section.items() if k in OBJECTIVE_KEYS})
-    train = TrainConfig.from_dict({k: v for k, v in train_section.items() if k in TrainConfig.KEYS})
-    return RunConfig(dataset=dataset, model=model, objective=objective, train=train,
-                     overrides=tuple((overrides or {}).items()))
-
-
-def expand_sweep(params: Mapping[str, Any]) -> list[RunConfig]:
-    """All run configurations of the sweep in `params`: the grid's product times the seeds.
-
-    Every configuration is validated before any is returned, so a bad value anywhere in the grid stops the
-    sweep before the first run trains.
-    """
-    sweep = SweepConfig.from_dict(params.get("sweep"))
-    keys = list(sweep.grid)
-    runs = []
-    for values in itertools.product(*(sweep.grid[k] for k in keys)):
-        for seed in sweep.seeds:
-            overrides = dict(zip(keys, values, strict=True))
-            overrides["train.seed"] = seed
-            runs.append(build_run_config(params, overrides))
-    names = [r.name for r in runs]
-    if len(set(names)) != len(names):
-        raise ConfigError(f"sweep produces duplicate configurations: {names}")
-    return runs
-
-
-def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:
-    """Read `params.yaml` into a dict, with a clear error when the file is missing or not a mapping."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"parameters file not found: {path}")
-    try:
-        params = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
-    if not isinstance(params, dict):
-        raise ConfigError(f"{path} must hold a mapping of sections, got {type(params).__name__}")
-    return params
+        check_keys("evaluate.table", d, cls.KEYS)
+        names = d.get("baselines", list(cls.baselines))
+        if not isinstance(names, list):
+            raise ConfigError(f"evaluate.table.baselines must be a list of baseline names, got {names!r}")
+        for name in names:
+            if name not in ALL_BASELINES:
+                raise ConfigError(f"evaluate.table.baselines: unknown baseline {name!r}; expected {ALL_BASELINES}")
+        seeds = d.get("classifier_seeds", list(cls.classifier_seeds))
+        if not isinstance(seeds, list) or not seeds or not all(
+                isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds):
+            raise ConfigError(f"evaluate.table.classifier_seeds must be a non-empty list of ints >= 0, got {seeds!r}")
+        keep = d.get("keep_fraction", cls.keep_fraction)
+        if isinstance(keep, bool) or not isinstance(keep, (int, float)) or not 0 < keep <= 1:
+            raise ConfigError(f"evaluate.table.keep_fraction must lie in (0, 1], got {keep!r}")
+        metric = str(d.get("metric", cls.metric))
+        if metrics is not None and metric not in metrics:
+            raise ConfigError(f"evaluate.table.metric {metric!r} is not in the evaluate profile "
+                              f"{profile!r} ({sorted(metrics)})")
+        return cls(metric=metric, score=str(d.get("score", cls.score)), classifier_seeds=tuple(seeds),
+                   keep_fraction=float(keep), baselines=tuple(names),
+                   fit_samples=require_int("evaluate.table.fit_samples", d.get("fit_samples", cls.fit_samples), 1))
 
 
 @dataclass(frozen=True)
@@ -265,14 +70,14 @@ class EvaluateConfig:
     metrics: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     reconstruction_samples: int = 2048
     profile: str = "cpu"
-    table: Mapping[str, Any] = field(default_factory=dict)
+    table: TableConfig = field(default_factory=lambda: TableConfig())
 
     KEYS = frozenset({"seed", "profile", "profiles", "reconstruction_samples", "table"})
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> EvaluateConfig:
         d = dict(d or {})
-        _check_keys("evaluate", d, cls.KEYS)
+        check_keys("evaluate", d, cls.KEYS)
         profiles = d.get("profiles") or {}
         if not isinstance(profiles, Mapping) or not profiles:
             raise ConfigError(f"evaluate.profiles must map profile names to metric settings, got {profiles!r}")
@@ -292,12 +97,12 @@ class EvaluateConfig:
         except ConfigError as exc:
             raise ConfigError(f"evaluate.profiles.{profile}: {exc}") from exc
         return cls(
-            seed=_int("evaluate", "seed", d.get("seed", 0), 0),
+            seed=require_int("evaluate.seed", d.get("seed", 0), 0),
             metrics={k: dict(v or {}) for k, v in metrics.items()},
-            reconstruction_samples=_int("evaluate", "reconstruction_samples",
-                                        d.get("reconstruction_samples", 2048), 0),
+            reconstruction_samples=require_int("evaluate.reconstruction_samples",
+                                               d.get("reconstruction_samples", 2048), 0),
             profile=profile,
-            table=dict(d.get("table") or {}),
+            table=TableConfig.from_dict(d.get("table"), metrics=metrics, profile=profile),
         )
 
 
@@ -314,16 +119,16 @@ class RenderConfig:
     KEYS = frozenset({"limit", "steps", "seed_images", "kl_samples", "seed"})
 
     def __post_init__(self) -> None:
-        _float("render", "limit", self.limit, 0.0, exclusive=True)
-        _int("render", "steps", self.steps, 2)
-        _int("render", "seed_images", self.seed_images, 1)
-        _int("render", "kl_samples", self.kl_samples, 1)
-        _int("render", "seed", self.seed, 0)
+        require_number("render.limit", self.limit, 0.0, exclusive=True)
+        require_int("render.steps", self.steps, 2)
+        require_int("render.seed_images", self.seed_images, 1)
+        require_int("render.kl_samples", self.kl_samples, 1)
+        require_int("render.seed", self.seed, 0)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> RenderConfig:
         d = dict(d or {})
-        _check_keys("render", d, cls.KEYS)
+        check_keys("render", d, cls.KEYS)
         return cls(**d)
 
 
@@ -340,12 +145,12 @@ class RegisterConfig:
     def __post_init__(self) -> None:
         if not isinstance(self.metric, str) or not self.metric:
             raise ConfigError(f"register.metric must name a metric, got {self.metric!r}")
-        _choice("register", "mode", self.mode, ("max", "min"))
+        require_choice("register.mode", self.mode, ("max", "min"))
         if not isinstance(self.alias, str) or not self.alias.isidentifier():
             raise ConfigError(f"register.alias must be a simple name such as champion, got {self.alias!r}")
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> RegisterConfig:
         d = dict(d or {})
-        _check_keys("register", d, cls.KEYS)
+        check_keys("register", d, cls.KEYS)
         return cls(**d)

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from betavae.config.datasets import DatasetSpec, parse_spec
 from betavae.data.download import Checksum, fetch_cached, resolve_inside, verify_file
 from betavae.data.importers import blobs, celeba, dsprites_official, mnist, shapes3d
 from betavae.data.importers.base import ImportedData
-from betavae.config.datasets import DatasetSpec, parse_spec
 from betavae.errors import ConfigError, DataError
 
 __all__ = ["acquire_dataset", "acquire_named", "parse_spec"]

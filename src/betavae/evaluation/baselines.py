@@ -131,6 +131,8 @@ def ica(data: Any, rng: np.random.Generator, *, num_components: int = 10, num_sa
 
 
 BASELINES = ("ground_truth", "raw_pixels", "pca", "ica")
+MODEL_BASELINES = ("untrained_vae",)  # built from the trained runs' architecture, by the comparison table
+ALL_BASELINES = BASELINES + MODEL_BASELINES
 
 
 def build(name: str, data: Any, rng: np.random.Generator, **kwargs: Any) -> Any:

@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from betavae.config.validation import from_mapping, require_int, require_number
 from betavae.errors import DataError
-from betavae.metrics.utils import build_params, check_int, check_number
 from betavae.models.gaussian import kl_normal_standard, reparameterise
 
 __all__ = ["Params", "compute", "describe", "images_to_input"]
@@ -44,10 +44,10 @@ class Params:
     variance_threshold: float = 0.01
 
     def __post_init__(self) -> None:
-        check_int(NAME, "num_samples", self.num_samples, 2)
-        check_int(NAME, "batch_size", self.batch_size, 1)
-        check_number(NAME, "kl_threshold", self.kl_threshold, 0.0)
-        check_number(NAME, "variance_threshold", self.variance_threshold, 0.0)
+        require_int(f"{NAME}.num_samples", self.num_samples, 2)
+        require_int(f"{NAME}.batch_size", self.batch_size, 1)
+        require_number(f"{NAME}.kl_threshold", self.kl_threshold, 0.0)
+        require_number(f"{NAME}.variance_threshold", self.variance_threshold, 0.0)
 
 
 def images_to_input(images: np.ndarray, max_pixel_value: int, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -74,7 +74,7 @@ def compute(model: torch.nn.Module, data: Any, rng: np.random.Generator, **param
 
     All quantities are means over `num_samples` images, in nats per image.
     """
-    p = build_params(Params, NAME, params)
+    p = from_mapping(Params, NAME, params, what="setting")
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
@@ -114,4 +114,4 @@ def compute(model: torch.nn.Module, data: Any, rng: np.random.Generator, **param
 
 def describe(**params: Any) -> dict[str, Any]:
     """All settings `compute` would use, defaults filled in (for logging)."""
-    return asdict(build_params(Params, NAME, params))
+    return asdict(from_mapping(Params, NAME, params, what="setting"))

@@ -21,9 +21,10 @@ from typing import Any
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
+from betavae.config.validation import from_mapping, require_int
 from betavae.errors import DataError
 from betavae.metrics.cache import CodeSource, Representation, as_code_source
-from betavae.metrics.utils import build_params, check_int, classifier_threads, sub_rngs
+from betavae.metrics.utils import classifier_threads, sub_rngs
 
 __all__ = ["Params", "compute", "describe", "num_draws", "score_features", "z_diff_features"]
 
@@ -41,15 +42,15 @@ class Params:
     classifier_max_iter: int = 1000
 
     def __post_init__(self) -> None:
-        check_int(NAME, "batch_size", self.batch_size, 1)
-        check_int(NAME, "num_train", self.num_train, 1)
-        check_int(NAME, "num_eval", self.num_eval, 1)
-        check_int(NAME, "classifier_max_iter", self.classifier_max_iter, 1)
+        require_int(f"{NAME}.batch_size", self.batch_size, 1)
+        require_int(f"{NAME}.num_train", self.num_train, 1)
+        require_int(f"{NAME}.num_eval", self.num_eval, 1)
+        require_int(f"{NAME}.classifier_max_iter", self.classifier_max_iter, 1)
 
 
 def num_draws(**params: Any) -> int:
     """Number of observations `compute` encodes with these settings."""
-    p = build_params(Params, NAME, params)
+    p = from_mapping(Params, NAME, params, what="setting")
     return (p.num_train + p.num_eval) * p.batch_size * 2
 
 
@@ -102,7 +103,7 @@ def compute(data: Any, representation: Representation | CodeSource, rng: np.rand
     `representation` maps uint8 images (n, H, W, C) to codes (n, d), or is a code source mapping
     factor classes to codes (see :mod:`betavae.metrics.cache`). `rng` fixes every sample drawn.
     """
-    p = build_params(Params, NAME, params)
+    p = from_mapping(Params, NAME, params, what="setting")
     if data.num_factors < 2:
         raise DataError(f"the BetaVAE score needs at least 2 factors to classify, got {data.num_factors}")
     source = as_code_source(data, representation)
@@ -114,4 +115,4 @@ def compute(data: Any, representation: Representation | CodeSource, rng: np.rand
 
 def describe(**params: Any) -> dict[str, Any]:
     """All settings `compute` would use, defaults filled in (for logging)."""
-    return asdict(build_params(Params, NAME, params))
+    return asdict(from_mapping(Params, NAME, params, what="setting"))

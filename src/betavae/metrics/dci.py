@@ -37,13 +37,11 @@ from typing import Any
 import numpy as np
 from sklearn.ensemble import GradientBoostingClassifier, HistGradientBoostingClassifier
 
+from betavae.config.validation import from_mapping, require_int, require_number
 from betavae.errors import ConfigError, DataError
 from betavae.metrics.cache import CodeSource, Representation, draw_codes
 from betavae.metrics.utils import (
-    build_params,
     check_codes_and_factors,
-    check_int,
-    check_number,
     classifier_threads,
     split_train_test,
 )
@@ -68,19 +66,19 @@ class Params:
     num_threads: int = 1
 
     def __post_init__(self) -> None:
-        check_int(NAME, "num_train", self.num_train, 2)
-        check_int(NAME, "num_test", self.num_test, 1)
+        require_int(f"{NAME}.num_train", self.num_train, 2)
+        require_int(f"{NAME}.num_test", self.num_test, 1)
         if self.estimator not in ESTIMATORS:
             raise ConfigError(f"{NAME}.estimator must be one of {', '.join(ESTIMATORS)}; got {self.estimator!r}")
-        check_int(NAME, "n_estimators", self.n_estimators, 1)
-        check_int(NAME, "max_depth", self.max_depth, 1)
-        check_number(NAME, "learning_rate", self.learning_rate, 0.0, exclusive=True)
-        check_int(NAME, "num_threads", self.num_threads, 1)
+        require_int(f"{NAME}.n_estimators", self.n_estimators, 1)
+        require_int(f"{NAME}.max_depth", self.max_depth, 1)
+        require_number(f"{NAME}.learning_rate", self.learning_rate, 0.0, exclusive=True)
+        require_int(f"{NAME}.num_threads", self.num_threads, 1)
 
 
 def num_draws(**params: Any) -> int:
     """Number of observations `compute` encodes with these settings."""
-    p = build_params(Params, NAME, params)
+    p = from_mapping(Params, NAME, params, what="setting")
     return p.num_train + p.num_test
 
 
@@ -190,7 +188,7 @@ def from_codes(codes: np.ndarray, factors: np.ndarray, *, num_train: int, seed: 
     Returns disentanglement, completeness, informativeness_train, informativeness_test (accuracies).
     """
     codes, factors = check_codes_and_factors(codes, factors)
-    p = build_params(Params, NAME, {**params, "num_train": num_train, "num_test": max(codes.shape[0] - num_train, 1)})
+    p = from_mapping(Params, NAME, {**params, "num_train": num_train, "num_test": max(codes.shape[0] - num_train, 1)}, what="setting")
     x_train, y_train, x_test, y_test = split_train_test(codes, factors, num_train)
     importance, train_acc, test_acc = importance_matrix(x_train, y_train, x_test, y_test, p, seed)
     out = scores_from_importance(importance)
@@ -202,7 +200,7 @@ def from_codes(codes: np.ndarray, factors: np.ndarray, *, num_train: int, seed: 
 def compute(data: Any, representation: Representation | CodeSource, rng: np.random.Generator,
             **params: Any) -> dict[str, float]:
     """DCI of `representation` on `num_train` + `num_test` freshly drawn points of `data`."""
-    p = build_params(Params, NAME, params)
+    p = from_mapping(Params, NAME, params, what="setting")
     codes, factors, seed = draw_codes(data, representation, p.num_train + p.num_test, rng)
     settings = {k: v for k, v in asdict(p).items() if k not in ("num_train", "num_test")}
     return from_codes(codes, factors, num_train=p.num_train, seed=seed, **settings)
@@ -210,4 +208,4 @@ def compute(data: Any, representation: Representation | CodeSource, rng: np.rand
 
 def describe(**params: Any) -> dict[str, Any]:
     """All settings `compute` would use, defaults filled in (for logging)."""
-    return asdict(build_params(Params, NAME, params))
+    return asdict(from_mapping(Params, NAME, params, what="setting"))

@@ -21,8 +21,9 @@ from typing import Any
 
 import numpy as np
 
+from betavae.config.validation import from_mapping, require_int, require_number
 from betavae.metrics.cache import CodeSource, Representation, as_code_source
-from betavae.metrics.utils import build_params, check_int, check_number, sub_rngs
+from betavae.metrics.utils import sub_rngs
 
 __all__ = ["Params", "compute", "describe", "majority_vote_accuracy", "num_draws", "vote_counts"]
 
@@ -41,16 +42,16 @@ class Params:
     prune_threshold: float = 0.05
 
     def __post_init__(self) -> None:
-        check_int(NAME, "batch_size", self.batch_size, 2)
-        check_int(NAME, "num_train", self.num_train, 1)
-        check_int(NAME, "num_eval", self.num_eval, 1)
-        check_int(NAME, "num_variance_estimate", self.num_variance_estimate, 2)
-        check_number(NAME, "prune_threshold", self.prune_threshold, 0.0)
+        require_int(f"{NAME}.batch_size", self.batch_size, 2)
+        require_int(f"{NAME}.num_train", self.num_train, 1)
+        require_int(f"{NAME}.num_eval", self.num_eval, 1)
+        require_int(f"{NAME}.num_variance_estimate", self.num_variance_estimate, 2)
+        require_number(f"{NAME}.prune_threshold", self.prune_threshold, 0.0)
 
 
 def num_draws(**params: Any) -> int:
     """Number of observations `compute` encodes with these settings."""
-    p = build_params(Params, NAME, params)
+    p = from_mapping(Params, NAME, params, what="setting")
     return p.num_variance_estimate + (p.num_train + p.num_eval) * p.batch_size
 
 
@@ -97,7 +98,7 @@ def compute(data: Any, representation: Representation | CodeSource, rng: np.rand
 
     With no latent above the pruning threshold both accuracies are 0.
     """
-    p = build_params(Params, NAME, params)
+    p = from_mapping(Params, NAME, params, what="setting")
     source = as_code_source(data, representation)
     sample_rng, obs_rng, _ = sub_rngs(rng)
     sample = np.asarray(source.codes(data.sample_factors(p.num_variance_estimate, sample_rng), obs_rng),
@@ -116,4 +117,4 @@ def compute(data: Any, representation: Representation | CodeSource, rng: np.rand
 
 def describe(**params: Any) -> dict[str, Any]:
     """All settings `compute` would use, defaults filled in (for logging)."""
-    return asdict(build_params(Params, NAME, params))
+    return asdict(from_mapping(Params, NAME, params, what="setting"))

@@ -19,12 +19,11 @@ from typing import Any
 
 import numpy as np
 
+from betavae.config.validation import from_mapping, require_int
 from betavae.errors import DataError
 from betavae.metrics.cache import CodeSource, Representation, draw_codes
 from betavae.metrics.utils import (
-    build_params,
     check_codes_and_factors,
-    check_int,
     discretize,
     factor_entropies,
     mutual_information_matrix,
@@ -43,13 +42,13 @@ class Params:
     num_bins: int = 20
 
     def __post_init__(self) -> None:
-        check_int(NAME, "num_train", self.num_train, 2)
-        check_int(NAME, "num_bins", self.num_bins, 1)
+        require_int(f"{NAME}.num_train", self.num_train, 2)
+        require_int(f"{NAME}.num_bins", self.num_bins, 1)
 
 
 def num_draws(**params: Any) -> int:
     """Number of observations `compute` encodes with these settings."""
-    return build_params(Params, NAME, params).num_train
+    return from_mapping(Params, NAME, params, what="setting").num_train
 
 
 def gap_from_mutual_information(mi: np.ndarray, entropies: np.ndarray) -> np.ndarray:
@@ -68,7 +67,7 @@ def gap_from_mutual_information(mi: np.ndarray, entropies: np.ndarray) -> np.nda
 def from_codes(codes: np.ndarray, factors: np.ndarray, *, num_bins: int = 20) -> dict[str, float]:
     """MIG of codes (n, d) against factor classes (n, k): {"score"} plus "gap.<j>" for every factor j."""
     codes, factors = check_codes_and_factors(codes, factors)
-    build_params(Params, NAME, {"num_bins": num_bins})
+    from_mapping(Params, NAME, {"num_bins": num_bins}, what="setting")
     mi = mutual_information_matrix(discretize(codes, num_bins), factors)
     gaps = gap_from_mutual_information(mi, factor_entropies(factors))
     out = {"score": float(gaps.mean())}
@@ -79,11 +78,11 @@ def from_codes(codes: np.ndarray, factors: np.ndarray, *, num_bins: int = 20) ->
 def compute(data: Any, representation: Representation | CodeSource, rng: np.random.Generator,
             **params: Any) -> dict[str, float]:
     """MIG of `representation` on `num_train` freshly drawn points of `data`."""
-    p = build_params(Params, NAME, params)
+    p = from_mapping(Params, NAME, params, what="setting")
     codes, factors, _ = draw_codes(data, representation, p.num_train, rng)
     return from_codes(codes, factors, num_bins=p.num_bins)
 
 
 def describe(**params: Any) -> dict[str, Any]:
     """All settings `compute` would use, defaults filled in (for logging)."""
-    return asdict(build_params(Params, NAME, params))
+    return asdict(from_mapping(Params, NAME, params, what="setting"))

@@ -27,11 +27,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.multiclass import OneVsRestClassifier
 
+from betavae.config.validation import from_mapping, require_int
 from betavae.metrics.cache import CodeSource, Representation, draw_codes
 from betavae.metrics.utils import (
-    build_params,
     check_codes_and_factors,
-    check_int,
     classifier_threads,
     discretize,
     mutual_information_matrix,
@@ -54,15 +53,15 @@ class Params:
     classifier_max_iter: int = 1000
 
     def __post_init__(self) -> None:
-        check_int(NAME, "num_train", self.num_train, 2)
-        check_int(NAME, "num_test", self.num_test, 1)
-        check_int(NAME, "num_bins", self.num_bins, 1)
-        check_int(NAME, "classifier_max_iter", self.classifier_max_iter, 1)
+        require_int(f"{NAME}.num_train", self.num_train, 2)
+        require_int(f"{NAME}.num_test", self.num_test, 1)
+        require_int(f"{NAME}.num_bins", self.num_bins, 1)
+        require_int(f"{NAME}.classifier_max_iter", self.classifier_max_iter, 1)
 
 
 def num_draws(**params: Any) -> int:
     """Number of observations `compute` encodes with these settings."""
-    p = build_params(Params, NAME, params)
+    p = from_mapping(Params, NAME, params, what="setting")
     return p.num_train + p.num_test
 
 
@@ -125,7 +124,7 @@ def from_codes(codes: np.ndarray, factors: np.ndarray, *, num_train: int, num_bi
     explicitness_train, explicitness_test.
     """
     codes, factors = check_codes_and_factors(codes, factors)
-    build_params(Params, NAME, {"num_bins": num_bins, "classifier_max_iter": classifier_max_iter})
+    from_mapping(Params, NAME, {"num_bins": num_bins, "classifier_max_iter": classifier_max_iter}, what="setting")
     x_train, y_train, x_test, y_test = split_train_test(codes, factors, num_train)
     mi = mutual_information_matrix(discretize(x_train, num_bins), y_train)
     train_auc, test_auc = explicitness(x_train, y_train, x_test, y_test, seed=seed, max_iter=classifier_max_iter)
@@ -136,7 +135,7 @@ def from_codes(codes: np.ndarray, factors: np.ndarray, *, num_train: int, num_bi
 def compute(data: Any, representation: Representation | CodeSource, rng: np.random.Generator,
             **params: Any) -> dict[str, float]:
     """Modularity and explicitness of `representation` on freshly drawn points of `data`."""
-    p = build_params(Params, NAME, params)
+    p = from_mapping(Params, NAME, params, what="setting")
     codes, factors, seed = draw_codes(data, representation, p.num_train + p.num_test, rng)
     return from_codes(codes, factors, num_train=p.num_train, num_bins=p.num_bins, seed=seed,
                       classifier_max_iter=p.classifier_max_iter)
@@ -144,4 +143,4 @@ def compute(data: Any, representation: Representation | CodeSource, rng: np.rand
 
 def describe(**params: Any) -> dict[str, Any]:
     """All settings `compute` would use, defaults filled in (for logging)."""
-    return asdict(build_params(Params, NAME, params))
+    return asdict(from_mapping(Params, NAME, params, what="setting"))

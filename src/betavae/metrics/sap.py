@@ -27,13 +27,11 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.svm import LinearSVC
 
+from betavae.config.validation import from_mapping, require_int, require_number
 from betavae.errors import ConfigError
 from betavae.metrics.cache import CodeSource, Representation, draw_codes
 from betavae.metrics.utils import (
-    build_params,
     check_codes_and_factors,
-    check_int,
-    check_number,
     classifier_threads,
     split_train_test,
 )
@@ -53,16 +51,16 @@ class Params:
     continuous_factors: bool = False
 
     def __post_init__(self) -> None:
-        check_int(NAME, "num_train", self.num_train, 2)
-        check_int(NAME, "num_test", self.num_test, 1)
-        check_number(NAME, "C", self.C, 0.0, exclusive=True)
+        require_int(f"{NAME}.num_train", self.num_train, 2)
+        require_int(f"{NAME}.num_test", self.num_test, 1)
+        require_number(f"{NAME}.C", self.C, 0.0, exclusive=True)
         if not isinstance(self.continuous_factors, bool):
             raise ConfigError(f"{NAME}.continuous_factors must be true or false, got {self.continuous_factors!r}")
 
 
 def num_draws(**params: Any) -> int:
     """Number of observations `compute` encodes with these settings."""
-    p = build_params(Params, NAME, params)
+    p = from_mapping(Params, NAME, params, what="setting")
     return p.num_train + p.num_test
 
 
@@ -109,7 +107,7 @@ def from_codes(codes: np.ndarray, factors: np.ndarray, *, num_train: int, C: flo
     Returns {"score"} plus "gap.<j>" for every factor j.
     """
     codes, factors = check_codes_and_factors(codes, factors)
-    build_params(Params, NAME, {"C": C, "continuous_factors": continuous_factors})
+    from_mapping(Params, NAME, {"C": C, "continuous_factors": continuous_factors}, what="setting")
     x_train, y_train, x_test, y_test = split_train_test(codes, factors, num_train)
     gaps = gap_from_scores(score_matrix(x_train, y_train, x_test, y_test, C=C, continuous_factors=continuous_factors))
     out = {"score": float(gaps.mean())}
@@ -120,11 +118,11 @@ def from_codes(codes: np.ndarray, factors: np.ndarray, *, num_train: int, C: flo
 def compute(data: Any, representation: Representation | CodeSource, rng: np.random.Generator,
             **params: Any) -> dict[str, float]:
     """SAP of `representation` on `num_train` + `num_test` freshly drawn points of `data`."""
-    p = build_params(Params, NAME, params)
+    p = from_mapping(Params, NAME, params, what="setting")
     codes, factors, _ = draw_codes(data, representation, p.num_train + p.num_test, rng)
     return from_codes(codes, factors, num_train=p.num_train, C=p.C, continuous_factors=p.continuous_factors)
 
 
 def describe(**params: Any) -> dict[str, Any]:
     """All settings `compute` would use, defaults filled in (for logging)."""
-    return asdict(build_params(Params, NAME, params))
+    return asdict(from_mapping(Params, NAME, params, what="setting"))

@@ -1,7 +1,7 @@
 """Models and objectives: VAE architectures, the beta-VAE family of losses, priors and baselines."""
 
-from betavae.models.builders import build_objective
 from betavae.config.model import OBJECTIVE_KEYS, ModelConfig, ObjectiveConfig
+from betavae.models.builders import build_objective
 from betavae.models.objectives import Objective, capacity
 from betavae.models.priors import LpNestedISA
 from betavae.models.vae import VAE, VAEOutput, build_model

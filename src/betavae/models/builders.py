@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from betavae.errors import ConfigError
 from betavae.config.model import ObjectiveConfig
+from betavae.errors import ConfigError
 from betavae.models.factor_vae import FactorVAEObjective
 from betavae.models.objectives import (
     BetaTCVAEObjective,

@@ -19,13 +19,15 @@ from typing import Any
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
+from betavae.paths import ProjectPaths
+
 PARENT_TAG = "mlflow.parentRunId"
 MAX_BATCH = 900  # MLflow accepts at most 1000 entities per log_batch call
 
 
 def tracking_uri(root: Path) -> str:
     """The tracking URI: `MLFLOW_TRACKING_URI` if set, else an absolute sqlite path inside the project."""
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path(root).resolve() / 'mlflow.db'}"
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{ProjectPaths(Path(root).resolve()).mlflow_db}"
 
 
 def client_for(root: Path) -> MlflowClient:
@@ -45,7 +47,7 @@ def ensure_experiment(client: MlflowClient, name: str, root: Path) -> str:
         return existing.experiment_id
     location = None
     if client.tracking_uri.startswith("sqlite:"):
-        location = (Path(root).resolve() / "mlruns").as_uri()
+        location = ProjectPaths(Path(root).resolve()).mlruns.as_uri()
     return client.create_experiment(name, artifact_location=location)
 
 

@@ -1,65 +1,25 @@
-"""Train one configuration of a sweep and record it in MLflow as a run nested under the sweep's parent.
-
-The record of each run (its MLflow id, checkpoint, logged model and status) is what the evaluate, render
-and register stages read back from `models/<dataset>/sweep.json`.
-"""
+"""Train one configuration of a sweep and record it in MLflow as a run nested under the sweep's parent:
+parameters, step metrics, the checkpoint and the logged encoder model, or the reason it failed."""
 
 from __future__ import annotations
 
-import os
 import traceback
-import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from mlflow.tracking import MlflowClient
 
 from betavae.config import RunConfig
+from betavae.data.protocols import ImageSet
 from betavae.errors import TrainingDiverged
-from betavae.io import read_json, write_json
+from betavae.paths import ProjectPaths
 from betavae.tracking.client import RunLogger, git_commit, start_run
+from betavae.tracking.model_package import log_encoder_model
+from betavae.tracking.sweep_record import RunRecord
 from betavae.training.checkpoint import export_weights
 from betavae.training.engine import TrainResult, train
 
 DIGEST_TAG = "betavae.config_digest"
-MODEL_ARTIFACT = "model"
-PACKAGE_DIR = Path(__file__).resolve().parent.parent
-ENCODER_MODEL_FILE = PACKAGE_DIR / "serving" / "encoder_model.py"
-
-
-@dataclass
-class RunRecord:
-    """One configuration's outcome, as written to `sweep.json`."""
-
-    name: str
-    config: dict[str, Any]
-    run_id: str
-    status: str  # finished | diverged | failed
-    checkpoint: str | None = None
-    model_uri: str | None = None
-    final_terms: dict[str, float] = field(default_factory=dict)
-    images_per_second: float | None = None
-    device: str | None = None
-    failure_reason: str | None = None
-
-
-def checkpoint_dir_for(root: Path, run: RunConfig) -> Path:
-    """`models/<dataset>/checkpoints/<run name>-<config digest>/`: resumable across interrupted sweeps."""
-    return root / "models" / run.dataset / "checkpoints" / f"{run.name}-{run.digest}"
-
-
-def seal_checkpoint(last: Path) -> Path:
-    """Rename a finished run's `last.pt` to `final.pt` once its whole sweep has finished.
-
-    Until then an interrupted sweep resumes every run from its `last.pt` (a finished run is not trained
-    again); afterwards a re-run of the stage, for example after a code change, trains from scratch.
-    """
-    final = last.with_name("final.pt")
-    if last.exists():
-        os.replace(last, final)
-    return final
 
 
 def _close_stale_runs(client: MlflowClient, experiment_id: str, digest: str) -> None:
@@ -71,25 +31,7 @@ def _close_stale_runs(client: MlflowClient, experiment_id: str, digest: str) -> 
         client.set_terminated(old.info.run_id, status="KILLED")
 
 
-def log_encoder_model(run_id: str, checkpoint: Path, example: np.ndarray) -> str:
-    """Log the pyfunc encoder (code + checkpoint, nothing pickled) to `run_id`; returns its model URI."""
-    import mlflow
-
-    with mlflow.start_run(run_id=run_id), warnings.catch_warnings():
-        # The schema comes from the input example; MLflow's type-hint advice does not apply to arrays.
-        warnings.filterwarnings("ignore", message=".*type hint.*", category=UserWarning)
-        info = mlflow.pyfunc.log_model(
-            name=MODEL_ARTIFACT,
-            python_model=str(ENCODER_MODEL_FILE),
-            artifacts={"checkpoint": str(checkpoint)},
-            code_paths=[str(PACKAGE_DIR)],
-            input_example=example,
-            pip_requirements=["torch", "numpy", "pandas", "pyarrow", "pyyaml", "tqdm", "mlflow"],
-        )
-    return info.model_uri
-
-
-def train_and_track(run: RunConfig, data: Any, *, root: Path, client: MlflowClient, experiment_id: str,
+def train_and_track(run: RunConfig, data: ImageSet, *, root: Path, client: MlflowClient, experiment_id: str,
                     parent_id: str, progress: bool = True) -> RunRecord:
     """Train `run` on `data`, logging params, step metrics, checkpoint and model to a nested MLflow run.
 
@@ -105,7 +47,7 @@ def train_and_track(run: RunConfig, data: Any, *, root: Path, client: MlflowClie
         "mlflow.source.git.commit": git_commit(root),
     })
     logger.log_params(run.flat_params())
-    ckpt_dir = checkpoint_dir_for(root, run)
+    ckpt_dir = ProjectPaths(root).run_checkpoints(run.dataset, run.name, run.digest)
     try:
         result: TrainResult = train(run, data, ckpt_dir, on_metrics=logger.log_metrics, progress=progress)
     except TrainingDiverged as exc:
@@ -129,25 +71,3 @@ def train_and_track(run: RunConfig, data: Any, *, root: Path, client: MlflowClie
 def _record_failure(logger: RunLogger, reason: str) -> None:
     logger.set_tags({"betavae.failure_reason": reason[:5000]})
     logger.finish("FAILED")
-
-
-def sweep_record_path(root: Path, dataset: str) -> Path:
-    return root / "models" / dataset / "sweep.json"
-
-
-def write_sweep_record(path: Path, *, dataset: str, experiment_id: str, parent_run_id: str,
-                       records: list[RunRecord]) -> Path:
-    return write_json(path, {
-        "dataset": dataset,
-        "experiment_id": experiment_id,
-        "parent_run_id": parent_run_id,
-        "runs": [r.__dict__ for r in records],
-    })
-
-
-def read_sweep_record(path: Path) -> dict[str, Any]:
-    from betavae.errors import DataError
-
-    if not path.is_file():
-        raise DataError(f"no sweep record at {path}; run the train stage first (dvc repro train)")
-    return read_json(path)

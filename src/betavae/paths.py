@@ -1,0 +1,98 @@
+"""Every path of a project checkout, in one place.
+
+```
+params.yaml                                   the pipeline's parameters
+data/datasets/<name>/                         a stored dataset (betavae.data.storage layout)
+data/validation/<name>/                       its Great Expectations Data Docs and summary
+models/<dataset>/sweep.json                   the sweep record (betavae.tracking.sweep_record)
+models/<dataset>/checkpoints/<run>-<digest>/  one run's checkpoints, resumable
+models/<dataset>/registered.json              the registered champion
+metrics/<dataset>/scores.json                 every run's scores (DVC metrics)
+metrics/<dataset>/table.{json,md}             the comparison table; table_details.json its replicas
+plots/<dataset>/                              rendered pictures
+mlflow.db, mlruns/                            the default MLflow store
+.prefect/                                     the temporary Prefect server's state
+```
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT_ENV = "BETAVAE_ROOT"
+
+
+def project_root() -> Path:
+    """`$BETAVAE_ROOT` if set (a Prefect worker started elsewhere), else the working directory."""
+    return Path(os.environ.get(ROOT_ENV) or Path.cwd()).resolve()
+
+
+@dataclass(frozen=True)
+class ProjectPaths:
+    """The files and folders of the project rooted at `root`."""
+
+    root: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root))
+
+    @property
+    def params_file(self) -> Path:
+        return self.root / "params.yaml"
+
+    @property
+    def datasets(self) -> Path:
+        """`data/datasets/`: one folder per entry of `data.datasets`."""
+        return self.root / "data" / "datasets"
+
+    def dataset(self, name: str) -> Path:
+        return self.datasets / name
+
+    def validation(self, name: str) -> Path:
+        return self.root / "data" / "validation" / name
+
+    def models(self, dataset: str) -> Path:
+        return self.root / "models" / dataset
+
+    def sweep_record(self, dataset: str) -> Path:
+        return self.models(dataset) / "sweep.json"
+
+    def checkpoints(self, dataset: str) -> Path:
+        return self.models(dataset) / "checkpoints"
+
+    def run_checkpoints(self, dataset: str, run_name: str, digest: str) -> Path:
+        """One run's checkpoint folder; the config digest keeps a changed configuration from resuming."""
+        return self.checkpoints(dataset) / f"{run_name}-{digest}"
+
+    def registered(self, dataset: str) -> Path:
+        return self.models(dataset) / "registered.json"
+
+    @property
+    def metrics_root(self) -> Path:
+        return self.root / "metrics"
+
+    def metrics(self, dataset: str) -> Path:
+        return self.metrics_root / dataset
+
+    def scores(self, dataset: str) -> Path:
+        return self.metrics(dataset) / "scores.json"
+
+    def table_details(self, dataset: str) -> Path:
+        return self.metrics(dataset) / "table_details.json"
+
+    def plots(self, dataset: str) -> Path:
+        return self.root / "plots" / dataset
+
+    @property
+    def mlflow_db(self) -> Path:
+        return self.root / "mlflow.db"
+
+    @property
+    def mlruns(self) -> Path:
+        return self.root / "mlruns"
+
+    @property
+    def prefect_home(self) -> Path:
+        return self.root / ".prefect"
