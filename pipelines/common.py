@@ -19,12 +19,22 @@ def params() -> dict[str, Any]:
     return load_params(PATHS.params_file)
 
 
-def main_guard(fn: Callable[..., Any], *args: Any) -> None:
-    """Run a stage; a known error prints one clear line and exits 1 so `dvc repro` stops there."""
+def main_guard(fn: Callable[..., Any], *args: Any, flow: bool = False) -> None:
+    """Run a stage; a known error prints one clear line and exits 1 so `dvc repro` stops there.
+
+    With `flow`, `fn` is a Prefect flow run against a temporary server bound to this process
+    (:mod:`pipelines.prefect_server`), so no server outlives the stage, even a killed one.
+    """
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("betavae").setLevel(logging.INFO)
     try:
-        fn(*args)
+        if flow:
+            from pipelines.prefect_server import temporary_prefect_server
+
+            with temporary_prefect_server(ROOT):
+                fn(*args)
+        else:
+            fn(*args)
     except BetavaeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(1)

@@ -86,7 +86,7 @@ def _check_params() -> None:
 
 def main() -> None:
     main_guard(_check_params)
-    main_guard(evaluate_sweep)
+    main_guard(evaluate_sweep, flow=True)
 
 
 if __name__ == "__main__":

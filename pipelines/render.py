@@ -75,7 +75,7 @@ def _check_params() -> None:
 
 def main() -> None:
     main_guard(_check_params)
-    main_guard(render_sweep)
+    main_guard(render_sweep, flow=True)
 
 
 if __name__ == "__main__":

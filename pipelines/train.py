@@ -103,7 +103,7 @@ def _check_params() -> None:
 
 def main() -> None:
     main_guard(_check_params)
-    main_guard(train_sweep)
+    main_guard(train_sweep, flow=True)
 
 
 if __name__ == "__main__":

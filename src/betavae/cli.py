@@ -2,14 +2,15 @@
 
     betavae pull dsprites                       # encode 8 dataset images with betavae-dsprites@champion
     betavae pull dsprites --images x.npy --out codes.npy
-    betavae serve dsprites --port 5001          # REST endpoint via `mlflow models serve`
+    betavae serve dsprites --port 5001          # REST endpoint (MLflow's scoring server) on 127.0.0.1
+
+A wrong argument (a missing model, a truncated or pickled `.npy`, images of the wrong shape or pixel
+range) ends with one `error:` line and exit status 1, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -18,29 +19,42 @@ import numpy as np
 from betavae.errors import BetavaeError, DataError
 
 
-def _load_images(args: argparse.Namespace, root: Path) -> np.ndarray:
-    if args.images:
-        path = Path(args.images)
-        if not path.is_file():
-            raise DataError(f"--images: no such file {path}")
-        images = np.load(path, allow_pickle=False)
-        if images.ndim == 3:
-            images = images[..., None]
-        return images
-    from betavae.data.storage import load_dataset
-    from betavae.paths import ProjectPaths
+def _load_images(args: argparse.Namespace, root: Path, model: object) -> np.ndarray:
+    """The images to encode, checked against the model's input shape and pixel range."""
+    from betavae.serving.images import check_images, read_npy
 
-    data = load_dataset(ProjectPaths(root).dataset(args.dataset))
+    encoder = model.unwrap_python_model()
+    shape, max_pixel_value = tuple(encoder.model.observation_shape), encoder.max_pixel_value
+    if args.images:
+        return check_images(read_npy(args.images, "--images"), shape, max_pixel_value, rescale=args.rescale,
+                            what=f"--images {args.images}")
+    from betavae.data.storage import load_dataset
+
+    data = load_dataset(dataset_dir(root, args.dataset))
+    if not 1 <= args.sample <= len(data.images):
+        raise DataError(f"--sample must lie in 1..{len(data.images)} (the images of {args.dataset}), "
+                        f"got {args.sample}")
     rng = np.random.default_rng(args.seed)
     return data.images[np.sort(rng.choice(len(data.images), size=args.sample, replace=False))]
 
 
+def dataset_dir(root: Path, name: str) -> Path:
+    """`<root>/data/datasets/<name>`, refusing a name that is a path (`..`, `/`) rather than a dataset name."""
+    from betavae.paths import ProjectPaths
+
+    return ProjectPaths(root).dataset(name, "dataset")
+
+
 def cmd_pull(args: argparse.Namespace) -> int:
+    from betavae.serving.images import check_output_path
     from betavae.tracking.registry import load_encoder, model_uri
 
     root = Path(args.root).resolve()
+    dataset_dir(root, args.dataset)
+    if args.out:
+        check_output_path(args.out)
     model = load_encoder(args.dataset, args.alias, root)
-    images = _load_images(args, root)
+    images = _load_images(args, root, model)
     codes = np.asarray(model.predict(images))
     if args.out:
         from betavae.io import atomic_path
@@ -57,14 +71,11 @@ def cmd_pull(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from betavae.tracking.client import tracking_uri
-    from betavae.tracking.registry import model_uri
+    from betavae.serving.server import serve
 
-    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri(Path(args.root))}
-    cmd = ["mlflow", "models", "serve", "-m", model_uri(args.dataset, args.alias), "--env-manager", "local",
-           "-h", args.host, "-p", str(args.port)]
-    print(" ".join(cmd))
-    return subprocess.call(cmd, env=env)
+    root = Path(args.root).resolve()
+    dataset_dir(root, args.dataset)
+    return serve(args.dataset, args.alias, root, host=args.host, port=args.port)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -87,12 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
     pull.add_argument("--sample", type=int, default=8, help="number of dataset images when --images is absent")
     pull.add_argument("--seed", type=int, default=0)
     pull.add_argument("--out", help="write the means to this .npy instead of printing them")
+    pull.add_argument("--rescale", action="store_true",
+                      help="map 0..255 integer (or 0..1 float) images onto the model's pixel range")
     pull.set_defaults(func=cmd_pull)
 
     serve = sub.add_parser("serve", help="serve a registered model over REST (mlflow models serve)")
     serve.add_argument("dataset")
     serve.add_argument("--alias", default="champion")
-    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
     serve.add_argument("--port", type=int, default=5001)
     serve.set_defaults(func=cmd_serve)
 
@@ -108,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except BetavaeError as exc:
+    except (BetavaeError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

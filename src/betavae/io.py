@@ -1,4 +1,9 @@
-"""Atomic file output: readers never see a half-written file, and a failure leaves nothing behind."""
+"""Atomic file output: readers never see a half-written file, and a failure leaves nothing behind.
+
+Files appear with the permissions any other file of the user gets (``0o666`` less the umask), not the
+``0o600`` of :func:`tempfile.mkstemp`, so a shared worker's web server or another user can read plots,
+reports and checkpoints exactly as the user's umask allows.
+"""
 
 from __future__ import annotations
 
@@ -13,19 +18,51 @@ from pathlib import Path
 from typing import Any
 
 
+def current_umask() -> int:
+    """The process umask, read without changing it where Linux exposes it (``/proc/self/status``)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)  # elsewhere: swap and restore (not thread-safe, hence the /proc path first)
+    os.umask(mask)
+    return mask
+
+
+def default_file_mode() -> int:
+    """Mode of a newly created regular file: ``0o666`` less the umask."""
+    return 0o666 & ~current_umask()
+
+
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary sibling of `path`; on success it replaces `path`, on error it is removed."""
+    """Yield a temporary sibling of `path`; on success it replaces `path`, on error it is removed.
+
+    The temporary name starts with a dot and ends in ``.tmp``, so no reader globbing for the final name
+    ever opens it, and a process killed mid-write leaves the previous `path` intact.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    try:
+        os.fchmod(fd, default_file_mode())
+    finally:
+        os.close(fd)
     try:
         yield Path(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def write_bytes(path: Path, data: bytes) -> Path:
+    """Write `data` to `path`, atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+    return path
 
 
 def write_json(path: Path, payload: Any) -> Path:

@@ -18,10 +18,28 @@ mlflow.db, mlruns/                            the default MLflow store
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from betavae.errors import ConfigError
+
 ROOT_ENV = "BETAVAE_ROOT"
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def check_dataset_name(name: object, key: str = "data.datasets") -> str:
+    """A dataset name is one directory under the data folder: no separators, no leading dot, so no `..`.
+
+    Raises:
+        ConfigError: naming `key`, the value and the allowed characters.
+    """
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise ConfigError(
+            f"{key}: dataset name {name!r} must start with a letter or digit and use only "
+            "letters, digits, '_', '-' and '.'"
+        )
+    return name
 
 
 def project_root() -> Path:
@@ -47,8 +65,9 @@ class ProjectPaths:
         """`data/datasets/`: one folder per entry of `data.datasets`."""
         return self.root / "data" / "datasets"
 
-    def dataset(self, name: str) -> Path:
-        return self.datasets / name
+    def dataset(self, name: str, key: str = "dataset") -> Path:
+        """`data/datasets/<name>`; a name that is a path (`..`, `/`) is refused, naming `key`."""
+        return self.datasets / check_dataset_name(name, key)
 
     def validation(self, name: str) -> Path:
         return self.root / "data" / "validation" / name

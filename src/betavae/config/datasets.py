@@ -25,7 +25,6 @@ An official download with no checksum given is verified against the published on
 
 from __future__ import annotations
 
-import re
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -41,6 +40,7 @@ from betavae.config.validation import (
 from betavae.data.download import Checksum
 from betavae.data.importers import mnist
 from betavae.errors import ConfigError
+from betavae.paths import check_dataset_name
 
 __all__ = ["KIND_SOURCES", "DatasetSpec", "parse_spec"]
 
@@ -68,9 +68,6 @@ _KIND_KEYS = {
 }
 #: Kind keys that only make sense when reading files (procedural dSprites takes none of them).
 _FILE_ONLY_KEYS = frozenset({"expect_full"})
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-
-
 @dataclass(frozen=True)
 class DatasetSpec:
     """One validated ``data.datasets.<name>`` entry.
@@ -183,11 +180,7 @@ def parse_spec(name: str, spec: Mapping[str, Any] | None) -> DatasetSpec:
         ConfigError: a bad name, missing/unknown kind or source, unknown key, or a value out of range;
             the message names the full key (``data.datasets.<name>.<key>``).
     """
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise ConfigError(
-            f"data.datasets: dataset name {name!r} must start with a letter or digit and use only "
-            "letters, digits, '_', '-' and '.'"
-        )
+    check_dataset_name(name)
     where = f"data.datasets.{name}"
     if not isinstance(spec, Mapping):
         raise ConfigError(f"{where} must be a mapping with at least kind and source, got {spec!r}")

@@ -24,12 +24,15 @@ from betavae.config.validation import (
     require_choice,
     require_int,
     require_number,
+    section_dict,
 )
 from betavae.errors import ConfigError
+from betavae.paths import check_dataset_name
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 OPTIMIZERS = ("adam", "adagrad")
 PRECISIONS = ("auto", "fp32", "bf16")
+DATA_KEYS = frozenset({"dataset", "datasets"})
 
 
 @dataclass(frozen=True)
@@ -149,7 +152,7 @@ class SweepConfig:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> SweepConfig:
-        d = dict(d or {})
+        d = section_dict("sweep", d)
         check_keys("sweep", d, cls.KEYS)
         grid = d.get("grid") or {}
         if not isinstance(grid, Mapping):
@@ -179,13 +182,18 @@ def build_run_config(params: Mapping[str, Any], overrides: Mapping[str, Any] | N
         section, _, key = dotted.partition(".")
         if not key or section not in ("model", "train"):
             raise ConfigError(f"override {dotted!r}: expected model.<key> or train.<key>")
-        p.setdefault(section, {})[key] = value
-    data = p.get("data") or {}
+        p[section] = {**section_dict(section, p.get(section)), key: value}
+    data = section_dict("data", p.get("data"))
+    check_keys("data", data, DATA_KEYS)
     dataset = data.get("dataset")
     if not isinstance(dataset, str) or not dataset:
         raise ConfigError(f"data.dataset must name a dataset, got {dataset!r}")
-    model = ModelConfig.from_dict(p.get("model") or {})
-    train_section = dict(p.get("train") or {})
+    check_dataset_name(dataset, "data.dataset")
+    declared = data.get("datasets")
+    if isinstance(declared, Mapping) and declared and dataset not in declared:
+        raise ConfigError(f"data.dataset {dataset!r} is not one of data.datasets: {', '.join(map(str, declared))}")
+    model = ModelConfig.from_dict(section_dict("model", p.get("model")))
+    train_section = section_dict("train", p.get("train"))
     check_keys("train", train_section, TrainConfig.KEYS | OBJECTIVE_KEYS)
     objective = ObjectiveConfig.from_dict({k: v for k, v in train_section.items() if k in OBJECTIVE_KEYS})
     train = TrainConfig.from_dict({k: v for k, v in train_section.items() if k in TrainConfig.KEYS})

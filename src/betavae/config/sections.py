@@ -12,6 +12,7 @@ from betavae.config.validation import (
     require_choice,
     require_int,
     require_number,
+    section_dict,
 )
 from betavae.errors import ConfigError
 
@@ -37,7 +38,7 @@ class TableConfig:
         """Validate `evaluate.table`; with `metrics` (the chosen profile's), `table.metric` must be one."""
         from betavae.evaluation.baselines import ALL_BASELINES
 
-        d = dict(d or {})
+        d = section_dict("evaluate.table", d)
         check_keys("evaluate.table", d, cls.KEYS)
         names = d.get("baselines", list(cls.baselines))
         if not isinstance(names, list):
@@ -52,11 +53,14 @@ class TableConfig:
         keep = d.get("keep_fraction", cls.keep_fraction)
         if isinstance(keep, bool) or not isinstance(keep, (int, float)) or not 0 < keep <= 1:
             raise ConfigError(f"evaluate.table.keep_fraction must lie in (0, 1], got {keep!r}")
-        metric = str(d.get("metric", cls.metric))
+        for key in ("metric", "score"):
+            if not isinstance(d.get(key, getattr(cls, key)), str) or not d.get(key, getattr(cls, key)):
+                raise ConfigError(f"evaluate.table.{key} must name a {key}, got {d.get(key)!r}")
+        metric = d.get("metric", cls.metric)
         if metrics is not None and metric not in metrics:
             raise ConfigError(f"evaluate.table.metric {metric!r} is not in the evaluate profile "
                               f"{profile!r} ({sorted(metrics)})")
-        return cls(metric=metric, score=str(d.get("score", cls.score)), classifier_seeds=tuple(seeds),
+        return cls(metric=metric, score=d.get("score", cls.score), classifier_seeds=tuple(seeds),
                    keep_fraction=float(keep), baselines=tuple(names),
                    fit_samples=require_int("evaluate.table.fit_samples", d.get("fit_samples", cls.fit_samples), 1))
 
@@ -76,13 +80,13 @@ class EvaluateConfig:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> EvaluateConfig:
-        d = dict(d or {})
+        d = section_dict("evaluate", d)
         check_keys("evaluate", d, cls.KEYS)
         profiles = d.get("profiles") or {}
         if not isinstance(profiles, Mapping) or not profiles:
             raise ConfigError(f"evaluate.profiles must map profile names to metric settings, got {profiles!r}")
         profile = d.get("profile", "cpu")
-        if profile not in profiles:
+        if not isinstance(profile, str) or profile not in profiles:
             raise ConfigError(f"evaluate.profile {profile!r} is not one of evaluate.profiles: {sorted(profiles)}")
         metrics = profiles[profile]
         if not isinstance(metrics, Mapping) or not metrics:
@@ -127,7 +131,7 @@ class RenderConfig:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> RenderConfig:
-        d = dict(d or {})
+        d = section_dict("render", d)
         check_keys("render", d, cls.KEYS)
         return cls(**d)
 
@@ -151,6 +155,6 @@ class RegisterConfig:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> RegisterConfig:
-        d = dict(d or {})
+        d = section_dict("register", d)
         check_keys("register", d, cls.KEYS)
         return cls(**d)

@@ -16,7 +16,16 @@ from betavae.errors import ConfigError
 
 C = TypeVar("C")
 
-__all__ = ["check_keys", "from_mapping", "require_bool", "require_choice", "require_int", "require_number"]
+__all__ = ["check_keys", "section_dict", "from_mapping", "require_bool", "require_choice", "require_int", "require_number"]
+
+
+def section_dict(section: str, d: Any) -> dict[str, Any]:
+    """A `params.yaml` section as a dict: absent or empty is `{}`, anything but a mapping is refused."""
+    if d is None:
+        return {}
+    if not isinstance(d, Mapping):
+        raise ConfigError(f"{section} must be a mapping of keys to values, got {d!r}")
+    return dict(d)
 
 
 def check_keys(section: str, given: Mapping[str, Any], allowed: Collection[str], what: str = "key") -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import tokenize
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +52,8 @@ def load_array(path: Path) -> np.ndarray:
                 shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
             else:
                 shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
+            if dtype.hasobject:
+                raise DataError(f"{path}: holds Python objects (dtype {dtype}); stored arrays are numeric")
             if fortran:
                 raise DataError(f"{path}: Fortran-ordered arrays are not written by this project")
             out = np.empty(shape, dtype=dtype)
@@ -63,8 +66,9 @@ def load_array(path: Path) -> np.ndarray:
                 filled += got
             if stream.read(1):
                 raise DataError(f"{path}: trailing bytes after {view.nbytes} data bytes")
-    except (OSError, ValueError, pa.ArrowException) as exc:
-        raise DataError(f"{path}: not a readable zstd-compressed .npy file ({exc})") from exc
+    except (OSError, ValueError, EOFError, SyntaxError, TypeError, MemoryError, tokenize.TokenError,
+            pa.ArrowException) as exc:  # numpy's header parser raises several types on damaged headers
+        raise DataError(f"{path}: not a readable zstd-compressed .npy file ({type(exc).__name__}: {exc})") from exc
     return out
 
 

@@ -192,7 +192,7 @@ def acquire_dataset(
 
     Args:
         name: the dataset's key; also the name of its directory.
-        spec: the params entry (kind, source and the kind's keys; see ``importers.spec``).
+        spec: the params entry (kind, source and the kind's keys; see :mod:`betavae.config.datasets`).
         data_root: directory that receives ``<name>/`` (``data/datasets`` in the pipeline).
         project_root: the project directory; data_root, the cache and local sources must lie inside
             it unless the spec sets ``allow_outside_project: true``.

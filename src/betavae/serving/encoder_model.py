@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 import mlflow
-import numpy as np
 from mlflow.pyfunc import PythonModel
 
 
@@ -24,16 +23,16 @@ class LatentMeanEncoder(PythonModel):
         self.max_pixel_value = int(load_checkpoint(path).get("max_pixel_value", 1))
 
     def predict(self, context, model_input, params=None):  # untyped: MLflow infers the schema from the example
-        from betavae.evaluation.inference import encode_means
+        from mlflow.exceptions import INVALID_PARAMETER_VALUE, MlflowException
 
-        images = np.asarray(model_input)
-        expected = tuple(self.model.observation_shape)
-        if images.shape[1:] != expected:
-            raise ValueError(f"expected images of shape (n, {', '.join(map(str, expected))}), got {images.shape}")
-        if images.dtype != np.uint8:
-            if images.min() < 0 or images.max() > self.max_pixel_value:
-                raise ValueError(f"pixel values must lie in [0, {self.max_pixel_value}]")
-            images = images.astype(np.uint8)
+        from betavae.errors import DataError
+        from betavae.evaluation.inference import encode_means
+        from betavae.serving.images import check_images
+
+        try:
+            images = check_images(model_input, tuple(self.model.observation_shape), self.max_pixel_value)
+        except DataError as exc:  # a served request gets HTTP 400 with this message
+            raise MlflowException(str(exc), error_code=INVALID_PARAMETER_VALUE) from None
         return encode_means(self.model, images, self.max_pixel_value)
 
 

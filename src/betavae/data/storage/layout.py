@@ -78,8 +78,10 @@ def read_manifest(dataset_dir: Path | str) -> dict[str, Any]:
         raise DataError(f"{path}: no manifest; is {Path(dataset_dir)} a dataset directory?")
     try:
         manifest = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
+    except ValueError as exc:  # invalid JSON or not UTF-8
         raise DataError(f"{path}: manifest is not valid JSON ({exc})") from exc
+    if not isinstance(manifest, dict):
+        raise DataError(f"{path}: manifest must be a JSON object, got {type(manifest).__name__}")
     missing = {"name", "num_images", "observation_shape", "binary", "packed", "factor_names", "files"} - set(manifest)
     if missing:
         raise DataError(f"{path}: manifest lacks keys {sorted(missing)}")

@@ -1,0 +1,80 @@
+"""The temporary Prefect API a stage's flow reports to, stopped with the stage even when it is killed.
+
+Without `PREFECT_API_URL`, Prefect starts a temporary server of its own and stops it at interpreter exit,
+which a SIGKILL skips: the server would outlive its stage. Here the stage starts that same server
+itself, as a child the kernel signals when the stage dies (`betavae.processes.spawn_bound`), and records
+its pid under `.prefect/servers/`, so a run on a system without that kernel feature stops the servers
+of killed runs before starting its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from betavae.errors import BetavaeError
+from betavae.processes import reap_orphans, spawn_bound, stop, write_pid_record
+
+MARKER = "prefect.server.api.server:create_app"
+STARTUP_TIMEOUT_S = 90.0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_healthy(url: str, child, timeout: float) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            raise BetavaeError(f"the temporary Prefect server exited with status {child.returncode} at start")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return
+        time.sleep(0.1)
+    raise BetavaeError(f"the temporary Prefect server did not answer {url}/health within {timeout:.0f} s")
+
+
+@contextlib.contextmanager
+def temporary_prefect_server(project: Path) -> Iterator[str | None]:
+    """Point Prefect at a server bound to this process for the block; yield its API URL.
+
+    With `PREFECT_API_URL` set (a shared server, Prefect Cloud, a worker's run) nothing is started.
+    """
+    from prefect.settings import (
+        PREFECT_API_URL,
+        get_current_settings,
+        temporary_settings,
+    )
+
+    if PREFECT_API_URL.value():
+        yield PREFECT_API_URL.value()
+        return
+    records = Path(project) / ".prefect" / "servers"
+    reap_orphans(records)
+    port = _free_port()
+    env = {**os.environ, **get_current_settings().to_environment_variables(exclude_unset=True),
+           "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
+    import prefect
+
+    child = spawn_bound([sys.executable, "-m", "uvicorn", "--app-dir", str(Path(prefect.__file__).parents[1]),
+                         "--factory", MARKER, "--host", "127.0.0.1", "--port", str(port), "--log-level", "error",
+                         "--lifespan", "on"], env=env)
+    record = write_pid_record(records, child.pid, os.getpid(), MARKER)
+    url = f"http://127.0.0.1:{port}/api"
+    try:
+        _wait_healthy(url, child, STARTUP_TIMEOUT_S)
+        with temporary_settings(updates={PREFECT_API_URL: url}):
+            yield url
+    finally:
+        stop(child)
+        record.unlink(missing_ok=True)

@@ -1,0 +1,126 @@
+"""Child processes that never outlive the process that started them.
+
+A server started for one command (the temporary Prefect API of a stage, the scoring server of
+`betavae serve`) must stop when that command stops, even when it is killed with SIGKILL and no handler
+runs. On Linux the kernel does this: `prctl(PR_SET_PDEATHSIG)` asks it to signal the child when its
+parent dies. Elsewhere the caller records the child's pid (see :func:`write_pid_record`) and the next
+run stops what a killed one left behind (:func:`reap_orphans`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+PR_SET_PDEATHSIG = 1
+FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+def _die_with_parent(parent_pid: int, sig: int) -> None:
+    """Runs in the child between fork and exec: ask the kernel for `sig` when the parent dies."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def spawn_bound(args: Sequence[str], *, env: dict[str, str] | None = None, sig: int = signal.SIGTERM,
+                **popen: object) -> subprocess.Popen:
+    """Start `args` as a child that receives `sig` when this process dies (Linux), in its own process group."""
+    parent = os.getpid()
+    preexec = (lambda: _die_with_parent(parent, sig)) if sys.platform.startswith("linux") else None
+    return subprocess.Popen(list(args), env=env, preexec_fn=preexec, start_new_session=True, **popen)
+
+
+@contextlib.contextmanager
+def forwarding_signals(child: subprocess.Popen) -> Iterator[None]:
+    """Pass SIGTERM, SIGINT and SIGHUP received by this process on to `child` while the block runs."""
+
+    def forward(signum: int, _frame: object) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            child.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in FORWARDED_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def stop(child: subprocess.Popen, timeout: float = 10.0) -> int:
+    """SIGTERM `child`, then SIGKILL it if it is still running after `timeout` seconds; return its status."""
+    if child.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            child.terminate()
+        try:
+            child.wait(timeout)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+    return int(child.returncode)
+
+
+def write_pid_record(folder: Path, child_pid: int, owner_pid: int, marker: str) -> Path:
+    """Record that `owner_pid` started `child_pid` (whose command line contains `marker`)."""
+    from betavae.io import write_json
+
+    return write_json(Path(folder) / f"{child_pid}.json", {"pid": child_pid, "owner": owner_pid, "marker": marker})
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def reap_orphans(folder: Path, timeout: float = 5.0) -> list[int]:
+    """Stop every recorded child whose owner has died; return the pids stopped.
+
+    A record is trusted only while the pid still runs a command containing its marker, so a pid reused
+    by an unrelated process is never signalled.
+    """
+    stopped = []
+    for record_path in sorted(Path(folder).glob("*.json")):
+        try:
+            record = json.loads(record_path.read_text())
+            pid, owner, marker = int(record["pid"]), int(record["owner"]), str(record["marker"])
+        except (OSError, ValueError, KeyError, TypeError):
+            record_path.unlink(missing_ok=True)
+            continue
+        if _alive(owner) and owner != os.getpid():
+            continue
+        if _alive(pid) and marker in _cmdline(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGTERM) if os.getpgid(pid) == pid else os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if _alive(pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            stopped.append(pid)
+        record_path.unlink(missing_ok=True)
+    return stopped

@@ -1,0 +1,164 @@
+"""Bad input to `betavae pull` and to a served model: one `error:` line or HTTP 400, never a traceback;
+stopping `betavae serve` (SIGTERM or SIGKILL) leaves no server process behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import psutil
+import pytest
+
+from betavae.cli import main
+from betavae.config import build_run_config
+from betavae.tracking.client import client_for, ensure_experiment, start_run
+from betavae.tracking.registry import register
+from betavae.tracking.runs import train_and_track
+from tests.conftest import InMemoryImages, random_binary_images, tiny_params
+from tests.pipeline.project_copy import ROOT, clean_env, free_port
+from tests.reliability.test_processes import listening_addresses, wait_gone
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """A project holding one registered tiny model, `betavae-tiny@champion` (28x28 binary images, 4 latents)."""
+    root = tmp_path_factory.mktemp("served")
+    client = client_for(root)
+    experiment = ensure_experiment(client, "betavae-tiny", root)
+    parent = start_run(client, experiment, "sweep")
+    run = build_run_config(tiny_params(steps=4, checkpoint_every=4))
+    record = train_and_track(run, InMemoryImages(random_binary_images(64, 28)), root=root, client=client,
+                             experiment_id=experiment, parent_id=parent.run_id, progress=False)
+    parent.finish()
+    register(client, record, "tiny", alias="champion", metric="m", value=1.0)
+    return root
+
+
+def pull(project, capsys, *args: str) -> tuple[int, str, str]:
+    code = main(["--root", str(project), "pull", "tiny", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def write(path, content) -> str:
+    if isinstance(content, np.ndarray):
+        np.save(path, content, allow_pickle=content.dtype.hasobject)
+    else:
+        path.write_bytes(content)
+    return str(path)
+
+
+ones = np.ones((2, 28, 28), dtype=np.uint8)
+objects = np.empty(1, dtype=object)
+
+
+@pytest.mark.parametrize("content, expected", [
+    (ones.astype(np.uint8) * 255, "pixel values span 255..255, but the model was trained on integers in 0..1 "
+                                  "(binary images); convert them, or pass --rescale"),
+    (ones.astype(np.float32) * 0.5, "pixel values span 0.5..0.5 (not all integers)"),
+    (np.ones((2, 64, 64), dtype=np.uint8), "expected images of shape (n, 28, 28, 1) or (n, 28, 28), got (2, 64, 64)"),
+    (objects, "holds Python objects (dtype object), which would have to be unpickled"),
+    (pickle.dumps({"a": 1}), "is not a .npy file"),
+    (b"1 0 1\n", "is not a .npy file"),
+    (b"", "is empty"),
+    ("truncated", "is truncated: its header announces uint8 (2, 28, 28)"),
+])
+def test_pull_refuses_bad_image_files_in_one_line(project, tmp_path, capsys, content, expected):
+    path = tmp_path / "images.npy"
+    if isinstance(content, str):
+        np.save(path, ones)
+        path.write_bytes(path.read_bytes()[:-100])
+    else:
+        write(path, content)
+    code, out, err = pull(project, capsys, "--images", str(path))
+    assert code == 1 and out == ""
+    assert err.count("\n") == 1 and err.startswith("error: --images") and str(path) in err and expected in err, err
+
+
+def test_pull_rescales_only_when_asked(project, tmp_path, capsys):
+    path = write(tmp_path / "images.npy", ones * 255)
+    code, out, err = pull(project, capsys, "--images", path, "--rescale", "--out", str(tmp_path / "codes.npy"))
+    assert code == 0, err
+    rescaled = np.load(tmp_path / "codes.npy")
+    code, _, err = pull(project, capsys, "--images", write(tmp_path / "b.npy", ones), "--out", str(tmp_path / "b_codes.npy"))
+    assert code == 0, err
+    np.testing.assert_array_equal(rescaled, np.load(tmp_path / "b_codes.npy"))
+    assert rescaled.shape == (2, 4) and np.isfinite(rescaled).all()
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--alias", "nope"], "error: no registered model models:/betavae-tiny@nope"),
+    (["--out", "{tmp}"], "is a directory; expected a file name"),
+])
+def test_pull_names_a_missing_alias_or_a_bad_output(project, tmp_path, capsys, args, expected):
+    code, out, err = pull(project, capsys, *[a.format(tmp=tmp_path) for a in args])
+    assert code == 1 and expected in err and "Traceback" not in err
+
+
+def test_pull_of_an_unregistered_dataset_exits_1_without_traceback(project):
+    env = clean_env(project)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
+    proc = subprocess.run([sys.executable, "-m", "betavae.cli", "--root", str(project), "pull", "other"],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("error: no registered model models:/betavae-other@champion")
+
+
+def post(port: int, payload: dict) -> tuple[int, dict]:
+    import httpx
+
+    response = httpx.post(f"http://127.0.0.1:{port}/invocations", json=payload, timeout=60)
+    return response.status_code, response.json()
+
+
+def start_server(project) -> tuple[subprocess.Popen, int, int]:
+    import httpx
+
+    env = clean_env(project)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
+    port = free_port()
+    serve = subprocess.Popen([sys.executable, "-m", "betavae.cli", "--root", str(project), "serve", "tiny",
+                              "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        assert serve.poll() is None, serve.stderr.read().decode()[-3000:]
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/ping", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    else:
+        raise AssertionError("betavae serve did not answer /ping")
+    children = psutil.Process(serve.pid).children(recursive=True)
+    assert len(children) == 1
+    return serve, port, children[0].pid
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGKILL])
+def test_served_model_answers_refuses_and_stops_with_its_command(project, stop_signal):
+    serve, port, server = start_server(project)
+    try:
+        assert listening_addresses(server) == {"127.0.0.1"}
+        if stop_signal == signal.SIGTERM:
+            status, body = post(port, {"inputs": np.ones((2, 28, 28, 1), dtype=np.uint8).tolist()})
+            assert status == 200 and np.asarray(body["predictions"]).shape == (2, 4)
+            status, body = post(port, {"inputs": (np.ones((1, 28, 28, 1), dtype=np.uint8) * 255).tolist()})
+            assert status == 400 and "pixel values span 255..255" in json.dumps(body)
+        serve.send_signal(stop_signal)
+        serve.wait(30)
+        assert wait_gone(server), f"server {server} outlived betavae serve ({stop_signal.name})"
+    finally:
+        for pid in (serve.pid, server):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        serve.wait()
