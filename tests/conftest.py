@@ -44,6 +44,8 @@ def tiny_params(**train: object) -> dict:
     base_train = {"objective": "beta_vae", "beta": 4.0, "steps": 30, "batch_size": 16, "optimizer": "adam",
                   "lr": 1e-3, "seed": 0, "device": "cpu", "checkpoint_every": 10, "log_every": 5}
     base_train.update(train)
+    if "beta" not in train and base_train["objective"] != "beta_vae":
+        del base_train["beta"]  # each objective takes only its own settings
     return {
         "data": {"dataset": "tiny"},
         "model": {"architecture": "mlp28", "latent_dim": 4, "likelihood": "bernoulli"},

@@ -17,7 +17,8 @@ from typing import Any
 
 import yaml
 
-from betavae.config.model import OBJECTIVE_KEYS, ModelConfig, ObjectiveConfig
+from betavae.config.model import ModelConfig
+from betavae.config.objectives import OBJECTIVE_KEYS, ObjectiveConfig
 from betavae.config.validation import (
     check_keys,
     require_bool,
@@ -91,7 +92,7 @@ class RunConfig:
         return {
             "dataset": self.dataset,
             "model": asdict(self.model),
-            "objective": asdict(self.objective),
+            "objective": self.objective.to_dict(),
             "train": asdict(self.train),
             "overrides": [list(kv) for kv in self.overrides],
         }
@@ -101,7 +102,7 @@ class RunConfig:
         return cls(
             dataset=str(d["dataset"]),
             model=ModelConfig.from_dict(d["model"]),
-            objective=ObjectiveConfig.from_dict(d["objective"]),
+            objective=ObjectiveConfig.from_dict(d["objective"], lenient=True),
             train=TrainConfig.from_dict(d["train"]),
             overrides=tuple((str(k), v) for k, v in d.get("overrides", [])),
         )
@@ -109,7 +110,7 @@ class RunConfig:
     def flat_params(self) -> dict[str, Any]:
         """All settings as `section.key` pairs, the form MLflow stores as run parameters."""
         flat: dict[str, Any] = {"data.dataset": self.dataset}
-        for section, values in (("model", asdict(self.model)), ("train", asdict(self.objective)),
+        for section, values in (("model", asdict(self.model)), ("train", self.objective.to_dict()),
                                 ("train", asdict(self.train))):
             for key, value in values.items():
                 flat[f"{section}.{key}"] = value

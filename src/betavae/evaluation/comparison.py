@@ -25,8 +25,10 @@ def model_label(run: RunConfig) -> str:
         base = "VAE"
     elif objective == "beta_vae":
         base = f"\u03b2-VAE (\u03b2={run.objective.beta:g})"
-    else:
+    elif hasattr(run.objective, "beta"):
         base = f"{objective} (\u03b2={run.objective.beta:g})"
+    else:
+        base = objective
     swept = [f"{k.split('.')[-1]}={v}" for k, v in run.overrides
              if k not in ("train.seed", "train.beta", "train.objective")]
     return base if not swept else f"{base} [{', '.join(swept)}]"
