@@ -173,10 +173,12 @@ def _write(imported: ImportedData, spec: DatasetSpec, out_dir: Path) -> Path:
 
 
 def _remove_stale(data_root: Path, name: str) -> None:
-    """Delete scratch directories left by an acquisition of ``name`` that was killed outright."""
-    for stale in data_root.glob(f".{name}.scratch-*"):
-        log.warning("removing leftover scratch directory %s", stale)
-        shutil.rmtree(stale, ignore_errors=True)
+    """Delete scratch, half-written and swapped-out directories left by an acquisition of ``name`` that was
+    killed outright (the storage writer's ``.<name>.tmp-*`` and ``.<name>.old-*``, the importers' scratch)."""
+    for pattern in (f".{name}.scratch-*", f".{name}.tmp-*", f".{name}.old-*"):
+        for stale in data_root.glob(pattern):
+            log.warning("removing leftover directory %s of a killed acquisition", stale)
+            shutil.rmtree(stale, ignore_errors=True)
 
 
 def acquire_dataset(

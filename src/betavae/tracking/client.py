@@ -37,7 +37,26 @@ def client_for(root: Path) -> MlflowClient:
     uri = tracking_uri(root)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
-    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+    if not uri.startswith("sqlite:///"):
+        return MlflowClient(tracking_uri=uri, registry_uri=uri)
+    return _open_sqlite_store(uri, Path(uri[len("sqlite:///"):]))
+
+
+def _open_sqlite_store(uri: str, db: Path) -> MlflowClient:
+    """Open (create or migrate) a sqlite store under a file lock: two processes opening a new store at
+    once would otherwise race on the schema migration and one of them would fail."""
+    import fcntl
+
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with open(db.with_name(db.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+            client.search_experiments(max_results=1)  # the tracking store: tables created and migrated
+            client.search_registered_models(max_results=1)  # the registry store on the same file
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return client
 
 
 def ensure_experiment(client: MlflowClient, name: str, root: Path) -> str:
