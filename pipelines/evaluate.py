@@ -3,8 +3,12 @@
     python -m pipelines.evaluate
 
 Each run's scores are logged to its MLflow run and written to `metrics/<dataset>/scores.json`, keyed by
-run name, which `dvc metrics show` lists. The table of Higgins et al. 2017 Fig. 5 (left) -- baselines
-and each configuration with its seeds pooled -- goes to `metrics/<dataset>/table.json` and `table.md`.
+run name, which `dvc metrics show` lists; beside them, under `notes`, the estimator behind each score
+and every metric that was skipped with the reason (also MLflow tags `betavae.estimator.*` and
+`betavae.skipped.*`). UDR (Duan et al. 2020) is computed across the seeds of each configuration. The
+table of Higgins et al. 2017 Fig. 5 (left) -- baselines and each configuration with its seeds pooled --
+goes to `metrics/<dataset>/table.json` and `table.md`; on a dataset without ground-truth factors they
+say why there is no table.
 """
 
 from __future__ import annotations
@@ -37,18 +41,38 @@ def evaluate_run(record: RunRecord, data: GroundTruthData, cfg: EvaluateConfig, 
     return scored
 
 
+def log_selection(record: RunRecord, scored: ScoredRun, root: Path) -> None:
+    """UDR scores and the notes (estimators, skipped metrics with reasons) of one run, to MLflow."""
+    from betavae.tracking.client import RunLogger, client_for
+
+    logger = RunLogger(client_for(root), record.run_id)
+    udr = {k: v for k, v in scored.scores.items() if k.startswith("udr.")}
+    if udr:
+        logger.log_metrics(udr, step=record.run.train.steps)
+    logger.set_tags({f"betavae.{k}": v[:5000] for k, v in scored.notes.items()})
+
+
 @task(cache_policy=NO_CACHE)
 def build_table(data: GroundTruthData, scored: list[ScoredRun], cfg: EvaluateConfig, dataset: str,
                 root: Path) -> str:
-    from betavae.evaluation.comparison import comparison_table
+    from betavae.evaluation.comparison import comparison_table, table_title
     from betavae.evaluation.table import write_table
-    from betavae.io import write_json
+    from betavae.io import atomic_path, write_json
+    from betavae.metrics.requirements import missing_factors
     from betavae.paths import ProjectPaths
 
     paths = ProjectPaths(root)
+    out = paths.metrics(dataset)
+    reason = missing_factors(data)
+    if reason is not None:
+        write_json(out / "table.json", {"dataset": dataset, "rows": [], "skipped": reason})
+        write_json(paths.table_details(dataset), {"skipped": reason})
+        with atomic_path(out / "table.md") as tmp:
+            tmp.write_text(f"### No disentanglement table for {dataset}\n\nSkipped: {reason}.\n", encoding="utf-8")
+        return (out / "table.md").read_text()
     rows, details = comparison_table(data, scored, cfg)
-    _, md_path = write_table(paths.metrics_root, dataset, rows,
-                             score_name=f"{cfg.table.metric}.{cfg.table.score} (A.4 protocol)")
+    _, md_path = write_table(paths.metrics_root, dataset, rows, score_name=f"{cfg.table.metric}.{cfg.table.score}",
+                             protocol=table_title(cfg))
     write_json(paths.table_details(dataset), details)
     return md_path.read_text()
 
@@ -57,6 +81,7 @@ def build_table(data: GroundTruthData, scored: list[ScoredRun], cfg: EvaluateCon
 def evaluate_sweep(root: str | None = None) -> dict[str, dict[str, float]]:
     from betavae.config import load_params
     from betavae.data.storage import load_dataset
+    from betavae.evaluation.udr import udr_scores
     from betavae.io import write_json
     from betavae.paths import ProjectPaths
     from betavae.tracking.sweep_record import read_sweep_record
@@ -70,11 +95,15 @@ def evaluate_sweep(root: str | None = None) -> dict[str, dict[str, float]]:
     data = load_dataset(paths.dataset(dataset))
     scores, scored = {}, []
     for record in sweep.finished:
-        result = evaluate_run(record, data, cfg, project)
-        scored.append(result)
-        scores[record.name] = result.scores
+        scored.append(evaluate_run(record, data, cfg, project))
+    udr_scores(data, scored, cfg)
+    for record, result in zip(sweep.finished, scored, strict=True):
+        log_selection(record, result, project)
+        scores[record.name] = {**result.scores, "notes": dict(sorted(result.notes.items()))}
         print(f"{record.name}: " + ", ".join(f"{k}={v:.3f}" for k, v in sorted(result.scores.items())
                                            if not k.startswith("reconstruction.kl.")))
+        for key, note in sorted(result.notes.items()):
+            print(f"  {key}: {note}")
     write_json(paths.scores(dataset), scores)
     print(build_table(data, scored, cfg, dataset, project))
     return scores

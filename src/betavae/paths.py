@@ -10,6 +10,7 @@ models/<dataset>/registered.json              the registered champion
 metrics/<dataset>/scores.json                 every run's scores (DVC metrics)
 metrics/<dataset>/table.{json,md}             the comparison table; table_details.json its replicas
 plots/<dataset>/                              rendered pictures
+docs/results/<dataset>-fig5.md                a paper-scale table, committed
 mlflow.db, mlruns/                            the default MLflow store
 .prefect/                                     the temporary Prefect server's state
 ```
@@ -103,6 +104,10 @@ class ProjectPaths:
 
     def plots(self, dataset: str) -> Path:
         return self.root / "plots" / dataset
+
+    def results_doc(self, dataset: str) -> Path:
+        """`docs/results/<dataset>-fig5.md`: a committed paper-scale table."""
+        return self.root / "docs" / "results" / f"{dataset}-fig5.md"
 
     @property
     def mlflow_db(self) -> Path:

@@ -62,12 +62,14 @@ def test_table_layout_and_files(tmp_path) -> None:
     assert json_path == tmp_path / "metrics" / "dsprites" / "table.json"
     payload = json.loads(json_path.read_text())
     assert payload["dataset"] == "dsprites"
-    assert payload["rows"][1] == {"model": "PCA", "mean": 0.849, "std": 0.004, "num_scores": 5}
+    assert payload["rows"][1] == {"model": "PCA", "mean": 0.849, "std": 0.004, "num_scores": 5, "replicas": 1,
+                                  "steps": 0, "images_seen": 0, "epochs": 0.0, "note": ""}
     md = md_path.read_text()
     assert md == render_markdown(rows, dataset="dsprites", score_name="BetaVAE disentanglement metric score")
     assert "| Ground truth | 100.00% |" in md
     assert "| PCA | 84.90 \u00b1 0.40% |" in md
     assert "| beta-VAE (beta=4) | 99.23 \u00b1 0.10% |" in md
+    assert "| PCA | 84.90 \u00b1 0.40% | 1 | - | - | - |  |" in md
     assert sorted(p.name for p in json_path.parent.iterdir()) == ["table.json", "table.md"]  # no temp files left
     write_table(tmp_path / "metrics", "dsprites", rows[:1])  # overwrites in place
     assert len(json.loads(json_path.read_text())["rows"]) == 1

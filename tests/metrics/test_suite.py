@@ -52,7 +52,11 @@ def test_describe_fills_in_defaults() -> None:
 def test_parameter_sets() -> None:
     ref = suite.describe(suite.REFERENCE_PARAMS)
     assert set(ref) == set(suite.METRICS)
-    assert ref["beta_vae"] == {"batch_size": 64, "num_train": 10000, "num_eval": 5000, "classifier_max_iter": 1000}
+    assert ref["beta_vae"] == {"protocol": "locatello2019", "batch_size": 64, "num_train": 10000, "num_eval": 5000,
+                               "classifier_max_iter": 1000}
+    # "reference" numbers are the reference study's: DCI by exact gradient boosting; the faster
+    # histogram estimator is the cpu profile's, under its own name.
+    assert ref["dci"]["estimator"] == "gbt" and suite.describe(suite.CPU_PARAMS)["dci"]["estimator"] == "hist_gbt"
     assert ref["factor_vae"]["num_variance_estimate"] == 10000 and ref["factor_vae"]["prune_threshold"] == 0.05
     assert ref["mig"] == {"num_train": 10000, "num_bins": 20}
     assert (ref["sap"]["num_train"], ref["sap"]["num_test"], ref["sap"]["C"]) == (10000, 5000, 0.01)

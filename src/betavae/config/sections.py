@@ -29,8 +29,11 @@ class TableConfig:
     keep_fraction: float = 0.5
     baselines: tuple[str, ...] = ("ground_truth", "raw_pixels", "pca", "ica", "untrained_vae")
     fit_samples: int = 5000
+    params: Mapping[str, Any] = field(default_factory=dict)  # overrides the profile's settings of `metric`
+    identity_factor: str = "shape"  # A.3: ICA is fitted per pair of this factor's classes
 
-    KEYS = frozenset({"metric", "score", "classifier_seeds", "keep_fraction", "baselines", "fit_samples"})
+    KEYS = frozenset({"metric", "score", "classifier_seeds", "keep_fraction", "baselines", "fit_samples", "params",
+                      "identity_factor"})
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None, *, metrics: Mapping[str, Any] | None = None,
@@ -60,9 +63,36 @@ class TableConfig:
         if metrics is not None and metric not in metrics:
             raise ConfigError(f"evaluate.table.metric {metric!r} is not in the evaluate profile "
                               f"{profile!r} ({sorted(metrics)})")
-        return cls(metric=metric, score=d.get("score", cls.score), classifier_seeds=tuple(seeds),
-                   keep_fraction=float(keep), baselines=tuple(names),
-                   fit_samples=require_int("evaluate.table.fit_samples", d.get("fit_samples", cls.fit_samples), 1))
+        overrides = d.get("params") or {}
+        if not isinstance(overrides, Mapping):
+            raise ConfigError(f"evaluate.table.params must map settings of the table's metric to values, got {overrides!r}")
+        from betavae.metrics import suite
+
+        try:
+            suite.describe({metric: dict(overrides)})  # names and values, before any work
+        except ConfigError as exc:
+            raise ConfigError(f"evaluate.table.params: {exc}") from exc
+        identity = d.get("identity_factor", cls.identity_factor)
+        if not isinstance(identity, str) or not identity:
+            raise ConfigError(f"evaluate.table.identity_factor must be a factor name, got {identity!r}")
+        table = cls(metric=metric, score=d.get("score", cls.score), classifier_seeds=tuple(seeds),
+                    keep_fraction=float(keep), baselines=tuple(names),
+                    fit_samples=require_int("evaluate.table.fit_samples", d.get("fit_samples", cls.fit_samples), 1),
+                    params=dict(overrides), identity_factor=identity)
+        if metrics is not None:
+            table.metric_params(metrics)  # the profile's settings with the overrides, checked together
+        return table
+
+    def metric_params(self, profile_metrics: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+        """Settings of the table's metric: the profile's, updated by `params`; checked."""
+        from betavae.metrics import suite
+
+        merged = {**dict(profile_metrics.get(self.metric) or {}), **dict(self.params)}
+        try:
+            suite.describe({self.metric: merged})
+        except ConfigError as exc:
+            raise ConfigError(f"evaluate.table: {exc}") from exc
+        return merged
 
 
 @dataclass(frozen=True)
@@ -75,8 +105,9 @@ class EvaluateConfig:
     reconstruction_samples: int = 2048
     profile: str = "cpu"
     table: TableConfig = field(default_factory=lambda: TableConfig())
+    udr: Mapping[str, Any] = field(default_factory=dict)  # Duan et al. 2020 settings (betavae.metrics.udr)
 
-    KEYS = frozenset({"seed", "profile", "profiles", "reconstruction_samples", "table"})
+    KEYS = frozenset({"seed", "profile", "profiles", "reconstruction_samples", "table", "udr"})
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> EvaluateConfig:
@@ -100,6 +131,15 @@ class EvaluateConfig:
             describe(metrics)  # unknown metric names or settings fail here, before any model is loaded
         except ConfigError as exc:
             raise ConfigError(f"evaluate.profiles.{profile}: {exc}") from exc
+        from betavae.metrics import udr
+
+        udr_settings = d.get("udr") or {}
+        if not isinstance(udr_settings, Mapping):
+            raise ConfigError(f"evaluate.udr must map UDR settings to values, got {udr_settings!r}")
+        try:
+            udr.describe(**udr_settings)
+        except ConfigError as exc:
+            raise ConfigError(f"evaluate.{exc}") from exc
         return cls(
             seed=require_int("evaluate.seed", d.get("seed", 0), 0),
             metrics={k: dict(v or {}) for k, v in metrics.items()},
@@ -107,6 +147,7 @@ class EvaluateConfig:
                                                d.get("reconstruction_samples", 2048), 0),
             profile=profile,
             table=TableConfig.from_dict(d.get("table"), metrics=metrics, profile=profile),
+            udr=dict(udr_settings),
         )
 
 

@@ -7,15 +7,13 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import torch
 
 from betavae.config import EvaluateConfig, RunConfig
 from betavae.data.ground_truth import GroundTruthData
-from betavae.evaluation import baselines, protocol
-from betavae.evaluation.inference import representation_of
+from betavae.data.protocols import ImageSet
+from betavae.evaluation import fig5
 from betavae.evaluation.scoring import ScoredRun
 from betavae.evaluation.table import TableRow
-from betavae.models import build_model
 
 
 def model_label(run: RunConfig) -> str:
@@ -34,36 +32,37 @@ def model_label(run: RunConfig) -> str:
     return base if not swept else f"{base} [{', '.join(swept)}]"
 
 
+def run_budget(run: RunConfig, data: ImageSet) -> fig5.Budget:
+    """Steps, batch size and dataset size of a trained run, for its table row."""
+    return fig5.Budget(steps=int(run.train.steps), batch_size=int(run.train.batch_size),
+                       dataset_size=int(getattr(data, "num_images", 0) or len(data.images)))
+
+
 def comparison_table(data: GroundTruthData, scored: Sequence[ScoredRun], cfg: EvaluateConfig,
                      ) -> tuple[list[TableRow], dict[str, Any]]:
-    """Rows of Fig. 5 (left): baselines, then each configuration with its seeds pooled by the A.4
+    """Rows of Fig. 5 (left): baselines (A.3), then each configuration with its seeds pooled by the A.4
     protocol (every replica x every classifier seed, bottom half discarded, mean +- std)."""
     table = cfg.table
-    params = cfg.metrics[table.metric]
-    rng = np.random.default_rng(cfg.seed)
-    replicas: dict[str, list[Any]] = {}
-    for name in table.baselines:
-        if name == "untrained_vae":
-            continue
-        kwargs = {"num_samples": table.fit_samples} if name in ("pca", "ica") else {}
-        label = {"ground_truth": "Ground truth", "raw_pixels": "Raw pixels", "pca": "PCA",
-                 "ica": "ICA"}[name]
-        replicas[label] = [baselines.build(name, data, rng, **kwargs)]
-    if "untrained_vae" in table.baselines and scored:
-        untrained = []
-        for seed in sorted({s.run.train.seed for s in scored}):
-            torch.manual_seed(seed)
-            model = build_model(scored[0].run.model, tuple(data.observation_shape)).eval()
-            untrained.append(representation_of(model, int(data.max_pixel_value)))
-        replicas["Untrained VAE"] = untrained
+    params = table.metric_params(cfg.metrics)
+    pooling = dict(metric=table.metric, score=table.score, params=params,
+                   classifier_seeds=table.classifier_seeds, keep_fraction=table.keep_fraction)
+    rows, details = fig5.baseline_rows(
+        data, table.baselines, rng=np.random.default_rng(cfg.seed), fit_samples=table.fit_samples,
+        identity_factor=table.identity_factor, model_config=scored[0].run.model if scored else None,
+        untrained_seeds=sorted({s.run.train.seed for s in scored}) or (0,), **pooling)
+    groups: dict[str, list[ScoredRun]] = {}
     for item in scored:
-        replicas.setdefault(model_label(item.run), []).append(item.source)
-
-    rows, details = [], {}
-    for label, sources in replicas.items():
-        result = protocol.run(data, sources, classifier_seeds=list(table.classifier_seeds), metric=table.metric,
-                              score=table.score, params=params, keep_fraction=table.keep_fraction)
-        rows.append(TableRow(model=label, mean=result.mean, std=result.std, num_scores=len(result.scores)))
-        details[label] = result.as_dict()
+        groups.setdefault(model_label(item.run), []).append(item)
+    for label, items in groups.items():
+        row, detail = fig5.pooled_row(data, label, [i.source for i in items], budget=run_budget(items[0].run, data),
+                                      **pooling)
+        rows.append(row)
+        details[label] = detail
     return rows, details
 
+
+def table_title(cfg: EvaluateConfig) -> str:
+    """The protocol line of the table's Markdown."""
+    table = cfg.table
+    return fig5.protocol_title(table.metric, table.score, table.metric_params(cfg.metrics), table.keep_fraction,
+                               table.classifier_seeds)

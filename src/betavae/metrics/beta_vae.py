@@ -9,8 +9,9 @@ pair and averaging the absolute code difference over the batch:
 A low-capacity linear classifier predicts y from z_diff; the score is its accuracy. In a disentangled
 representation the latent that encodes factor y has z_diff near zero, which a linear classifier reads
 easily. Defaults follow the reference study of Locatello et al. (2019): L = 64, 10,000 training and
-5,000 evaluation points, scikit-learn logistic regression (the original used a linear softmax
-classifier trained with Adagrad).
+5,000 evaluation points, scikit-learn logistic regression over every factor (``protocol:
+locatello2019``). ``protocol: higgins2017`` runs the original paper's process instead (a subset of the
+factors as labels, a linear softmax classifier trained by Adagrad): see :mod:`betavae.metrics.higgins2017`.
 """
 
 from __future__ import annotations
@@ -22,13 +23,15 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from betavae.config.validation import from_mapping, require_int
-from betavae.errors import DataError
+from betavae.errors import ConfigError, DataError
+from betavae.metrics import higgins2017
 from betavae.metrics.cache import CodeSource, Representation, as_code_source
 from betavae.metrics.utils import classifier_threads, sub_rngs
 
 __all__ = ["Params", "compute", "describe", "num_draws", "score_features", "z_diff_features"]
 
 NAME = "beta_vae"
+PROTOCOLS = ("locatello2019", "higgins2017")
 _ROWS_PER_CALL = 16384  # factor rows per code-source call: bounds memory for wide codes (raw pixels)
 
 
@@ -36,6 +39,7 @@ _ROWS_PER_CALL = 16384  # factor rows per code-source call: bounds memory for wi
 class Params:
     """Settings of the BetaVAE score; defaults are the reference study's."""
 
+    protocol: str = "locatello2019"
     batch_size: int = 64
     num_train: int = 10000
     num_eval: int = 5000
@@ -50,22 +54,30 @@ class Params:
 
 def num_draws(**params: Any) -> int:
     """Number of observations `compute` encodes with these settings."""
+    if _protocol(params) == "higgins2017":
+        return higgins2017.num_draws(**params)
     p = from_mapping(Params, NAME, params, what="setting")
     return (p.num_train + p.num_eval) * p.batch_size * 2
 
 
 def z_diff_features(data: Any, source: CodeSource, num_points: int, batch_size: int,
-                    sample_rng: np.random.Generator, obs_rng: np.random.Generator
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    """`num_points` training points of Eq. 5: features z_diff (n, d) and the fixed factor's index (n,)."""
+                    sample_rng: np.random.Generator, obs_rng: np.random.Generator,
+                    choices: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """`num_points` training points of Eq. 5: features z_diff (n, d) and the label of the fixed factor (n,).
+
+    The fixed factor is drawn uniformly among the factor columns `choices` (default: all) and the label
+    is its position in `choices`; every other factor is drawn independently for both images of a pair.
+    """
     k = data.num_factors
+    choices = np.arange(k) if choices is None else np.asarray(choices, dtype=np.int64)
     features: list[np.ndarray] = []
     labels: list[np.ndarray] = []
     per_call = max(1, _ROWS_PER_CALL // (2 * batch_size))
     done = 0
     while done < num_points:
         m = min(per_call, num_points - done)
-        fixed = sample_rng.integers(0, k, size=m)  # (m,) the factor held equal within each pair
+        label = sample_rng.integers(0, choices.size, size=m)  # (m,)
+        fixed = choices[label]  # (m,) the factor column held equal within each pair
         first = data.sample_factors(m * batch_size, sample_rng).reshape(m, batch_size, k)
         second = data.sample_factors(m * batch_size, sample_rng).reshape(m, batch_size, k)
         point = np.arange(m)
@@ -75,7 +87,7 @@ def z_diff_features(data: Any, source: CodeSource, num_points: int, batch_size: 
         z1 = codes[: m * batch_size].reshape(m, batch_size, -1)
         z2 = codes[m * batch_size:].reshape(m, batch_size, -1)
         features.append(np.abs(z1 - z2).mean(axis=1))  # (m, d), Eq. 5
-        labels.append(fixed)
+        labels.append(label)
         done += m
     return np.concatenate(features), np.concatenate(labels)
 
@@ -103,6 +115,8 @@ def compute(data: Any, representation: Representation | CodeSource, rng: np.rand
     `representation` maps uint8 images (n, H, W, C) to codes (n, d), or is a code source mapping
     factor classes to codes (see :mod:`betavae.metrics.cache`). `rng` fixes every sample drawn.
     """
+    if _protocol(params) == "higgins2017":
+        return higgins2017.compute(data, representation, rng, **params)
     p = from_mapping(Params, NAME, params, what="setting")
     if data.num_factors < 2:
         raise DataError(f"the BetaVAE score needs at least 2 factors to classify, got {data.num_factors}")
@@ -115,4 +129,14 @@ def compute(data: Any, representation: Representation | CodeSource, rng: np.rand
 
 def describe(**params: Any) -> dict[str, Any]:
     """All settings `compute` would use, defaults filled in (for logging)."""
+    if _protocol(params) == "higgins2017":
+        return higgins2017.describe(**params)
     return asdict(from_mapping(Params, NAME, params, what="setting"))
+
+
+def _protocol(params: dict[str, Any]) -> str:
+    """The protocol named by `params` ("locatello2019" when absent), checked."""
+    protocol = params.get("protocol", "locatello2019")
+    if protocol not in PROTOCOLS:
+        raise ConfigError(f"{NAME}.protocol must be one of {', '.join(PROTOCOLS)}; got {protocol!r}")
+    return protocol

@@ -1,0 +1,92 @@
+"""Run the paper-scale profile of Higgins et al. 2017 Fig. 5 (left) and write its table to docs/results.
+
+    python -m pipelines.paper_scale [--config configs/higgins2017-fig5.yaml] [--dry-run]
+
+One command for a GPU worker (a clone with `make run`'s environment): it merges the config file into
+`params.yaml` (each key of the file replaces the same key), runs `dvc exp run` on it (so the experiment
+is recorded by DVC and MLflow like any other; `dvc exp show` lists it), puts the original `params.yaml`
+back, and copies the resulting `metrics/<dataset>/table.md` to `docs/results/<dataset>-fig5.md` with
+the device, the budget and the command that made it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import shlex
+import subprocess
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+import yaml
+
+from pipelines.common import PATHS, ROOT, main_guard
+
+DEFAULT_CONFIG = "configs/higgins2017-fig5.yaml"
+
+
+def merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """`base` with every key of `override` replaced (mappings merged key by key, except `sweep.grid`)."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping) and key != "grid":
+            out[key] = merge(dict(out[key]), value)
+        else:
+            out[key] = value
+    return out
+
+
+def device_name() -> str:
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.cuda.get_device_name(0)
+    return "CPU (no CUDA device)"
+
+
+def run(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m pipelines.paper_scale")
+    parser.add_argument("--config", default=DEFAULT_CONFIG)
+    parser.add_argument("--dry-run", action="store_true", help="print the dvc command and stop")
+    args = parser.parse_args(argv)
+    config = yaml.safe_load((ROOT / args.config).read_text())
+    params_path = PATHS.params_file
+    original = params_path.read_text()
+    merged = merge(yaml.safe_load(original), config)
+    from betavae.config import EvaluateConfig, expand_sweep
+
+    expand_sweep(merged)  # every value is checked before the experiment starts
+    EvaluateConfig.from_dict(merged.get("evaluate"))  # evaluate.table included
+
+    cmd = ["dvc", "exp", "run", "--name", f"fig5-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M}"]
+    print(f"{shlex.join(cmd)}  # on params.yaml merged with {args.config}")
+    if args.dry_run:
+        print(yaml.safe_dump(merged, sort_keys=False))
+        return
+    try:
+        params_path.write_text(yaml.safe_dump(merged, sort_keys=False))
+        subprocess.run(cmd, cwd=ROOT, check=True)
+    finally:
+        params_path.write_text(original)
+    dataset = config.get("data", {}).get("dataset", "dsprites")
+    table = (PATHS.metrics(dataset) / "table.md").read_text()
+    train = config.get("train", {})
+    sweep = config.get("sweep", {})
+    header = [
+        f"# {dataset}: Higgins et al. 2017 Fig. 5 (left) at paper scale", "",
+        f"- command: `python -m pipelines.paper_scale --config {args.config}`",
+        f"- device: {device_name()}; finished {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
+        f"- budget per model: {train.get('steps')} steps x batch {train.get('batch_size')}, "
+        f"{train.get('optimizer')} lr {train.get('lr')}; replicas: {len(sweep.get('seeds', []))} seeds "
+        f"x {json.dumps(sweep.get('grid', {}))}", "",
+    ]
+    out = PATHS.results_doc(dataset)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(header) + table, encoding="utf-8")
+    print(f"wrote {out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main_guard(run)

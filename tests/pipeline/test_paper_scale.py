@@ -1,0 +1,29 @@
+"""The paper-scale profile: its config is valid against params.yaml and says what Higgins et al. 2017 used."""
+
+from __future__ import annotations
+
+import yaml
+
+from pipelines import paper_scale
+from tests.pipeline.project_copy import ROOT
+
+
+def test_merge_replaces_keys_and_keeps_the_rest() -> None:
+    base = {"train": {"lr": 0.0005, "seed": 0}, "sweep": {"grid": {"train.beta": [1.0, 4.0], "model.x": [1]}}}
+    merged = paper_scale.merge(base, {"train": {"lr": 0.01}, "sweep": {"grid": {"train.beta": [1.0]}}})
+    assert merged == {"train": {"lr": 0.01, "seed": 0}, "sweep": {"grid": {"train.beta": [1.0]}}}
+    assert base["train"]["lr"] == 0.0005  # the input is not modified
+
+
+def test_paper_scale_config_is_table_1_and_a4(capsys) -> None:
+    config = yaml.safe_load((ROOT / paper_scale.DEFAULT_CONFIG).read_text())
+    merged = paper_scale.merge(yaml.safe_load((ROOT / "params.yaml").read_text()), config)
+    assert (merged["train"]["optimizer"], merged["train"]["lr"], merged["train"]["batch_size"]) == ("adagrad", 0.01, 64)
+    assert merged["model"] == {"architecture": "mlp64", "latent_dim": 10, "likelihood": "bernoulli"}
+    assert merged["sweep"]["grid"] == {"train.beta": [1.0, 4.0]} and len(merged["sweep"]["seeds"]) == 10
+    table = merged["evaluate"]["table"]
+    assert table["params"]["protocol"] == "higgins2017" and table["params"]["num_eval"] == 5000
+    assert table["params"]["factors"] == ["posX", "posY", "scale", "orientation"]
+    assert len(table["classifier_seeds"]) == 3 and merged["evaluate"]["profile"] == "reference"
+    paper_scale.run(["--dry-run"])  # validates every merged value; writes nothing
+    assert "dvc exp run --name fig5-" in capsys.readouterr().out
