@@ -33,10 +33,10 @@ test: install
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow" --timeout=300
 
+# Throughput against this machine's measured limits; `make bench BENCH_ARGS=--quick` for the < 60 s subset.
+BENCH_ARGS ?=
 bench: install
-	$(BIN)/python benchmarks/bench_data.py
-	$(BIN)/python benchmarks/bench_models.py
-	$(BIN)/python benchmarks/bench_metrics.py
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 mlflow-ui: install
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --default-artifact-root ./mlruns --host 127.0.0.1

@@ -85,11 +85,13 @@ def evaluate_sweep(root: str | None = None) -> dict[str, dict[str, float]]:
     from betavae.io import write_json
     from betavae.paths import ProjectPaths
     from betavae.tracking.sweep_record import read_sweep_record
+    from betavae.training.device import apply_num_threads
 
     project = Path(root or ROOT)
     paths = ProjectPaths(project)
     p = load_params(paths.params_file)
     cfg = EvaluateConfig.from_dict(p.get("evaluate"))  # the table's settings too, before any model is scored
+    apply_num_threads(cfg.num_threads)
     dataset = p["data"]["dataset"]
     sweep = read_sweep_record(paths.sweep_record(dataset))
     data = load_dataset(paths.dataset(dataset))

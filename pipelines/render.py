@@ -1,14 +1,23 @@
-"""`render` stage: a Prefect flow drawing a latent-traversal grid PNG per finished run.
+"""`render` stage: a Prefect flow drawing every picture of every finished run and the sweep's plots.
 
-    python -m pipelines.render
+    python -m pipelines.render [DATASET]      # default: params.yaml's data.dataset
 
-PNGs land in `plots/<dataset>/<run name>_traversal.png` and are logged to each MLflow run.
+Writes under `plots/<dataset>/`:
+- `runs/<run>/`: traversal grid and GIF, reconstructions, prior samples, KL per latent, loss terms,
+  factor response (datasets with factors), latent scatter (2-latent models);
+- `traversals/<run>.png`: the traversal grids again, for `dvc plots` (an image directory);
+- `sweep/`: trade-off (metric against reconstruction) and metric-against-beta plots;
+- `curves/losses/<run>.csv`, `curves/runs.csv`: the data `dvc plots` draws; `index.json`: what was drawn.
+Each picture is logged to its MLflow run, the sweep plots and the comparison table to the parent run, and
+the flow run gets a Markdown and a table artifact with the scores and links into the MLflow UI.
 """
 
 from __future__ import annotations
 
+import shutil
+import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
@@ -18,54 +27,109 @@ from pipelines.common import ROOT, main_guard, params
 
 if TYPE_CHECKING:
     from betavae.data.protocols import ImageSet
-    from betavae.tracking.sweep_record import RunRecord
+    from betavae.render.run_pictures import PictureSettings
+    from betavae.tracking.sweep_record import RunRecord, SweepRecord
 
 
 @task(cache_policy=NO_CACHE, task_run_name="render-{record.name}")
-def render_run(record: RunRecord, data: ImageSet, cfg: RenderConfig, root: Path, out_dir: Path) -> str:
-    import numpy as np
+def render_run(record: RunRecord, data: ImageSet, settings: PictureSettings, root: Path, out_dir: Path,
+               ) -> dict[str, Any]:
+    from betavae.render.curves import write_loss_csv
+    from betavae.render.losses import loss_history
+    from betavae.render.mlflow_log import log_run_pictures
+    from betavae.render.run_pictures import draw_run
+    from betavae.tracking.client import client_for
 
-    from betavae.render.traversal import (
-        kl_per_latent,
-        save_traversal_png,
-        traversal_grid,
-    )
-    from betavae.tracking.client import RunLogger, client_for
-    from betavae.training.checkpoint import model_from_checkpoint
+    client = client_for(root)
+    history = loss_history(client, record.run_id)
+    pictures = draw_run(Path(record.checkpoint), data, settings, out_dir / "runs" / record.name,
+                        title=record.name, history=history)
+    shutil.copyfile(pictures.paths["traversal"], out_dir / "traversals" / f"{record.name}.png")
+    write_loss_csv(history, out_dir / "curves" / "losses" / f"{record.name}.csv")
+    log_run_pictures(client, record.run_id, pictures.paths, step=record.run.train.steps)
+    return {"run": record.name, "kl_per_latent": [float(v) for v in pictures.kl],
+            "pictures": {k: str(p.relative_to(out_dir)) for k, p in pictures.paths.items()}}
 
-    model, _ = model_from_checkpoint(Path(record.checkpoint))
-    rng = np.random.default_rng(cfg.seed)
-    idx = np.sort(rng.choice(len(data.images), size=min(cfg.kl_samples, len(data.images)), replace=False))
-    kl = kl_per_latent(model, data.images[idx], data.max_pixel_value)
-    order = np.argsort(-kl, kind="stable")
-    path = out_dir / f"{record.name}_traversal.png"
-    seeds = data.images[rng.choice(len(data.images), size=cfg.seed_images, replace=False)]
-    grids = [traversal_grid(model, s, data.max_pixel_value, order, cfg.limit, cfg.steps) for s in seeds]
-    save_traversal_png(np.concatenate(grids, axis=1), path, order, kl, cfg.limit, cfg.steps,
-                       repeats=len(grids), title=record.name)
-    RunLogger(client_for(root), record.run_id).log_artifact(path, "traversals")
-    return str(path)
+
+@task(cache_policy=NO_CACHE)
+def render_sweep_plots(sweep: SweepRecord, rows: list[dict[str, Any]], root: Path, out_dir: Path,
+                       dataset: str) -> dict[str, str]:
+    from betavae.render.comparison import sweep_points
+    from betavae.render.curves import write_runs_csv
+    from betavae.render.mlflow_log import log_sweep_results
+    from betavae.render.sweep_plots import save_metric_vs_beta_png, save_tradeoff_png
+    from betavae.tracking.client import client_for
+
+    points = sweep_points(rows)
+    pictures = {
+        "sweep_tradeoff": save_tradeoff_png(points, out_dir / "sweep" / "tradeoff.png",
+                                            title=f"{dataset}: disentanglement against reconstruction"),
+        "metric_vs_beta": save_metric_vs_beta_png(points, out_dir / "sweep" / "metric_vs_beta.png",
+                                                  title=f"{dataset}: disentanglement against \u03b2"),
+    }
+    write_runs_csv(rows, out_dir / "curves" / "runs.csv")
+    log_sweep_results(client_for(root), sweep.parent_run_id, pictures, rows)
+    return {k: str(p.relative_to(out_dir)) for k, p in pictures.items()}
+
+
+def _publish_artifacts(dataset: str, sweep: SweepRecord, rows: list[dict[str, Any]], root: Path) -> None:
+    """The flow run's Prefect artifacts: the scores as a table, and a Markdown summary with MLflow links."""
+    from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+    from betavae.render.comparison import markdown_table
+    from betavae.render.mlflow_log import experiment_url, run_url, ui_base
+    from betavae.tracking.client import tracking_uri
+
+    base = ui_base(tracking_uri(root))
+    key = f"render-{dataset}".lower().replace("_", "-")
+    create_table_artifact(key=f"{key}-runs", table=[{k: v for k, v in r.items()} for r in rows],
+                          description=f"Every run of the latest {dataset} sweep with its scores")
+    linked = [{**r, "run": f"[{r['run']}]({run_url(base, sweep.experiment_id, r['run_id'])})"} for r in rows]
+    columns = [c for c in linked[0] if c not in ("run_id",)] if linked else []
+    create_markdown_artifact(
+        key=key,
+        markdown=(f"# {dataset}: rendered sweep\n\n[All runs in MLflow]({experiment_url(base, sweep.experiment_id)})"
+                  f" \u00b7 pictures in `plots/{dataset}/`, report in `reports/{dataset}/index.html`\n\n"
+                  + markdown_table(linked, columns)),
+        description=f"Scores and MLflow links of the {dataset} sweep")
 
 
 @flow(name="render-sweep", log_prints=True)
-def render_sweep(root: str | None = None) -> list[str]:
+def render_sweep(root: str | None = None, dataset: str | None = None) -> list[str]:
     from betavae.config import load_params
     from betavae.data.storage import load_dataset
+    from betavae.io import read_json, write_json
     from betavae.paths import ProjectPaths
+    from betavae.render.comparison import comparison_rows
+    from betavae.render.run_pictures import PictureSettings
     from betavae.tracking.sweep_record import read_sweep_record
 
     project = Path(root or ROOT)
     paths = ProjectPaths(project)
     p = load_params(paths.params_file)
     cfg = RenderConfig.from_dict(p.get("render"))
-    dataset = p["data"]["dataset"]
+    settings = PictureSettings(limit=cfg.limit, steps=cfg.steps, seed_images=cfg.seed_images,
+                               kl_samples=cfg.kl_samples, seed=cfg.seed, range=cfg.range)
+    dataset = dataset or p["data"]["dataset"]
     sweep = read_sweep_record(paths.sweep_record(dataset))
+    scores_path = paths.scores(dataset)
+    scores = read_json(scores_path) if scores_path.is_file() else {}
     data = load_dataset(paths.dataset(dataset))
     out_dir = paths.plots(dataset)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = [render_run(r, data, cfg, project, out_dir) for r in sweep.finished]
-    for path in written:
-        print(f"wrote {Path(path).relative_to(project)}")
+    if out_dir.exists():
+        shutil.rmtree(out_dir)  # a stage output: stale pictures of runs no longer in the sweep must go
+    for sub in ("traversals", "curves/losses", "sweep"):
+        (out_dir / sub).mkdir(parents=True, exist_ok=True)
+    runs = [render_run(r, data, settings, project, out_dir) for r in sweep.finished]
+    rows = comparison_rows(sweep.runs, scores)
+    sweep_pictures = render_sweep_plots(sweep, rows, project, out_dir, dataset)
+    write_json(out_dir / "index.json", {"dataset": dataset, "experiment_id": sweep.experiment_id,
+                                        "parent_run_id": sweep.parent_run_id, "runs": runs,
+                                        "sweep": sweep_pictures, "comparison": rows,
+                                        "columns": list(rows[0]) if rows else []})
+    _publish_artifacts(dataset, sweep, rows, project)
+    written = sorted(str(f) for f in out_dir.rglob("*") if f.is_file())
+    print(f"wrote {len(written)} files under plots/{dataset}/ ({len(runs)} runs)")
     return written
 
 
@@ -75,7 +139,7 @@ def _check_params() -> None:
 
 def main() -> None:
     main_guard(_check_params)
-    main_guard(render_sweep, flow=True)
+    main_guard(render_sweep, None, sys.argv[1] if len(sys.argv) > 1 else None, flow=True)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,9 @@ def train_configuration(run: RunConfig, experiment_id: str, parent_id: str, root
     from betavae.paths import ProjectPaths
     from betavae.tracking.client import client_for
     from betavae.tracking.runs import train_and_track
+    from betavae.training.device import apply_num_threads
 
+    apply_num_threads(run.train.num_threads)
     data = load_dataset(ProjectPaths(root).dataset(run.dataset))
     record = train_and_track(run, data, root=root, client=client_for(root), experiment_id=experiment_id,
                              parent_id=parent_id)
@@ -60,6 +62,7 @@ def train_sweep(root: str | None = None, overrides: dict[str, Any] | None = None
         start_run,
     )
     from betavae.tracking.sweep_record import SweepRecord, write_sweep_record
+    from betavae.tracking.ui import source_tags, sweep_run_name
     from betavae.training.checkpoint import seal_checkpoint
 
     project = Path(root or ROOT)
@@ -72,8 +75,9 @@ def train_sweep(root: str | None = None, overrides: dict[str, Any] | None = None
     dataset = runs[0].dataset
     client = client_for(project)
     experiment_id = ensure_experiment(client, f"betavae-{dataset}", project)
-    parent = start_run(client, experiment_id, sweep.name, tags={
-        "betavae.dataset": dataset, "betavae.tracking.runs": "true", "mlflow.source.git.commit": git_commit(project)})
+    parent = start_run(client, experiment_id, sweep_run_name(sweep.name, sweep.grid, sweep.seeds), tags={
+        "betavae.dataset": dataset, "betavae.sweep": "true", "betavae.sweep_name": sweep.name,
+        **source_tags("pipelines/train.py", git_commit(project))})
     parent.log_params({f"sweep.grid.{k}": list(v) for k, v in sweep.grid.items()} | {"sweep.seeds": list(sweep.seeds)})
     records = []
     try:

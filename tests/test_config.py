@@ -101,3 +101,35 @@ def test_params_profiles_are_the_suite_parameter_sets():
 def test_register_mode_is_checked():
     with pytest.raises(ConfigError, match="register.mode"):
         RegisterConfig.from_dict({"metric": "mig.score", "mode": "best"})
+
+
+def test_num_threads_are_validated_and_left_out_of_the_run_digest():
+    from betavae.config import TrainConfig
+
+    params = load_params(ROOT / "params.yaml")
+    auto = build_run_config(params)
+    two = build_run_config(params, {"train.num_threads": 2})
+    assert auto.train.num_threads == "auto" and two.train.num_threads == 2
+    assert auto.digest == two.digest  # a checkpoint resumes under another thread count
+    for bad in (0, -1, 1.5, "many", True):
+        with pytest.raises(ConfigError, match=r"train.num_threads must be a positive integer or auto"):
+            TrainConfig(num_threads=bad)
+        with pytest.raises(ConfigError, match=r"evaluate.num_threads must be a positive integer or auto"):
+            EvaluateConfig.from_dict({**params["evaluate"], "num_threads": bad})
+    assert EvaluateConfig.from_dict({**params["evaluate"], "num_threads": 1}).num_threads == 1
+
+
+def test_apply_num_threads_uses_the_cores_free_to_the_process():
+    import os
+
+    import torch
+
+    from betavae.training.device import apply_num_threads, cores_free
+
+    before = torch.get_num_threads()
+    try:
+        assert cores_free() == len(os.sched_getaffinity(0))
+        assert apply_num_threads("auto") == cores_free() == torch.get_num_threads()
+        assert apply_num_threads(1) == 1 == torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)

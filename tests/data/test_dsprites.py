@@ -162,7 +162,7 @@ def test_bad_classes_raise() -> None:
 
 
 def test_procedural_writer_stores_the_grid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # The full render takes tens of seconds (see benchmarks/bench_data.py); here two real sprites
+    # The full render takes tens of seconds (see `python -m benchmarks`, section data); here two real sprites
     # stand in for the 720 so the test checks what the writer stores, in seconds.
     two = dsprites.render_sprites_packed([0, 719])
     fake = np.tile(two, (360, 1))

@@ -15,37 +15,14 @@ import numpy as np
 import pytest
 import yaml
 
-from tests.pipeline.project_copy import BIN, clean_env, copy_project, run_ok
+from tests.pipeline.project_copy import BIN, run_ok
 
 pytestmark = pytest.mark.slow
 
-SMALL_PARAMS = {
-    "data": {"dataset": "blobs", "datasets": {"blobs": {"kind": "blobs", "source": "procedural", "grid": 12}}},
-    "model": {"architecture": "mlp64", "latent_dim": 4, "likelihood": "bernoulli"},
-    "train": {"objective": "beta_vae", "beta": 4.0, "steps": 30, "batch_size": 32, "optimizer": "adam",
-              "lr": 0.0005, "seed": 0, "device": "cpu", "precision": "auto", "compile": False,
-              "checkpoint_every": 20, "log_every": 10},
-    "sweep": {"name": "test-sweep", "grid": {"train.beta": [1.0, 4.0]}, "seeds": [0]},
-    "evaluate": {"seed": 0, "reconstruction_samples": 128, "profile": "tiny",
-                 "table": {"metric": "beta_vae", "score": "eval_accuracy", "classifier_seeds": [0, 1],
-                           "fit_samples": 100},
-                 "profiles": {"tiny": {"beta_vae": {"batch_size": 8, "num_train": 100, "num_eval": 50},
-                                       "mig": {"num_train": 256, "num_bins": 20}}}},
-    "render": {"limit": 2.0, "steps": 5, "seed_images": 1, "kl_samples": 128, "seed": 0},
-    "register": {"metric": "beta_vae.eval_accuracy", "mode": "max", "alias": "champion"},
-}
-
-
-@pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    dest = copy_project(tmp_path_factory.mktemp("project"))
-    (dest / "params.yaml").write_text(yaml.safe_dump(SMALL_PARAMS, sort_keys=False))
-    env = clean_env(dest)
-    run_ok(["git", "init", "-q"], dest, env)
-    run_ok(["git", "add", "-A"], dest, env)
-    run_ok(["git", "commit", "-qm", "copy"], dest, env)
-    run_ok([str(BIN / "dvc"), "repro"], dest, env, timeout=900)
-    return dest, env
+@pytest.fixture
+def project(repro_project):
+    """The project copy after `dvc repro` on SMALL_PARAMS (`tests/pipeline/conftest.py`, built once)."""
+    return repro_project
 
 
 def test_repro_produces_every_stage_output(project):
@@ -65,8 +42,8 @@ def test_repro_produces_every_stage_output(project):
     assert list(rows) == ["Ground truth", "Raw pixels", "PCA", "ICA", "Untrained VAE", "VAE", "\u03b2-VAE (\u03b2=4)"]
     assert rows["Ground truth"]["mean"] == 1.0 and rows["VAE"]["num_scores"] == 2
     assert "| Ground truth | 100.00" in (dest / "metrics/blobs/table.md").read_text()
-    pngs = sorted(p.name for p in (dest / "plots/blobs").glob("*.png"))
-    assert pngs == ["beta_vae-beta=1-seed=0_traversal.png", "beta_vae-beta=4-seed=0_traversal.png"]
+    pngs = sorted(p.name for p in (dest / "plots/blobs/traversals").glob("*.png"))
+    assert pngs == ["beta_vae-beta=1-seed=0.png", "beta_vae-beta=4-seed=0.png"]
     registered = json.loads((dest / "models/blobs/registered.json").read_text())
     assert registered["name"] == "betavae-blobs" and registered["alias"] == "champion"
     best = max(scores, key=lambda name: scores[name]["beta_vae.eval_accuracy"])
@@ -81,7 +58,7 @@ def test_mlflow_holds_parent_and_nested_runs_with_the_champion(project):
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     experiment = client.get_experiment_by_name("betavae-blobs")
     runs = client.search_runs([experiment.experiment_id])
-    parents = [r for r in runs if r.data.tags.get("betavae.tracking.runs") == "true"]
+    parents = [r for r in runs if r.data.tags.get("betavae.sweep") == "true"]
     children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
     assert len(parents) == 1 and len(children) == 2
     assert {c.data.tags["mlflow.parentRunId"] for c in children} == {parents[0].info.run_id}
@@ -124,7 +101,7 @@ def test_changing_beta_invalidates_train_and_later_stages_only(project):
         (dest / "params.yaml").write_text(original)
     assert status == {"train": [{"changed deps": {"params.yaml": {"sweep": "modified"}}}]}
     ran = {line.split("'")[1] for line in proc.stdout.splitlines() if line.startswith("Running stage")}
-    assert ran == {"train", "evaluate", "render", "register"}
+    assert ran == {"train", "evaluate", "render", "register", "report"}
 
 
 def test_pull_encodes_images_with_the_champion(project):

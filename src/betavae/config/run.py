@@ -25,6 +25,7 @@ from betavae.config.validation import (
     require_choice,
     require_int,
     require_number,
+    require_threads,
     section_dict,
 )
 from betavae.errors import ConfigError
@@ -54,11 +55,15 @@ class TrainConfig:
     compile: bool = False
     checkpoint_every: int = 500
     log_every: int = 50
+    num_threads: int | str = "auto"  # torch intra-op threads; auto = every core free to the process
 
     KEYS = frozenset(
         {"steps", "batch_size", "optimizer", "lr", "seed", "device", "precision", "compile",
-         "checkpoint_every", "log_every"}
+         "checkpoint_every", "log_every", "num_threads"}
     )
+    # Where the run executes, not what it computes: left out of the digest, so a checkpoint resumes under
+    # another thread count.
+    RESOURCE_KEYS = frozenset({"num_threads"})
 
     def __post_init__(self) -> None:
         require_int("train.steps", self.steps, 1)
@@ -71,6 +76,7 @@ class TrainConfig:
         require_bool("train.compile", self.compile)
         require_int("train.checkpoint_every", self.checkpoint_every, 1)
         require_int("train.log_every", self.log_every, 1)
+        object.__setattr__(self, "num_threads", require_threads("train.num_threads", self.num_threads))
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> TrainConfig:
@@ -130,8 +136,9 @@ class RunConfig:
     @property
     def digest(self) -> str:
         """A short content hash of the configuration; checkpoints are only resumed under the same digest."""
-        blob = json.dumps({k: v for k, v in self.to_dict().items() if k != "overrides"}, sort_keys=True,
-                          default=str)
+        d = {k: v for k, v in self.to_dict().items() if k != "overrides"}
+        d["train"] = {k: v for k, v in d["train"].items() if k not in TrainConfig.RESOURCE_KEYS}
+        blob = json.dumps(d, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 

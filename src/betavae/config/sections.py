@@ -12,6 +12,7 @@ from betavae.config.validation import (
     require_choice,
     require_int,
     require_number,
+    require_threads,
     section_dict,
 )
 from betavae.errors import ConfigError
@@ -106,8 +107,9 @@ class EvaluateConfig:
     profile: str = "cpu"
     table: TableConfig = field(default_factory=lambda: TableConfig())
     udr: Mapping[str, Any] = field(default_factory=dict)  # Duan et al. 2020 settings (betavae.metrics.udr)
+    num_threads: int | str = "auto"  # torch intra-op threads for encoding; auto = every core free
 
-    KEYS = frozenset({"seed", "profile", "profiles", "reconstruction_samples", "table", "udr"})
+    KEYS = frozenset({"seed", "profile", "profiles", "reconstruction_samples", "table", "udr", "num_threads"})
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> EvaluateConfig:
@@ -148,6 +150,7 @@ class EvaluateConfig:
             profile=profile,
             table=TableConfig.from_dict(d.get("table"), metrics=metrics, profile=profile),
             udr=dict(udr_settings),
+            num_threads=require_threads("evaluate.num_threads", d.get("num_threads", "auto")),
         )
 
 
@@ -160,8 +163,9 @@ class RenderConfig:
     seed_images: int = 1
     kl_samples: int = 1024
     seed: int = 0
+    range: str = "limit"  # limit: sweep over ±limit | posterior: over each latent's posterior-mean range
 
-    KEYS = frozenset({"limit", "steps", "seed_images", "kl_samples", "seed"})
+    KEYS = frozenset({"limit", "steps", "seed_images", "kl_samples", "seed", "range"})
 
     def __post_init__(self) -> None:
         require_number("render.limit", self.limit, 0.0, exclusive=True)
@@ -169,6 +173,7 @@ class RenderConfig:
         require_int("render.seed_images", self.seed_images, 1)
         require_int("render.kl_samples", self.kl_samples, 1)
         require_int("render.seed", self.seed, 0)
+        require_choice("render.range", self.range, ("limit", "posterior"))
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> RenderConfig:

@@ -16,7 +16,7 @@ from betavae.errors import ConfigError
 
 C = TypeVar("C")
 
-__all__ = ["check_keys", "section_dict", "from_mapping", "require_bool", "require_choice", "require_int", "require_number"]
+__all__ = ["check_keys", "section_dict", "from_mapping", "require_bool", "require_choice", "require_int", "require_number", "require_threads"]
 
 
 def section_dict(section: str, d: Any) -> dict[str, Any]:
@@ -69,6 +69,15 @@ def require_choice(key: str, value: Any, choices: Sequence[str], what: str | Non
         if what:
             raise ConfigError(f"{key}: unknown {what} {value!r}; expected one of {', '.join(choices)}")
         raise ConfigError(f"{key} must be one of {', '.join(choices)}; got {value!r}")
+    return value
+
+
+def require_threads(key: str, value: Any) -> int | str:
+    """A thread count: a positive integer, or `auto` (also when absent) for every core free to the process."""
+    if value == "auto" or value is None:
+        return "auto"
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{key} must be a positive integer or auto, got {value!r}")
     return value
 
 

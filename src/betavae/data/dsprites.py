@@ -253,7 +253,7 @@ def render_all_packed(workers: int = 1) -> np.ndarray:
 
     ``workers`` threads share the 720 sprites (NumPy releases the GIL in its inner loops). One is the
     default: on a busy 2-core machine a second thread made the render slower, not faster (see
-    benchmarks/bench_data.py).
+    `python -m benchmarks`, section data).
     """
     if workers < 1:
         raise DataError(f"workers must be >= 1, got {workers}")

@@ -7,7 +7,8 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from betavae.training.engine import to_float_images
+from betavae.training.allocator import keep_freed_memory
+from betavae.training.step import to_float_images
 
 
 @torch.no_grad()
@@ -17,6 +18,8 @@ def encode_means(model: torch.nn.Module, images: np.ndarray, max_pixel_value: in
     if images.dtype != np.uint8 or images.ndim != 4:
         raise ValueError(f"expected uint8 images of shape (n, H, W, C), got {images.dtype} {images.shape}")
     model.eval()
+    if torch.device(device).type == "cpu":
+        keep_freed_memory()  # each batch allocates the same large float buffers again
     out = []
     for start in range(0, len(images), batch_size):
         batch = torch.from_numpy(np.ascontiguousarray(images[start:start + batch_size])).to(device)

@@ -2,6 +2,8 @@
 
 Every encoder maps x (B, C, H, W) to (B, 2 d): the posterior means followed by the log-variances.
 Every decoder maps z (B, d) to (B, C, H, W): logits (Bernoulli) or means (Gaussian).
+Both return float32 even under bf16 autocast, so the sampling, the KL and the likelihood sums that
+follow them are computed in float32 (only the matrix products inside the networks run in bf16).
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ class BinaryAwareLinear(nn.Module):
     selected by the 1-entries of x, so the layer is computed with `embedding_bag` in O(#ones * out)
     instead of O(in * out). On sparse binary images such as dSprites (about 3-10 % white pixels) this is
     several times faster on CPU and equal to the dense product up to float rounding. Gradients for W and b
-    flow through either path; inputs that need a gradient (e.g. a contractive penalty) take the dense path.
+    flow through either path; inputs that need a gradient (e.g. a contractive penalty) and inputs on an
+    accelerator (where finding the 1-entries would wait for the device every step) take the dense path.
     """
 
     def __init__(self, in_features: int, out_features: int, binary_fast_path: bool = True) -> None:
@@ -42,8 +45,9 @@ class BinaryAwareLinear(nn.Module):
 
         x is binary exactly when every nonzero entry equals 1, so the check costs one gather over the
         nonzero entries instead of a pass over the whole batch."""
-        if not self.binary_fast_path or x.requires_grad or not x.is_floating_point() or x.dim() != 2:
-            return None
+        if (not self.binary_fast_path or x.requires_grad or not x.is_floating_point() or x.dim() != 2
+                or x.device.type != "cpu"):
+            return None  # on accelerators the dense product is fast and nonzero() would sync the host
         rows, cols = torch.nonzero(x, as_tuple=True)  # row-major: each image's indices are contiguous
         if not bool((x[rows, cols] == 1).all()):
             return None
@@ -84,7 +88,7 @@ class MLPEncoder(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """x: (B, C, H, W) -> (B, 2 d)."""
-        return self.rest(self.first(x.flatten(1)))
+        return self.rest(self.first(x.flatten(1))).float()
 
 
 class MLPDecoder(nn.Module):
@@ -103,7 +107,7 @@ class MLPDecoder(nn.Module):
 
     def forward(self, z: Tensor) -> Tensor:
         """z: (B, d) -> (B, C, H, W)."""
-        return self.net(z).view(z.shape[0], *self.shape_chw)
+        return self.net(z).float().view(z.shape[0], *self.shape_chw)
 
 
 class ConvEncoder(nn.Module):
@@ -124,7 +128,7 @@ class ConvEncoder(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """x: (B, C, 64, 64) -> (B, 2 d)."""
-        return self.net(x)
+        return self.net(x).float()
 
 
 class ConvDecoder(nn.Module):
@@ -144,7 +148,7 @@ class ConvDecoder(nn.Module):
 
     def forward(self, z: Tensor) -> Tensor:
         """z: (B, d) -> (B, C, 64, 64)."""
-        return self.net(z)
+        return self.net(z).float()
 
 
 _EXPECTED_SIZE = {"mlp64": 64, "conv64": 64, "mlp28": 28}

@@ -60,14 +60,20 @@ def _open_sqlite_store(uri: str, db: Path) -> MlflowClient:
 
 
 def ensure_experiment(client: MlflowClient, name: str, root: Path) -> str:
-    """The id of experiment `name`, created with its artifacts under `<root>/mlruns` if it is new."""
+    """The id of experiment `name`, created with its artifacts under `<root>/mlruns` if it is new, and
+    tagged as a model-training experiment (see :mod:`betavae.tracking.ui`)."""
+    from betavae.tracking.ui import mark_training_experiment
+
     existing = client.get_experiment_by_name(name)
     if existing is not None:
-        return existing.experiment_id
-    location = None
-    if client.tracking_uri.startswith("sqlite:"):
-        location = ProjectPaths(Path(root).resolve()).mlruns.as_uri()
-    return client.create_experiment(name, artifact_location=location)
+        experiment_id = existing.experiment_id
+    else:
+        location = None
+        if client.tracking_uri.startswith("sqlite:"):
+            location = ProjectPaths(Path(root).resolve()).mlruns.as_uri()
+        experiment_id = client.create_experiment(name, artifact_location=location)
+    mark_training_experiment(client, experiment_id)
+    return experiment_id
 
 
 def git_commit(root: Path) -> str:

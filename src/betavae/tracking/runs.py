@@ -16,6 +16,7 @@ from betavae.paths import ProjectPaths
 from betavae.tracking.client import RunLogger, git_commit, start_run
 from betavae.tracking.model_package import log_encoder_model
 from betavae.tracking.sweep_record import RunRecord
+from betavae.tracking.ui import log_dataset, source_tags
 from betavae.training.checkpoint import export_weights
 from betavae.training.engine import TrainResult, train
 
@@ -44,8 +45,9 @@ def train_and_track(run: RunConfig, data: ImageSet, *, root: Path, client: Mlflo
         "betavae.dataset": run.dataset,
         "betavae.dataset_digest": getattr(data, "digest", ""),
         "betavae.objective": run.objective.objective,
-        "mlflow.source.git.commit": git_commit(root),
+        **source_tags("pipelines/train.py", git_commit(root)),
     })
+    log_dataset(client, logger.run_id, data, run.dataset)
     logger.log_params(run.flat_params())
     ckpt_dir = ProjectPaths(root).run_checkpoints(run.dataset, run.name, run.digest)
     try:

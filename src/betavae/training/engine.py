@@ -8,7 +8,6 @@ uninterrupted run. A non-finite loss stops the run with :class:`TrainingDiverged
 
 from __future__ import annotations
 
-import contextlib
 import math
 import sys
 import time
@@ -23,8 +22,18 @@ from tqdm.auto import tqdm
 from betavae.config import RunConfig
 from betavae.errors import ConfigError, TrainingDiverged
 from betavae.models import build_model, build_objective
+from betavae.training.allocator import keep_freed_memory
 from betavae.training.checkpoint import LAST, load_checkpoint, save_checkpoint
 from betavae.training.device import autocast_dtype, select_device
+from betavae.training.step import (
+    BatchSampler,
+    TrainStep,
+    make_optimizer,
+    scalar_terms,
+    to_float_images,
+)
+
+__all__ = ["MetricsCallback", "TrainResult", "to_float_images", "train"]
 
 MetricsCallback = Callable[[dict[str, float], int], None]
 
@@ -42,42 +51,16 @@ class TrainResult:
     resumed_from_step: int | None = None
 
 
-def to_float_images(batch: torch.Tensor, max_pixel_value: int) -> torch.Tensor:
-    """uint8 (B, H, W, C) -> float (B, C, H, W) in [0, 1]."""
-    return batch.permute(0, 3, 1, 2).float().div_(max_pixel_value)
-
-
-def _scalar_terms(terms: dict[str, torch.Tensor]) -> dict[str, float]:
-    """Detach a step's loss terms into floats; vectors (KL per latent) become `name.i` entries."""
-    out: dict[str, float] = {}
-    for name, value in terms.items():
-        value = value.detach().float()
-        if value.ndim == 0:
-            out[name] = value.item()
-        else:
-            for i, v in enumerate(value.flatten().tolist()):
-                out[f"{name}.{i}"] = v
-    return out
-
-
-def _make_optimizer(name: str, params: list[torch.nn.Parameter], lr: float) -> torch.optim.Optimizer:
-    if name == "adam":
-        return torch.optim.Adam(params, lr=lr)
-    if name == "adagrad":
-        return torch.optim.Adagrad(params, lr=lr)
-    raise ConfigError(f"train.optimizer: unknown optimiser {name!r}")
-
-
-def _rng_state(batch_gen: torch.Generator, device: torch.device) -> dict[str, Any]:
-    state: dict[str, Any] = {"torch": torch.get_rng_state(), "batch": batch_gen.get_state()}
+def _rng_state(sampler: BatchSampler, device: torch.device) -> dict[str, Any]:
+    state: dict[str, Any] = {"torch": torch.get_rng_state(), "batch": sampler.get_state()}
     if device.type == "cuda":
         state["cuda"] = torch.cuda.get_rng_state(device)
     return state
 
 
-def _restore_rng(state: dict[str, Any], batch_gen: torch.Generator, device: torch.device) -> None:
+def _restore_rng(state: dict[str, Any], sampler: BatchSampler, device: torch.device) -> None:
     torch.set_rng_state(state["torch"])
-    batch_gen.set_state(state["batch"])
+    sampler.set_state(state["batch"])
     if device.type == "cuda" and "cuda" in state:
         torch.cuda.set_rng_state(state["cuda"], device)
 
@@ -96,19 +79,23 @@ def train(run: RunConfig, data: Any, checkpoint_dir: Path, *, on_metrics: Metric
                           f"{run.dataset!r} ({num_images} images)")
     device = select_device(cfg.device)
     amp_dtype = autocast_dtype(device, cfg.precision)
+    if device.type == "cpu":
+        keep_freed_memory()
     observation_shape = tuple(int(s) for s in data.images.shape[1:])
 
     torch.manual_seed(cfg.seed)
     model = build_model(run.model, observation_shape).to(device)
     objective = build_objective(run.objective, run.model.latent_dim, num_images).to(device)
     model_params = list(model.parameters()) + list(objective.model_parameters())
-    optimizers = {"model": _make_optimizer(cfg.optimizer, model_params, cfg.lr)}
+    optimizers = {"model": make_optimizer(cfg.optimizer, model_params, cfg.lr, device)}
     disc_params = list(objective.discriminator_parameters()) if hasattr(objective, "discriminator_parameters") else []
     if disc_params:
         optimizers["discriminator"] = torch.optim.Adam(
             disc_params, lr=run.objective.discriminator_lr,
-            betas=(run.objective.discriminator_beta1, run.objective.discriminator_beta2))
-    batch_gen = torch.Generator(device="cpu").manual_seed(cfg.seed)
+            betas=(run.objective.discriminator_beta1, run.objective.discriminator_beta2),
+            fused=device.type in ("cpu", "cuda") or None)
+    # The dataset stays resident on the device as uint8 for the whole run.
+    sampler = BatchSampler(data.images, int(data.max_pixel_value), cfg.batch_size, device, cfg.seed)
 
     start_step = 0
     last_path = checkpoint_dir / LAST
@@ -125,18 +112,13 @@ def train(run: RunConfig, data: Any, checkpoint_dir: Path, *, on_metrics: Metric
         objective.load_state_dict(state["objective"])
         for name, opt in optimizers.items():
             opt.load_state_dict(state["optimizers"][name])
-        _restore_rng(state["rng"], batch_gen, device)
+        _restore_rng(state["rng"], sampler, device)
         start_step = int(state["step"])
 
-    images = torch.as_tensor(data.images).to(device)  # (N, H, W, C) uint8, resident for the whole run
-    max_pixel = int(data.max_pixel_value)
-    step_fn = torch.compile(model) if cfg.compile else model
+    max_pixel = sampler.max_pixel_value
+    step_fn = TrainStep(torch.compile(model) if cfg.compile else model, objective, optimizers, device=device,
+                        amp_dtype=amp_dtype, check_finite=device.type == "cpu", name=run.name)
     needs_aux = bool(getattr(objective, "needs_aux_batch", False))
-    check_every_step = device.type == "cpu"
-
-    def draw() -> torch.Tensor:
-        idx = torch.randint(num_images, (cfg.batch_size,), generator=batch_gen)
-        return to_float_images(images[idx.to(device)], max_pixel)
 
     model.train()
     terms_f: dict[str, float] = {}
@@ -147,29 +129,14 @@ def train(run: RunConfig, data: Any, checkpoint_dir: Path, *, on_metrics: Metric
                dynamic_ncols=True, mininterval=0.5 if interactive else 30.0)
     step = start_step
     while step < cfg.steps:
-        x = draw()
-        x_aux = draw() if needs_aux else None
-        amp = torch.autocast(device.type, dtype=amp_dtype) if amp_dtype else contextlib.nullcontext()
-        with amp:
-            terms = objective(step_fn, x, step, x_aux)
-        total = terms["total"]
-        if check_every_step and not torch.isfinite(total):
-            raise TrainingDiverged(f"{run.name}: non-finite loss {total.item()} at step {step}; terms "
-                                   f"{ {k: v for k, v in _scalar_terms(terms).items() if '.' not in k} }")
-        for opt in optimizers.values():
-            opt.zero_grad(set_to_none=True)
-        total.backward()
-        if "discriminator" in optimizers:
-            # The VAE's TC term also reached the discriminator; only its own loss may train it.
-            optimizers["discriminator"].zero_grad(set_to_none=True)
-            terms["discriminator_total"].backward()
-        for opt in optimizers.values():
-            opt.step()
+        x = sampler.draw()
+        x_aux = sampler.draw() if needs_aux else None
+        terms = step_fn(x, step, x_aux)
         step += 1
         window_images += cfg.batch_size
 
         if step % cfg.log_every == 0 or step == cfg.steps:
-            terms_f = _scalar_terms(terms)
+            terms_f = scalar_terms(terms)  # the only host sync of a CUDA run, once per log step
             if not math.isfinite(terms_f["total"]):
                 raise TrainingDiverged(f"{run.name}: non-finite loss {terms_f['total']} at step {step}")
             elapsed = time.perf_counter() - window_start
@@ -181,7 +148,7 @@ def train(run: RunConfig, data: Any, checkpoint_dir: Path, *, on_metrics: Metric
                 on_metrics(terms_f, step)
         if step % cfg.checkpoint_every == 0 or step == cfg.steps:
             save_checkpoint(last_path, run=run, step=step, model=model, objective=objective,
-                            optimizers=optimizers, rng=_rng_state(batch_gen, device),
+                            optimizers=optimizers, rng=_rng_state(sampler, device),
                             data_digest=str(getattr(data, "digest", "")), observation_shape=observation_shape,
                             max_pixel_value=max_pixel, metrics=terms_f)
         bar.update(1)

@@ -1,0 +1,79 @@
+"""The comparison of every run of a sweep: one row per run with its parameters and headline scores.
+
+One home for the table that MLflow (`log_table` on the sweep's parent run), the Prefect artifact, the
+DVC plot data (`curves/runs.csv`) and the HTML report all show, and for the points of the sweep plots.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from betavae.io import atomic_path
+from betavae.render.sweep_plots import DISENTANGLEMENT, RECONSTRUCTION, SweepPoint
+from betavae.tracking.sweep_record import RunRecord
+
+#: Parameter columns (`RunConfig.flat_params` keys) shown for every run.
+PARAM_COLUMNS = ("train.objective", "train.beta", "train.seed", "train.steps", "train.lr", "train.batch_size",
+                 "model.architecture", "model.latent_dim")
+#: Score columns after the disentanglement metrics.
+EXTRA_SCORES = ("dci.completeness", "dci.informativeness", RECONSTRUCTION, "reconstruction.elbo",
+                "reconstruction.kl", "reconstruction.active_latents_kl")
+
+
+def comparison_rows(records: Sequence[RunRecord], scores: Mapping[str, Mapping[str, float]],
+                    ) -> list[dict[str, Any]]:
+    """One row per run of the sweep record, in sweep order: name, status, parameters, scores (None if absent)."""
+    score_columns = [*DISENTANGLEMENT, *EXTRA_SCORES]
+    rows = []
+    for record in records:
+        flat = record.run.flat_params()
+        own = scores.get(record.name, {})
+        row: dict[str, Any] = {"run": record.name, "status": record.status, "run_id": record.run_id}
+        row.update({key: flat.get(key) for key in PARAM_COLUMNS})
+        for key in score_columns:
+            value = own.get(key)
+            row[key] = float(value) if value is not None and math.isfinite(float(value)) else None
+        rows.append(row)
+    present = [k for k in score_columns if any(r[k] is not None for r in rows)]
+    return [{k: v for k, v in r.items() if k not in score_columns or k in present} for r in rows]
+
+
+def sweep_points(rows: Sequence[Mapping[str, Any]]) -> list[SweepPoint]:
+    """The finished runs as points of the sweep plots."""
+    return [SweepPoint(run=r["run"], objective=str(r["train.objective"]), beta=float(r["train.beta"] or 0.0),
+                       seed=int(r["train.seed"] or 0),
+                       scores={k: v for k, v in r.items() if isinstance(v, float) and "." in k
+                               and not k.startswith(("train.", "model."))})
+            for r in rows if r["status"] == "finished"]
+
+
+def rows_to_csv(rows: Sequence[Mapping[str, Any]]) -> str:
+    """CSV text with a header of every column (empty cells for missing scores)."""
+    out = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({k: ("" if v is None else v) for k, v in r.items()} for r in rows)
+    return out.getvalue()
+
+
+def write_csv(path: Path, rows: Sequence[Mapping[str, Any]]) -> Path:
+    """Write `rows` as CSV, atomically."""
+    with atomic_path(Path(path)) as tmp:
+        tmp.write_text(rows_to_csv(rows))
+    return Path(path)
+
+
+def markdown_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
+    """A Markdown table of `columns` (floats to 4 significant digits, missing values as a dash)."""
+    def cell(v: Any) -> str:
+        return "-" if v is None else f"{v:.4g}" if isinstance(v, float) else str(v)
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(r.get(c)) for c in columns) + " |" for r in rows]
+    return "\n".join(lines)

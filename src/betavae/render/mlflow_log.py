@@ -1,0 +1,58 @@
+"""Pictures and tables into MLflow: per-run pictures on each run, sweep plots and the comparison on the parent.
+
+PNGs go through `log_image(key=..., step=...)`, which the MLflow UI (3.x) shows in its charts view and
+compares across runs; the files themselves are also kept as artifacts (`traversals/`, `pictures/`,
+`sweep/`), and the comparison as an MLflow table (`comparison.json`, shown by the UI's artifact view
+and `mlflow.load_table`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+#: Picture kinds kept under the run's `traversals/` artifact folder; the rest go to `pictures/`.
+TRAVERSAL_KINDS = ("traversal", "traversal_gif")
+UI_ENV = "BETAVAE_MLFLOW_UI"
+DEFAULT_UI = "http://127.0.0.1:5000"
+
+
+def log_run_pictures(client: Any, run_id: str, pictures: Mapping[str, Path], step: int) -> None:
+    """Log every picture of a run: PNGs as MLflow images under their kind, all files as artifacts."""
+    for kind, path in pictures.items():
+        path = Path(path)
+        if path.suffix == ".png":
+            with Image.open(path) as img:
+                client.log_image(run_id, img.convert("RGB"), key=kind, step=step)
+        client.log_artifact(run_id, str(path), "traversals" if kind in TRAVERSAL_KINDS else "pictures")
+
+
+def log_sweep_results(client: Any, parent_run_id: str, pictures: Mapping[str, Path],
+                      rows: Sequence[Mapping[str, Any]]) -> None:
+    """Sweep plots and the comparison table (one row per run) on the sweep's parent run."""
+    import pandas as pd
+
+    for path in pictures.values():
+        client.log_artifact(parent_run_id, str(path), "sweep")
+    client.log_table(parent_run_id, data=pd.DataFrame(list(rows)), artifact_file="comparison.json")
+
+
+def ui_base(tracking_uri: str) -> str:
+    """Where users open the MLflow UI: `BETAVAE_MLFLOW_UI`, an http tracking server, or `make mlflow-ui`'s."""
+    if os.environ.get(UI_ENV):
+        return os.environ[UI_ENV].rstrip("/")
+    return tracking_uri.rstrip("/") if tracking_uri.startswith(("http://", "https://")) else DEFAULT_UI
+
+
+def run_url(base: str, experiment_id: str, run_id: str) -> str:
+    """Link to a run's page in the model-training view of the MLflow UI (not the GenAI view)."""
+    return f"{base}/#/experiments/{experiment_id}/runs/{run_id}?workflowType=machine_learning"
+
+
+def experiment_url(base: str, experiment_id: str) -> str:
+    """Link to the experiment's training-runs table."""
+    return f"{base}/#/experiments/{experiment_id}/runs?workflowType=machine_learning"

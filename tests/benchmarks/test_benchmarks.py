@@ -1,0 +1,74 @@
+"""The benchmark's arithmetic: FLOPs counted from layer shapes, and the same-run ratios of its summary.
+
+Timings themselves are never asserted here (the machine is shared); `python -m benchmarks` reports them.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from benchmarks.flops import training_flops_per_image
+from benchmarks.report import format_report, summarise
+from betavae.models import ModelConfig, build_model
+
+# mlp64 (Higgins et al. 2017 Appendix A), FLOPs of each forward product per image: 2 x in x out.
+MLP64_FIRST = 2 * 4096 * 1200
+MLP64_REST = 2 * (1200 * 1200 + 1200 * 20) + 2 * (10 * 1200 + 2 * 1200 * 1200 + 1200 * 4096)
+
+
+def images_with_ones(n: int, ones: int) -> torch.Tensor:
+    x = torch.zeros(n, 1, 64, 64)
+    x.view(n, -1)[:, :ones] = 1.0
+    return x
+
+
+def test_mlp64_flops_dense_and_with_the_binary_fast_path():
+    torch.manual_seed(0)
+    model = build_model(ModelConfig("mlp64", 10), (64, 64, 1)).train()
+    x = images_with_ones(4, 512)  # density 1/8
+    counted = training_flops_per_image(model, x)
+    # The image needs no gradient: the first layer runs forward + weight gradient; the rest also the
+    # input gradient.
+    assert counted["dense"] == 2 * MLP64_FIRST + 3 * MLP64_REST == 75_288_000
+    assert counted["density"] == 0.125
+    assert counted["executed"] == 2 * 0.125 * 4096 * 1200 + 3 * MLP64_REST
+    model.encoder.first.binary_fast_path = False
+    assert training_flops_per_image(model, x)["executed"] == counted["dense"]
+
+
+def test_conv64_flops_from_the_layer_shapes():
+    model = build_model(ModelConfig("conv64", 10), (64, 64, 1)).train()
+    conv = 2 * 16 * (1 * 32 * 32 * 32 + 32 * 32 * 16 * 16 + 32 * 64 * 8 * 8 + 64 * 64 * 4 * 4)  # Cin k^2 Cout HoutWout
+    fc = 2 * (1024 * 256 + 256 * 20 + 10 * 256 + 256 * 1024)
+    deconv = 2 * 16 * (64 * 64 * 4 * 4 + 64 * 32 * 8 * 8 + 32 * 32 * 16 * 16 + 32 * 1 * 32 * 32)  # Cin k^2 Cout HinWin
+    first = 2 * 16 * 32 * 32 * 32
+    counted = training_flops_per_image(model, images_with_ones(2, 100))
+    assert counted["executed"] == counted["dense"] == 2 * first + 3 * (conv - first + fc + deconv)
+
+
+def test_summary_ratios_and_targets():
+    result = {
+        "mode": "quick", "seconds": 1.0,
+        "machine": {"device": "cpu", "cpu": "x", "torch_threads": 2, "torch": "2", "load_average_start": 0.0},
+        "matmul_gflops": {"fp32": {"large": 200.0, "batch64": 120.0}, "bf16": {"large": 400.0, "batch64": 300.0}},
+        "training": [
+            {"case": "plain loop", "model": "plain mlp64", "batch": 64, "precision": "fp32", "images_per_s": 800.0},
+            {"case": "plain loop", "model": "plain mlp64", "batch": 256, "precision": "fp32", "images_per_s": 1700.0},
+            {"case": "previous engine", "model": "conv64", "batch": 64, "precision": "fp32",
+             "images_per_s": 300.0, "flops_per_image": 1e8},
+            {"case": "engine", "model": "mlp64", "batch": 64, "precision": "bf16", "images_per_s": 2600.0,
+             "flops_per_image": 5e7},
+            {"case": "engine", "model": "mlp64", "batch": 256, "precision": "bf16", "images_per_s": 6000.0,
+             "flops_per_image": 5e7},
+            {"case": "engine", "model": "conv64", "batch": 64, "precision": "bf16", "images_per_s": 450.0,
+             "flops_per_image": 1e8},
+        ],
+    }
+    summary = result["summary"] = summarise(result)
+    assert summary["mlp64_b64_vs_plain"] == {"value": 3.25, "target": 3.0, "met": True}
+    assert summary["mlp64_large_fraction_of_matmul"] == {"value": 0.75, "target": 0.7, "met": True}  # 300 / 400
+    assert summary["conv64_b64_vs_previous"] == {"value": 1.5, "target": 2.0, "met": False}
+    assert result["training"][4]["x_plain_loop"] == 6000.0 / 1700.0
+    assert result["training"][2]["fraction_of_matmul"] == 30.0 / 200.0  # a float32 case against float32
+    text = format_report(result)
+    assert "conv64_b64_vs_previous: 1.5 (target >= 2.0: NOT met)" in text

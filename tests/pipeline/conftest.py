@@ -1,0 +1,40 @@
+"""The end-to-end project: a copy of this repository after one `dvc repro` on a small dataset.
+
+Built once per test session and shared by the files that check its outputs (pipeline, report, MLflow UI).
+"""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from tests.pipeline.project_copy import BIN, clean_env, copy_project, run_ok
+
+SMALL_PARAMS = {
+    "data": {"dataset": "blobs", "datasets": {"blobs": {"kind": "blobs", "source": "procedural", "grid": 12}}},
+    "model": {"architecture": "mlp64", "latent_dim": 4, "likelihood": "bernoulli"},
+    "train": {"objective": "beta_vae", "beta": 4.0, "steps": 30, "batch_size": 32, "optimizer": "adam",
+              "lr": 0.0005, "seed": 0, "device": "cpu", "precision": "auto", "compile": False,
+              "checkpoint_every": 20, "log_every": 10},
+    "sweep": {"name": "test-sweep", "grid": {"train.beta": [1.0, 4.0]}, "seeds": [0]},
+    "evaluate": {"seed": 0, "reconstruction_samples": 128, "profile": "tiny",
+                 "table": {"metric": "beta_vae", "score": "eval_accuracy", "classifier_seeds": [0, 1],
+                           "fit_samples": 100},
+                 "profiles": {"tiny": {"beta_vae": {"batch_size": 8, "num_train": 100, "num_eval": 50},
+                                       "mig": {"num_train": 256, "num_bins": 20}}}},
+    "render": {"limit": 2.0, "steps": 5, "seed_images": 1, "kl_samples": 128, "seed": 0},
+    "register": {"metric": "beta_vae.eval_accuracy", "mode": "max", "alias": "champion"},
+}
+
+
+@pytest.fixture(scope="session")
+def repro_project(tmp_path_factory):
+    """A copy of the project after `dvc repro` on SMALL_PARAMS; shared by every end-to-end test file."""
+    dest = copy_project(tmp_path_factory.mktemp("project"))
+    (dest / "params.yaml").write_text(yaml.safe_dump(SMALL_PARAMS, sort_keys=False))
+    env = clean_env(dest)
+    run_ok(["git", "init", "-q"], dest, env)
+    run_ok(["git", "add", "-A"], dest, env)
+    run_ok(["git", "commit", "-qm", "copy"], dest, env)
+    run_ok([str(BIN / "dvc"), "repro"], dest, env, timeout=900)
+    return dest, env

@@ -1,0 +1,121 @@
+"""Run pictures: posterior-range traversals, the GIF, prior samples (ISA-VAE's own sampler), sizes and
+determinism of every picture drawn from a real (tiny) checkpoint."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from betavae.config import expand_sweep
+from betavae.data.dummy import BlockGrid
+from betavae.models.priors import LpNestedISA
+from betavae.render.animation import active_latents, save_gif, traversal_frames
+from betavae.render.figure import SIZES
+from betavae.render.run_pictures import PictureSettings, draw_run
+from betavae.render.samples import prior_of, sample_prior
+from betavae.render.sweep_plots import SweepPoint, by_beta, metrics_present
+from betavae.render.traversal import posterior_ranges, sweep_values, traversal_grid
+from betavae.training.engine import train
+from tests.render.test_traversal import KnownDecoder, _expected_pixel
+
+
+def test_posterior_range_sweeps_each_latent_over_its_own_range():
+    means = np.array([[0.0, -4.0], [1.0, 0.0], [2.0, 4.0]])
+    ranges = posterior_ranges(means)
+    np.testing.assert_array_equal(ranges, [[0.0, 2.0], [-4.0, 4.0]])
+    values = sweep_values([1, 0], 3, limit=9.0, ranges=ranges)
+    np.testing.assert_array_equal(values, [[-4.0, 0.0, 4.0], [0.0, 1.0, 2.0]])
+    grid = traversal_grid(KnownDecoder(), np.zeros((2, 3, 1), np.uint8), 1, np.array([1, 0]), 9.0, 3,
+                          values=np.array([[-0.1, 0.0, 0.1], [0.0, 1.0, 2.0]]))
+    for col, (v1, v0) in enumerate([(-0.1, 0.0), (0.0, 1.0), (0.1, 2.0)]):
+        assert (grid[0:2, 3 * col:3 * col + 3, 0] == _expected_pixel(0.5 + 10 * v1)).all()  # z1 swept, z0 = 0.5
+        assert (grid[2:4, 3 * col:3 * col + 3, 0] == _expected_pixel(v0 - 10.0)).all()  # z0 swept, z1 = -1
+
+
+def test_gif_cycles_every_active_latent_forth_and_back(tmp_path):
+    kl = np.array([0.5, 2.0, 0.001])
+    active = active_latents(kl)
+    np.testing.assert_array_equal(active, [1, 0])  # z2 is below the activity threshold
+    values = np.array([[-1.0, 0.0, 1.0], [-1.0, 0.0, 1.0]])
+    seeds = np.zeros((2, 2, 3, 1), np.uint8)
+    frames = traversal_frames(KnownDecoder(), seeds, 1, active, values, kl)
+    assert len(frames) == 2 * 4  # per latent: -1, 0, 1, then back through 0
+    assert frames[0].size == (2 * 3 * 2, 2 * 2 + 20)
+    body = np.asarray(frames[2])[20:]  # z1 = +1 with z0 = 0.5: logit 10.5
+    assert (body == _expected_pixel(10.5)).all()
+    path = save_gif(frames, tmp_path / "t.gif")
+    with Image.open(path) as gif:
+        # consecutive identical frames (the z0 sweep is black everywhere at this width) are merged
+        assert gif.format == "GIF" and gif.n_frames == 5
+        gif.seek(2)
+        np.testing.assert_array_equal(np.asarray(gif.convert("L")), np.asarray(frames[2]))
+
+
+def test_isa_prior_samples_come_from_its_own_sampler():
+    params = {"data": {"dataset": "tiny"}, "model": {"architecture": "mlp28", "latent_dim": 4},
+              "train": {"objective": "isa_vae", "beta": 1.0, "isa_layout": [2, 2], "isa_p0": 2.0, "isa_p": 0.8},
+              "sweep": {"grid": {}, "seeds": [0]}}
+    run = expand_sweep(params)[0]
+    prior = prior_of(run, None)
+    assert isinstance(prior, LpNestedISA) and prior.layout == (2, 2)
+    z = sample_prior(prior, 5, 4, torch.Generator().manual_seed(3))
+    expected = LpNestedISA((2, 2), 2.0, 0.8).sample(5, generator=torch.Generator().manual_seed(3))
+    torch.testing.assert_close(z, expected)
+    gaussian = expand_sweep({**params, "train": {"objective": "beta_vae", "beta": 4.0}})[0]
+    assert prior_of(gaussian, None) is None
+
+
+def test_sweep_points_pool_seeds_per_beta():
+    points = [SweepPoint("a", "beta_vae", 1.0, 0, {"mig.score": 0.1, "reconstruction.log_likelihood": -5}),
+              SweepPoint("b", "beta_vae", 1.0, 1, {"mig.score": 0.3, "reconstruction.log_likelihood": -6}),
+              SweepPoint("c", "beta_vae", 4.0, 0, {"mig.score": 0.5, "reconstruction.log_likelihood": -9})]
+    assert metrics_present(points) == ["mig.score"]
+    rows = by_beta(points, "mig.score")["beta_vae"]
+    assert [r[0] for r in rows] == [1.0, 4.0] and [r[3] for r in rows] == [2, 1]
+    assert rows[0][1] == pytest.approx(0.2) and rows[0][2] == pytest.approx(0.1) and rows[1][2] == 0.0
+
+
+@pytest.fixture(scope="module")
+def block_checkpoint(tmp_path_factory):
+    """A 2-latent model trained for a few steps on the 8 x 8 block grid (small, real)."""
+    params = {"data": {"dataset": "blocks"}, "model": {"architecture": "mlp28", "latent_dim": 2},
+              "train": {"objective": "beta_vae", "beta": 4.0, "steps": 4, "batch_size": 8, "device": "cpu",
+                        "checkpoint_every": 4, "log_every": 2},
+              "sweep": {"grid": {}, "seeds": [0]}}
+    data = BlockGrid()
+    padded = SimpleNamespace(images=np.pad(data.images, ((0, 0), (0, 20), (0, 20), (0, 0))), max_pixel_value=1,
+                             digest="blocks")
+    result = train(expand_sweep(params)[0], padded, tmp_path_factory.mktemp("ckpt"), progress=False)
+    return result.checkpoint, padded
+
+
+def test_every_run_picture_has_its_fixed_size_and_repeats_byte_for_byte(block_checkpoint, tmp_path):
+    checkpoint, data = block_checkpoint
+    grid = BlockGrid()
+
+    class Padded(BlockGrid):  # the block grid's factors with the images the model was trained on
+        has_factors = True
+        images = data.images
+
+        def sample_observations_from_factors(self, factors, rng):
+            return np.pad(grid.sample_observations_from_factors(factors, rng), ((0, 0), (0, 20), (0, 20), (0, 0)))
+
+        def index_to_classes(self, index):
+            return grid.all_classes[index]
+
+    history = {"total": (np.array([2, 4]), np.array([9.0, 8.0]))}
+    settings = PictureSettings(steps=3, seed_images=2, kl_samples=32, seed=1, range="posterior")
+    first = draw_run(checkpoint, Padded(), settings, tmp_path / "a", title="t", history=history)
+    second = draw_run(checkpoint, Padded(), settings, tmp_path / "b", title="t", history=history)
+    assert set(first.paths) == {"traversal", "traversal_gif", "reconstructions", "prior_samples", "kl_per_latent",
+                                "losses", "factor_response", "latent_scatter"}
+    for kind, path in first.paths.items():
+        assert path.read_bytes() == second.paths[kind].read_bytes(), kind
+        if kind != "traversal_gif":
+            with Image.open(path) as img:
+                assert img.size == SIZES[kind], kind
+    assert first.kl.shape == (2,) and (first.kl >= 0).all()

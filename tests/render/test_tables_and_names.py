@@ -1,0 +1,71 @@
+"""The comparison rows, the DVC plot data, the report page and the MLflow run facts, from known inputs."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+from datetime import datetime, timezone
+
+import numpy as np
+from PIL import Image
+
+from betavae.config import expand_sweep
+from betavae.render.comparison import comparison_rows, sweep_points
+from betavae.render.curves import write_loss_csv, write_runs_csv
+from betavae.report.page import ReportInputs, build_page
+from betavae.tracking.sweep_record import RunRecord
+from betavae.tracking.ui import dataset_input, sweep_run_name
+from tests.conftest import tiny_params
+
+
+def _records():
+    runs = expand_sweep(tiny_params())
+    return [RunRecord(r.name, r.to_dict(), f"id{i}", "finished") for i, r in enumerate(runs)]
+
+
+def test_comparison_rows_hold_parameters_and_only_the_scores_present():
+    records = _records() + [dataclasses.replace(_records()[0], name="broken", status="diverged")]
+    scores = {"beta_vae-beta=1-seed=0": {"mig.score": 0.25, "reconstruction.log_likelihood": -10.0},
+              "beta_vae-beta=4-seed=0": {"mig.score": 0.5, "reconstruction.log_likelihood": float("nan")}}
+    rows = comparison_rows(records, scores)
+    assert [r["run"] for r in rows] == ["beta_vae-beta=1-seed=0", "beta_vae-beta=4-seed=0", "broken"]
+    assert [r["train.beta"] for r in rows] == [1.0, 4.0, 1.0]
+    assert "beta_vae.eval_accuracy" not in rows[0]  # no run has it
+    assert rows[1]["mig.score"] == 0.5 and rows[1]["reconstruction.log_likelihood"] is None  # NaN is missing
+    points = sweep_points(rows)
+    assert [(p.beta, p.scores["mig.score"]) for p in points] == [(1.0, 0.25), (4.0, 0.5)]  # finished runs only
+
+
+def test_dvc_plot_data_has_dot_free_columns_and_one_row_per_step(tmp_path):
+    history = {"total": (np.array([10, 20]), np.array([5.0, 4.0])), "kl": (np.array([20]), np.array([1.5]))}
+    with open(write_loss_csv(history, tmp_path / "loss.csv")) as f:
+        assert list(csv.DictReader(f)) == [{"step": "10", "kl": "", "total": "5.0"},
+                                           {"step": "20", "kl": "1.5", "total": "4.0"}]
+    rows = comparison_rows(_records(), {"beta_vae-beta=1-seed=0": {"mig.score": 0.25}})
+    with open(write_runs_csv(rows, tmp_path / "runs.csv")) as f:
+        read = list(csv.DictReader(f))
+    assert [r["train_beta"] for r in read] == ["1.0", "4.0"] and read[0]["mig_score"] == "0.25"
+
+
+def test_report_page_embeds_pictures_escapes_text_and_sorts_offline(tmp_path):
+    picture = tmp_path / "t.png"
+    Image.new("L", (4, 3), 128).save(picture)
+    rows = comparison_rows(_records(), {})
+    rows[0]["run"] = "<b>x</b>"
+    page = build_page(ReportInputs(dataset="tiny", comparison=rows, run_pictures={"<b>x</b>": {"traversal": picture}},
+                                   sweep_pictures={}, table={"score": "s", "rows": [
+                                       {"model": "VAE", "mean": 0.5, "std": 0.125, "num_scores": 2}]}))
+    assert page.count('src="data:image/png;base64,') == 1 and "<b>x</b>" not in page and "&lt;b&gt;x&lt;/b&gt;" in page
+    assert "50.00 &plusmn; 12.50" in page and 'class="sortable"' in page and "addEventListener('click'" in page
+    assert "http://" not in page and "https://" not in page  # nothing to fetch
+
+
+def test_run_facts_for_the_mlflow_ui():
+    when = datetime(2026, 11, 24, 9, 30, 12, tzinfo=timezone.utc)
+    assert sweep_run_name("beta-sweep", {"train.beta": [1.0, 4.0], "model.latent_dim": [10]}, [0, 1], when) == \
+        "beta-sweep train.beta=1,4 model.latent_dim=10 seeds=0,1 2026-11-24T09:30:12Z"
+    entry = dataset_input("dsprites", "ab" * 32, "file:///p/data/datasets/dsprites", {"num_images": 3})
+    assert entry.dataset.digest == "ab" * 8 and entry.dataset.name == "dsprites"
+    assert json.loads(entry.dataset.source) == {"uri": "file:///p/data/datasets/dsprites"}
+    assert [(t.key, t.value) for t in entry.tags] == [("mlflow.data.context", "training")]
