@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from betavae.data.importers.base import grid_strides
+from betavae.data.ground_truth import grid_strides
 from betavae.errors import DataError
 
 __all__ = ["QUANTILES", "compare_datasets", "iou_packed", "iou_report", "main", "write_report"]

@@ -40,7 +40,7 @@ def udr_scores(data: ImageSet, scored: Sequence[ScoredRun], cfg: EvaluateConfig)
     """
     from betavae.metrics import udr
 
-    settings = udr.Params(**udr.describe(**dict(cfg.udr)))
+    settings = udr.Params.parse(cfg.udr)
     groups: dict[str, list[ScoredRun]] = {}
     for item in scored:
         groups.setdefault(model_label(item.run), []).append(item)

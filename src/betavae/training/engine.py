@@ -30,10 +30,9 @@ from betavae.training.step import (
     TrainStep,
     make_optimizer,
     scalar_terms,
-    to_float_images,
 )
 
-__all__ = ["MetricsCallback", "TrainResult", "to_float_images", "train"]
+__all__ = ["MetricsCallback", "TrainResult", "train"]
 
 MetricsCallback = Callable[[dict[str, float], int], None]
 

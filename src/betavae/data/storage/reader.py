@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from betavae.data._zstd_npy import load_array
-from betavae.data.ground_truth import GroundTruthData, grid_strides
+from betavae.data.ground_truth import GroundTruthData, grid_index
 from betavae.data.storage.layout import (
     FACTORS_FILE,
     IMAGES_FILE,
@@ -98,7 +98,7 @@ class StoredDataset(GroundTruthData):
         if len(sizes) != len(names) or len(self._values) != len(names):
             raise DataError(f"{path}: manifest factor_names, factor_sizes and factor_values differ in length")
         self.factor_classes = self.check_factors(factor_classes) if names else factor_classes
-        codes = self.factor_classes @ grid_strides(sizes) if names else np.zeros(0, dtype=np.int64)
+        codes = grid_index(self.factor_classes, sizes) if names else np.zeros(0, dtype=np.int64)
         if strictly_increasing(codes):  # stored in grid order already (the usual case): no sort needed
             self._order = np.arange(len(codes), dtype=np.int64)
             self._sorted_codes = codes
@@ -152,7 +152,7 @@ class StoredDataset(GroundTruthData):
         """Row of each factor combination (complete grids only): int64 (n,) for classes (n, k)."""
         if not self._complete:
             raise DataError(f"dataset {self.name!r} is not a complete factor grid; combinations do not map to rows")
-        codes = self.check_factors(classes) @ grid_strides(self._sizes)
+        codes = grid_index(self.check_factors(classes), self._sizes)
         return self._order[codes]
 
     def index_to_classes(self, index: np.ndarray) -> np.ndarray:
@@ -163,7 +163,7 @@ class StoredDataset(GroundTruthData):
         """Images with the given factor classes; where several images share a combination, one is drawn with ``rng``."""
         if not self.has_factors:
             raise DataError(f"dataset {self.name!r} has no factors of variation")
-        codes = self.check_factors(factors) @ grid_strides(self._sizes)
+        codes = grid_index(self.check_factors(factors), self._sizes)
         lo = np.searchsorted(self._sorted_codes, codes, side="left")
         hi = np.searchsorted(self._sorted_codes, codes, side="right")
         empty = lo == hi

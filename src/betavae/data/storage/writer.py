@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from betavae.data._zstd_npy import save_array, sha256_file
-from betavae.data.ground_truth import grid_strides
+from betavae.data.ground_truth import grid_index
 from betavae.data.storage.layout import (
     FACTORS_FILE,
     FORMAT_VERSION,
@@ -184,5 +184,5 @@ def _check_classes(
 
 
 def _all_unique(classes: np.ndarray, sizes: tuple[int, ...]) -> bool:
-    codes = np.sort(classes @ grid_strides(sizes))
+    codes = np.sort(grid_index(classes, sizes))
     return strictly_increasing(codes)
