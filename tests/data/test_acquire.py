@@ -16,11 +16,7 @@ from betavae.data.importers import dsprites_official, mnist, shapes3d
 from betavae.data.storage import load_dataset, writer
 from betavae.errors import ConfigError, DataError
 from tests.helpers import importer_samples as samples
-
-try:
-    from .http_server import serve_directory
-except ImportError:  # tests/data is not a package: pytest put this directory on sys.path
-    from http_server import serve_directory
+from tests.helpers.http_server import serve_directory
 
 
 def _sha256(path: Path) -> str:

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from betavae.data import compare
+from betavae.data.ground_truth import grid_strides
 from betavae.data.importers import (
     blobs,
     celeba,
@@ -20,11 +21,7 @@ from betavae.data.importers import (
     mnist,
     shapes3d,
 )
-from betavae.data.importers.base import (
-    check_complete_grid,
-    classes_from_values,
-    grid_strides,
-)
+from betavae.data.importers.base import check_complete_grid, classes_from_values
 from betavae.errors import ConfigError, DataError
 from tests.helpers import importer_samples as samples
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -15,29 +14,7 @@ from betavae.data import _zstd_npy as zstd_npy
 from betavae.data import storage
 from betavae.data.validation import check_dataset
 from betavae.errors import DataValidationError
-
-
-def rewrite(
-    dataset_dir: Path,
-    *,
-    images: np.ndarray | None = None,
-    packed: bool = True,
-    factors: pa.Table | None = None,
-    manifest_changes: Callable[[dict], None] | None = None,
-) -> None:
-    """Replace files of a dataset as a faulty writer would, keeping the manifest digests consistent."""
-    manifest = json.loads((dataset_dir / "manifest.json").read_text())
-    if images is not None:
-        zstd_npy.save_array(dataset_dir / storage.IMAGES_FILE, images)
-        manifest["packed"] = packed
-    if factors is not None:
-        pq.write_table(factors, dataset_dir / storage.FACTORS_FILE)
-    for fname, meta in manifest["files"].items():
-        meta["sha256"] = zstd_npy.sha256_file(dataset_dir / fname)
-        meta["bytes"] = (dataset_dir / fname).stat().st_size
-    if manifest_changes is not None:
-        manifest_changes(manifest)
-    (dataset_dir / "manifest.json").write_text(json.dumps(manifest))
+from tests.helpers.datasets import rewrite
 
 
 def failures(block_dir: Path, docs: Path) -> tuple[str, set[tuple[str, str]]]:

@@ -8,7 +8,7 @@ import pytest
 from betavae.errors import ConfigError
 from betavae.evaluation import baselines
 from betavae.metrics import suite
-from tests.metrics.synthetic import SyntheticGrid
+from tests.helpers.synthetic import SyntheticGrid
 
 
 class BlobGrid(SyntheticGrid):

@@ -8,7 +8,7 @@ import pytest
 from betavae.evaluation import baselines, fig5
 from betavae.evaluation.table import TableRow, render_markdown
 from betavae.metrics import requirements
-from tests.metrics.synthetic import SyntheticGrid, constant, identity
+from tests.helpers.synthetic import SyntheticGrid, constant, identity
 
 PARAMS = {"protocol": "higgins2017", "batch_size": 8, "num_train": 100, "num_eval": 200}
 

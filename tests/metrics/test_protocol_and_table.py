@@ -15,7 +15,7 @@ from betavae.evaluation.table import (
     render_markdown,
     write_table,
 )
-from tests.metrics.synthetic import (
+from tests.helpers.synthetic import (
     CountingRepresentation,
     SyntheticGrid,
     constant,

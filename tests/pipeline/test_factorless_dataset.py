@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from tests.helpers import importer_samples as samples
-from tests.pipeline.project_copy import BIN, clean_env, copy_project, run_ok
+from tests.helpers.project_copy import BIN, clean_env, copy_project, run_ok
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,7 @@ from betavae.tracking.registry import choose_best, load_encoder, register
 from betavae.tracking.runs import train_and_track
 from betavae.tracking.sweep_record import RunRecord
 from betavae.training.checkpoint import model_from_checkpoint
-from tests.conftest import InMemoryImages, random_binary_images, tiny_params
+from tests.helpers.runs import InMemoryImages, random_binary_images, tiny_params
 
 
 @pytest.fixture

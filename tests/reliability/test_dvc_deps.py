@@ -7,7 +7,7 @@ import subprocess
 import pytest
 import yaml
 
-from tests.reliability.stage_imports import (
+from tests.helpers.stage_imports import (
     LOADED_BY_PATH,
     ROOT,
     closure,

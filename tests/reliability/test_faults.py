@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from betavae.data.acquire import acquire_dataset
-from tests.pipeline.project_copy import BIN, ROOT, clean_env, copy_project
+from tests.helpers.project_copy import BIN, ROOT, clean_env, copy_project
 
 pytestmark = pytest.mark.slow
 

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from betavae.config import EvaluateConfig, RegisterConfig, RenderConfig, expand_sweep
 from betavae.config.datasets import parse_spec
 from betavae.errors import ConfigError
-from tests.pipeline.project_copy import ROOT
+from tests.helpers.project_copy import ROOT
 
 DEFAULT = yaml.safe_load((ROOT / "params.yaml").read_text())
 

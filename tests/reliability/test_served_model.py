@@ -20,9 +20,9 @@ from betavae.config import build_run_config
 from betavae.tracking.client import client_for, ensure_experiment, start_run
 from betavae.tracking.registry import register
 from betavae.tracking.runs import train_and_track
-from tests.conftest import InMemoryImages, random_binary_images, tiny_params
-from tests.pipeline.project_copy import ROOT, clean_env, free_port
-from tests.reliability.test_processes import listening_addresses, wait_gone
+from tests.helpers.processes import listening_addresses, wait_gone
+from tests.helpers.project_copy import ROOT, clean_env, free_port
+from tests.helpers.runs import InMemoryImages, random_binary_images, tiny_params
 
 pytestmark = pytest.mark.slow
 

@@ -16,7 +16,7 @@ from betavae.render.curves import write_loss_csv, write_runs_csv
 from betavae.report.page import ReportInputs, build_page
 from betavae.tracking.sweep_record import RunRecord
 from betavae.tracking.ui import dataset_input, sweep_run_name
-from tests.conftest import tiny_params
+from tests.helpers.runs import tiny_params
 
 
 def _records():

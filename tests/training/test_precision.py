@@ -15,8 +15,9 @@ import torch
 
 from betavae.data.dsprites import render
 from betavae.models import ModelConfig, build_model, build_objective, objective_config
+from betavae.models.inputs import to_float_images
 from betavae.training.device import autocast_dtype
-from betavae.training.step import TrainStep, make_optimizer, to_float_images
+from betavae.training.step import TrainStep, make_optimizer
 
 LOSS_RTOL = 0.01
 GRAD_MIN_COSINE = 0.99
