@@ -57,7 +57,7 @@ def train_sweep(root: str | None = None, overrides: dict[str, Any] | None = None
         sweep_record_path,
         write_sweep_record,
     )
-    from betavae.tracking import client_for, ensure_experiment, git_commit, start_run
+    from betavae.tracking import client_for, close_orphaned_runs, ensure_experiment, git_commit, start_run
     from betavae.tracking_ui import source_tags, sweep_run_name
 
     project = Path(root or ROOT)
@@ -69,6 +69,7 @@ def train_sweep(root: str | None = None, overrides: dict[str, Any] | None = None
     dataset = runs[0].dataset
     client = client_for(project)
     experiment_id = ensure_experiment(client, f"betavae-{dataset}", project)
+    close_orphaned_runs(client, experiment_id)  # runs of a killed earlier attempt end as KILLED, not RUNNING
     parent = start_run(client, experiment_id, sweep_run_name(sweep.name, sweep.grid, sweep.seeds), tags={
         "betavae.dataset": dataset, "betavae.sweep": "true", "betavae.sweep_name": sweep.name,
         **source_tags("pipelines/train.py", git_commit(project))})

@@ -10,7 +10,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from betavae.render.figure import new_figure, save_png, show_image, to_intensities, to_uint8
+from betavae.render.figure import (
+    new_figure,
+    save_png,
+    show_image,
+    to_intensities,
+    to_uint8,
+)
 from betavae.training.engine import to_float_images
 
 

@@ -17,7 +17,15 @@ import numpy as np
 import torch
 
 from betavae.errors import DataError
-from betavae.render import animation, factor_response, kl_bars, losses, reconstructions, samples, scatter
+from betavae.render import (
+    animation,
+    factor_response,
+    kl_bars,
+    losses,
+    reconstructions,
+    samples,
+    scatter,
+)
 from betavae.render.traversal import (
     kl_per_latent,
     posterior_ranges,
