@@ -43,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="a trained checkpoint to encode with in the metric suite")
     parser.add_argument("--params", type=Path, default=Path("params.yaml"),
                         help="where the metric profiles are read from")
+    parser.add_argument("--profiles", nargs="+", default=None,
+                        help="metric profiles to time (default: every profile in --params)")
     parser.add_argument("--out", type=Path, default=None, help="the JSON file to write")
     return parser
 
@@ -75,7 +77,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
         section = load_params(args.params)["evaluate"]
         profiles = {name: EvaluateConfig.from_dict({**section, "profile": name}).metrics
-                    for name in section.get("profiles", {})}
+                    for name in args.profiles or section.get("profiles", {})}
         grid = evaluation.load_grid(args.dataset_dir)
         result["metric_suite"] = evaluation.suite_times(grid, profiles, device, args.checkpoint)
     result["machine"]["load_average_end"] = round(os.getloadavg()[0], 2)

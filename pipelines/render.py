@@ -76,22 +76,18 @@ def _publish_artifacts(dataset: str, sweep: SweepRecord, rows: list[dict[str, An
     """The flow run's Prefect artifacts: the scores as a table, and a Markdown summary with MLflow links."""
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-    from betavae.render.comparison import markdown_table
+    from betavae.render.comparison import summary_markdown
     from betavae.render.mlflow_log import experiment_url, run_url, ui_base
     from betavae.tracking.client import tracking_uri
 
     base = ui_base(tracking_uri(root))
     key = f"render-{dataset}".lower().replace("_", "-")
-    create_table_artifact(key=f"{key}-runs", table=[{k: v for k, v in r.items()} for r in rows],
+    create_table_artifact(key=f"{key}-runs", table=list(rows),
                           description=f"Every run of the latest {dataset} sweep with its scores")
-    linked = [{**r, "run": f"[{r['run']}]({run_url(base, sweep.experiment_id, r['run_id'])})"} for r in rows]
-    columns = [c for c in linked[0] if c not in ("run_id",)] if linked else []
-    create_markdown_artifact(
-        key=key,
-        markdown=(f"# {dataset}: rendered sweep\n\n[All runs in MLflow]({experiment_url(base, sweep.experiment_id)})"
-                  f" \u00b7 pictures in `plots/{dataset}/`, report in `reports/{dataset}/index.html`\n\n"
-                  + markdown_table(linked, columns)),
-        description=f"Scores and MLflow links of the {dataset} sweep")
+    links = {r["run"]: run_url(base, sweep.experiment_id, r["run_id"]) for r in rows}
+    create_markdown_artifact(key=key, markdown=summary_markdown(dataset, rows, experiment_url(base, sweep.experiment_id),
+                                                                links),
+                             description=f"Scores and MLflow links of the {dataset} sweep")
 
 
 @flow(name="render-sweep", log_prints=True)

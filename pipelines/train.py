@@ -57,6 +57,7 @@ def train_sweep(root: str | None = None, overrides: dict[str, Any] | None = None
     from betavae.paths import ProjectPaths
     from betavae.tracking.client import (
         client_for,
+        close_orphaned_runs,
         ensure_experiment,
         git_commit,
         start_run,
@@ -75,6 +76,7 @@ def train_sweep(root: str | None = None, overrides: dict[str, Any] | None = None
     dataset = runs[0].dataset
     client = client_for(project)
     experiment_id = ensure_experiment(client, f"betavae-{dataset}", project)
+    close_orphaned_runs(client, experiment_id)  # runs of a killed earlier attempt end as KILLED, not RUNNING
     parent = start_run(client, experiment_id, sweep_run_name(sweep.name, sweep.grid, sweep.seeds), tags={
         "betavae.dataset": dataset, "betavae.sweep": "true", "betavae.sweep_name": sweep.name,
         **source_tags("pipelines/train.py", git_commit(project))})

@@ -79,10 +79,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from betavae.data.compare import compare_datasets
+    import json
 
-    report = compare_datasets(Path(args.first), Path(args.second), Path(args.out) if args.out else None)
-    print(report)
+    from betavae.data.compare import compare_datasets, write_report
+    from betavae.serving.images import check_output_path
+
+    for what, folder in (("first", args.first), ("second", args.second)):
+        if not Path(folder).is_dir():
+            raise DataError(f"{what}: {folder} is not a dataset folder (expected e.g. data/datasets/dsprites)")
+    if args.out:
+        check_output_path(args.out)
+    report = compare_datasets(Path(args.first), Path(args.second))
+    if args.out:
+        write_report(report, Path(args.out))
+    print(json.dumps(report, indent=2, sort_keys=True))
     return 0
 
 

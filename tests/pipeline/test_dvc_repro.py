@@ -115,3 +115,4 @@ def test_pull_encodes_images_with_the_champion(project):
     assert codes.shape == (3, 4) and np.isfinite(codes).all()
     proc = run_ok([str(BIN / "betavae"), "--root", str(dest), "pull", "blobs", "--sample", "2"], dest, env)
     assert len([line for line in proc.stdout.splitlines() if not line.startswith("#")]) == 2
+

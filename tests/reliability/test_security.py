@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 
@@ -102,3 +103,28 @@ def test_servers_default_to_loopback():
     texts = [p.read_text() for p in SOURCES] + [(ROOT / "Makefile").read_text(),
                                                  (ROOT / "pipelines" / "prefect.yaml").read_text()]
     assert not [t for t in texts if "0.0.0.0" in t]
+
+
+@pytest.mark.parametrize("make, expected", [
+    (lambda d: d / "absent", "first: {p} is not a dataset folder"),
+    (lambda d: (d / "f.npy").write_bytes(b"x") and d / "f.npy", "first: {p} is not a dataset folder"),
+    (lambda d: (d / "empty").mkdir() or d / "empty", "no manifest"),
+])
+def test_compare_refuses_what_is_not_a_dataset(tmp_path, capsys, make, expected):
+    from betavae.cli import main
+
+    path = make(tmp_path)
+    assert main(["compare", str(path), str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and expected.format(p=path) in err, err
+
+
+def test_compare_of_a_dataset_with_itself_reports_exact_agreement(tmp_path, capsys):
+    from betavae.cli import main
+    from tests.data.conftest import write_block_grid
+
+    dataset = write_block_grid(tmp_path / "blocks")
+    assert main(["compare", str(dataset), str(dataset), "--out", str(tmp_path / "r.json")]) == 0
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["exact_match_fraction"] == 1.0 and report["num_compared"] == 32
+    assert json.loads(capsys.readouterr().out) == report

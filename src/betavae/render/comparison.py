@@ -77,3 +77,13 @@ def markdown_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) ->
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(cell(r.get(c)) for c in columns) + " |" for r in rows]
     return "\n".join(lines)
+
+
+def summary_markdown(dataset: str, rows: Sequence[Mapping[str, Any]], experiment_link: str,
+                     run_links: Mapping[str, str]) -> str:
+    """The Markdown of the render flow's Prefect artifact: links into MLflow, then the comparison table."""
+    linked = [{**r, "run": f"[{r['run']}]({run_links[r['run']]})" if r["run"] in run_links else r["run"]}
+              for r in rows]
+    columns = [c for c in (rows[0] if rows else {}) if c != "run_id"]
+    return (f"# {dataset}: rendered sweep\n\n[All runs in MLflow]({experiment_link}) \u00b7 pictures in "
+            f"`plots/{dataset}/`, report in `reports/{dataset}/index.html`\n\n" + markdown_table(linked, columns))

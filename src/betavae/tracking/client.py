@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import socket
 import subprocess
 import time
 from collections.abc import Mapping
@@ -22,6 +23,8 @@ from mlflow.tracking import MlflowClient
 from betavae.paths import ProjectPaths
 
 PARENT_TAG = "mlflow.parentRunId"
+OWNER_HOST_TAG = "betavae.owner_host"
+OWNER_PID_TAG = "betavae.owner_pid"
 MAX_BATCH = 900  # MLflow accepts at most 1000 entities per log_batch call
 
 
@@ -124,8 +127,39 @@ class RunLogger:
 def start_run(client: MlflowClient, experiment_id: str, name: str, *, parent_id: str | None = None,
               tags: Mapping[str, Any] | None = None) -> RunLogger:
     """Create a run (nested under `parent_id` when given) and return a logger bound to it."""
-    all_tags = {"mlflow.runName": name, **(tags or {})}
+    all_tags = {"mlflow.runName": name, OWNER_HOST_TAG: socket.gethostname(), OWNER_PID_TAG: os.getpid(),
+                **(tags or {})}
     if parent_id:
         all_tags[PARENT_TAG] = parent_id
     run = client.create_run(experiment_id, run_name=name, tags={k: str(v) for k, v in all_tags.items()})
     return RunLogger(client, run.info.run_id)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def close_orphaned_runs(client: MlflowClient, experiment_id: str) -> list[str]:
+    """Mark KILLED, with the reason, every RUNNING run started on this host by a process that has died.
+
+    A SIGKILL leaves no chance to end a run; without this, the MLflow UI would show it running forever.
+    Runs of live processes (a concurrent sweep) and of other hosts are left alone. Returns their ids.
+    """
+    host = socket.gethostname()
+    closed = []
+    for run in client.search_runs([experiment_id], filter_string="attributes.status = 'RUNNING'"):
+        tags = run.data.tags
+        pid = tags.get(OWNER_PID_TAG, "")
+        if tags.get(OWNER_HOST_TAG) != host or not pid.isdigit() or _process_alive(int(pid)):
+            continue
+        client.set_tag(run.info.run_id, "betavae.failure_reason",
+                       f"process {pid} on {host} ended before the run finished (killed)")
+        client.set_terminated(run.info.run_id, status="KILLED")
+        closed.append(run.info.run_id)
+    return closed

@@ -1,0 +1,96 @@
+"""Faults during an experiment: `dvc exp run` with its train stage SIGKILLed, then run again.
+
+Works on its own copy of the shared end-to-end project (paths inside `mlflow.db` and the stage records
+rewritten to the copy), so the other end-to-end files see the project as `dvc repro` left it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import subprocess
+import time
+
+import pytest
+
+from tests.helpers.project_copy import BIN, clean_env, run_ok
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def project(repro_project, tmp_path):
+    """A copy of the shared project, its absolute paths pointing into the copy."""
+    source, _ = repro_project
+    dest = shutil.copytree(source, tmp_path / "project", symlinks=True)
+    old, new = str(source), str(dest)
+    with sqlite3.connect(dest / "mlflow.db") as db:
+        for table, column in (("experiments", "artifact_location"), ("runs", "artifact_uri"),
+                              ("model_versions", "source"), ("model_versions", "storage_location")):
+            db.execute(f"UPDATE {table} SET {column} = replace({column}, ?, ?)", (old, new))
+    for record in (dest / "models").rglob("*.json"):
+        record.write_text(record.read_text().replace(old, new))
+    return dest, clean_env(dest)
+
+
+def _kill_stage_when(dvc: subprocess.Popen, module: str, ready) -> None:
+    """SIGKILL the `python -m <module>` child of `dvc` once `ready()` holds."""
+    import psutil
+
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and dvc.poll() is None:
+        stages = []
+        for child in psutil.Process(dvc.pid).children(recursive=True):
+            try:
+                if module in " ".join(child.cmdline()):
+                    stages.append(child)
+            except psutil.Error:  # a short-lived child (git) that ended or is a zombie
+                continue
+        if stages and ready():
+            stages[0].kill()
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"{module} ended before it could be killed")
+
+
+def test_exp_run_survives_a_killed_train_stage_and_commits_scores_not_checkpoints(project):
+    """A SIGKILL mid-train, then the same `dvc exp run` again: training resumes, no MLflow run stays RUNNING, and the experiment commit holds the scores
+    (listed by `dvc exp show` and `dvc metrics diff`) and no file over 1 MB."""
+    from mlflow.tracking import MlflowClient
+
+    dest, env = project
+    cmd = [str(BIN / "dvc"), "exp", "run", "-S", "train.steps=60", "--name", "longer"]
+    checkpoints = dest / "models/blobs/checkpoints"
+    before = set(checkpoints.iterdir())
+    dvc = subprocess.Popen(cmd, cwd=dest, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    _kill_stage_when(dvc, "pipelines.train",
+                     lambda: any((d / "last.pt").exists() for d in set(checkpoints.iterdir()) - before))
+    out, _ = dvc.communicate(timeout=300)
+    assert dvc.returncode != 0, out
+    proc = run_ok(cmd, dest, env, timeout=900)
+    assert "Running stage 'register'" in proc.stdout
+
+    sweep = json.loads((dest / "models/blobs/sweep.json").read_text())
+    assert [r["status"] for r in sweep["runs"]] == ["finished", "finished"]
+    assert all(r["config"]["train"]["steps"] == 60 for r in sweep["runs"])
+    uri = f"sqlite:///{dest / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    runs = client.search_runs([client.get_experiment_by_name("betavae-blobs").experiment_id])
+    assert [r.info.run_name for r in runs if r.info.status == "RUNNING"] == []
+    killed = [r for r in runs if r.info.status == "KILLED"]
+    assert killed and all("ended before the run finished" in r.data.tags["betavae.failure_reason"] for r in killed)
+    resumed = [r for r in runs if r.data.tags.get("betavae.resumed_from_step", "0") not in ("0", "")]
+    assert resumed, "the re-run trained from scratch instead of resuming the killed run's checkpoint"
+
+    shown = json.loads(run_ok([str(BIN / "dvc"), "exp", "show", "--json"], dest, env).stdout)
+    assert "beta_vae-beta=1-seed=0" in json.dumps(shown) and "mig.score" in json.dumps(shown)
+    diff = run_ok([str(BIN / "dvc"), "metrics", "diff", "--json"], dest, env).stdout
+    assert "beta_vae.eval_accuracy" in diff
+    exp_rev = run_ok([str(BIN / "dvc"), "exp", "list", "--sha-only"], dest, env).stdout.split()
+    assert exp_rev, "dvc exp run made no experiment commit"
+    tree = run_ok(["git", "ls-tree", "-r", "-l", exp_rev[-1]], dest, env).stdout.splitlines()
+    files = {line.split("\t")[1]: int(line.split()[3]) for line in tree}
+    assert "metrics/blobs/scores.json" in files and "dvc.lock" in files
+    assert {path: size for path, size in files.items() if size > 1_000_000} == {}
+    assert not [path for path in files if "checkpoints" in path or path.endswith(".pt")]
