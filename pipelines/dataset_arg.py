@@ -11,7 +11,7 @@ from pipelines.common import params
 
 def dataset_argument(argv: list[str]) -> str:
     """The dataset a per-dataset stage runs for: its one command-line argument, one of `data.train_on`."""
-    from betavae.per_dataset import datasets_to_train
+    from betavae.config.per_dataset import datasets_to_train
 
     try:
         names = datasets_to_train(params())

@@ -44,7 +44,7 @@ def _wait(flow_run_ids: list[Any], timeout: float | None = None) -> dict[Any, An
 
 
 def _mlflow_outcome(client: MlflowClient, experiment_id: str, parent_id: str, digest: str) -> Any | None:
-    from betavae.sweep import DIGEST_TAG
+    from betavae.tracking.runs import DIGEST_TAG
 
     found = client.search_runs([experiment_id], order_by=["attributes.start_time DESC"], filter_string=(
         f"tags.`mlflow.parentRunId` = '{parent_id}' and tags.`{DIGEST_TAG}` = '{digest}'"))
@@ -52,7 +52,9 @@ def _mlflow_outcome(client: MlflowClient, experiment_id: str, parent_id: str, di
 
 
 def _record(run: Any, mlflow_run: Any | None, state: Any, root: Path) -> Any:
-    from betavae.sweep import MODEL_URI_TAG, OUTCOME_TAG, RunRecord, checkpoint_dir_for
+    from betavae.paths import ProjectPaths
+    from betavae.tracking.runs import MODEL_URI_TAG, OUTCOME_TAG
+    from betavae.tracking.sweep_record import RunRecord
 
     if mlflow_run is None:
         return RunRecord(run.name, run.to_dict(), "", "failed",
@@ -62,7 +64,7 @@ def _record(run: Any, mlflow_run: Any | None, state: Any, root: Path) -> Any:
     if outcome != "finished" or mlflow_run.info.status != "FINISHED":
         return RunRecord(run.name, run.to_dict(), mlflow_run.info.run_id, "diverged" if outcome == "diverged" else
                          "failed", failure_reason=tags.get("betavae.failure_reason", state.message))
-    local = checkpoint_dir_for(root, run)
+    local = ProjectPaths(root).run_checkpoints(run.dataset, run.name, run.digest)
     checkpoint = next((local / n for n in ("last.pt", "final.pt") if (local / n).is_file()), None)
     if checkpoint is None:  # trained on another machine: fetch the package's weights
         checkpoint = fetch_weights(tags[MODEL_URI_TAG], local)

@@ -18,12 +18,11 @@ import shlex
 import subprocess
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import yaml
 
-from pipelines.common import ROOT, main_guard
+from pipelines.common import PATHS, ROOT, main_guard
 
 DEFAULT_CONFIG = "configs/higgins2017-fig5.yaml"
 
@@ -53,17 +52,16 @@ def run(argv: list[str] | None = None) -> None:
     parser.add_argument("--dry-run", action="store_true", help="print the dvc command and stop")
     args = parser.parse_args(argv)
     config = yaml.safe_load((ROOT / args.config).read_text())
-    params_path = ROOT / "params.yaml"
+    params_path = PATHS.params_file
     original = params_path.read_text()
     merged = merge(yaml.safe_load(original), config)
     from betavae.config import EvaluateConfig, expand_sweep
-    from betavae.evaluation import TableConfig
-    from betavae.per_dataset import datasets_to_train, params_for
+    from betavae.config.per_dataset import datasets_to_train, params_for
 
     names = datasets_to_train(merged)
     for name in names:
         expand_sweep(params_for(merged, name))  # every value is checked before the experiment starts
-    TableConfig.from_dict(EvaluateConfig.from_dict(merged.get("evaluate")).table)
+    EvaluateConfig.from_dict(merged.get("evaluate"))  # evaluate.table included
 
     cmd = ["dvc", "exp", "run", "--name", f"fig5-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M}"]
     print(f"{shlex.join(cmd)}  # on params.yaml merged with {args.config}")
@@ -76,7 +74,7 @@ def run(argv: list[str] | None = None) -> None:
     finally:
         params_path.write_text(original)
     dataset = names[0]
-    table = (ROOT / "metrics" / dataset / "table.md").read_text()
+    table = (PATHS.metrics(dataset) / "table.md").read_text()
     train = config.get("train", {})
     sweep = config.get("sweep", {})
     header = [
@@ -87,7 +85,7 @@ def run(argv: list[str] | None = None) -> None:
         f"{train.get('optimizer')} lr {train.get('lr')}; replicas: {len(sweep.get('seeds', []))} seeds "
         f"x {json.dumps(sweep.get('grid', {}))}", "",
     ]
-    out = ROOT / "docs" / "results" / f"{dataset}-fig5.md"
+    out = PATHS.results_doc(dataset)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(header) + table, encoding="utf-8")
     print(f"wrote {out}", file=sys.stderr)

@@ -4,7 +4,7 @@
 
 Deployed by `pipelines/prefect.yaml` per dataset on the work pool `gpu` with a cron schedule: the sweep
 then fans out over the GPU workers (one `train-one` flow run per configuration), and the best run becomes
-`betavae-<dataset>@champion` only if it beats the version in service (`betavae.promotion`). Each step
+`betavae-<dataset>@champion` only if it beats the version in service (`betavae.tracking.promotion`). Each step
 calls the same functions as the `dvc.yaml` stage of the same name.
 """
 

@@ -21,7 +21,9 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from betavae.config import RunConfig
 from betavae.errors import BetavaeError, TrainingDiverged
+from betavae.tracking.sweep_record import RunRecord
 from pipelines.common import ROOT, main_guard
 from pipelines.dataset_arg import dataset_argument
 
@@ -37,25 +39,22 @@ def _retry_infrastructure_only(task: Any, task_run: Any, state: Any) -> bool:
     return False
 
 
-def _train(run: Any, experiment_id: str, parent_id: str, root: Path) -> dict[str, Any]:
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10, retry_condition_fn=_retry_infrastructure_only,
+      task_run_name="train-{run.name}")
+def train_configuration(run: RunConfig, experiment_id: str, parent_id: str, root: Path) -> RunRecord:
     from betavae.data.storage import load_dataset
-    from betavae.sweep import train_and_track
-    from betavae.tracking import client_for
+    from betavae.paths import ProjectPaths
+    from betavae.tracking.client import client_for
+    from betavae.tracking.runs import train_and_track
     from betavae.training.device import apply_num_threads
 
     apply_num_threads(run.train.num_threads)
-    data = load_dataset(root / "data" / "datasets" / run.dataset)
+    data = load_dataset(ProjectPaths(root).dataset(run.dataset))
     record = train_and_track(run, data, root=root, client=client_for(root), experiment_id=experiment_id,
                              parent_id=parent_id)
-    if record.status != "finished":
+    if not record.finished:
         get_run_logger().warning("%s %s: %s", run.name, record.status, record.failure_reason)
-    return record.__dict__
-
-
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10, retry_condition_fn=_retry_infrastructure_only,
-      task_run_name="train-{run.name}")
-def train_configuration(run: Any, experiment_id: str, parent_id: str, root: Path) -> dict[str, Any]:
-    return _train(run, experiment_id, parent_id, root)
+    return record
 
 
 @flow(name="train-one", log_prints=True, retries=1, retry_delay_seconds=5)
@@ -66,17 +65,16 @@ def train_one(run_config: dict[str, Any], experiment_id: str, parent_run_id: str
     The data comes from the worker's clone (pulled from the DVC remote when missing); the run is nested
     under the sweep's MLflow parent run. Its checkpoint is thinned once it finished, unless kept.
     """
-    from betavae.config import RunConfig
-    from betavae.sweep import seal_checkpoint
+    from betavae.training.checkpoint import seal_checkpoint
     from pipelines.data import ensure_dataset
 
     project = Path(root or ROOT)
     run = RunConfig.from_dict(run_config)
     ensure_dataset(run.dataset, project)
-    record = _train(run, experiment_id, parent_run_id, project)
-    if record["status"] == "finished":
-        seal_checkpoint(Path(record["checkpoint"]), keep_checkpoints)
-    return record
+    record = train_configuration.fn(run, experiment_id, parent_run_id, project)
+    if record.finished:
+        seal_checkpoint(Path(record.checkpoint), keep_checkpoints)
+    return record.to_dict()
 
 
 @flow(name="train-sweep", log_prints=True)
@@ -88,18 +86,22 @@ def train_sweep(dataset: str, root: str | None = None, overrides: dict[str, Any]
     `deployment` (e.g. `train-one/train-one`) fans the configurations out over the workers of its pool.
     """
     from betavae.config import SweepConfig, expand_sweep, load_params
-    from betavae.per_dataset import apply_overrides, keep_checkpoints, params_for
-    from betavae.sweep import (
-        RunRecord,
-        seal_checkpoint,
-        sweep_record_path,
-        write_sweep_record,
+    from betavae.config.per_dataset import apply_overrides, keep_checkpoints, params_for
+    from betavae.paths import ProjectPaths
+    from betavae.tracking.client import (
+        client_for,
+        close_orphaned_runs,
+        ensure_experiment,
+        git_commit,
+        start_run,
     )
-    from betavae.tracking import client_for, close_orphaned_runs, ensure_experiment, git_commit, start_run
-    from betavae.tracking_ui import source_tags, sweep_run_name
+    from betavae.tracking.sweep_record import SweepRecord, write_sweep_record
+    from betavae.tracking.ui import source_tags, sweep_run_name
+    from betavae.training.checkpoint import seal_checkpoint
 
     project = Path(root or ROOT)
-    p = apply_overrides(load_params(project / "params.yaml"), overrides)
+    paths = ProjectPaths(project)
+    p = apply_overrides(load_params(paths.params_file), overrides)
     keep = keep_checkpoints(p)
     p = params_for(p, dataset)
     runs = expand_sweep(p)  # validates every configuration before any work
@@ -118,18 +120,17 @@ def train_sweep(dataset: str, root: str | None = None, overrides: dict[str, Any]
             records = train_on_workers(runs, deployment, client=client, experiment_id=experiment_id,
                                        parent_id=parent.run_id, root=project, keep_checkpoints=keep)
         else:
-            records = [RunRecord(**train_configuration(run, experiment_id, parent.run_id, project)) for run in runs]
+            records = [train_configuration(run, experiment_id, parent.run_id, project) for run in runs]
     except BaseException as exc:
         parent.set_tags({"betavae.failure_reason": f"{type(exc).__name__}: {exc}"[:5000]})
         parent.finish("FAILED")
         raise
-    finished = [r for r in records if r.status == "finished"]
+    finished = [r for r in records if r.finished]
     for record in finished:
         record.checkpoint = str(seal_checkpoint(Path(record.checkpoint), keep))
     parent.log_metrics({"runs_finished": len(finished), "runs_diverged": len(records) - len(finished)}, step=0)
     parent.finish("FINISHED" if finished else "FAILED")
-    write_sweep_record(sweep_record_path(project, dataset), dataset=dataset, experiment_id=experiment_id,
-                       parent_run_id=parent.run_id, records=records)
+    write_sweep_record(paths.sweep_record(dataset), SweepRecord(dataset, experiment_id, parent.run_id, tuple(records)))
     if not finished:
         raise TrainingDiverged(f"every run of the sweep failed or diverged: {[r.failure_reason for r in records]}")
     return parent.run_id
@@ -138,7 +139,7 @@ def train_sweep(dataset: str, root: str | None = None, overrides: dict[str, Any]
 def _check_params(dataset: str) -> None:
     """Validate every configuration of the sweep before a Prefect server is even started."""
     from betavae.config import expand_sweep, load_params
-    from betavae.per_dataset import keep_checkpoints, params_for
+    from betavae.config.per_dataset import keep_checkpoints, params_for
 
     p = load_params(ROOT / "params.yaml")
     keep_checkpoints(p)

@@ -24,7 +24,7 @@ import yaml
 
 from betavae.data.storage import load_dataset
 from tests.integration.services import AWS, Services, processes_under, wait_http
-from tests.pipeline.project_copy import BIN, clean_env, copy_project, free_port, run_ok
+from tests.helpers.project_copy import BIN, clean_env, copy_project, free_port, run_ok
 
 pytestmark = pytest.mark.slow
 

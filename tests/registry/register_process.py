@@ -10,8 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from betavae.promotion import register_run
-from betavae.tracking import client_for
+from betavae.tracking.promotion import register_run
+from betavae.tracking.client import client_for
 
 
 def main(project: str, run_id: str, model_uri: str, dataset: str, value: str, go: str, out: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from betavae.errors import ConfigError
-from betavae.per_dataset import (
+from betavae.config.per_dataset import (
     apply_overrides,
     datasets_to_train,
     keep_checkpoints,

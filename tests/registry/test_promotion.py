@@ -3,6 +3,7 @@ tags, failed runs refused, and two register processes at once leave the champion
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -15,10 +16,10 @@ import torch
 
 from betavae.config import expand_sweep
 from betavae.errors import ConfigError, DataError
-from betavae.promotion import CHALLENGER, CHAMPION, promote_best, register_run
-from betavae.sweep import train_and_track
-from betavae.tracking import client_for, ensure_experiment, start_run
-from tests.conftest import InMemoryImages, random_binary_images, tiny_params
+from betavae.tracking.promotion import CHALLENGER, CHAMPION, promote_best, register_run
+from betavae.tracking.runs import train_and_track
+from betavae.tracking.client import client_for, ensure_experiment, start_run
+from tests.helpers.runs import InMemoryImages, random_binary_images, tiny_params
 
 ROOT = Path(__file__).parents[2]
 
@@ -34,7 +35,8 @@ def store(tmp_path_factory):
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True,
                             check=True).stdout.strip()
     with pytest.MonkeyPatch.context() as mp:
-        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
+        # set through the monkeypatch so that it is removed again: MLflow writes it into os.environ
+        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{project / 'mlflow.db'}")
         mp.delenv("BETAVAE_LOCK_DIR", raising=False)
         mp.chdir(project)
         data = InMemoryImages(random_binary_images(64, 28), digest="d" * 64)
@@ -123,7 +125,7 @@ def test_failed_and_diverged_runs_are_never_registered(store):
     with pytest.raises(DataError, match="status FAILED"):
         register_run(client, run_id=diverged.run_id, model_source="runs:/x/model", dataset="gate-fail",
                      metric="m", mode="max", value=0.9, scores={})
-    runs = [diverged.__dict__, {**a.__dict__, "status": "failed"}]
+    runs = [diverged, dataclasses.replace(a, status="failed")]
     with pytest.raises(ConfigError, match="no finished run"):
         promote_best(client, runs, {diverged.name: {"m": 0.9}, a.name: {"m": 0.5}}, "gate-fail", metric="m",
                      mode="max")

@@ -18,11 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from betavae.config import EvaluateConfig, RegisterConfig, RenderConfig, expand_sweep
-from betavae.data.importers.spec import parse_spec
+from betavae.config.datasets import parse_spec
 from betavae.errors import ConfigError
-from betavae.evaluation import TableConfig
-from betavae.per_dataset import datasets_to_train, keep_checkpoints, params_for, register_config
-from tests.pipeline.project_copy import ROOT
+from betavae.config.per_dataset import datasets_to_train, keep_checkpoints, params_for, register_config
+from tests.helpers.project_copy import ROOT
 
 DEFAULT = yaml.safe_load((ROOT / "params.yaml").read_text())
 
@@ -41,7 +40,7 @@ def validate_everything(params: dict[str, Any]) -> None:
     for name in datasets_to_train(params):
         expand_sweep(params_for(params, name))
         register_config(params, name)
-    TableConfig.from_dict(EvaluateConfig.from_dict(params.get("evaluate")).table)
+    EvaluateConfig.from_dict(params.get("evaluate"))  # evaluate.table is validated with it
     RenderConfig.from_dict(params.get("render"))
     RegisterConfig.from_dict(params.get("register"))
 

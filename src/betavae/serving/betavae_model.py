@@ -46,7 +46,7 @@ with warnings.catch_warnings():
 
             from betavae.errors import DataError
             from betavae.serving.images import check_images
-            from betavae.training.inference import decode_images, encode_means
+            from betavae.evaluation.inference import decode_images, encode_means
 
             method = (params or {}).get("method", "encode")
             try:

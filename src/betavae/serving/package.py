@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from betavae.errors import DataError
-from betavae.registry import model_name
+from betavae.tracking.registry import model_name
 
 
 def registry_uri(dataset: str, alias: str | None = None, version: int | None = None) -> str:
@@ -29,7 +29,7 @@ def pull(dataset: str, out: Path, *, root: Path, alias: str | None = None, versi
     """Download the registered package to `out` (replaced atomically); returns `out`."""
     import mlflow
 
-    from betavae.tracking import client_for
+    from betavae.tracking.client import client_for
 
     client_for(root)
     uri = registry_uri(dataset, alias, version)
@@ -58,7 +58,7 @@ def load(source: str, *, root: Path, alias: str | None = None, version: int | No
     if (path / "MLmodel").is_file():
         uri = str(path)
     else:
-        from betavae.tracking import client_for
+        from betavae.tracking.client import client_for
 
         client_for(root)
         uri = registry_uri(source, alias, version)

@@ -1,0 +1,60 @@
+"""Encode images with a trained model: the representation the metrics and `betavae pull` use."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from betavae.models.inputs import to_float_images
+from betavae.training.allocator import keep_freed_memory
+
+
+@torch.no_grad()
+def encode_means(model: torch.nn.Module, images: np.ndarray, max_pixel_value: int, *,
+                 batch_size: int = 2048, device: torch.device | str = "cpu") -> np.ndarray:
+    """Posterior means mu(x) for uint8 images (n, H, W, C) -> float32 (n, d)."""
+    if images.dtype != np.uint8 or images.ndim != 4:
+        raise ValueError(f"expected uint8 images of shape (n, H, W, C), got {images.dtype} {images.shape}")
+    model.eval()
+    if torch.device(device).type == "cpu":
+        keep_freed_memory()  # each batch allocates the same large float buffers again
+    out = []
+    for start in range(0, len(images), batch_size):
+        batch = torch.from_numpy(np.ascontiguousarray(images[start:start + batch_size])).to(device)
+        mu, _ = model.encode(to_float_images(batch, max_pixel_value))
+        out.append(mu.float().cpu().numpy())
+    if not out:
+        return np.zeros((0, model.config.latent_dim), dtype=np.float32)
+    return np.concatenate(out)
+
+
+def representation_of(model: torch.nn.Module, max_pixel_value: int, *, batch_size: int = 2048,
+                      device: torch.device | str = "cpu") -> Callable[[np.ndarray], np.ndarray]:
+    """The metrics' `representation` callable: uint8 images (n, H, W, C) -> latent means (n, d)."""
+
+    def represent(images: np.ndarray) -> np.ndarray:
+        return encode_means(model, images, max_pixel_value, batch_size=batch_size, device=device)
+
+    return represent
+
+
+@torch.no_grad()
+def decode_images(model: torch.nn.Module, latents: np.ndarray, max_pixel_value: int, *,
+                  batch_size: int = 2048, device: torch.device | str = "cpu") -> np.ndarray:
+    """Latents (n, d) -> uint8 images (n, H, W, C): the mean of p(x|z), scaled to the data's pixel range
+    and rounded, so a decoded image has the format `encode_means` takes."""
+    d = model.config.latent_dim
+    latents = np.asarray(latents, dtype=np.float32)
+    if latents.ndim != 2 or latents.shape[1] != d or not np.isfinite(latents).all():
+        raise ValueError(f"expected finite latents of shape (n, {d}), got {latents.dtype} {latents.shape}")
+    model.eval()
+    h, w, c = model.observation_shape
+    out = [np.zeros((0, h, w, c), dtype=np.uint8)]
+    for start in range(0, len(latents), batch_size):
+        z = torch.from_numpy(latents[start:start + batch_size]).to(device)
+        pixels = model.mean_image(model.decode(z)).float().clamp_(0.0, 1.0)  # (B, C, H, W)
+        scaled = torch.round(pixels * max_pixel_value).to(torch.uint8).permute(0, 2, 3, 1)
+        out.append(scaled.cpu().numpy())
+    return np.concatenate(out)

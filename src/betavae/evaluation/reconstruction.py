@@ -1,0 +1,115 @@
+"""How well a VAE reconstructs its data and how much its posterior uses each latent.
+
+On `num_samples` images drawn from the dataset with `rng` (any dataset: factors are not needed):
+
+- ``log_likelihood``: E_q(z|x)[log p(x|z)] per image in nats, one reparameterised sample z per image
+  (Kingma & Welling 2014, Eq. 7), under the model's own pixel likelihood (Bernoulli logits, or a
+  Gaussian with fixed or learned scale) as computed by ``model.reconstruction_nll``.
+- ``kl``: KL(q(z|x) || N(0, I)) per image in nats (Kingma & Welling 2014, Appendix B), and
+  ``kl.<i>`` for every latent i.
+- ``elbo`` = log_likelihood - kl (Kingma & Welling 2014, Eq. 3; beta = 1 whatever the training beta).
+- ``active_latents_kl``: latents whose mean KL exceeds `kl_threshold` nats (0.01 by default);
+  ``active_latents_var``: latents whose posterior mean varies across the data, Var_x(E_q[z_i]) above
+  `variance_threshold` (0.01; the activity measure of Burda et al. 2016, Sec. 5.2).
+
+The model follows the models contract: ``encode(x) -> (mu, logvar)``, ``decode(z) -> recon``,
+``reconstruction_nll(recon, x) -> (B,)``, ``config.latent_dim``, with x float (B, C, H, W) = the uint8
+images (B, H, W, C) permuted and divided by ``data.max_pixel_value``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from betavae.errors import DataError
+from betavae.metrics.settings import MetricSettings, module_functions, setting
+from betavae.models.gaussian import kl_normal_standard, reparameterise
+from betavae.models.inputs import to_float_images
+
+__all__ = ["Params", "compute", "describe", "images_to_input"]
+
+NAME = "reconstruction"
+
+
+@dataclass(frozen=True)
+class Params(MetricSettings):
+    """Settings of the reconstruction measures."""
+
+    metric: ClassVar[str] = NAME
+
+    num_samples: int = setting(10000, minimum=2)
+    batch_size: int = setting(512, minimum=1)
+    kl_threshold: float = setting(0.01, minimum=0.0)
+    variance_threshold: float = setting(0.01, minimum=0.0)
+
+    def draws(self) -> int:
+        """Number of images the measures encode with these settings."""
+        return self.num_samples
+
+
+describe, _ = module_functions(Params)
+
+
+def images_to_input(images: np.ndarray, max_pixel_value: int, device: torch.device | str = "cpu") -> torch.Tensor:
+    """uint8 images (B, H, W, C) -> float (B, C, H, W) in [0, 1], the models' input convention."""
+    if images.dtype != np.uint8 or images.ndim != 4:
+        raise DataError(f"expected uint8 images of shape (B, H, W, C), got {images.dtype} {images.shape}")
+    return to_float_images(torch.from_numpy(np.ascontiguousarray(images)).to(device), max_pixel_value)
+
+
+def _draw_images(data: Any, n: int, rng: np.random.Generator) -> np.ndarray:
+    """`n` images of `data`: rows drawn without replacement (with, if `n` exceeds the dataset) when the
+    dataset holds its images, else via its factors; datasets without factors (CelebA) need `images`."""
+    held = getattr(data, "images", None)
+    if held is not None:
+        rows = rng.choice(len(held), size=n, replace=n > len(held))
+        return held[np.sort(rows)]
+    return data.sample(n, rng)[1]
+
+
+@torch.no_grad()
+def compute(model: torch.nn.Module, data: Any, rng: np.random.Generator, **params: Any) -> dict[str, float]:
+    """Reconstruction log-likelihood, ELBO, KL (total and per latent) and active-latent counts.
+
+    All quantities are means over `num_samples` images, in nats per image.
+    """
+    p = Params.parse(params)
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    generator = torch.Generator(device=device)
+    generator.manual_seed(int(rng.integers(2**63 - 1)))
+    images = _draw_images(data, p.num_samples, np.random.default_rng(int(rng.integers(2**63 - 1))))
+
+    log_lik = 0.0
+    kl_sum: torch.Tensor | None = None
+    means = []
+    try:
+        for start in range(0, p.num_samples, p.batch_size):
+            x = images_to_input(images[start:start + p.batch_size], int(data.max_pixel_value), device)
+            mu, logvar = model.encode(x)  # (B, d) each
+            z = reparameterise(mu, logvar, generator)
+            recon = model.decode(z)  # (B, C, H, W)
+            log_lik -= float(model.reconstruction_nll(recon, x).double().sum())
+            kl = kl_normal_standard(mu, logvar).double().sum(0)  # (d,)
+            kl_sum = kl if kl_sum is None else kl_sum + kl
+            means.append(mu.double().cpu())
+    finally:
+        model.train(was_training)
+    assert kl_sum is not None
+    kl_per_latent = (kl_sum / p.num_samples).cpu().numpy()
+    mean_codes = torch.cat(means).numpy()
+    variances = mean_codes.var(axis=0, ddof=1)
+    out = {
+        "log_likelihood": log_lik / p.num_samples,
+        "kl": float(kl_per_latent.sum()),
+        "active_latents_kl": float((kl_per_latent > p.kl_threshold).sum()),
+        "active_latents_var": float((variances > p.variance_threshold).sum()),
+    }
+    out["elbo"] = out["log_likelihood"] - out["kl"]
+    out.update({f"kl.{i}": float(v) for i, v in enumerate(kl_per_latent)})
+    return out

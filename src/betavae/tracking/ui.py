@@ -1,0 +1,67 @@
+"""What the MLflow UI shows of the project's runs: experiment kind, dataset inputs, source, sweep names.
+
+- Experiment kind: MLflow 3 opens an experiment either in its GenAI view (traces) or in its model-training
+  view (runs). Experiments get the tag `mlflow.experimentKind = custom_model_development`, which the UI
+  reads when its workflow switch is off, and every link the project writes carries
+  `?workflowType=machine_learning`, which the 3.17 UI (whose global GenAI / machine-learning switch
+  otherwise defaults to GenAI) honours and remembers.
+- Dataset: each training run logs its dataset as an MLflow dataset input (name, digest, source URI), so
+  the runs table's Dataset column names it.
+- Source: `mlflow.source.name`/`type` name the entry point and `mlflow.source.git.commit` the commit.
+- Sweep parent runs are named after what they sweep and when, so two sweeps can be told apart.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from mlflow.entities import Dataset, DatasetInput, InputTag
+
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+TRAINING_KIND = "custom_model_development"
+DATASET_CONTEXT_TAG = "mlflow.data.context"
+DIGEST_CHARS = 16  # MLflow stores at most 36 characters of a dataset digest; the full sha256 is a run tag
+
+
+def mark_training_experiment(client: Any, experiment_id: str) -> None:
+    """Tag the experiment as model training (not GenAI), so the UI opens its runs."""
+    client.set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG, TRAINING_KIND)
+
+
+def dataset_input(name: str, digest: str, source_uri: str, profile: Mapping[str, Any] | None = None,
+                  context: str = "training") -> DatasetInput:
+    """An MLflow dataset input: `name`, the first characters of the sha256 `digest`, a local source URI."""
+    dataset = Dataset(name=name, digest=(digest or "unknown")[:DIGEST_CHARS], source_type="local",
+                      source=json.dumps({"uri": source_uri}),
+                      profile=json.dumps(dict(profile or {}), sort_keys=True, default=str))
+    return DatasetInput(dataset=dataset, tags=[InputTag(key=DATASET_CONTEXT_TAG, value=context)])
+
+
+def log_dataset(client: Any, run_id: str, data: Any, name: str) -> None:
+    """Log `data` (a stored dataset, or anything with `digest` and `images`) as the run's training input."""
+    path = getattr(data, "path", None)
+    source = Path(path).resolve().as_uri() if path else f"memory:{name}"
+    manifest = getattr(data, "manifest", {}) or {}
+    profile = {"num_images": len(data.images), "sha256": getattr(data, "digest", ""),
+               "kind": manifest.get("kind"), "source": manifest.get("source")}
+    client.log_inputs(run_id, datasets=[dataset_input(name, getattr(data, "digest", ""), source, profile)])
+
+
+def source_tags(entry_point: str, commit: str) -> dict[str, str]:
+    """Run tags naming the code that made the run (the UI's Source column and its commit)."""
+    return {"mlflow.source.name": entry_point, "mlflow.source.type": "LOCAL", "mlflow.source.git.commit": commit}
+
+
+def sweep_run_name(name: str, grid: Mapping[str, Sequence[Any]], seeds: Sequence[int],
+                   when: datetime | None = None) -> str:
+    """A parent run name that tells sweeps apart: `beta-sweep train.beta=1,4 seeds=0,1 2026-11-24T09:30Z`."""
+    when = (when or datetime.now(UTC)).astimezone(UTC)
+    swept = " ".join(f"{k}={','.join(f'{v:g}' if isinstance(v, float) else str(v) for v in vs)}"
+                     for k, vs in grid.items())
+    seeds_text = ",".join(str(s) for s in seeds)
+    return " ".join(part for part in (name, swept, f"seeds={seeds_text}", when.strftime("%Y-%m-%dT%H:%M:%SZ"))
+                    if part)
