@@ -39,6 +39,7 @@ bench: install
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 mlflow-ui: install
+	@echo "MLflow UI (model-training view): http://127.0.0.1:5000/#/experiments?workflowType=machine_learning"
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --default-artifact-root ./mlruns --host 127.0.0.1
 
 clean:

@@ -43,14 +43,19 @@ def _parser() -> argparse.ArgumentParser:
                         help="a trained checkpoint to encode with in the metric suite")
     parser.add_argument("--params", type=Path, default=Path("params.yaml"),
                         help="where the metric profiles are read from")
+    parser.add_argument("--profiles", nargs="+", default=None,
+                        help="metric profiles to time (default: every profile in --params)")
     parser.add_argument("--out", type=Path, default=None, help="the JSON file to write")
     return parser
 
 
 def _device(name: str) -> torch.device:
+    from betavae.errors import ConfigError
     from betavae.training.device import select_device
 
-    return select_device("auto" if name == "auto" else name)
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda: no CUDA device is available here (torch.cuda.is_available() is False)")
+    return select_device(name)
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -75,7 +80,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
         section = load_params(args.params)["evaluate"]
         profiles = {name: EvaluateConfig.from_dict({**section, "profile": name}).metrics
-                    for name in section.get("profiles", {})}
+                    for name in args.profiles or section.get("profiles", {})}
         grid = evaluation.load_grid(args.dataset_dir)
         result["metric_suite"] = evaluation.suite_times(grid, profiles, device, args.checkpoint)
     result["machine"]["load_average_end"] = round(os.getloadavg()[0], 2)
@@ -86,7 +91,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    result = run(args)
+    from betavae.errors import BetavaeError
+
+    try:
+        result = run(args)
+    except BetavaeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     print(format_report(result))
     out = args.out or RESULTS / f"{result['mode']}-{result['machine']['device'].split(':')[0]}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -18,17 +18,19 @@ SHAPES = {"large": (2048, 4096, 1200), "batch64": (64, 4096, 1200)}
 
 
 def matmul_gflops(m: int, k: int, n: int, dtype: torch.dtype, device: torch.device, *, repeats: int,
-                  min_seconds: float) -> float:
-    """Best GFLOP/s of (m, k) @ (k, n) in `dtype` over `repeats` windows of at least `min_seconds`."""
+                  min_seconds: float) -> tuple[float, float]:
+    """Best GFLOP/s of (m, k) @ (k, n) in `dtype` over `repeats` windows of at least `min_seconds`: per
+    wall-clock second, and per second of this process's CPU time (on a shared CPU the second is what
+    the process got; on CUDA only the first means anything)."""
     gen = torch.Generator(device=device).manual_seed(0)
     a = torch.randn(m, k, generator=gen, device=device).to(dtype)
     b = torch.randn(k, n, generator=gen, device=device).to(dtype)
     out = torch.empty(m, n, device=device, dtype=dtype)
     torch.mm(a, b, out=out)  # warm-up (kernel selection, page faults)
     synchronize(device)
-    best = 0.0
+    best = best_cpu = 0.0
     for _ in range(repeats):
-        calls, start = 0, time.perf_counter()
+        calls, start, cpu = 0, time.perf_counter(), time.process_time()
         while True:
             torch.mm(a, b, out=out)
             calls += 1
@@ -37,8 +39,10 @@ def matmul_gflops(m: int, k: int, n: int, dtype: torch.dtype, device: torch.devi
             synchronize(device)
             if time.perf_counter() - start >= min_seconds:
                 break
-        best = max(best, 2.0 * m * k * n * calls / (time.perf_counter() - start) / 1e9)
-    return best
+        flop = 2.0 * m * k * n * calls / 1e9
+        best = max(best, flop / (time.perf_counter() - start))
+        best_cpu = max(best_cpu, flop / max(time.process_time() - cpu, 1e-9))
+    return best, best_cpu
 
 
 def bf16_supported(device: torch.device) -> bool:
@@ -51,7 +55,8 @@ def bf16_supported(device: torch.device) -> bool:
 
 
 def measure(device: torch.device, quick: bool) -> dict[str, Any]:
-    """{"fp32": {"large": GFLOP/s, "batch64": ...}, "bf16": {...}}; bf16 only where it is native.
+    """{"fp32": {"large": GFLOP/s, "batch64": ..., "large_per_cpu_s": ...}, "bf16": {...}}; bf16 only where
+    the device multiplies it natively.
 
     On CUDA, float32 means IEEE float32 (TF32 off), the precision the float32 figures are trained in."""
     repeats, min_s = (3, 0.15) if quick else (5, 0.5)
@@ -61,8 +66,13 @@ def measure(device: torch.device, quick: bool) -> dict[str, Any]:
     previous = torch.backends.cuda.matmul.allow_tf32
     torch.backends.cuda.matmul.allow_tf32 = False
     try:
-        return {name: {shape: round(matmul_gflops(*SHAPES[shape], dtype, device, repeats=repeats,
-                                                  min_seconds=min_s), 1) for shape in SHAPES}
-                for name, dtype in dtypes.items()}
+        out: dict[str, Any] = {}
+        for name, dtype in dtypes.items():
+            out[name] = {}
+            for shape in SHAPES:
+                wall, cpu = matmul_gflops(*SHAPES[shape], dtype, device, repeats=repeats, min_seconds=min_s)
+                out[name][shape] = round(wall, 1)
+                out[name][f"{shape}_per_cpu_s"] = round(cpu, 1)
+        return out
     finally:
         torch.backends.cuda.matmul.allow_tf32 = previous

@@ -12,13 +12,14 @@ import json
 import subprocess
 import time
 import urllib.request
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from tests.pipeline.chromium import Chromium
-from tests.pipeline.project_copy import BIN, free_port, run_ok
+from tests.helpers.chromium import Chromium
+from tests.helpers.project_copy import BIN, free_port, run_ok
 
 pytestmark = pytest.mark.slow
 
@@ -86,7 +87,7 @@ def test_pictures_and_comparison_are_logged_to_mlflow(repro_project):
         assert len(logged_images) >= 2 * (len(RUN_PICTURES) - 1)  # each PNG and its thumbnail
     parent = sweep["parent_run_id"]
     assert {a.path for a in client.list_artifacts(parent, "sweep")} == {"sweep/tradeoff.png", "sweep/metric_vs_beta.png"}
-    table = json.loads(open(client.download_artifacts(parent, "comparison.json"), encoding="utf-8").read())
+    table = json.loads(Path(client.download_artifacts(parent, "comparison.json")).read_text(encoding="utf-8"))
     rows = [dict(zip(table["columns"], row)) for row in table["data"]]
     assert [r["run"] for r in rows] == RUNS and [r["train.beta"] for r in rows] == [1.0, 4.0]
 

@@ -3,27 +3,29 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 from PIL import Image
 
 from betavae.config import expand_sweep
-from betavae.render.comparison import comparison_rows, sweep_points
+from betavae.render.comparison import comparison_rows, summary_markdown, sweep_points
 from betavae.render.curves import write_loss_csv, write_runs_csv
 from betavae.report.page import ReportInputs, build_page
-from betavae.tracking_ui import dataset_input, sweep_run_name
-from tests.conftest import tiny_params
+from betavae.tracking.sweep_record import RunRecord
+from betavae.tracking.ui import dataset_input, sweep_run_name
+from tests.helpers.runs import tiny_params
 
 
 def _records():
     runs = expand_sweep(tiny_params())
-    return [{"name": r.name, "status": "finished", "run_id": f"id{i}", "config": r.to_dict()} for i, r in enumerate(runs)]
+    return [RunRecord(r.name, r.to_dict(), f"id{i}", "finished") for i, r in enumerate(runs)]
 
 
 def test_comparison_rows_hold_parameters_and_only_the_scores_present():
-    records = _records() + [{**_records()[0], "name": "broken", "status": "diverged"}]
+    records = _records() + [dataclasses.replace(_records()[0], name="broken", status="diverged")]
     scores = {"beta_vae-beta=1-seed=0": {"mig.score": 0.25, "reconstruction.log_likelihood": -10.0},
               "beta_vae-beta=4-seed=0": {"mig.score": 0.5, "reconstruction.log_likelihood": float("nan")}}
     rows = comparison_rows(records, scores)
@@ -60,10 +62,21 @@ def test_report_page_embeds_pictures_escapes_text_and_sorts_offline(tmp_path):
 
 
 def test_run_facts_for_the_mlflow_ui():
-    when = datetime(2026, 11, 24, 9, 30, 12, tzinfo=timezone.utc)
+    when = datetime(2026, 11, 24, 9, 30, 12, tzinfo=UTC)
     assert sweep_run_name("beta-sweep", {"train.beta": [1.0, 4.0], "model.latent_dim": [10]}, [0, 1], when) == \
         "beta-sweep train.beta=1,4 model.latent_dim=10 seeds=0,1 2026-11-24T09:30:12Z"
     entry = dataset_input("dsprites", "ab" * 32, "file:///p/data/datasets/dsprites", {"num_images": 3})
     assert entry.dataset.digest == "ab" * 8 and entry.dataset.name == "dsprites"
     assert json.loads(entry.dataset.source) == {"uri": "file:///p/data/datasets/dsprites"}
     assert [(t.key, t.value) for t in entry.tags] == [("mlflow.data.context", "training")]
+
+
+def test_prefect_summary_links_every_run_into_the_training_view():
+    from betavae.render.mlflow_log import experiment_url, run_url
+
+    rows = comparison_rows(_records(), {"beta_vae-beta=1-seed=0": {"mig.score": 0.25}})
+    links = {r["run"]: run_url("http://h:5000", "7", r["run_id"]) for r in rows}
+    text = summary_markdown("tiny", rows, experiment_url("http://h:5000", "7"), links)
+    assert "[All runs in MLflow](http://h:5000/#/experiments/7/runs?workflowType=machine_learning)" in text
+    assert "| [beta_vae-beta=1-seed=0](http://h:5000/#/experiments/7/runs/id0?workflowType=machine_learning) |" in text
+    assert "| run | status | train.objective | train.beta |" in text.splitlines()[4] and "0.25" in text

@@ -14,11 +14,11 @@ import matplotlib
 
 matplotlib.use("Agg")  # headless: stages run on workers without a display
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
 
-from betavae.io import atomic_path  # noqa: E402
+from betavae.io import atomic_path
 
 DPI = 100
 

@@ -10,8 +10,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from betavae.render.figure import new_figure, save_png, show_image, to_intensities, to_uint8
-from betavae.training.engine import to_float_images
+from betavae.models.inputs import to_float_images
+from betavae.render.figure import (
+    new_figure,
+    save_png,
+    show_image,
+    to_intensities,
+    to_uint8,
+)
 
 
 @torch.no_grad()

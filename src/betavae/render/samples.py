@@ -14,8 +14,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from betavae.models.builders import build_objective
-from betavae.render.figure import new_figure, save_png, show_image, tile, to_intensities, to_uint8
+from betavae.models.registry import build_objective
+from betavae.render.figure import (
+    new_figure,
+    save_png,
+    show_image,
+    tile,
+    to_intensities,
+    to_uint8,
+)
 
 GRID = 8
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from mlflow.exceptions import MlflowException
+
 from betavae.errors import DataError
 
 
@@ -16,7 +18,7 @@ def champion_lineage(client: Any, registered: Mapping[str, Any]) -> dict[str, An
     try:
         version = client.get_model_version_by_alias(registered["name"], registered["alias"])
         run = client.get_run(version.run_id)
-    except Exception as exc:  # MlflowException, or a store that is not there
+    except MlflowException as exc:
         raise DataError(f"cannot read the lineage of {registered.get('uri')}: {exc}") from exc
     tags = run.data.tags
     parent_id = tags.get("mlflow.parentRunId")
@@ -24,7 +26,7 @@ def champion_lineage(client: Any, registered: Mapping[str, Any]) -> dict[str, An
     if parent_id:
         try:
             parent_name = client.get_run(parent_id).info.run_name
-        except Exception:  # the parent may have been deleted; the lineage still stands
+        except MlflowException:  # the parent may have been deleted; the lineage still stands
             parent_name = None
     datasets = [{"name": d.dataset.name, "digest": d.dataset.digest, "source": d.dataset.source}
                 for d in (run.inputs.dataset_inputs if run.inputs else [])]

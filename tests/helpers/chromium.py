@@ -15,7 +15,7 @@ import subprocess
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import pytest
 
@@ -101,7 +101,7 @@ class Chromium:
         self.proc: subprocess.Popen | None = None
         self.port: int | None = None
 
-    def __enter__(self) -> Chromium:
+    def __enter__(self) -> Self:
         self.profile.mkdir(parents=True, exist_ok=True)
         port_file = self.profile / "DevToolsActivePort"
         port_file.unlink(missing_ok=True)  # a previous browser's port
@@ -123,7 +123,7 @@ class Chromium:
             targets = json.loads(response.read())
         return Page(next(t for t in targets if t["type"] == "page")["webSocketDebuggerUrl"])
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +59,7 @@ def source_tags(entry_point: str, commit: str) -> dict[str, str]:
 def sweep_run_name(name: str, grid: Mapping[str, Sequence[Any]], seeds: Sequence[int],
                    when: datetime | None = None) -> str:
     """A parent run name that tells sweeps apart: `beta-sweep train.beta=1,4 seeds=0,1 2026-11-24T09:30Z`."""
-    when = (when or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    when = (when or datetime.now(UTC)).astimezone(UTC)
     swept = " ".join(f"{k}={','.join(f'{v:g}' if isinstance(v, float) else str(v) for v in vs)}"
                      for k, vs in grid.items())
     seeds_text = ",".join(str(s) for s in seeds)
