@@ -50,9 +50,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _device(name: str) -> torch.device:
+    from betavae.errors import ConfigError
     from betavae.training.device import select_device
 
-    return select_device("auto" if name == "auto" else name)
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda: no CUDA device is available here (torch.cuda.is_available() is False)")
+    return select_device(name)
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -88,7 +91,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    result = run(args)
+    from betavae.errors import BetavaeError
+
+    try:
+        result = run(args)
+    except BetavaeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     print(format_report(result))
     out = args.out or RESULTS / f"{result['mode']}-{result['machine']['device'].split(':')[0]}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,6 @@
 """Evaluation cost: encoding images/s, and the metric suite's time per model for each profile.
 
-Encoding is timed with :func:`betavae.training.inference.encode_means` (what the metrics and
+Encoding is timed with :func:`betavae.evaluation.inference.encode_means` (what the metrics and
 `betavae pull` use) on rendered dSprites. The suite (full mode only) runs every metric of each profile of
 `params.yaml` the way the `evaluate` stage does (a fresh grid code cache per model, so the total includes
 the encoding the metrics need), followed by a breakdown: encoding the whole grid, then each metric on the
@@ -20,8 +20,8 @@ import numpy as np
 import torch
 
 from benchmarks.timing import median_rate
+from betavae.evaluation.inference import encode_means
 from betavae.models import ModelConfig, build_model
-from betavae.training.inference import encode_means
 
 ENCODE_BATCH = 2048
 
@@ -42,7 +42,7 @@ def encode_rate(images: np.ndarray, device: torch.device, quick: bool) -> dict[s
 
 
 def _representation(data: Any, checkpoint: Path | None, device: torch.device) -> tuple[Any, str]:
-    from betavae.training.inference import representation_of
+    from betavae.evaluation.inference import representation_of
 
     if checkpoint is not None:
         from betavae.training.checkpoint import model_from_checkpoint

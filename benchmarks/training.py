@@ -26,7 +26,7 @@ from torch import nn
 from benchmarks.flops import training_flops_per_image
 from benchmarks.timing import median_rate
 from betavae.data.dsprites import render
-from betavae.models import ModelConfig, ObjectiveConfig, build_model, build_objective
+from betavae.models import ModelConfig, build_model, build_objective, objective_config
 from betavae.training.allocator import keep_freed_memory
 from betavae.training.device import autocast_dtype
 from betavae.training.step import BatchSampler, TrainStep, make_optimizer
@@ -51,7 +51,7 @@ def engine_case(images: np.ndarray, arch: str, batch: int, device: torch.device,
     model = build_model(ModelConfig(arch, LATENTS), tuple(images.shape[1:])).to(device)
     if hasattr(model.encoder, "first"):
         model.encoder.first.binary_fast_path = fast_path
-    objective = build_objective(ObjectiveConfig("beta_vae", beta=BETA), LATENTS, len(images)).to(device)
+    objective = build_objective(objective_config("beta_vae", beta=BETA), LATENTS, len(images)).to(device)
     optimizer = (make_optimizer("adam", list(model.parameters()), LR, device) if fused
                  else torch.optim.Adam(model.parameters(), lr=LR))
     amp = autocast_dtype(device, precision)

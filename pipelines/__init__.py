@@ -7,9 +7,9 @@ internet), and the server gets 120 s to start on a busy machine instead of 20.
 """
 
 import os
-from pathlib import Path
 
-_ROOT = Path(os.environ.get("BETAVAE_ROOT", Path.cwd())).resolve()
-os.environ.setdefault("PREFECT_HOME", str(_ROOT / ".prefect"))
+from betavae.paths import ProjectPaths, project_root
+
+os.environ.setdefault("PREFECT_HOME", str(ProjectPaths(project_root()).prefect_home))
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")

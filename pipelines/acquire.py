@@ -7,17 +7,13 @@ from __future__ import annotations
 
 import sys
 
-from betavae.errors import ConfigError
-from pipelines.common import ROOT, main_guard, params
+from pipelines.common import PATHS, ROOT, main_guard, params
 
 
 def acquire(name: str) -> None:
-    from betavae.data.acquire import acquire_dataset
+    from betavae.data.acquire import acquire_named
 
-    datasets = (params().get("data") or {}).get("datasets") or {}
-    if name not in datasets:
-        raise ConfigError(f"data.datasets has no dataset {name!r}; defined: {sorted(datasets)}")
-    out = acquire_dataset(name, datasets[name], ROOT / "data" / "datasets", ROOT)
+    out = acquire_named(name, (params().get("data") or {}).get("datasets"), PATHS.datasets, ROOT)
     print(f"acquired {name} -> {out.relative_to(ROOT)}")
 
 

@@ -11,22 +11,22 @@ overrides a setting of the table's metric (values are read as YAML) to measure i
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from pathlib import Path
 
 import yaml
 
-from pipelines.common import ROOT, main_guard, params
+from pipelines.common import PATHS, main_guard, params
 
 
 def measure(argv: list[str] | None = None) -> None:
     from betavae.config import EvaluateConfig
+    from betavae.config.model import ModelConfig
     from betavae.data.storage import load_dataset
-    from betavae.evaluation import TableConfig
-    from betavae.fig5 import LABELS, baseline_rows, protocol_title
+    from betavae.evaluation.fig5 import LABELS, baseline_rows, protocol_title
+    from betavae.evaluation.table import render_markdown
     from betavae.io import atomic_path, write_json
-    from betavae.metrics.table import render_markdown
-    from betavae.models.config import ModelConfig
 
     p = params()
     parser = argparse.ArgumentParser(prog="python -m pipelines.baselines")
@@ -37,12 +37,10 @@ def measure(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
     cfg = EvaluateConfig.from_dict(p.get("evaluate"))
-    raw = dict(cfg.table)
-    raw["params"] = {**dict(raw.get("params") or {}),
-                     **{k: yaml.safe_load(v) for k, v in (item.split("=", 1) for item in args.set)}}
-    table = TableConfig.from_dict(raw)
-    metric_params = table.metric_params(cfg.metrics)
-    data = load_dataset(ROOT / "data" / "datasets" / args.dataset)
+    overrides = {k: yaml.safe_load(v) for k, v in (item.split("=", 1) for item in args.set)}
+    table = dataclasses.replace(cfg.table, params={**dict(cfg.table.params), **overrides})
+    metric_params = table.metric_params(cfg.metrics)  # the overrides are checked here
+    data = load_dataset(PATHS.dataset(args.dataset, "--dataset"))
     started = time.perf_counter()
     import numpy as np
 
@@ -52,7 +50,7 @@ def measure(argv: list[str] | None = None) -> None:
         keep_fraction=table.keep_fraction, fit_samples=table.fit_samples, identity_factor=table.identity_factor,
         model_config=ModelConfig.from_dict(p["model"]), untrained_seeds=args.untrained_seeds)
     title = protocol_title(table.metric, table.score, metric_params, table.keep_fraction, table.classifier_seeds)
-    out = Path(args.out) if args.out else ROOT / "metrics" / args.dataset / "baselines"
+    out = Path(args.out) if args.out else PATHS.metrics(args.dataset) / "baselines"
     write_json(out.with_suffix(".json"), {"dataset": args.dataset, "protocol": title, "settings": metric_params,
                                           "seconds": time.perf_counter() - started, "rows": details})
     md = render_markdown(rows, dataset=args.dataset, score_name=f"{table.metric}.{table.score}", protocol=title)

@@ -1,24 +1,25 @@
-"""Shared set-up of the stage entry points: project root, parameters, and the embedded Prefect default."""
+"""Shared set-up of the stage entry points: project root and paths, parameters, and the error guard."""
 
 from __future__ import annotations
 
 import logging
-import os
 import sys
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from betavae.config import load_params
 from betavae.errors import BetavaeError
+from betavae.paths import ProjectPaths, project_root
 
-ROOT = Path(os.environ.get("BETAVAE_ROOT", Path.cwd())).resolve()
+ROOT = project_root()
+PATHS = ProjectPaths(ROOT)
 
 
 def params() -> dict[str, Any]:
-    return load_params(ROOT / "params.yaml")
+    return load_params(PATHS.params_file)
 
 
-def main_guard(fn, *args: Any, flow: bool = False) -> None:
+def main_guard(fn: Callable[..., Any], *args: Any, flow: bool = False) -> None:
     """Run a stage; a known error prints one clear line and exits 1 so `dvc repro` stops there.
 
     With `flow`, `fn` is a Prefect flow run against a temporary server bound to this process

@@ -14,103 +14,105 @@ say why there is no table.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from betavae.config import EvaluateConfig
 from pipelines.common import ROOT, main_guard, params
 
+if TYPE_CHECKING:
+    from betavae.data.ground_truth import GroundTruthData
+    from betavae.evaluation.scoring import ScoredRun
+    from betavae.tracking.sweep_record import RunRecord
 
-@task(cache_policy=NO_CACHE, task_run_name="evaluate-{record[name]}")
-def evaluate_run(record: dict[str, Any], data: Any, cfg: Any, root: Path) -> Any:
-    from betavae.evaluation import evaluate_checkpoint
-    from betavae.tracking import RunLogger, client_for
 
-    scored = evaluate_checkpoint(Path(record["checkpoint"]), data, cfg)
-    logger = RunLogger(client_for(root), record["run_id"])
-    logger.log_metrics(scored.scores, step=int(record["config"]["train"]["steps"]))
+@task(cache_policy=NO_CACHE, task_run_name="evaluate-{record.name}")
+def evaluate_run(record: RunRecord, data: GroundTruthData, cfg: EvaluateConfig, root: Path) -> ScoredRun:
+    from betavae.evaluation.scoring import evaluate_checkpoint
+    from betavae.tracking.client import RunLogger, client_for
+
+    scored = evaluate_checkpoint(Path(record.checkpoint), data, cfg)
+    logger = RunLogger(client_for(root), record.run_id)
+    logger.log_metrics(scored.scores, step=record.run.train.steps)
     logger.log_params({f"evaluate.{name}.{k}": v for name, kw in cfg.metrics.items() for k, v in kw.items()}
                       | {"evaluate.seed": cfg.seed, "evaluate.profile": cfg.profile})
     return scored
 
 
-@task(cache_policy=NO_CACHE)
-def log_selection(record: dict[str, Any], scored: Any, root: Path) -> None:
+def log_selection(record: RunRecord, scored: ScoredRun, root: Path) -> None:
     """UDR scores and the notes (estimators, skipped metrics with reasons) of one run, to MLflow."""
-    from betavae.tracking import RunLogger, client_for
+    from betavae.tracking.client import RunLogger, client_for
 
-    logger = RunLogger(client_for(root), record["run_id"])
+    logger = RunLogger(client_for(root), record.run_id)
     udr = {k: v for k, v in scored.scores.items() if k.startswith("udr.")}
     if udr:
-        logger.log_metrics(udr, step=int(record["config"]["train"]["steps"]))
+        logger.log_metrics(udr, step=record.run.train.steps)
     logger.set_tags({f"betavae.{k}": v[:5000] for k, v in scored.notes.items()})
 
 
 @task(cache_policy=NO_CACHE)
-def build_table(data: Any, scored: list[Any], cfg: Any, dataset: str, root: Path) -> str:
-    from betavae.evaluation import TableConfig, comparison_table, table_title
+def build_table(data: GroundTruthData, scored: list[ScoredRun], cfg: EvaluateConfig, dataset: str,
+                root: Path) -> str:
+    from betavae.evaluation.comparison import comparison_table, table_title
+    from betavae.evaluation.table import write_table
     from betavae.io import atomic_path, write_json
     from betavae.metrics.requirements import missing_factors
-    from betavae.metrics.table import write_table
+    from betavae.paths import ProjectPaths
 
-    table = TableConfig.from_dict(cfg.table)
+    paths = ProjectPaths(root)
+    out = paths.metrics(dataset)
     reason = missing_factors(data)
-    out = root / "metrics" / dataset
     if reason is not None:
         write_json(out / "table.json", {"dataset": dataset, "rows": [], "skipped": reason})
-        write_json(out / "table_details.json", {"skipped": reason})
+        write_json(paths.table_details(dataset), {"skipped": reason})
         with atomic_path(out / "table.md") as tmp:
             tmp.write_text(f"### No disentanglement table for {dataset}\n\nSkipped: {reason}.\n", encoding="utf-8")
         return (out / "table.md").read_text()
-    rows, details = comparison_table(data, scored, cfg, table)
-    _, md_path = write_table(root / "metrics", dataset, rows, score_name=f"{table.metric}.{table.score}",
-                             protocol=table_title(cfg, table))
-    write_json(out / "table_details.json", details)
+    rows, details = comparison_table(data, scored, cfg)
+    _, md_path = write_table(paths.metrics_root, dataset, rows, score_name=f"{cfg.table.metric}.{cfg.table.score}",
+                             protocol=table_title(cfg))
+    write_json(paths.table_details(dataset), details)
     return md_path.read_text()
 
 
 @flow(name="evaluate-sweep", log_prints=True)
 def evaluate_sweep(root: str | None = None) -> dict[str, dict[str, float]]:
-    from betavae.config import EvaluateConfig, load_params
+    from betavae.config import load_params
     from betavae.data.storage import load_dataset
-    from betavae.evaluation import TableConfig, udr_scores
+    from betavae.evaluation.udr import udr_scores
     from betavae.io import write_json
-    from betavae.sweep import read_sweep_record, sweep_record_path
+    from betavae.paths import ProjectPaths
+    from betavae.tracking.sweep_record import read_sweep_record
     from betavae.training.device import apply_num_threads
 
     project = Path(root or ROOT)
-    p = load_params(project / "params.yaml")
-    cfg = EvaluateConfig.from_dict(p.get("evaluate"))
+    paths = ProjectPaths(project)
+    p = load_params(paths.params_file)
+    cfg = EvaluateConfig.from_dict(p.get("evaluate"))  # the table's settings too, before any model is scored
     apply_num_threads(cfg.num_threads)
-    TableConfig.from_dict(cfg.table)  # validate before the first model is scored
     dataset = p["data"]["dataset"]
-    sweep = read_sweep_record(sweep_record_path(project, dataset))
-    data = load_dataset(project / "data" / "datasets" / dataset)
-    scores, scored, records = {}, [], []
-    for record in sweep["runs"]:
-        if record["status"] == "finished":
-            result = evaluate_run(record, data, cfg, project)
-            scored.append(result)
-            records.append(record)
+    sweep = read_sweep_record(paths.sweep_record(dataset))
+    data = load_dataset(paths.dataset(dataset))
+    scores, scored = {}, []
+    for record in sweep.finished:
+        scored.append(evaluate_run(record, data, cfg, project))
     udr_scores(data, scored, cfg)
-    for record, result in zip(records, scored, strict=True):
+    for record, result in zip(sweep.finished, scored, strict=True):
         log_selection(record, result, project)
-        scores[record["name"]] = {**result.scores, "notes": dict(sorted(result.notes.items()))}
-        print(f"{record['name']}: " + ", ".join(f"{k}={v:.3f}" for k, v in sorted(result.scores.items())
-                                             if not k.startswith("reconstruction.kl.")))
+        scores[record.name] = {**result.scores, "notes": dict(sorted(result.notes.items()))}
+        print(f"{record.name}: " + ", ".join(f"{k}={v:.3f}" for k, v in sorted(result.scores.items())
+                                           if not k.startswith("reconstruction.kl.")))
         for key, note in sorted(result.notes.items()):
             print(f"  {key}: {note}")
-    write_json(project / "metrics" / dataset / "scores.json", scores)
+    write_json(paths.scores(dataset), scores)
     print(build_table(data, scored, cfg, dataset, project))
     return scores
 
 
 def _check_params() -> None:
-    from betavae.config import EvaluateConfig
-    from betavae.evaluation import TableConfig
-
-    TableConfig.from_dict(EvaluateConfig.from_dict(params().get("evaluate")).table)
+    EvaluateConfig.from_dict(params().get("evaluate"))
 
 
 def main() -> None:

@@ -18,12 +18,11 @@ import shlex
 import subprocess
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import yaml
 
-from pipelines.common import ROOT, main_guard
+from pipelines.common import PATHS, ROOT, main_guard
 
 DEFAULT_CONFIG = "configs/higgins2017-fig5.yaml"
 
@@ -53,14 +52,13 @@ def run(argv: list[str] | None = None) -> None:
     parser.add_argument("--dry-run", action="store_true", help="print the dvc command and stop")
     args = parser.parse_args(argv)
     config = yaml.safe_load((ROOT / args.config).read_text())
-    params_path = ROOT / "params.yaml"
+    params_path = PATHS.params_file
     original = params_path.read_text()
     merged = merge(yaml.safe_load(original), config)
     from betavae.config import EvaluateConfig, expand_sweep
-    from betavae.evaluation import TableConfig
 
     expand_sweep(merged)  # every value is checked before the experiment starts
-    TableConfig.from_dict(EvaluateConfig.from_dict(merged.get("evaluate")).table)
+    EvaluateConfig.from_dict(merged.get("evaluate"))  # evaluate.table included
 
     cmd = ["dvc", "exp", "run", "--name", f"fig5-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M}"]
     print(f"{shlex.join(cmd)}  # on params.yaml merged with {args.config}")
@@ -73,7 +71,7 @@ def run(argv: list[str] | None = None) -> None:
     finally:
         params_path.write_text(original)
     dataset = config.get("data", {}).get("dataset", "dsprites")
-    table = (ROOT / "metrics" / dataset / "table.md").read_text()
+    table = (PATHS.metrics(dataset) / "table.md").read_text()
     train = config.get("train", {})
     sweep = config.get("sweep", {})
     header = [
@@ -84,7 +82,7 @@ def run(argv: list[str] | None = None) -> None:
         f"{train.get('optimizer')} lr {train.get('lr')}; replicas: {len(sweep.get('seeds', []))} seeds "
         f"x {json.dumps(sweep.get('grid', {}))}", "",
     ]
-    out = ROOT / "docs" / "results" / f"{dataset}-fig5.md"
+    out = PATHS.results_doc(dataset)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(header) + table, encoding="utf-8")
     print(f"wrote {out}", file=sys.stderr)

@@ -50,7 +50,11 @@ def temporary_prefect_server(project: Path) -> Iterator[str | None]:
 
     With `PREFECT_API_URL` set (a shared server, Prefect Cloud, a worker's run) nothing is started.
     """
-    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+    from prefect.settings import (
+        PREFECT_API_URL,
+        get_current_settings,
+        temporary_settings,
+    )
 
     if PREFECT_API_URL.value():
         yield PREFECT_API_URL.value()

@@ -17,43 +17,48 @@ from __future__ import annotations
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from betavae.config import RenderConfig
 from pipelines.common import ROOT, main_guard, params
 
+if TYPE_CHECKING:
+    from betavae.data.protocols import ImageSet
+    from betavae.render.run_pictures import PictureSettings
+    from betavae.tracking.sweep_record import RunRecord, SweepRecord
 
-@task(cache_policy=NO_CACHE, task_run_name="render-{record[name]}")
-def render_run(record: dict[str, Any], data: Any, settings: Any, root: Path, out_dir: Path) -> dict[str, Any]:
-    from betavae.config import RunConfig
+
+@task(cache_policy=NO_CACHE, task_run_name="render-{record.name}")
+def render_run(record: RunRecord, data: ImageSet, settings: PictureSettings, root: Path, out_dir: Path,
+               ) -> dict[str, Any]:
     from betavae.render.curves import write_loss_csv
     from betavae.render.losses import loss_history
     from betavae.render.mlflow_log import log_run_pictures
     from betavae.render.run_pictures import draw_run
-    from betavae.tracking import client_for
+    from betavae.tracking.client import client_for
 
     client = client_for(root)
-    history = loss_history(client, record["run_id"])
-    pictures = draw_run(Path(record["checkpoint"]), data, settings, out_dir / "runs" / record["name"],
-                        title=record["name"], history=history)
-    shutil.copyfile(pictures.paths["traversal"], out_dir / "traversals" / f"{record['name']}.png")
-    write_loss_csv(history, out_dir / "curves" / "losses" / f"{record['name']}.csv")
-    steps = RunConfig.from_dict(record["config"]).train.steps
-    log_run_pictures(client, record["run_id"], pictures.paths, step=steps)
-    return {"run": record["name"], "kl_per_latent": [float(v) for v in pictures.kl],
+    history = loss_history(client, record.run_id)
+    pictures = draw_run(Path(record.checkpoint), data, settings, out_dir / "runs" / record.name,
+                        title=record.name, history=history)
+    shutil.copyfile(pictures.paths["traversal"], out_dir / "traversals" / f"{record.name}.png")
+    write_loss_csv(history, out_dir / "curves" / "losses" / f"{record.name}.csv")
+    log_run_pictures(client, record.run_id, pictures.paths, step=record.run.train.steps)
+    return {"run": record.name, "kl_per_latent": [float(v) for v in pictures.kl],
             "pictures": {k: str(p.relative_to(out_dir)) for k, p in pictures.paths.items()}}
 
 
 @task(cache_policy=NO_CACHE)
-def render_sweep_plots(sweep: dict[str, Any], rows: list[dict[str, Any]], root: Path, out_dir: Path,
+def render_sweep_plots(sweep: SweepRecord, rows: list[dict[str, Any]], root: Path, out_dir: Path,
                        dataset: str) -> dict[str, str]:
     from betavae.render.comparison import sweep_points
     from betavae.render.curves import write_runs_csv
     from betavae.render.mlflow_log import log_sweep_results
     from betavae.render.sweep_plots import save_metric_vs_beta_png, save_tradeoff_png
-    from betavae.tracking import client_for
+    from betavae.tracking.client import client_for
 
     points = sweep_points(rows)
     pictures = {
@@ -63,68 +68,68 @@ def render_sweep_plots(sweep: dict[str, Any], rows: list[dict[str, Any]], root: 
                                                   title=f"{dataset}: disentanglement against \u03b2"),
     }
     write_runs_csv(rows, out_dir / "curves" / "runs.csv")
-    log_sweep_results(client_for(root), sweep["parent_run_id"], pictures, rows)
+    log_sweep_results(client_for(root), sweep.parent_run_id, pictures, rows)
     return {k: str(p.relative_to(out_dir)) for k, p in pictures.items()}
 
 
-def _publish_artifacts(dataset: str, sweep: dict[str, Any], rows: list[dict[str, Any]], root: Path) -> None:
+def _publish_artifacts(dataset: str, sweep: SweepRecord, rows: list[dict[str, Any]], root: Path) -> None:
     """The flow run's Prefect artifacts: the scores as a table, and a Markdown summary with MLflow links."""
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
     from betavae.render.comparison import summary_markdown
     from betavae.render.mlflow_log import experiment_url, run_url, ui_base
-    from betavae.tracking import tracking_uri
+    from betavae.tracking.client import tracking_uri
 
     base = ui_base(tracking_uri(root))
     key = f"render-{dataset}".lower().replace("_", "-")
     create_table_artifact(key=f"{key}-runs", table=list(rows),
                           description=f"Every run of the latest {dataset} sweep with its scores")
-    links = {r["run"]: run_url(base, sweep["experiment_id"], r["run_id"]) for r in rows}
-    create_markdown_artifact(key=key, markdown=summary_markdown(dataset, rows, experiment_url(base, sweep["experiment_id"]),
+    links = {r["run"]: run_url(base, sweep.experiment_id, r["run_id"]) for r in rows}
+    create_markdown_artifact(key=key, markdown=summary_markdown(dataset, rows, experiment_url(base, sweep.experiment_id),
                                                                 links),
                              description=f"Scores and MLflow links of the {dataset} sweep")
 
 
 @flow(name="render-sweep", log_prints=True)
 def render_sweep(root: str | None = None, dataset: str | None = None) -> list[str]:
-    from betavae.config import RenderConfig, load_params
+    from betavae.config import load_params
     from betavae.data.storage import load_dataset
     from betavae.io import read_json, write_json
+    from betavae.paths import ProjectPaths
     from betavae.render.comparison import comparison_rows
     from betavae.render.run_pictures import PictureSettings
-    from betavae.sweep import read_sweep_record, sweep_record_path
+    from betavae.tracking.sweep_record import read_sweep_record
 
     project = Path(root or ROOT)
-    p = load_params(project / "params.yaml")
+    paths = ProjectPaths(project)
+    p = load_params(paths.params_file)
     cfg = RenderConfig.from_dict(p.get("render"))
     settings = PictureSettings(limit=cfg.limit, steps=cfg.steps, seed_images=cfg.seed_images,
                                kl_samples=cfg.kl_samples, seed=cfg.seed, range=cfg.range)
     dataset = dataset or p["data"]["dataset"]
-    sweep = read_sweep_record(sweep_record_path(project, dataset))
-    scores_path = project / "metrics" / dataset / "scores.json"
+    sweep = read_sweep_record(paths.sweep_record(dataset))
+    scores_path = paths.scores(dataset)
     scores = read_json(scores_path) if scores_path.is_file() else {}
-    data = load_dataset(project / "data" / "datasets" / dataset)
-    out_dir = project / "plots" / dataset
+    data = load_dataset(paths.dataset(dataset))
+    out_dir = paths.plots(dataset)
     if out_dir.exists():
         shutil.rmtree(out_dir)  # a stage output: stale pictures of runs no longer in the sweep must go
     for sub in ("traversals", "curves/losses", "sweep"):
         (out_dir / sub).mkdir(parents=True, exist_ok=True)
-    runs = [render_run(r, data, settings, project, out_dir) for r in sweep["runs"] if r["status"] == "finished"]
-    rows = comparison_rows(sweep["runs"], scores)
+    runs = [render_run(r, data, settings, project, out_dir) for r in sweep.finished]
+    rows = comparison_rows(sweep.runs, scores)
     sweep_pictures = render_sweep_plots(sweep, rows, project, out_dir, dataset)
-    write_json(out_dir / "index.json", {"dataset": dataset, "experiment_id": sweep["experiment_id"],
-                                        "parent_run_id": sweep["parent_run_id"], "runs": runs,
+    write_json(out_dir / "index.json", {"dataset": dataset, "experiment_id": sweep.experiment_id,
+                                        "parent_run_id": sweep.parent_run_id, "runs": runs,
                                         "sweep": sweep_pictures, "comparison": rows,
                                         "columns": list(rows[0]) if rows else []})
     _publish_artifacts(dataset, sweep, rows, project)
-    paths = sorted(str(p) for p in out_dir.rglob("*") if p.is_file())
-    print(f"wrote {len(paths)} files under plots/{dataset}/ ({len(runs)} runs)")
-    return paths
+    written = sorted(str(f) for f in out_dir.rglob("*") if f.is_file())
+    print(f"wrote {len(written)} files under plots/{dataset}/ ({len(runs)} runs)")
+    return written
 
 
 def _check_params() -> None:
-    from betavae.config import RenderConfig
-
     RenderConfig.from_dict(params().get("render"))
 
 

@@ -22,7 +22,7 @@ def build_report(root: Path, dataset: str) -> Path:
     from betavae.render.mlflow_log import experiment_url, run_url, ui_base
     from betavae.report.lineage import champion_lineage
     from betavae.report.page import ReportInputs, build_page
-    from betavae.tracking import client_for, tracking_uri
+    from betavae.tracking.client import client_for, tracking_uri
 
     plots = root / "plots" / dataset
     index_path = plots / "index.json"

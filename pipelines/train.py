@@ -14,7 +14,9 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from betavae.config import RunConfig
 from betavae.errors import BetavaeError, TrainingDiverged
+from betavae.tracking.sweep_record import RunRecord
 from pipelines.common import ROOT, main_guard, params
 
 
@@ -31,19 +33,20 @@ def _retry_infrastructure_only(task: Any, task_run: Any, state: Any) -> bool:
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10, retry_condition_fn=_retry_infrastructure_only,
       task_run_name="train-{run.name}")
-def train_configuration(run: Any, experiment_id: str, parent_id: str, root: Path) -> dict[str, Any]:
+def train_configuration(run: RunConfig, experiment_id: str, parent_id: str, root: Path) -> RunRecord:
     from betavae.data.storage import load_dataset
-    from betavae.sweep import train_and_track
-    from betavae.tracking import client_for
+    from betavae.paths import ProjectPaths
+    from betavae.tracking.client import client_for
+    from betavae.tracking.runs import train_and_track
     from betavae.training.device import apply_num_threads
 
     apply_num_threads(run.train.num_threads)
-    data = load_dataset(root / "data" / "datasets" / run.dataset)
+    data = load_dataset(ProjectPaths(root).dataset(run.dataset))
     record = train_and_track(run, data, root=root, client=client_for(root), experiment_id=experiment_id,
                              parent_id=parent_id)
-    if record.status != "finished":
+    if not record.finished:
         get_run_logger().warning("%s %s: %s", run.name, record.status, record.failure_reason)
-    return record.__dict__
+    return record
 
 
 @flow(name="train-sweep", log_prints=True)
@@ -51,17 +54,21 @@ def train_sweep(root: str | None = None, overrides: dict[str, Any] | None = None
     """Train the sweep of `params.yaml` (optionally with `overrides` of its sections) and write
     `models/<dataset>/sweep.json`. Returns the MLflow id of the sweep's parent run."""
     from betavae.config import SweepConfig, expand_sweep, load_params
-    from betavae.sweep import (
-        RunRecord,
-        seal_checkpoint,
-        sweep_record_path,
-        write_sweep_record,
+    from betavae.paths import ProjectPaths
+    from betavae.tracking.client import (
+        client_for,
+        close_orphaned_runs,
+        ensure_experiment,
+        git_commit,
+        start_run,
     )
-    from betavae.tracking import client_for, close_orphaned_runs, ensure_experiment, git_commit, start_run
-    from betavae.tracking_ui import source_tags, sweep_run_name
+    from betavae.tracking.sweep_record import SweepRecord, write_sweep_record
+    from betavae.tracking.ui import source_tags, sweep_run_name
+    from betavae.training.checkpoint import seal_checkpoint
 
     project = Path(root or ROOT)
-    p = load_params(project / "params.yaml")
+    paths = ProjectPaths(project)
+    p = load_params(paths.params_file)
     for section, values in (overrides or {}).items():
         p.setdefault(section, {}).update(values)
     runs = expand_sweep(p)  # validates every configuration before any work
@@ -77,18 +84,17 @@ def train_sweep(root: str | None = None, overrides: dict[str, Any] | None = None
     records = []
     try:
         for run in runs:
-            records.append(RunRecord(**train_configuration(run, experiment_id, parent.run_id, project)))
+            records.append(train_configuration(run, experiment_id, parent.run_id, project))
     except BaseException as exc:
         parent.set_tags({"betavae.failure_reason": f"{type(exc).__name__}: {exc}"[:5000]})
         parent.finish("FAILED")
         raise
-    finished = [r for r in records if r.status == "finished"]
+    finished = [r for r in records if r.finished]
     for record in finished:
         record.checkpoint = str(seal_checkpoint(Path(record.checkpoint)))
     parent.log_metrics({"runs_finished": len(finished), "runs_diverged": len(records) - len(finished)}, step=0)
     parent.finish("FINISHED" if finished else "FAILED")
-    write_sweep_record(sweep_record_path(project, dataset), dataset=dataset, experiment_id=experiment_id,
-                       parent_run_id=parent.run_id, records=records)
+    write_sweep_record(paths.sweep_record(dataset), SweepRecord(dataset, experiment_id, parent.run_id, tuple(records)))
     if not finished:
         raise TrainingDiverged(f"every run of the sweep diverged: {[r.failure_reason for r in records]}")
     return parent.run_id

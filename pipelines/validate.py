@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import sys
 
-from pipelines.common import ROOT, main_guard
+from pipelines.common import PATHS, main_guard
 
 
 def validate(name: str) -> None:
     from betavae.data.validation import check_dataset
 
-    report = check_dataset(ROOT / "data" / "datasets" / name, ROOT / "data" / "validation" / name)
+    report = check_dataset(PATHS.dataset(name), PATHS.validation(name))
     print(f"{name}: all expectations met ({report})")
 
 

@@ -1,10 +1,9 @@
-"""Shared fixtures: a small binary dataset resident in memory and a tiny run configuration."""
+"""Shared fixtures and test-wide settings (one thread, no analytics). Helpers live in `tests/helpers/`."""
 
 from __future__ import annotations
 
 import os
 
-import numpy as np
 import pytest
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -17,36 +16,9 @@ import torch  # noqa: E402
 
 torch.set_num_threads(1)
 
-
-class InMemoryImages:
-    """The slice of the stored-dataset interface the training engine uses."""
-
-    def __init__(self, images: np.ndarray, max_pixel_value: int = 1, digest: str = "test") -> None:
-        self.images = images
-        self.max_pixel_value = max_pixel_value
-        self.digest = digest
-
-
-def random_binary_images(n: int, size: int, seed: int = 0, prototypes: int = 8) -> np.ndarray:
-    """n binary images drawn from a few random prototypes: learnable, so a working model's loss falls."""
-    rng = np.random.default_rng(seed)
-    protos = (rng.random((prototypes, size, size, 1)) < 0.2).astype(np.uint8)
-    return protos[rng.integers(prototypes, size=n)]
+from tests.helpers.runs import InMemoryImages, random_binary_images  # noqa: E402
 
 
 @pytest.fixture
 def tiny_images() -> InMemoryImages:
     return InMemoryImages(random_binary_images(128, 28))
-
-
-def tiny_params(**train: object) -> dict:
-    """params.yaml content for a fast run: the 28x28 MLP with 4 latents."""
-    base_train = {"objective": "beta_vae", "beta": 4.0, "steps": 30, "batch_size": 16, "optimizer": "adam",
-                  "lr": 1e-3, "seed": 0, "device": "cpu", "checkpoint_every": 10, "log_every": 5}
-    base_train.update(train)
-    return {
-        "data": {"dataset": "tiny"},
-        "model": {"architecture": "mlp28", "latent_dim": 4, "likelihood": "bernoulli"},
-        "train": base_train,
-        "sweep": {"grid": {"train.beta": [1.0, 4.0]}, "seeds": [0]},
-    }

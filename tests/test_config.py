@@ -14,7 +14,7 @@ from betavae.config import (
     load_params,
 )
 from betavae.errors import ConfigError
-from tests.conftest import tiny_params
+from tests.helpers.runs import tiny_params
 
 ROOT = Path(__file__).parents[1]
 
@@ -88,14 +88,6 @@ def test_evaluate_profile_selects_its_metrics_and_rejects_unknown_ones():
         EvaluateConfig.from_dict({**section, "profile": "gpu"})
     with pytest.raises(ConfigError, match="evaluate.profiles.cpu"):
         EvaluateConfig.from_dict({"profiles": {"cpu": {"nonsense_metric": {}}}})
-
-
-def test_params_profiles_are_the_suite_parameter_sets():
-    from betavae.metrics import suite
-
-    profiles = load_params(ROOT / "params.yaml")["evaluate"]["profiles"]
-    assert profiles["cpu"] == {k: dict(v) for k, v in suite.CPU_PARAMS.items()}
-    assert profiles["reference"] == {k: dict(v) for k, v in suite.REFERENCE_PARAMS.items()}
 
 
 def test_register_mode_is_checked():

@@ -40,14 +40,14 @@ def _load_images(args: argparse.Namespace, root: Path, model: object) -> np.ndar
 
 def dataset_dir(root: Path, name: str) -> Path:
     """`<root>/data/datasets/<name>`, refusing a name that is a path (`..`, `/`) rather than a dataset name."""
-    from betavae.data.importers.spec import check_dataset_name
+    from betavae.paths import ProjectPaths
 
-    return root / "data" / "datasets" / check_dataset_name(name, "dataset")
+    return ProjectPaths(root).dataset(name, "dataset")
 
 
 def cmd_pull(args: argparse.Namespace) -> int:
-    from betavae.registry import load_encoder, model_uri
     from betavae.serving.images import check_output_path
+    from betavae.tracking.registry import load_encoder, model_uri
 
     root = Path(args.root).resolve()
     dataset_dir(root, args.dataset)
@@ -81,7 +81,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     import json
 
-    from betavae.data.importers.compare import compare_datasets, write_report
+    from betavae.data.compare import compare_datasets, write_report
     from betavae.serving.images import check_output_path
 
     for what, folder in (("first", args.first), ("second", args.second)):

@@ -8,27 +8,9 @@ import numpy as np
 import pytest
 
 from betavae.data import dsprites
-from betavae.data.dummy import BlockGrid
-from betavae.data.storage import write_dataset
+from tests.helpers.datasets import write_block_grid
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-
-
-def write_block_grid(out_dir: Path) -> Path:
-    """Store the 32-image BlockGrid under ``out_dir``."""
-    grid = BlockGrid()
-    return write_dataset(
-        out_dir,
-        name="blocks",
-        kind="dummy",
-        images=grid.images,
-        factor_names=grid.factor_names,
-        factor_sizes=grid.factor_sizes,
-        factor_values=grid.factor_values,
-        factor_classes=grid.all_classes,
-        binary=True,
-        source="procedural",
-    )
 
 
 @pytest.fixture

@@ -12,14 +12,11 @@ import pytest
 
 from betavae.data import storage
 from betavae.data.acquire import acquire_dataset, acquire_named, parse_spec
-from betavae.data.importers import dsprites_official, mnist, samples, shapes3d
-from betavae.data.storage import load_dataset
+from betavae.data.importers import dsprites_official, mnist, shapes3d
+from betavae.data.storage import load_dataset, writer
 from betavae.errors import ConfigError, DataError
-
-try:
-    from .http_server import serve_directory
-except ImportError:  # tests/data is not a package: pytest put this directory on sys.path
-    from http_server import serve_directory
+from tests.helpers import importer_samples as samples
+from tests.helpers.http_server import serve_directory
 
 
 def _sha256(path: Path) -> str:
@@ -205,7 +202,7 @@ def test_storage_failing_midway_leaves_nothing(monkeypatch: pytest.MonkeyPatch, 
         path.write_bytes(b"partial")
         raise OSError("disk full")
 
-    monkeypatch.setattr(storage, "save_array", half_written)
+    monkeypatch.setattr(writer, "save_array", half_written)
     data_root = project / "data" / "datasets"
     with pytest.raises(OSError, match="disk full"):
         acquire_dataset("blobs", {"kind": "blobs", "source": "procedural", "grid": 4}, data_root, project)

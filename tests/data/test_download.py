@@ -17,11 +17,7 @@ from betavae.data.download import (
     verify_file,
 )
 from betavae.errors import ConfigError, DataError
-
-try:
-    from .http_server import serve_directory
-except ImportError:  # tests/ is not a package: pytest put this directory on sys.path
-    from http_server import serve_directory
+from tests.helpers.http_server import serve_directory
 
 PAYLOAD = bytes(range(256)) * 40  # 10240 bytes
 PAYLOAD_SHA256 = hashlib.sha256(PAYLOAD).hexdigest()

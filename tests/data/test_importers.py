@@ -12,21 +12,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from betavae.data import compare
+from betavae.data.ground_truth import grid_strides
 from betavae.data.importers import (
     blobs,
     celeba,
-    compare,
     dsprites_official,
     mnist,
-    samples,
     shapes3d,
 )
-from betavae.data.importers.base import (
-    check_complete_grid,
-    classes_from_values,
-    grid_strides,
-)
+from betavae.data.importers.base import check_complete_grid, classes_from_values
 from betavae.errors import ConfigError, DataError
+from tests.helpers import importer_samples as samples
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 

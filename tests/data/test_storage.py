@@ -9,9 +9,10 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from betavae.data import _zstd_npy as zstd_npy
 from betavae.data import storage
 from betavae.data.dummy import BlockGrid
-from betavae.data.storage import PackedImages, load_dataset, write_dataset
+from betavae.data.storage import PackedImages, load_dataset, write_dataset, writer
 from betavae.errors import DataError
 
 
@@ -28,7 +29,7 @@ def test_round_trip_is_exact(block_dir: Path) -> None:
     assert ds.max_pixel_value == 1 and ds.observation_shape == (8, 8, 1)
     # Blocks hold 1 or 4 lit pixels of 64.
     assert ds.manifest["foreground_range"] == [1 / 64, 4 / 64]
-    assert ds.digest == storage.sha256_file(block_dir / storage.IMAGES_FILE)
+    assert ds.digest == zstd_npy.sha256_file(block_dir / storage.IMAGES_FILE)
 
 
 def test_files_on_disk_follow_the_layout(block_dir: Path) -> None:
@@ -36,13 +37,13 @@ def test_files_on_disk_follow_the_layout(block_dir: Path) -> None:
     manifest = json.loads((block_dir / "manifest.json").read_text())
     assert manifest["packed"] is True and manifest["complete_grid"] is True
     assert manifest["num_images"] == 32 and manifest["observation_shape"] == [8, 8, 1]
-    packed = storage.load_array(block_dir / "images.npy.zst")
+    packed = zstd_npy.load_array(block_dir / "images.npy.zst")
     assert packed.shape == (32, 8) and packed.dtype == np.uint8  # 64 bits -> 8 bytes per image
     table = pq.read_table(block_dir / "factors.parquet")
     assert table.column_names == ["x", "y", "size"]
     assert table.column("size").to_pylist()[:4] == [0, 1, 0, 1]
     for fname, meta in manifest["files"].items():
-        assert meta["sha256"] == storage.sha256_file(block_dir / fname)
+        assert meta["sha256"] == zstd_npy.sha256_file(block_dir / fname)
 
 
 def test_grey_images_round_trip_unpacked(tmp_path: Path) -> None:
@@ -96,7 +97,7 @@ def test_failure_mid_write_leaves_nothing(tmp_path: Path, monkeypatch: pytest.Mo
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(storage.pq, "write_table", boom)  # images are written, the factor table fails
+    monkeypatch.setattr(writer.pq, "write_table", boom)  # images are written, the factor table fails
     grid = BlockGrid()
     with pytest.raises(RuntimeError, match="disk full"):
         write_dataset(
@@ -113,7 +114,7 @@ def test_failure_mid_rewrite_keeps_old_dataset(block_dir: Path, monkeypatch: pyt
     def killed(*args: object, **kwargs: object) -> None:
         raise RuntimeError("killed")
 
-    monkeypatch.setattr(storage, "save_array", killed)
+    monkeypatch.setattr(writer, "save_array", killed)
     grid = BlockGrid()
     with pytest.raises(RuntimeError, match="killed"):
         write_dataset(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -11,32 +10,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from betavae.data import _zstd_npy as zstd_npy
 from betavae.data import storage
 from betavae.data.validation import check_dataset
 from betavae.errors import DataValidationError
-
-
-def rewrite(
-    dataset_dir: Path,
-    *,
-    images: np.ndarray | None = None,
-    packed: bool = True,
-    factors: pa.Table | None = None,
-    manifest_changes: Callable[[dict], None] | None = None,
-) -> None:
-    """Replace files of a dataset as a faulty writer would, keeping the manifest digests consistent."""
-    manifest = json.loads((dataset_dir / "manifest.json").read_text())
-    if images is not None:
-        storage.save_array(dataset_dir / storage.IMAGES_FILE, images)
-        manifest["packed"] = packed
-    if factors is not None:
-        pq.write_table(factors, dataset_dir / storage.FACTORS_FILE)
-    for fname, meta in manifest["files"].items():
-        meta["sha256"] = storage.sha256_file(dataset_dir / fname)
-        meta["bytes"] = (dataset_dir / fname).stat().st_size
-    if manifest_changes is not None:
-        manifest_changes(manifest)
-    (dataset_dir / "manifest.json").write_text(json.dumps(manifest))
+from tests.helpers.datasets import rewrite
 
 
 def failures(block_dir: Path, docs: Path) -> tuple[str, set[tuple[str, str]]]:
@@ -80,7 +58,7 @@ def test_duplicated_row_is_named(block_dir: Path, tmp_path: Path) -> None:
 
 
 def test_missing_combination_is_named(block_dir: Path, tmp_path: Path) -> None:
-    bits = storage.load_array(block_dir / storage.IMAGES_FILE)
+    bits = zstd_npy.load_array(block_dir / storage.IMAGES_FILE)
     table = pq.read_table(block_dir / "factors.parquet")
 
     def shrink(manifest: dict) -> None:
@@ -114,7 +92,7 @@ def test_pixel_value_two_is_named(block_dir: Path, tmp_path: Path) -> None:
 
 
 def test_blank_image_is_named(block_dir: Path, tmp_path: Path) -> None:
-    bits = storage.load_array(block_dir / storage.IMAGES_FILE).copy()
+    bits = zstd_npy.load_array(block_dir / storage.IMAGES_FILE).copy()
     bits[9] = 0
     rewrite(block_dir, images=bits)
     _, failed = failures(block_dir, tmp_path / "docs")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.metrics.synthetic import SyntheticGrid
+from tests.helpers.synthetic import SyntheticGrid
 
 
 @pytest.fixture

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from betavae import baselines
 from betavae.errors import ConfigError
+from betavae.evaluation import baselines
 from betavae.metrics import suite
-from tests.metrics.synthetic import SyntheticGrid
+from tests.helpers.synthetic import SyntheticGrid
 
 
 class BlobGrid(SyntheticGrid):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from betavae.metrics import beta_vae, factor_vae, mig, modularity, sap, suite
-from tests.metrics.synthetic import (
+from tests.helpers.synthetic import (
     SyntheticGrid,
     constant,
     duplicated,

@@ -8,7 +8,7 @@ import pytest
 from betavae.errors import DataError
 from betavae.metrics import beta_vae, mig, suite
 from betavae.metrics.cache import GridCodeCache, ObservationEncoder, as_code_source
-from tests.metrics.synthetic import (
+from tests.helpers.synthetic import (
     CountingRepresentation,
     NotAGrid,
     SyntheticGrid,

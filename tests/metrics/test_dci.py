@@ -7,7 +7,7 @@ import pytest
 
 from betavae.errors import ConfigError, DataError
 from betavae.metrics import dci
-from tests.metrics.synthetic import SyntheticGrid, constant, duplicated, identity
+from tests.helpers.synthetic import SyntheticGrid, constant, duplicated, identity
 
 
 def test_perfect_importance_scores_one() -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from betavae import baselines, fig5
+from betavae.evaluation import baselines, fig5
+from betavae.evaluation.table import TableRow, render_markdown
 from betavae.metrics import requirements
-from betavae.metrics.table import TableRow, render_markdown
-from tests.metrics.synthetic import SyntheticGrid, constant, identity
+from tests.helpers.synthetic import SyntheticGrid, constant, identity
 
 PARAMS = {"protocol": "higgins2017", "batch_size": 8, "num_train": 100, "num_eval": 200}
 

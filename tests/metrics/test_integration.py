@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from betavae import baselines
 from betavae.data.dummy import BlockGrid
 from betavae.errors import DataError
+from betavae.evaluation import baselines
 from betavae.metrics import dci, suite
-from tests.metrics.synthetic import CountingRepresentation, SyntheticGrid, mixed
+from tests.helpers.synthetic import CountingRepresentation, SyntheticGrid, mixed
 
 PARAMS = {
     "beta_vae": {"batch_size": 16, "num_train": 100, "num_eval": 100},

@@ -8,9 +8,14 @@ import numpy as np
 import pytest
 
 from betavae.errors import ConfigError
-from betavae.metrics import protocol
-from betavae.metrics.table import TableRow, format_score, render_markdown, write_table
-from tests.metrics.synthetic import (
+from betavae.evaluation import protocol
+from betavae.evaluation.table import (
+    TableRow,
+    format_score,
+    render_markdown,
+    write_table,
+)
+from tests.helpers.synthetic import (
     CountingRepresentation,
     SyntheticGrid,
     constant,

@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from betavae.config import load_params
 from betavae.errors import ConfigError
 from betavae.metrics import suite
-from tests.metrics.synthetic import CountingRepresentation, SyntheticGrid, mixed
+from tests.helpers.project_copy import ROOT
+from tests.helpers.synthetic import CountingRepresentation, SyntheticGrid, mixed
 
 
 def test_flat_keys_name_metric_and_score(grid: SyntheticGrid) -> None:
@@ -50,18 +52,19 @@ def test_describe_fills_in_defaults() -> None:
 
 
 def test_parameter_sets() -> None:
-    ref = suite.describe(suite.REFERENCE_PARAMS)
+    profiles = load_params(ROOT / "params.yaml")["evaluate"]["profiles"]  # the one home of the profiles
+    ref = suite.describe(profiles["reference"])
     assert set(ref) == set(suite.METRICS)
     assert ref["beta_vae"] == {"protocol": "locatello2019", "batch_size": 64, "num_train": 10000, "num_eval": 5000,
                                "classifier_max_iter": 1000}
     # "reference" numbers are the reference study's: DCI by exact gradient boosting; the faster
     # histogram estimator is the cpu profile's, under its own name.
-    assert ref["dci"]["estimator"] == "gbt" and suite.describe(suite.CPU_PARAMS)["dci"]["estimator"] == "hist_gbt"
+    assert ref["dci"]["estimator"] == "gbt" and suite.describe(profiles["cpu"])["dci"]["estimator"] == "hist_gbt"
     assert ref["factor_vae"]["num_variance_estimate"] == 10000 and ref["factor_vae"]["prune_threshold"] == 0.05
     assert ref["mig"] == {"num_train": 10000, "num_bins": 20}
     assert (ref["sap"]["num_train"], ref["sap"]["num_test"], ref["sap"]["C"]) == (10000, 5000, 0.01)
     # The reference BetaVAE score alone draws more images than dSprites' 737,280.
-    assert suite.planned_draws({"beta_vae": suite.REFERENCE_PARAMS["beta_vae"]}) == 1_920_000
-    cpu = suite.describe(suite.CPU_PARAMS)
+    assert suite.planned_draws({"beta_vae": profiles["reference"]["beta_vae"]}) == 1_920_000
+    cpu = suite.describe(profiles["cpu"])
     assert set(cpu) == set(suite.METRICS)
-    assert suite.planned_draws(suite.CPU_PARAMS) < suite.planned_draws(suite.REFERENCE_PARAMS)
+    assert suite.planned_draws(profiles["cpu"]) < suite.planned_draws(profiles["reference"])

@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
+from betavae.config.validation import from_mapping
 from betavae.errors import ConfigError, DataError
 from betavae.metrics import mig
 from betavae.metrics.utils import (
-    build_params,
     discretize,
     entropy,
     factor_entropies,
@@ -83,6 +83,6 @@ def test_bad_inputs_raise_clear_errors() -> None:
     with pytest.raises(DataError, match="finite"):
         mig.from_codes(np.array([[0.0], [np.nan]]), np.array([[0], [1]]))
     with pytest.raises(ConfigError, match="mig.num_bin"):
-        build_params(mig.Params, "mig", {"num_bin": 3})
+        from_mapping(mig.Params, "mig", {"num_bin": 3}, what="setting")
     with pytest.raises(ConfigError, match="mig.num_train must be >= 2, got 0"):
         mig.Params(num_train=0)

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from betavae.models import ModelConfig, ObjectiveConfig, build_model, build_objective
+from betavae.models import ModelConfig, build_model, build_objective, objective_config
 from betavae.models.gaussian import log_normal_diag, log_standard_normal, reparameterise
 from betavae.models.objectives import capacity
 from betavae.models.total_correlation import kl_decomposition, mss_log_weights
@@ -24,7 +24,7 @@ def test_capacity_rejects_bad_arguments():
 def test_capacity_objective_total():
     torch.manual_seed(0)
     model = build_model(ModelConfig("mlp28", 3), (28, 28, 1))
-    cfg = ObjectiveConfig("beta_vae_b", gamma=100.0, capacity_max=20.0, capacity_steps=10)
+    cfg = objective_config("beta_vae_b", gamma=100.0, capacity_max=20.0, capacity_steps=10)
     x = (torch.rand(5, 1, 28, 28) < 0.3).float()
     terms = build_objective(cfg, 3, 100)(model, x, step=5)
     assert terms["capacity"].item() == pytest.approx(10.0)
@@ -110,11 +110,11 @@ def test_beta_tcvae_total_with_unit_weights_is_recon_plus_monte_carlo_kl():
     torch.manual_seed(0)
     model = build_model(ModelConfig("mlp28", 3), (28, 28, 1))
     x = (torch.rand(8, 1, 28, 28) < 0.3).float()
-    ones = build_objective(ObjectiveConfig("beta_tcvae", alpha=1.0, beta=1.0, gamma=1.0), 3, 1000)
+    ones = build_objective(objective_config("beta_tcvae", alpha=1.0, beta=1.0, gamma=1.0), 3, 1000)
     terms = ones(model, x, 0, generator=torch.Generator().manual_seed(1))
     out = model(x, generator=torch.Generator().manual_seed(1))
     mc_kl = (log_normal_diag(out.z, out.mu, out.logvar) - log_standard_normal(out.z)).sum(1).mean()
     assert torch.allclose(terms["total"], terms["reconstruction"] + mc_kl, atol=1e-4)
-    weighted = build_objective(ObjectiveConfig("beta_tcvae", alpha=2.0, beta=6.0, gamma=0.5), 3, 1000)
+    weighted = build_objective(objective_config("beta_tcvae", alpha=2.0, beta=6.0, gamma=0.5), 3, 1000)
     t = weighted(model, x, 0, generator=torch.Generator().manual_seed(1))
     assert torch.allclose(t["total"], t["reconstruction"] + 2 * t["mi"] + 6 * t["tc"] + 0.5 * t["dwkl"])

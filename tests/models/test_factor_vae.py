@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from betavae.models import ModelConfig, ObjectiveConfig, build_model, build_objective
+from betavae.models import ModelConfig, build_model, build_objective, objective_config
 from betavae.models.factor_vae import Discriminator, FactorVAEObjective, permute_dims
 
 
@@ -26,7 +26,7 @@ def test_permute_dims_shuffles_each_column_independently():
 def _setup(discriminator=None):
     torch.manual_seed(0)
     model = build_model(ModelConfig("mlp28", 4), (28, 28, 1))
-    cfg = ObjectiveConfig("factor_vae", gamma=10.0)
+    cfg = objective_config("factor_vae", gamma=10.0)
     objective = (build_objective(cfg, 4, 1000) if discriminator is None
                  else FactorVAEObjective(cfg, 4, discriminator))
     g = torch.Generator().manual_seed(1)
@@ -83,7 +83,7 @@ def test_discriminator_learns_to_tell_joint_from_permuted_codes():
     """On strongly correlated codes the discriminator's loss falls below log 2 and the TC estimate turns positive."""
     torch.manual_seed(0)
     disc = Discriminator(2, hidden=64, layers=2)
-    objective = FactorVAEObjective(ObjectiveConfig("factor_vae"), 2, disc)
+    objective = FactorVAEObjective(objective_config("factor_vae"), 2, disc)
     opt = torch.optim.Adam(disc.parameters(), lr=3e-3)
     g = torch.Generator().manual_seed(0)
     for _ in range(300):

@@ -5,7 +5,7 @@ import torch
 from torch.distributions import Normal
 
 from betavae.errors import ConfigError
-from betavae.models import ModelConfig, ObjectiveConfig, build_model, build_objective
+from betavae.models import ModelConfig, build_model, build_objective, objective_config
 from betavae.models.gaussian import log_normal_diag
 from betavae.models.priors import LpNestedISA, log_gamma_sample
 
@@ -94,18 +94,18 @@ def test_isa_vae_objective():
     torch.manual_seed(0)
     model = build_model(ModelConfig("mlp28", 4), (28, 28, 1))
     x = (torch.rand(8, 1, 28, 28) < 0.3).float()
-    gauss = build_objective(ObjectiveConfig("isa_vae", beta=3.0, isa_layout=(2, 2)), 4, 100)
+    gauss = build_objective(objective_config("isa_vae", beta=3.0, isa_layout=(2, 2)), 4, 100)
     t = gauss(model, x, 0, generator=torch.Generator().manual_seed(1))
     out = model(x, generator=torch.Generator().manual_seed(1))
     mc_kl = (log_normal_diag(out.z, out.mu, out.logvar) - Normal(0.0, 1.0).log_prob(out.z)).sum(1).mean()
     assert torch.allclose(t["kl"], mc_kl, atol=1e-4)  # p0 = p = 2 is N(0, I): Eq. 12 with a Gaussian prior
     assert torch.allclose(t["total"], t["reconstruction"] + 3.0 * t["kl"])
     learned = build_objective(
-        ObjectiveConfig("isa_vae", isa_layout=(1, 3), isa_p0=1.2, isa_p=0.8, isa_learn_exponents=True), 4, 100)
+        objective_config("isa_vae", isa_layout=(1, 3), isa_p0=1.2, isa_p=0.8, isa_learn_exponents=True), 4, 100)
     assert len(learned.model_parameters()) == 2
     terms = learned(model, x, 0)
     assert terms["isa_p0"].item() == pytest.approx(1.2)
     terms["total"].backward()
     assert all(p.grad is not None for p in learned.model_parameters())
     with pytest.raises(ConfigError, match="train.isa_layout must sum to model.latent_dim = 4"):
-        build_objective(ObjectiveConfig("isa_vae", isa_layout=(2, 3)), 4, 100)
+        build_objective(objective_config("isa_vae", isa_layout=(2, 3)), 4, 100)

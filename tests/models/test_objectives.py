@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch.distributions import Bernoulli, Normal, kl_divergence
 
-from betavae.models import ModelConfig, ObjectiveConfig, build_model, build_objective
+from betavae.models import ModelConfig, build_model, build_objective, objective_config
 
 
 def _binary_batch(n=6, shape=(1, 64, 64), seed=0):
@@ -13,7 +13,7 @@ def _binary_batch(n=6, shape=(1, 64, 64), seed=0):
 def test_vae_objective_is_the_negative_elbo_from_torch_distributions():
     torch.manual_seed(0)
     model = build_model(ModelConfig("mlp64", 4), (64, 64, 1))
-    objective = build_objective(ObjectiveConfig("vae"), 4, 100)
+    objective = build_objective(objective_config("vae"), 4, 100)
     x = _binary_batch()
     terms = objective(model, x, step=0, generator=torch.Generator().manual_seed(11))
     out = model(x, generator=torch.Generator().manual_seed(11))  # the same z
@@ -27,11 +27,12 @@ def test_vae_objective_is_the_negative_elbo_from_torch_distributions():
     assert torch.allclose(terms["kl_per_latent"].sum(), terms["kl"])
 
 
-@pytest.mark.parametrize(("objective", "beta", "weight"), [("ae", 7.0, 0.0), ("vae", 7.0, 1.0), ("beta_vae", 7.0, 7.0)])
-def test_beta_family_total_is_recon_plus_weighted_kl(objective, beta, weight):
+@pytest.mark.parametrize(("objective", "settings", "weight"),
+                         [("ae", {}, 0.0), ("vae", {}, 1.0), ("beta_vae", {"beta": 7.0}, 7.0)])
+def test_beta_family_total_is_recon_plus_weighted_kl(objective, settings, weight):
     torch.manual_seed(0)
     model = build_model(ModelConfig("mlp28", 3), (28, 28, 1))
-    terms = build_objective(ObjectiveConfig(objective, beta=beta), 3, 100)(model, _binary_batch(shape=(1, 28, 28)), 0)
+    terms = build_objective(objective_config(objective, **settings), 3, 100)(model, _binary_batch(shape=(1, 28, 28)), 0)
     assert terms["kl"].item() > 0
     assert torch.allclose(terms["total"], terms["reconstruction"] + weight * terms["kl"])
 

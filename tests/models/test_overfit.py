@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from betavae.models import ModelConfig, ObjectiveConfig, build_model, build_objective
-from betavae.models.config import OBJECTIVES
+from betavae.config.objectives import OBJECTIVES
+from betavae.models import ModelConfig, build_model, build_objective, objective_config
 from betavae.models.factor_vae import Discriminator, FactorVAEObjective
 
 SETTINGS = {
@@ -30,7 +30,7 @@ def _batch():
 def test_tiny_model_overfits_a_fixed_batch(name):
     torch.manual_seed(0)
     model = build_model(ModelConfig("mlp28", 4), (28, 28, 1))
-    cfg = ObjectiveConfig(name, **SETTINGS.get(name, {}))
+    cfg = objective_config(name, **SETTINGS.get(name, {}))
     if name == "factor_vae":  # a narrower discriminator than the paper's keeps the test fast
         objective = FactorVAEObjective(cfg, 4, Discriminator(4, hidden=64, layers=2))
     else:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from tests.pipeline.project_copy import BIN, clean_env, copy_project, run_ok
+from tests.helpers.project_copy import BIN, clean_env, copy_project, run_ok
 
 SMALL_PARAMS = {
     "data": {"dataset": "blobs", "datasets": {"blobs": {"kind": "blobs", "source": "procedural", "grid": 12}}},

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import yaml
 
-from tests.pipeline.project_copy import BIN, run_ok
+from tests.helpers.project_copy import BIN, run_ok
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from tests.pipeline.project_copy import BIN, clean_env, run_ok
+from tests.helpers.project_copy import BIN, clean_env, run_ok
 
 pytestmark = pytest.mark.slow
 

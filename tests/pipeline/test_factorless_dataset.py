@@ -13,8 +13,8 @@ import json
 import pytest
 import yaml
 
-from betavae.data.importers import samples
-from tests.pipeline.project_copy import BIN, clean_env, copy_project, run_ok
+from tests.helpers import importer_samples as samples
+from tests.helpers.project_copy import BIN, clean_env, copy_project, run_ok
 
 pytestmark = pytest.mark.slow
 

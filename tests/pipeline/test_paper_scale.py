@@ -5,7 +5,7 @@ from __future__ import annotations
 import yaml
 
 from pipelines import paper_scale
-from tests.pipeline.project_copy import ROOT
+from tests.helpers.project_copy import ROOT
 
 
 def test_merge_replaces_keys_and_keeps_the_rest() -> None:

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from betavae.data.acquire import acquire_dataset
-from tests.pipeline.project_copy import BIN, clean_env, copy_project, free_port, run_ok
+from tests.helpers.project_copy import BIN, clean_env, copy_project, free_port, run_ok
 
 pytestmark = pytest.mark.slow
 

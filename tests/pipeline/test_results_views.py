@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.pipeline.chromium import Chromium
-from tests.pipeline.project_copy import BIN, free_port, run_ok
+from tests.helpers.chromium import Chromium
+from tests.helpers.project_copy import BIN, free_port, run_ok
 
 pytestmark = pytest.mark.slow
 

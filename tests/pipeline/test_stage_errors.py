@@ -11,9 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from tests.data.conftest import write_block_grid
-from tests.data.test_validation import rewrite
-from tests.pipeline.project_copy import ROOT, clean_env
+from tests.helpers.datasets import rewrite, write_block_grid
+from tests.helpers.project_copy import ROOT, clean_env
 
 
 def _stage(module: str, *args: str, project: Path) -> subprocess.CompletedProcess:

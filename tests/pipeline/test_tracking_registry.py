@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 
 from betavae.config import expand_sweep
-from betavae.registry import choose_best, load_encoder, register
-from betavae.sweep import train_and_track
-from betavae.tracking import client_for, ensure_experiment, start_run
+from betavae.evaluation.inference import encode_means
+from betavae.tracking.client import client_for, ensure_experiment, start_run
+from betavae.tracking.registry import choose_best, load_encoder, register
+from betavae.tracking.runs import train_and_track
+from betavae.tracking.sweep_record import RunRecord
 from betavae.training.checkpoint import model_from_checkpoint
-from betavae.training.inference import encode_means
-from tests.conftest import InMemoryImages, random_binary_images, tiny_params
+from tests.helpers.runs import InMemoryImages, random_binary_images, tiny_params
 
 
 @pytest.fixture
@@ -47,8 +48,8 @@ def test_sweep_runs_are_nested_logged_registered_and_pulled(project):
     assert (project / "mlruns").is_dir()
 
     scores = {"beta_vae-beta=1-seed=0": {"m": 0.5}, "beta_vae-beta=4-seed=0": {"m": 0.7}}
-    best, value = choose_best([r.__dict__ for r in records], scores, "m", "max")
-    assert best["name"] == "beta_vae-beta=4-seed=0" and value == 0.7
+    best, value = choose_best(records, scores, "m", "max")
+    assert best.name == "beta_vae-beta=4-seed=0" and value == 0.7
     entry = register(client, best, "tiny", alias="champion", metric="m", value=value)
     assert entry["version"] == 1
     assert client.get_model_version_by_alias("betavae-tiny", "champion").run_id == records[1].run_id
@@ -62,12 +63,12 @@ def test_sweep_runs_are_nested_logged_registered_and_pulled(project):
 
 
 def test_choose_best_skips_diverged_runs_and_names_missing_metrics():
-    runs = [{"name": "a", "status": "diverged"}, {"name": "b", "status": "finished"}]
+    runs = [RunRecord("a", {}, "id-a", "diverged"), RunRecord("b", {}, "id-b", "finished")]
     best, _ = choose_best(runs, {"a": {"m": 9.0}, "b": {"m": 1.0}}, "m", "max")
-    assert best["name"] == "b"
-    best, _ = choose_best(runs + [{"name": "c", "status": "finished"}], {"b": {"m": 1.0}, "c": {"m": 0.5}},
+    assert best.name == "b"
+    best, _ = choose_best(runs + [RunRecord("c", {}, "id-c", "finished")], {"b": {"m": 1.0}, "c": {"m": 0.5}},
                           "m", "min")
-    assert best["name"] == "c"
+    assert best.name == "c"
     from betavae.errors import ConfigError
 
     with pytest.raises(ConfigError, match="register.metric 'mig.score'"):

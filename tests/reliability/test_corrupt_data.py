@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from betavae.data.storage import load_dataset
 from betavae.errors import DataError
-from tests.data.conftest import write_block_grid
+from tests.helpers.datasets import write_block_grid
 
 FILES = ["images.npy.zst", "factors.parquet", "manifest.json"]
 

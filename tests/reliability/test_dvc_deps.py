@@ -7,7 +7,13 @@ import subprocess
 import pytest
 import yaml
 
-from tests.reliability.stage_imports import LOADED_BY_PATH, ROOT, closure, listed_code, stage_commands
+from tests.helpers.stage_imports import (
+    LOADED_BY_PATH,
+    ROOT,
+    closure,
+    listed_code,
+    stage_commands,
+)
 
 STAGES = stage_commands()
 
@@ -27,7 +33,7 @@ def test_stage_deps_are_exactly_its_import_closure(stage):
 
 def test_closure_follows_lazy_and_package_imports():
     files = closure("pipelines.register")
-    assert {"pipelines/register.py", "pipelines/common.py", "src/betavae/registry.py",
+    assert {"pipelines/register.py", "pipelines/common.py", "src/betavae/tracking/registry.py",
             "src/betavae/__init__.py", "src/betavae/io.py"} <= files
     assert "src/betavae/render/traversal.py" not in files
 

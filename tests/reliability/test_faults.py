@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from betavae.data.acquire import acquire_dataset
-from tests.pipeline.project_copy import BIN, ROOT, clean_env, copy_project
+from tests.helpers.project_copy import BIN, ROOT, clean_env, copy_project
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +55,7 @@ def test_sigkill_during_acquire_leaves_nothing_partial_and_a_rerun_matches(tmp_p
 WRITER = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from betavae.tracking import client_for, ensure_experiment, start_run
+    from betavae.tracking.client import client_for, ensure_experiment, start_run
     root, name, start = Path(sys.argv[1]), sys.argv[2], float(sys.argv[3])
     client = client_for(root)
     while time.time() < start:

@@ -14,6 +14,7 @@ from hypothesis.extra import numpy as hnp
 
 from betavae.errors import DataError
 from betavae.serving.images import check_images, check_output_path, read_npy
+from tests.helpers.untrusted import Exploit
 
 SHAPE = (8, 8, 1)
 
@@ -55,16 +56,6 @@ def test_refuses_a_truncated_array(tmp_path):
     with pytest.raises(DataError, match=r"truncated: its header announces uint8 \(4, 8, 8\) \(256 data bytes\), "
                                         r"the file holds 246"):
         read_npy(path)
-
-
-class Exploit:
-    """Unpickling this would write a file: proof that the reader never unpickles."""
-
-    def __init__(self, target: Path) -> None:
-        self.target = target
-
-    def __reduce__(self):
-        return (Path.write_text, (self.target, "owned"))
 
 
 def test_never_unpickles_an_object_array(tmp_path):

@@ -6,7 +6,14 @@ import os
 import subprocess
 import sys
 
-from betavae.tracking import OWNER_HOST_TAG, OWNER_PID_TAG, client_for, close_orphaned_runs, ensure_experiment, start_run
+from betavae.tracking.client import (
+    OWNER_HOST_TAG,
+    OWNER_PID_TAG,
+    client_for,
+    close_orphaned_runs,
+    ensure_experiment,
+    start_run,
+)
 
 
 def test_runs_of_dead_processes_on_this_host_are_closed_and_no_others(tmp_path):

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 from betavae.config import build_run_config
+from betavae.evaluation.table import TableRow, write_table
 from betavae.io import atomic_path, write_json
-from betavae.metrics.table import TableRow, write_table
 from betavae.render.traversal import save_traversal_png
 from betavae.training.engine import train
-from tests.conftest import InMemoryImages, random_binary_images, tiny_params
-from tests.data.conftest import write_block_grid
+from tests.helpers.datasets import write_block_grid
+from tests.helpers.runs import InMemoryImages, random_binary_images, tiny_params
 
 
 def mode(path: Path) -> int:

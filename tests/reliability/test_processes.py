@@ -8,14 +8,14 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 
 from betavae.processes import reap_orphans, write_pid_record
 from pipelines.prefect_server import MARKER
-from tests.pipeline.project_copy import ROOT, clean_env
+from tests.helpers.processes import alive, listening_addresses, wait_gone
+from tests.helpers.project_copy import ROOT, clean_env
 
 STAGE = textwrap.dedent("""
     import time
@@ -29,31 +29,6 @@ STAGE = textwrap.dedent("""
 
     main_guard(sleeper, flow=True)
 """)
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    stat = Path(f"/proc/{pid}/stat")
-    return not (stat.exists() and stat.read_text().split(") ")[1].startswith("Z"))
-
-
-def wait_gone(pid: int, timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not alive(pid):
-            return True
-        time.sleep(0.05)
-    return False
-
-
-def listening_addresses(pid: int) -> set[str]:
-    """Local addresses of the TCP sockets `pid` listens on."""
-    import psutil
-
-    return {f"{c.laddr.ip}" for c in psutil.Process(pid).net_connections(kind="tcp") if c.status == "LISTEN"}
 
 
 @pytest.mark.slow

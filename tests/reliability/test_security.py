@@ -6,16 +6,15 @@ import ast
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from betavae.data.importers.dsprites_official import read_dsprites_npz
-from betavae.data.importers.spec import check_dataset_name
 from betavae.errors import ConfigError, DataError
-from tests.pipeline.project_copy import ROOT
-from tests.reliability.test_image_input import Exploit
+from betavae.paths import check_dataset_name
+from tests.helpers.project_copy import ROOT
+from tests.helpers.untrusted import Exploit
 
 SOURCES = sorted([*ROOT.joinpath("src").rglob("*.py"), *ROOT.joinpath("pipelines").rglob("*.py")])
 UNPICKLERS = {"pickle", "cPickle", "dill", "cloudpickle", "joblib", "shelve", "marshal"}

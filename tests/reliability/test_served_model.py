@@ -17,12 +17,12 @@ import pytest
 
 from betavae.cli import main
 from betavae.config import build_run_config
-from betavae.registry import register
-from betavae.sweep import train_and_track
-from betavae.tracking import client_for, ensure_experiment, start_run
-from tests.conftest import InMemoryImages, random_binary_images, tiny_params
-from tests.pipeline.project_copy import ROOT, clean_env, free_port
-from tests.reliability.test_processes import listening_addresses, wait_gone
+from betavae.tracking.client import client_for, ensure_experiment, start_run
+from betavae.tracking.registry import register
+from betavae.tracking.runs import train_and_track
+from tests.helpers.processes import listening_addresses, wait_gone
+from tests.helpers.project_copy import ROOT, clean_env, free_port
+from tests.helpers.runs import InMemoryImages, random_binary_images, tiny_params
 
 pytestmark = pytest.mark.slow
 
@@ -38,7 +38,7 @@ def project(tmp_path_factory):
     record = train_and_track(run, InMemoryImages(random_binary_images(64, 28)), root=root, client=client,
                              experiment_id=experiment, parent_id=parent.run_id, progress=False)
     parent.finish()
-    register(client, record.__dict__, "tiny", alias="champion", metric="m", value=1.0)
+    register(client, record, "tiny", alias="champion", metric="m", value=1.0)
     return root
 
 

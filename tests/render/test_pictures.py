@@ -20,7 +20,7 @@ from betavae.render.samples import prior_of, sample_prior
 from betavae.render.sweep_plots import SweepPoint, by_beta, metrics_present
 from betavae.render.traversal import posterior_ranges, sweep_values, traversal_grid
 from betavae.training.engine import train
-from tests.render.test_traversal import KnownDecoder, _expected_pixel
+from tests.helpers.decoders import KnownDecoder, expected_pixel
 
 
 def test_posterior_range_sweeps_each_latent_over_its_own_range():
@@ -32,8 +32,8 @@ def test_posterior_range_sweeps_each_latent_over_its_own_range():
     grid = traversal_grid(KnownDecoder(), np.zeros((2, 3, 1), np.uint8), 1, np.array([1, 0]), 9.0, 3,
                           values=np.array([[-0.1, 0.0, 0.1], [0.0, 1.0, 2.0]]))
     for col, (v1, v0) in enumerate([(-0.1, 0.0), (0.0, 1.0), (0.1, 2.0)]):
-        assert (grid[0:2, 3 * col:3 * col + 3, 0] == _expected_pixel(0.5 + 10 * v1)).all()  # z1 swept, z0 = 0.5
-        assert (grid[2:4, 3 * col:3 * col + 3, 0] == _expected_pixel(v0 - 10.0)).all()  # z0 swept, z1 = -1
+        assert (grid[0:2, 3 * col:3 * col + 3, 0] == expected_pixel(0.5 + 10 * v1)).all()  # z1 swept, z0 = 0.5
+        assert (grid[2:4, 3 * col:3 * col + 3, 0] == expected_pixel(v0 - 10.0)).all()  # z0 swept, z1 = -1
 
 
 def test_gif_cycles_every_active_latent_forth_and_back(tmp_path):
@@ -46,7 +46,7 @@ def test_gif_cycles_every_active_latent_forth_and_back(tmp_path):
     assert len(frames) == 2 * 4  # per latent: -1, 0, 1, then back through 0
     assert frames[0].size == (2 * 3 * 2, 2 * 2 + 20)
     body = np.asarray(frames[2])[20:]  # z1 = +1 with z0 = 0.5: logit 10.5
-    assert (body == _expected_pixel(10.5)).all()
+    assert (body == expected_pixel(10.5)).all()
     path = save_gif(frames, tmp_path / "t.gif")
     with Image.open(path) as gif:
         # consecutive identical frames (the z0 sweep is black everywhere at this width) are merged

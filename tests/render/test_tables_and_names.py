@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 from datetime import UTC, datetime
 
@@ -13,17 +14,18 @@ from betavae.config import expand_sweep
 from betavae.render.comparison import comparison_rows, summary_markdown, sweep_points
 from betavae.render.curves import write_loss_csv, write_runs_csv
 from betavae.report.page import ReportInputs, build_page
-from betavae.tracking_ui import dataset_input, sweep_run_name
-from tests.conftest import tiny_params
+from betavae.tracking.sweep_record import RunRecord
+from betavae.tracking.ui import dataset_input, sweep_run_name
+from tests.helpers.runs import tiny_params
 
 
 def _records():
     runs = expand_sweep(tiny_params())
-    return [{"name": r.name, "status": "finished", "run_id": f"id{i}", "config": r.to_dict()} for i, r in enumerate(runs)]
+    return [RunRecord(r.name, r.to_dict(), f"id{i}", "finished") for i, r in enumerate(runs)]
 
 
 def test_comparison_rows_hold_parameters_and_only_the_scores_present():
-    records = _records() + [{**_records()[0], "name": "broken", "status": "diverged"}]
+    records = _records() + [dataclasses.replace(_records()[0], name="broken", status="diverged")]
     scores = {"beta_vae-beta=1-seed=0": {"mig.score": 0.25, "reconstruction.log_likelihood": -10.0},
               "beta_vae-beta=4-seed=0": {"mig.score": 0.5, "reconstruction.log_likelihood": float("nan")}}
     rows = comparison_rows(records, scores)

@@ -2,33 +2,11 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
-import torch
 from PIL import Image
 
 from betavae.render.traversal import kl_per_latent, save_traversal_png, traversal_grid
-
-
-class KnownDecoder(torch.nn.Module):
-    """encode: mu = (0.5, -1, 0), logvar = 0; decode: every pixel of the 2x3 image has logit z0 + 10*z1."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.config = SimpleNamespace(likelihood="bernoulli", latent_dim=3)
-
-    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        mu = torch.tensor([[0.5, -1.0, 0.0]]).repeat(x.shape[0], 1)
-        return mu, torch.zeros_like(mu)
-
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        logit = z[:, 0] + 10.0 * z[:, 1]
-        return logit[:, None, None, None].expand(-1, 1, 2, 3).clone()
-
-
-def _expected_pixel(logit: float) -> int:
-    return int(round(255.0 / (1.0 + np.exp(-logit))))
+from tests.helpers.decoders import KnownDecoder, expected_pixel
 
 
 def test_grid_rows_follow_the_order_and_columns_the_values():
@@ -41,8 +19,8 @@ def test_grid_rows_follow_the_order_and_columns_the_values():
         # row 0 sweeps z1 with z0 = 0.5; row 1 sweeps z0 with z1 = -1
         row0 = grid[0:2, 3 * col:3 * col + 3, 0]
         row1 = grid[2:4, 3 * col:3 * col + 3, 0]
-        assert (row0 == _expected_pixel(0.5 + 10.0 * v)).all()
-        assert (row1 == _expected_pixel(v - 10.0)).all()
+        assert (row0 == expected_pixel(0.5 + 10.0 * v)).all()
+        assert (row1 == expected_pixel(v - 10.0)).all()
 
 
 def test_kl_per_latent_matches_the_closed_form():

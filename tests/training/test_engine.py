@@ -16,7 +16,7 @@ from betavae.errors import ConfigError, TrainingDiverged
 from betavae.models import build_model
 from betavae.training.checkpoint import load_checkpoint, model_from_checkpoint
 from betavae.training.engine import train
-from tests.conftest import InMemoryImages, random_binary_images, tiny_params
+from tests.helpers.runs import InMemoryImages, random_binary_images, tiny_params
 
 
 def _weights(path: Path) -> dict[str, torch.Tensor]:
@@ -46,7 +46,7 @@ KILL_SCRIPT = textwrap.dedent("""
     from pathlib import Path
     from betavae.config import build_run_config
     from betavae.training.engine import train
-    from tests.conftest import InMemoryImages, random_binary_images, tiny_params
+    from tests.helpers.runs import InMemoryImages, random_binary_images, tiny_params
 
     def maybe_die(metrics, step):
         if step == 25:  # after the checkpoint at step 20, before the one at 30

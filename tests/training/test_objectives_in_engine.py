@@ -18,7 +18,7 @@ from betavae.config import build_run_config
 from betavae.models import capacity
 from betavae.training.checkpoint import load_checkpoint
 from betavae.training.engine import train
-from tests.conftest import InMemoryImages, tiny_params
+from tests.helpers.runs import InMemoryImages, tiny_params
 
 LATENTS = 4
 BASE_TERMS = {"total", "reconstruction", "kl", *(f"kl_per_latent.{i}" for i in range(LATENTS))}

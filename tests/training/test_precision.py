@@ -14,9 +14,10 @@ import pytest
 import torch
 
 from betavae.data.dsprites import render
-from betavae.models import ModelConfig, ObjectiveConfig, build_model, build_objective
+from betavae.models import ModelConfig, build_model, build_objective, objective_config
+from betavae.models.inputs import to_float_images
 from betavae.training.device import autocast_dtype
-from betavae.training.step import TrainStep, make_optimizer, to_float_images
+from betavae.training.step import TrainStep, make_optimizer
 
 LOSS_RTOL = 0.01
 GRAD_MIN_COSINE = 0.99
@@ -33,7 +34,7 @@ def loss_and_grads(arch: str, x: torch.Tensor, amp: torch.dtype | None) -> tuple
     """The beta-VAE loss and every parameter's gradient; the same weights and noise for either precision."""
     torch.manual_seed(0)
     model = build_model(ModelConfig(arch, 10), (64, 64, 1))
-    objective = build_objective(ObjectiveConfig("beta_vae", beta=4.0), 10, 1000)
+    objective = build_objective(objective_config("beta_vae", beta=4.0), 10, 1000)
     torch.manual_seed(1)  # the reparameterisation noise
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp is not None):
         out = model(x)
@@ -62,7 +63,7 @@ def test_bf16_loss_and_gradients_agree_with_float32(arch):
 def test_a_bf16_step_keeps_weights_and_adam_moments_in_float32():
     torch.manual_seed(0)
     model = build_model(ModelConfig("mlp64", 4), (64, 64, 1))
-    objective = build_objective(ObjectiveConfig("beta_vae", beta=4.0), 4, 100)
+    objective = build_objective(objective_config("beta_vae", beta=4.0), 4, 100)
     device = torch.device("cpu")
     opt = make_optimizer("adam", list(model.parameters()), 1e-3, device)
     step = TrainStep(model, objective, {"model": opt}, device=device, amp_dtype=torch.bfloat16, check_finite=True)

@@ -14,10 +14,11 @@ import pytest
 import torch
 
 from betavae.config import build_run_config
+from betavae.models.inputs import to_float_images
 from betavae.training.checkpoint import load_checkpoint
 from betavae.training.engine import train
-from betavae.training.step import BatchSampler, make_optimizer, scalar_terms, to_float_images
-from tests.conftest import InMemoryImages, random_binary_images, tiny_params
+from betavae.training.step import BatchSampler, make_optimizer, scalar_terms
+from tests.helpers.runs import InMemoryImages, random_binary_images, tiny_params
 
 CPU = torch.device("cpu")
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

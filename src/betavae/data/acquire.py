@@ -1,6 +1,6 @@
 """Acquire one dataset of ``params.yaml: data.datasets`` into ``<data_root>/<name>/``.
 
-The entry is validated first (:mod:`betavae.data.importers.spec`); then the source files are
+The entry is validated first (:mod:`betavae.config.datasets`); then the source files are
 downloaded into a checksum-addressed cache (``source: official``) or checked in place
 (``source: path``), read by the kind's importer, and written with ``betavae.data.storage``. The
 dataset directory appears only once it is complete: a failure at any step leaves an existing
@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from betavae.config.datasets import DatasetSpec, parse_spec
 from betavae.data.download import Checksum, fetch_cached, resolve_inside, verify_file
 from betavae.data.importers import blobs, celeba, dsprites_official, mnist, shapes3d
 from betavae.data.importers.base import ImportedData
-from betavae.data.importers.spec import DatasetSpec, parse_spec
 from betavae.errors import ConfigError, DataError
 
 __all__ = ["acquire_dataset", "acquire_named", "parse_spec"]
@@ -194,7 +194,7 @@ def acquire_dataset(
 
     Args:
         name: the dataset's key; also the name of its directory.
-        spec: the params entry (kind, source and the kind's keys; see ``importers.spec``).
+        spec: the params entry (kind, source and the kind's keys; see :mod:`betavae.config.datasets`).
         data_root: directory that receives ``<name>/`` (``data/datasets`` in the pipeline).
         project_root: the project directory; data_root, the cache and local sources must lie inside
             it unless the spec sets ``allow_outside_project: true``.

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from betavae.data.ground_truth import FactorGrid
+from betavae.data.ground_truth import FactorGrid, all_grid_classes
 from betavae.data.storage import PackedImages, write_dataset
 from betavae.errors import DataError
 
@@ -293,8 +293,7 @@ def classes_from_values(latents_values: np.ndarray) -> np.ndarray:
 
 def all_classes() -> np.ndarray:
     """Factor classes of every image in the official order: int64 (737280, 5), posY fastest."""
-    grids = np.meshgrid(*[np.arange(s, dtype=np.int64) for s in FACTOR_SIZES], indexing="ij")
-    return np.stack([g.reshape(-1) for g in grids], axis=1)
+    return all_grid_classes(FACTOR_SIZES)
 
 
 def write_procedural_dsprites(out_dir: Path | str, *, workers: int = 1) -> Path:

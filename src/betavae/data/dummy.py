@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from betavae.data.ground_truth import FactorGrid
+from betavae.data.ground_truth import FactorGrid, all_grid_classes
 
 __all__ = ["BlockGrid", "block_image"]
 
@@ -30,10 +30,10 @@ class BlockGrid(FactorGrid):
     """32 binary 8 x 8 images over factors x (4), y (4), size (2), stored last factor fastest."""
 
     def __init__(self) -> None:
-        classes = np.stack(np.meshgrid(*[np.arange(s) for s in _FACTOR_SIZES], indexing="ij"), -1).reshape(-1, 3)
+        classes = all_grid_classes(_FACTOR_SIZES)
         self._images = np.stack([block_image(*map(int, c)) for c in classes])
         self._images.setflags(write=False)
-        self.all_classes = classes.astype(np.int64)
+        self.all_classes = classes
 
     @property
     def factor_names(self) -> tuple[str, ...]:

@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 
 import numpy as np
 
 from betavae.errors import DataError
 
-__all__ = ["FactorGrid", "GroundTruthData", "grid_strides"]
+__all__ = ["FactorGrid", "GroundTruthData", "all_grid_classes", "grid_classes", "grid_index", "grid_strides"]
 
 
-def grid_strides(factor_sizes: tuple[int, ...]) -> np.ndarray:
+def grid_strides(factor_sizes: Sequence[int]) -> np.ndarray:
     """Row strides of a complete grid with the last factor fastest: ``index = classes @ strides``.
 
     For dSprites' sizes (3, 6, 40, 32, 32) this is (245760, 40960, 1024, 32, 1).
@@ -32,6 +33,22 @@ def grid_strides(factor_sizes: tuple[int, ...]) -> np.ndarray:
     for i in range(len(factor_sizes) - 2, -1, -1):
         strides[i] = strides[i + 1] * factor_sizes[i + 1]
     return strides
+
+
+def grid_index(classes: np.ndarray, factor_sizes: Sequence[int]) -> np.ndarray:
+    """Row of each factor combination in a complete grid: int64 (n,) for classes (n, k), unchecked."""
+    return np.asarray(classes, dtype=np.int64) @ grid_strides(factor_sizes)
+
+
+def grid_classes(index: np.ndarray, factor_sizes: Sequence[int]) -> np.ndarray:
+    """The factor classes int64 (n, k) of grid rows `index` (n,): the digits of a mixed-radix number."""
+    sizes = np.asarray(factor_sizes, dtype=np.int64)
+    return (np.asarray(index, dtype=np.int64)[:, None] // grid_strides(factor_sizes)) % sizes
+
+
+def all_grid_classes(factor_sizes: Sequence[int]) -> np.ndarray:
+    """Every row of the grid in order: int64 (prod(sizes), k), the last factor fastest."""
+    return grid_classes(np.arange(math.prod(factor_sizes), dtype=np.int64), factor_sizes)
 
 
 class GroundTruthData(ABC):
@@ -127,7 +144,7 @@ class FactorGrid(GroundTruthData):
 
     def classes_to_index(self, classes: np.ndarray) -> np.ndarray:
         """Row of each factor combination: int64 (n,) for classes (n, k)."""
-        return self.check_factors(classes) @ grid_strides(self.factor_sizes)
+        return grid_index(self.check_factors(classes), self.factor_sizes)
 
     def index_to_classes(self, index: np.ndarray) -> np.ndarray:
         """Factor classes (n, k) int64 of each row index (n,)."""
@@ -137,9 +154,7 @@ class FactorGrid(GroundTruthData):
         idx = idx.astype(np.int64, copy=False)
         if idx.size and (idx.min() < 0 or idx.max() >= self.num_images):
             raise DataError(f"index must lie in 0..{self.num_images - 1}, got {idx.min()}..{idx.max()}")
-        strides = grid_strides(self.factor_sizes)
-        sizes = np.asarray(self.factor_sizes, dtype=np.int64)
-        return (idx[:, None] // strides) % sizes
+        return grid_classes(idx, self.factor_sizes)
 
     def sample_observations_from_factors(self, factors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Look the images up; the grid is deterministic so ``rng`` is unused."""

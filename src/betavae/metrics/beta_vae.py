@@ -17,7 +17,7 @@ factors as labels, a linear softmax classifier trained by Adagrad): see :mod:`be
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -25,38 +25,38 @@ from sklearn.linear_model import LogisticRegression
 from betavae.errors import ConfigError, DataError
 from betavae.metrics import higgins2017
 from betavae.metrics.cache import CodeSource, Representation, as_code_source
-from betavae.metrics.utils import build_params, check_int, classifier_threads, sub_rngs
+from betavae.metrics.sampling import fixed_factor_chunks
+from betavae.metrics.settings import MetricSettings, setting
+from betavae.metrics.utils import classifier_threads, sub_rngs
 
 __all__ = ["Params", "compute", "describe", "num_draws", "score_features", "z_diff_features"]
 
 NAME = "beta_vae"
 PROTOCOLS = ("locatello2019", "higgins2017")
-_ROWS_PER_CALL = 16384  # factor rows per code-source call: bounds memory for wide codes (raw pixels)
 
 
 @dataclass(frozen=True)
-class Params:
-    """Settings of the BetaVAE score; defaults are the reference study's."""
+class Params(MetricSettings):
+    """Settings of the BetaVAE score's `locatello2019` protocol; defaults are the reference study's."""
 
-    protocol: str = "locatello2019"
-    batch_size: int = 64
-    num_train: int = 10000
-    num_eval: int = 5000
-    classifier_max_iter: int = 1000
+    metric: ClassVar[str] = NAME
 
-    def __post_init__(self) -> None:
-        check_int(NAME, "batch_size", self.batch_size, 1)
-        check_int(NAME, "num_train", self.num_train, 1)
-        check_int(NAME, "num_eval", self.num_eval, 1)
-        check_int(NAME, "classifier_max_iter", self.classifier_max_iter, 1)
+    protocol: str = setting("locatello2019", choices=("locatello2019",))
+    batch_size: int = setting(64, minimum=1)
+    num_train: int = setting(10000, minimum=1)
+    num_eval: int = setting(5000, minimum=1)
+    classifier_max_iter: int = setting(1000, minimum=1)
+
+    def draws(self) -> int:
+        """Number of observations `compute` encodes with these settings."""
+        return (self.num_train + self.num_eval) * self.batch_size * 2
 
 
 def num_draws(**params: Any) -> int:
-    """Number of observations `compute` encodes with these settings."""
+    """Number of observations `compute` encodes with these settings (either protocol)."""
     if _protocol(params) == "higgins2017":
         return higgins2017.num_draws(**params)
-    p = build_params(Params, NAME, params)
-    return (p.num_train + p.num_eval) * p.batch_size * 2
+    return Params.parse(params).draws()
 
 
 def z_diff_features(data: Any, source: CodeSource, num_points: int, batch_size: int,
@@ -68,26 +68,18 @@ def z_diff_features(data: Any, source: CodeSource, num_points: int, batch_size: 
     is its position in `choices`; every other factor is drawn independently for both images of a pair.
     """
     k = data.num_factors
-    choices = np.arange(k) if choices is None else np.asarray(choices, dtype=np.int64)
     features: list[np.ndarray] = []
     labels: list[np.ndarray] = []
-    per_call = max(1, _ROWS_PER_CALL // (2 * batch_size))
-    done = 0
-    while done < num_points:
-        m = min(per_call, num_points - done)
-        label = sample_rng.integers(0, choices.size, size=m)  # (m,)
-        fixed = choices[label]  # (m,) the factor column held equal within each pair
-        first = data.sample_factors(m * batch_size, sample_rng).reshape(m, batch_size, k)
-        second = data.sample_factors(m * batch_size, sample_rng).reshape(m, batch_size, k)
+    for label, fixed, (first, second) in fixed_factor_chunks(data, num_points, batch_size, 2, sample_rng, choices):
+        m = fixed.shape[0]
         point = np.arange(m)
-        second[point, :, fixed] = first[point, :, fixed]
+        second[point, :, fixed] = first[point, :, fixed]  # each pair agrees on the fixed factor
         both = np.concatenate([first.reshape(-1, k), second.reshape(-1, k)])
         codes = np.asarray(source.codes(both, obs_rng), dtype=np.float64)  # (2 m L, d)
         z1 = codes[: m * batch_size].reshape(m, batch_size, -1)
         z2 = codes[m * batch_size:].reshape(m, batch_size, -1)
         features.append(np.abs(z1 - z2).mean(axis=1))  # (m, d), Eq. 5
         labels.append(label)
-        done += m
     return np.concatenate(features), np.concatenate(labels)
 
 
@@ -116,7 +108,7 @@ def compute(data: Any, representation: Representation | CodeSource, rng: np.rand
     """
     if _protocol(params) == "higgins2017":
         return higgins2017.compute(data, representation, rng, **params)
-    p = build_params(Params, NAME, params)
+    p = Params.parse(params)
     if data.num_factors < 2:
         raise DataError(f"the BetaVAE score needs at least 2 factors to classify, got {data.num_factors}")
     source = as_code_source(data, representation)
@@ -130,7 +122,7 @@ def describe(**params: Any) -> dict[str, Any]:
     """All settings `compute` would use, defaults filled in (for logging)."""
     if _protocol(params) == "higgins2017":
         return higgins2017.describe(**params)
-    return asdict(build_params(Params, NAME, params))
+    return asdict(Params.parse(params))
 
 
 def _protocol(params: dict[str, Any]) -> str:

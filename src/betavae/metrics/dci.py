@@ -32,18 +32,16 @@ while one thread is predictable everywhere.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.ensemble import GradientBoostingClassifier, HistGradientBoostingClassifier
 
-from betavae.errors import ConfigError, DataError
+from betavae.errors import DataError
 from betavae.metrics.cache import CodeSource, Representation, draw_codes
+from betavae.metrics.settings import MetricSettings, module_functions, setting
 from betavae.metrics.utils import (
-    build_params,
     check_codes_and_factors,
-    check_int,
-    check_number,
     classifier_threads,
     split_train_test,
 )
@@ -56,32 +54,25 @@ ESTIMATORS = ("gbt", "hist_gbt")
 
 
 @dataclass(frozen=True)
-class Params:
+class Params(MetricSettings):
     """Settings of DCI; defaults are the reference study's (exact gradient-boosted trees)."""
 
-    num_train: int = 10000
-    num_test: int = 5000
-    estimator: str = "gbt"
-    n_estimators: int = 100
-    max_depth: int = 3
-    learning_rate: float = 0.1
-    num_threads: int = 1
+    metric: ClassVar[str] = NAME
 
-    def __post_init__(self) -> None:
-        check_int(NAME, "num_train", self.num_train, 2)
-        check_int(NAME, "num_test", self.num_test, 1)
-        if self.estimator not in ESTIMATORS:
-            raise ConfigError(f"{NAME}.estimator must be one of {', '.join(ESTIMATORS)}; got {self.estimator!r}")
-        check_int(NAME, "n_estimators", self.n_estimators, 1)
-        check_int(NAME, "max_depth", self.max_depth, 1)
-        check_number(NAME, "learning_rate", self.learning_rate, 0.0, exclusive=True)
-        check_int(NAME, "num_threads", self.num_threads, 1)
+    num_train: int = setting(10000, minimum=2)
+    num_test: int = setting(5000, minimum=1)
+    estimator: str = setting("gbt", choices=ESTIMATORS)
+    n_estimators: int = setting(100, minimum=1)
+    max_depth: int = setting(3, minimum=1)
+    learning_rate: float = setting(0.1, minimum=0.0, exclusive=True)
+    num_threads: int = setting(1, minimum=1)
+
+    def draws(self) -> int:
+        """Number of observations `compute` encodes with these settings."""
+        return self.num_train + self.num_test
 
 
-def num_draws(**params: Any) -> int:
-    """Number of observations `compute` encodes with these settings."""
-    p = build_params(Params, NAME, params)
-    return p.num_train + p.num_test
+describe, num_draws = module_functions(Params)
 
 
 # ---------------------------------------------------------------------------------------------- scores
@@ -190,7 +181,7 @@ def from_codes(codes: np.ndarray, factors: np.ndarray, *, num_train: int, seed: 
     Returns disentanglement, completeness, informativeness_train, informativeness_test (accuracies).
     """
     codes, factors = check_codes_and_factors(codes, factors)
-    p = build_params(Params, NAME, {**params, "num_train": num_train, "num_test": max(codes.shape[0] - num_train, 1)})
+    p = Params.parse({**params, "num_train": num_train, "num_test": max(codes.shape[0] - num_train, 1)})
     x_train, y_train, x_test, y_test = split_train_test(codes, factors, num_train)
     importance, train_acc, test_acc = importance_matrix(x_train, y_train, x_test, y_test, p, seed)
     out = scores_from_importance(importance)
@@ -202,12 +193,7 @@ def from_codes(codes: np.ndarray, factors: np.ndarray, *, num_train: int, seed: 
 def compute(data: Any, representation: Representation | CodeSource, rng: np.random.Generator,
             **params: Any) -> dict[str, float]:
     """DCI of `representation` on `num_train` + `num_test` freshly drawn points of `data`."""
-    p = build_params(Params, NAME, params)
+    p = Params.parse(params)
     codes, factors, seed = draw_codes(data, representation, p.num_train + p.num_test, rng)
     settings = {k: v for k, v in asdict(p).items() if k not in ("num_train", "num_test")}
     return from_codes(codes, factors, num_train=p.num_train, seed=seed, **settings)
-
-
-def describe(**params: Any) -> dict[str, Any]:
-    """All settings `compute` would use, defaults filled in (for logging)."""
-    return asdict(build_params(Params, NAME, params))

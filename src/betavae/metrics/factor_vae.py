@@ -16,42 +16,39 @@ no latent crosses the pruning threshold).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 
 from betavae.metrics.cache import CodeSource, Representation, as_code_source
-from betavae.metrics.utils import build_params, check_int, check_number, sub_rngs
+from betavae.metrics.sampling import fixed_factor_chunks
+from betavae.metrics.settings import MetricSettings, module_functions, setting
+from betavae.metrics.utils import sub_rngs
 
 __all__ = ["Params", "compute", "describe", "majority_vote_accuracy", "num_draws", "vote_counts"]
 
 NAME = "factor_vae"
-_ROWS_PER_CALL = 16384  # factor rows per code-source call: bounds memory for wide codes (raw pixels)
 
 
 @dataclass(frozen=True)
-class Params:
+class Params(MetricSettings):
     """Settings of the FactorVAE score; defaults are the reference study's."""
 
-    batch_size: int = 64
-    num_train: int = 10000
-    num_eval: int = 5000
-    num_variance_estimate: int = 10000
-    prune_threshold: float = 0.05
+    metric: ClassVar[str] = NAME
 
-    def __post_init__(self) -> None:
-        check_int(NAME, "batch_size", self.batch_size, 2)
-        check_int(NAME, "num_train", self.num_train, 1)
-        check_int(NAME, "num_eval", self.num_eval, 1)
-        check_int(NAME, "num_variance_estimate", self.num_variance_estimate, 2)
-        check_number(NAME, "prune_threshold", self.prune_threshold, 0.0)
+    batch_size: int = setting(64, minimum=2)
+    num_train: int = setting(10000, minimum=1)
+    num_eval: int = setting(5000, minimum=1)
+    num_variance_estimate: int = setting(10000, minimum=2)
+    prune_threshold: float = setting(0.05, minimum=0.0)
+
+    def draws(self) -> int:
+        """Number of observations `compute` encodes with these settings."""
+        return self.num_variance_estimate + (self.num_train + self.num_eval) * self.batch_size
 
 
-def num_draws(**params: Any) -> int:
-    """Number of observations `compute` encodes with these settings."""
-    p = build_params(Params, NAME, params)
-    return p.num_variance_estimate + (p.num_train + p.num_eval) * p.batch_size
+describe, num_draws = module_functions(Params)
 
 
 def vote_counts(data: Any, source: CodeSource, num_votes: int, batch_size: int, global_var: np.ndarray,
@@ -61,12 +58,8 @@ def vote_counts(data: Any, source: CodeSource, num_votes: int, batch_size: int, 
     d = global_var.size
     active_idx = np.flatnonzero(active)
     votes = np.zeros((d, k), dtype=np.int64)
-    per_call = max(1, _ROWS_PER_CALL // batch_size)
-    done = 0
-    while done < num_votes:
-        m = min(per_call, num_votes - done)
-        fixed = sample_rng.integers(0, k, size=m)  # (m,)
-        factors = data.sample_factors(m * batch_size, sample_rng).reshape(m, batch_size, k)
+    for _, fixed, (factors,) in fixed_factor_chunks(data, num_votes, batch_size, 1, sample_rng):
+        m = fixed.shape[0]
         point = np.arange(m)
         factors[point, :, fixed] = factors[point, 0, fixed][:, None]  # every member shares the first's class
         codes = np.asarray(source.codes(factors.reshape(-1, k), obs_rng), dtype=np.float64)
@@ -74,7 +67,6 @@ def vote_counts(data: Any, source: CodeSource, num_votes: int, batch_size: int, 
         normalised_var = codes.var(axis=1, ddof=1) / global_var[active_idx]  # (m, d_active)
         winner = active_idx[np.argmin(normalised_var, axis=1)]  # (m,) latent index
         np.add.at(votes, (winner, fixed), 1)
-        done += m
     return votes
 
 
@@ -97,7 +89,7 @@ def compute(data: Any, representation: Representation | CodeSource, rng: np.rand
 
     With no latent above the pruning threshold both accuracies are 0.
     """
-    p = build_params(Params, NAME, params)
+    p = Params.parse(params)
     source = as_code_source(data, representation)
     sample_rng, obs_rng, _ = sub_rngs(rng)
     sample = np.asarray(source.codes(data.sample_factors(p.num_variance_estimate, sample_rng), obs_rng),
@@ -112,8 +104,3 @@ def compute(data: Any, representation: Representation | CodeSource, rng: np.rand
     scores = majority_vote_accuracy(train, evaluation)
     scores["num_active_dims"] = float(active.sum())
     return scores
-
-
-def describe(**params: Any) -> dict[str, Any]:
-    """All settings `compute` would use, defaults filled in (for logging)."""
-    return asdict(build_params(Params, NAME, params))

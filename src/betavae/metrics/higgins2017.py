@@ -31,8 +31,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from betavae.config.validation import from_mapping, require_int, require_number
 from betavae.errors import ConfigError, DataError
-from betavae.metrics.utils import build_params, check_int, check_number, classifier_threads, sub_rngs
+from betavae.metrics.utils import classifier_threads, sub_rngs
 
 __all__ = ["CLASSIFIERS", "DSPRITES_FACTORS", "Params", "compute", "describe", "factor_choices", "num_draws",
            "train_softmax"]
@@ -64,11 +65,11 @@ class Params:
             raise ConfigError(f"{NAME}.protocol must be 'higgins2017' here, got {self.protocol!r}")
         for key, low in (("batch_size", 1), ("num_train", 1), ("num_eval", 1), ("classifier_batch_size", 1),
                          ("max_epochs", 1), ("patience", 1)):
-            check_int(NAME, key, getattr(self, key), low)
+            require_int(f"{NAME}.{key}", getattr(self, key), low)
         if self.classifier not in CLASSIFIERS:
             raise ConfigError(f"{NAME}.classifier must be one of {', '.join(CLASSIFIERS)}; got {self.classifier!r}")
-        check_number(NAME, "lr", self.lr, 0.0, exclusive=True)
-        check_number(NAME, "tol", self.tol, 0.0)
+        require_number(f"{NAME}.lr", self.lr, 0.0, exclusive=True)
+        require_number(f"{NAME}.tol", self.tol, 0.0)
         names = self.factors
         if isinstance(names, str) or not isinstance(names, (list, tuple)) or \
                 not all(isinstance(n, str) and n for n in names) or len(set(names)) != len(names):
@@ -77,7 +78,7 @@ class Params:
 
 
 def _params(params: dict[str, Any]) -> Params:
-    return build_params(Params, NAME, params)
+    return from_mapping(Params, NAME, params, what="setting")
 
 
 def num_draws(**params: Any) -> int:

@@ -14,17 +14,16 @@ gap of zero for the factor they encode.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 
 from betavae.errors import DataError
 from betavae.metrics.cache import CodeSource, Representation, draw_codes
+from betavae.metrics.settings import MetricSettings, module_functions, setting
 from betavae.metrics.utils import (
-    build_params,
     check_codes_and_factors,
-    check_int,
     discretize,
     factor_entropies,
     mutual_information_matrix,
@@ -36,20 +35,20 @@ NAME = "mig"
 
 
 @dataclass(frozen=True)
-class Params:
+class Params(MetricSettings):
     """Settings of MIG; defaults are the reference study's."""
 
-    num_train: int = 10000
-    num_bins: int = 20
+    metric: ClassVar[str] = NAME
 
-    def __post_init__(self) -> None:
-        check_int(NAME, "num_train", self.num_train, 2)
-        check_int(NAME, "num_bins", self.num_bins, 1)
+    num_train: int = setting(10000, minimum=2)
+    num_bins: int = setting(20, minimum=1)
+
+    def draws(self) -> int:
+        """Number of observations `compute` encodes with these settings."""
+        return self.num_train
 
 
-def num_draws(**params: Any) -> int:
-    """Number of observations `compute` encodes with these settings."""
-    return build_params(Params, NAME, params).num_train
+describe, num_draws = module_functions(Params)
 
 
 def gap_from_mutual_information(mi: np.ndarray, entropies: np.ndarray) -> np.ndarray:
@@ -68,7 +67,7 @@ def gap_from_mutual_information(mi: np.ndarray, entropies: np.ndarray) -> np.nda
 def from_codes(codes: np.ndarray, factors: np.ndarray, *, num_bins: int = 20) -> dict[str, float]:
     """MIG of codes (n, d) against factor classes (n, k): {"score"} plus "gap.<j>" for every factor j."""
     codes, factors = check_codes_and_factors(codes, factors)
-    build_params(Params, NAME, {"num_bins": num_bins})
+    Params.parse({"num_bins": num_bins})
     mi = mutual_information_matrix(discretize(codes, num_bins), factors)
     gaps = gap_from_mutual_information(mi, factor_entropies(factors))
     out = {"score": float(gaps.mean())}
@@ -79,11 +78,6 @@ def from_codes(codes: np.ndarray, factors: np.ndarray, *, num_bins: int = 20) ->
 def compute(data: Any, representation: Representation | CodeSource, rng: np.random.Generator,
             **params: Any) -> dict[str, float]:
     """MIG of `representation` on `num_train` freshly drawn points of `data`."""
-    p = build_params(Params, NAME, params)
+    p = Params.parse(params)
     codes, factors, _ = draw_codes(data, representation, p.num_train, rng)
     return from_codes(codes, factors, num_bins=p.num_bins)
-
-
-def describe(**params: Any) -> dict[str, Any]:
-    """All settings `compute` would use, defaults filled in (for logging)."""
-    return asdict(build_params(Params, NAME, params))

@@ -19,8 +19,8 @@ scores 0.5 (chance); explicitness is not a disentanglement score. Defaults: 10,0
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -28,10 +28,9 @@ from sklearn.metrics import roc_auc_score
 from sklearn.multiclass import OneVsRestClassifier
 
 from betavae.metrics.cache import CodeSource, Representation, draw_codes
+from betavae.metrics.settings import MetricSettings, module_functions, setting
 from betavae.metrics.utils import (
-    build_params,
     check_codes_and_factors,
-    check_int,
     classifier_threads,
     discretize,
     mutual_information_matrix,
@@ -45,25 +44,22 @@ NAME = "modularity"
 
 
 @dataclass(frozen=True)
-class Params:
+class Params(MetricSettings):
     """Settings of modularity and explicitness; defaults are the reference study's."""
 
-    num_train: int = 10000
-    num_test: int = 5000
-    num_bins: int = 20
-    classifier_max_iter: int = 1000
+    metric: ClassVar[str] = NAME
 
-    def __post_init__(self) -> None:
-        check_int(NAME, "num_train", self.num_train, 2)
-        check_int(NAME, "num_test", self.num_test, 1)
-        check_int(NAME, "num_bins", self.num_bins, 1)
-        check_int(NAME, "classifier_max_iter", self.classifier_max_iter, 1)
+    num_train: int = setting(10000, minimum=2)
+    num_test: int = setting(5000, minimum=1)
+    num_bins: int = setting(20, minimum=1)
+    classifier_max_iter: int = setting(1000, minimum=1)
+
+    def draws(self) -> int:
+        """Number of observations `compute` encodes with these settings."""
+        return self.num_train + self.num_test
 
 
-def num_draws(**params: Any) -> int:
-    """Number of observations `compute` encodes with these settings."""
-    p = build_params(Params, NAME, params)
-    return p.num_train + p.num_test
+describe, num_draws = module_functions(Params)
 
 
 def modularity_from_mutual_information(mi: np.ndarray) -> float:
@@ -125,7 +121,7 @@ def from_codes(codes: np.ndarray, factors: np.ndarray, *, num_train: int, num_bi
     explicitness_train, explicitness_test.
     """
     codes, factors = check_codes_and_factors(codes, factors)
-    build_params(Params, NAME, {"num_bins": num_bins, "classifier_max_iter": classifier_max_iter})
+    Params.parse({"num_bins": num_bins, "classifier_max_iter": classifier_max_iter})
     x_train, y_train, x_test, y_test = split_train_test(codes, factors, num_train)
     mi = mutual_information_matrix(discretize(x_train, num_bins), y_train)
     train_auc, test_auc = explicitness(x_train, y_train, x_test, y_test, seed=seed, max_iter=classifier_max_iter)
@@ -136,12 +132,7 @@ def from_codes(codes: np.ndarray, factors: np.ndarray, *, num_train: int, num_bi
 def compute(data: Any, representation: Representation | CodeSource, rng: np.random.Generator,
             **params: Any) -> dict[str, float]:
     """Modularity and explicitness of `representation` on freshly drawn points of `data`."""
-    p = build_params(Params, NAME, params)
+    p = Params.parse(params)
     codes, factors, seed = draw_codes(data, representation, p.num_train + p.num_test, rng)
     return from_codes(codes, factors, num_train=p.num_train, num_bins=p.num_bins, seed=seed,
                       classifier_max_iter=p.classifier_max_iter)
-
-
-def describe(**params: Any) -> dict[str, Any]:
-    """All settings `compute` would use, defaults filled in (for logging)."""
-    return asdict(build_params(Params, NAME, params))

@@ -20,20 +20,17 @@ regularisation depends on scale).
 from __future__ import annotations
 
 import warnings
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.svm import LinearSVC
 
-from betavae.errors import ConfigError
 from betavae.metrics.cache import CodeSource, Representation, draw_codes
+from betavae.metrics.settings import MetricSettings, module_functions, setting
 from betavae.metrics.utils import (
-    build_params,
     check_codes_and_factors,
-    check_int,
-    check_number,
     classifier_threads,
     split_train_test,
 )
@@ -44,26 +41,22 @@ NAME = "sap"
 
 
 @dataclass(frozen=True)
-class Params:
+class Params(MetricSettings):
     """Settings of SAP; defaults are the reference study's."""
 
-    num_train: int = 10000
-    num_test: int = 5000
-    C: float = 0.01
-    continuous_factors: bool = False
+    metric: ClassVar[str] = NAME
 
-    def __post_init__(self) -> None:
-        check_int(NAME, "num_train", self.num_train, 2)
-        check_int(NAME, "num_test", self.num_test, 1)
-        check_number(NAME, "C", self.C, 0.0, exclusive=True)
-        if not isinstance(self.continuous_factors, bool):
-            raise ConfigError(f"{NAME}.continuous_factors must be true or false, got {self.continuous_factors!r}")
+    num_train: int = setting(10000, minimum=2)
+    num_test: int = setting(5000, minimum=1)
+    C: float = setting(0.01, minimum=0.0, exclusive=True)
+    continuous_factors: bool = setting(False)
+
+    def draws(self) -> int:
+        """Number of observations `compute` encodes with these settings."""
+        return self.num_train + self.num_test
 
 
-def num_draws(**params: Any) -> int:
-    """Number of observations `compute` encodes with these settings."""
-    p = build_params(Params, NAME, params)
-    return p.num_train + p.num_test
+describe, num_draws = module_functions(Params)
 
 
 def _squared_correlation(x: np.ndarray, y: np.ndarray) -> float:
@@ -109,7 +102,7 @@ def from_codes(codes: np.ndarray, factors: np.ndarray, *, num_train: int, C: flo
     Returns {"score"} plus "gap.<j>" for every factor j.
     """
     codes, factors = check_codes_and_factors(codes, factors)
-    build_params(Params, NAME, {"C": C, "continuous_factors": continuous_factors})
+    Params.parse({"C": C, "continuous_factors": continuous_factors})
     x_train, y_train, x_test, y_test = split_train_test(codes, factors, num_train)
     gaps = gap_from_scores(score_matrix(x_train, y_train, x_test, y_test, C=C, continuous_factors=continuous_factors))
     out = {"score": float(gaps.mean())}
@@ -120,11 +113,6 @@ def from_codes(codes: np.ndarray, factors: np.ndarray, *, num_train: int, C: flo
 def compute(data: Any, representation: Representation | CodeSource, rng: np.random.Generator,
             **params: Any) -> dict[str, float]:
     """SAP of `representation` on `num_train` + `num_test` freshly drawn points of `data`."""
-    p = build_params(Params, NAME, params)
+    p = Params.parse(params)
     codes, factors, _ = draw_codes(data, representation, p.num_train + p.num_test, rng)
     return from_codes(codes, factors, num_train=p.num_train, C=p.C, continuous_factors=p.continuous_factors)
-
-
-def describe(**params: Any) -> dict[str, Any]:
-    """All settings `compute` would use, defaults filled in (for logging)."""
-    return asdict(build_params(Params, NAME, params))

@@ -9,19 +9,12 @@ grid holds, the whole grid is encoded once, in order, before the first metric ru
 Each metric gets its own random stream derived from `rng` and the metric's name, so adding or removing
 a metric does not change the others' scores.
 
-Parameter sets:
-
-- :data:`REFERENCE_PARAMS`: the sample sizes and estimators of the reference study (Locatello et al.
-  2019), for GPU workers and final tables; DCI fits scikit-learn's exact GradientBoostingClassifier and
-  reads its impurity importances, as the reference study does (:mod:`betavae.metrics.dci`).
-- :data:`CPU_PARAMS`: the reduced default for CPU runs (about 307,000 draws instead of 2.9 million; on
-  dSprites the grid cache then encodes about 250,000 of the 737,280 images): the same batch sizes
-  (L = 64) and estimators, 1,000 / 500 BetaVAE and FactorVAE points, 5,000 MIG points, 2,000 / 1,000
-  points for DCI, SAP and modularity, and 50 rounds of the faster histogram gradient boosting
-  (``estimator: hist_gbt``, whose importances are split gains, not the reference study's) for DCI. About 18 s for one trained
-  dSprites model on 2 quiet CPU cores, encoding included. Scores are noisier (the BetaVAE evaluation
-  accuracy over 500 points has a standard error of about 2 points); use them to compare runs with each
-  other, not with published numbers.
+The metric settings a run uses are the profiles of `params.yaml: evaluate.profiles`, their one home:
+`reference` holds the sample sizes and estimators of the reference study (Locatello et al. 2019; DCI by
+scikit-learn's exact gradient boosting, :mod:`betavae.metrics.dci`), for GPU workers and final tables;
+`cpu` a reduced set for CPU runs (about 307,000 draws instead of 2.9 million, the histogram DCI
+estimator under its own name, about 18 s per trained dSprites model on 2 quiet cores; its scores compare
+runs with each other, not with published numbers). Settings left out take each metric's defaults.
 """
 
 from __future__ import annotations
@@ -43,10 +36,11 @@ from betavae.metrics.cache import (
     Representation,
     as_code_source,
 )
+from betavae.metrics.settings import Metric
 
-__all__ = ["CPU_PARAMS", "METRICS", "REFERENCE_PARAMS", "code_source", "describe", "evaluate", "planned_draws"]
+__all__ = ["METRICS", "code_source", "describe", "evaluate", "planned_draws"]
 
-METRICS: Mapping[str, types.ModuleType] = types.MappingProxyType({
+METRICS: Mapping[str, Metric] = types.MappingProxyType({
     "beta_vae": beta_vae,
     "factor_vae": factor_vae,
     "mig": mig,
@@ -55,32 +49,12 @@ METRICS: Mapping[str, types.ModuleType] = types.MappingProxyType({
     "modularity": modularity,
 })
 
-REFERENCE_PARAMS: Mapping[str, Mapping[str, Any]] = types.MappingProxyType({
-    "beta_vae": {"batch_size": 64, "num_train": 10000, "num_eval": 5000},
-    "factor_vae": {"batch_size": 64, "num_train": 10000, "num_eval": 5000, "num_variance_estimate": 10000,
-                   "prune_threshold": 0.05},
-    "mig": {"num_train": 10000, "num_bins": 20},
-    "dci": {"num_train": 10000, "num_test": 5000, "estimator": "gbt", "n_estimators": 100, "max_depth": 3},
-    "sap": {"num_train": 10000, "num_test": 5000, "C": 0.01},
-    "modularity": {"num_train": 10000, "num_test": 5000, "num_bins": 20},
-})
-
-CPU_PARAMS: Mapping[str, Mapping[str, Any]] = types.MappingProxyType({
-    "beta_vae": {"batch_size": 64, "num_train": 1000, "num_eval": 500},
-    "factor_vae": {"batch_size": 64, "num_train": 1000, "num_eval": 500, "num_variance_estimate": 5000,
-                   "prune_threshold": 0.05},
-    "mig": {"num_train": 5000, "num_bins": 20},
-    "dci": {"num_train": 2000, "num_test": 1000, "estimator": "hist_gbt", "n_estimators": 50, "max_depth": 3},
-    "sap": {"num_train": 2000, "num_test": 1000, "C": 0.01},
-    "modularity": {"num_train": 2000, "num_test": 1000, "num_bins": 20},
-})
-
 def _check_names(params: Mapping[str, Any]) -> None:
     if not isinstance(params, Mapping):
         raise ConfigError(f"metric params must map metric names to settings, got {type(params).__name__}")
     unknown = sorted(set(params) - set(METRICS))
     if unknown:
-        hint = " (reconstruction measures need the model: use betavae.metrics.reconstruction)" \
+        hint = " (reconstruction measures need the model: use betavae.evaluation.reconstruction)" \
             if "reconstruction" in unknown else ""
         raise ConfigError(f"unknown metric(s) {', '.join(unknown)}; expected some of {', '.join(METRICS)}{hint}")
     for name, settings in params.items():

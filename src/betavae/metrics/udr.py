@@ -27,15 +27,16 @@ implementation; two models with no informative latent score 0.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 from scipy.stats import spearmanr
 from sklearn.linear_model import Lasso
 
 from betavae.errors import ConfigError, DataError
-from betavae.metrics.utils import build_params, check_int, check_number, classifier_threads
+from betavae.metrics.settings import MetricSettings, module_functions, setting
+from betavae.metrics.utils import classifier_threads
 
 __all__ = ["CORRELATIONS", "Params", "UDRResult", "describe", "from_codes", "pairwise_score", "similarity"]
 
@@ -44,17 +45,21 @@ CORRELATIONS = ("spearman", "lasso")
 
 
 @dataclass(frozen=True)
-class Params:
+class Params(MetricSettings):
     """Settings of UDR (defaults: the reference implementation's)."""
 
-    num_samples: int = 10000
-    kl_threshold: float = 0.01
-    lasso_alpha: float = 0.1
+    metric: ClassVar[str] = NAME
 
-    def __post_init__(self) -> None:
-        check_int(NAME, "num_samples", self.num_samples, 2)
-        check_number(NAME, "kl_threshold", self.kl_threshold, 0.0)
-        check_number(NAME, "lasso_alpha", self.lasso_alpha, 0.0, exclusive=True)
+    num_samples: int = setting(10000, minimum=2)
+    kl_threshold: float = setting(0.01, minimum=0.0)
+    lasso_alpha: float = setting(0.1, minimum=0.0, exclusive=True)
+
+    def draws(self) -> int:
+        """Number of images each model encodes."""
+        return self.num_samples
+
+
+describe, _ = module_functions(Params)
 
 
 @dataclass(frozen=True)
@@ -137,8 +142,3 @@ def from_codes(codes: Sequence[np.ndarray], kl_per_latent: Sequence[np.ndarray],
             pairwise[i, j] = pairwise_score(r)
     scores = tuple(float(np.median(np.delete(pairwise[i], i))) for i in range(m))
     return UDRResult(correlation, scores, pairwise, tuple(k.shape[1] for k in kept))
-
-
-def describe(**params: Any) -> dict[str, Any]:
-    """All settings UDR uses, defaults filled in (for logging)."""
-    return asdict(build_params(Params, NAME, params))

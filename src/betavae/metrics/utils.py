@@ -1,16 +1,14 @@
 """Shared maths of the metrics: equal-width discretisation, discrete mutual information and entropy.
 
-Also the small helpers every metric module uses to validate its inputs and settings, so that each
-error names the offending value the same way everywhere.
+Also the checks of the arrays every metric takes, the train/test split and the independent random
+streams of one metric. Settings are checked by :mod:`betavae.config.validation`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import math
-from collections.abc import Iterator, Mapping
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 from sklearn.metrics import mutual_info_score
@@ -19,10 +17,7 @@ from threadpoolctl import threadpool_limits
 from betavae.errors import ConfigError, DataError
 
 __all__ = [
-    "build_params",
     "check_codes_and_factors",
-    "check_int",
-    "check_number",
     "classifier_threads",
     "discretize",
     "entropy",
@@ -32,40 +27,6 @@ __all__ = [
     "split_train_test",
     "sub_rngs",
 ]
-
-P = TypeVar("P")
-
-
-# ---------------------------------------------------------------------------------------------- settings
-def check_int(metric: str, key: str, value: Any, minimum: int) -> None:
-    """Raise ConfigError unless `value` is an integer >= `minimum` (bools are rejected)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ConfigError(f"{metric}.{key} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ConfigError(f"{metric}.{key} must be >= {minimum}, got {value}")
-
-
-def check_number(metric: str, key: str, value: Any, minimum: float, *, exclusive: bool = False) -> None:
-    """Raise ConfigError unless `value` is a finite number >= `minimum` (> with `exclusive`)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
-            or not math.isfinite(value):
-        raise ConfigError(f"{metric}.{key} must be a finite number, got {value!r}")
-    if value < minimum or (exclusive and value == minimum):
-        raise ConfigError(f"{metric}.{key} must be {'>' if exclusive else '>='} {minimum}, got {value}")
-
-
-def build_params(cls: type[P], metric: str, params: Mapping[str, Any] | None) -> P:
-    """Instantiate the frozen settings dataclass `cls` from `params`, naming any unknown key."""
-    params = dict(params or {})
-    allowed = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    unknown = sorted(set(params) - allowed)
-    if unknown:
-        raise ConfigError(
-            f"{metric}: unknown setting(s) {', '.join(metric + '.' + k for k in unknown)}; "
-            f"expected some of {', '.join(sorted(allowed))}"
-        )
-    return cls(**params)
-
 
 # ---------------------------------------------------------------------------------------------- inputs
 def check_codes_and_factors(codes: Any, factors: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.func import functional_call
 
-from betavae.models.config import ObjectiveConfig
+from betavae.config.objectives import FactorVAEConfig
 from betavae.models.gaussian import reparameterise
 from betavae.models.objectives import Objective, gaussian_kl_terms, reconstruction_loss
 from betavae.models.vae import VAE
@@ -54,10 +54,15 @@ class FactorVAEObjective(Objective):
     """
 
     needs_aux_batch = True
+    configs = (FactorVAEConfig,)
 
-    def __init__(self, config: ObjectiveConfig, latent_dim: int, discriminator: nn.Module | None = None) -> None:
+    def __init__(self, config: FactorVAEConfig, latent_dim: int, discriminator: nn.Module | None = None) -> None:
         super().__init__(config)
         self.discriminator = discriminator if discriminator is not None else Discriminator(latent_dim)
+
+    @classmethod
+    def build(cls, config: FactorVAEConfig, *, latent_dim: int, dataset_size: int) -> FactorVAEObjective:
+        return cls(config, latent_dim)
 
     def discriminator_parameters(self) -> list[nn.Parameter]:
         return list(self.discriminator.parameters())

@@ -7,10 +7,21 @@ scalar tensors with at least "total" (minimised), "reconstruction" and "kl" (bat
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 from torch import Tensor, nn
 
-from betavae.models.config import ObjectiveConfig
+from betavae.config.objectives import (
+    AEConfig,
+    BetaTCVAEConfig,
+    BetaVAEConfig,
+    CapacityConfig,
+    ISAVAEConfig,
+    ObjectiveConfig,
+    VAEConfig,
+)
+from betavae.errors import ConfigError
 from betavae.models.gaussian import kl_normal_standard, log_normal_diag
 from betavae.models.priors import LpNestedISA
 from betavae.models.total_correlation import kl_decomposition
@@ -23,10 +34,16 @@ class Objective(nn.Module):
     `model.parameters()`; `discriminator_parameters()` by a second optimiser (FactorVAE only)."""
 
     needs_aux_batch: bool = False
+    configs: ClassVar[tuple[type[ObjectiveConfig], ...]] = ()  # the configs this class implements
 
     def __init__(self, config: ObjectiveConfig) -> None:
         super().__init__()
         self.config = config
+
+    @classmethod
+    def build(cls, config: ObjectiveConfig, *, latent_dim: int, dataset_size: int) -> Objective:
+        """The objective for `config`, a model of `latent_dim` latents and a dataset of `dataset_size` images."""
+        return cls(config)
 
     def model_parameters(self) -> list[nn.Parameter]:
         """Objective parameters trained with the model (none unless overridden)."""
@@ -62,7 +79,9 @@ class BetaVAEObjective(Objective):
     negative ELBO of Kingma & Welling 2014 Eq. 10), "beta_vae" takes beta from the config.
     """
 
-    def __init__(self, config: ObjectiveConfig) -> None:
+    configs = (AEConfig, VAEConfig, BetaVAEConfig)
+
+    def __init__(self, config: AEConfig | VAEConfig | BetaVAEConfig) -> None:
         super().__init__(config)
         self.beta = config.kl_weight
 
@@ -88,6 +107,8 @@ def capacity(step: int, c_max: float, steps: int) -> float:
 class CapacityObjective(Objective):
     """recon + gamma * |KL - C(step)|: Burgess et al. 2018 Eq. 8 (the "beta-VAE B" of their Sec. 5)."""
 
+    configs = (CapacityConfig,)
+
     def forward(self, model: VAE, x: Tensor, step: int, x_aux: Tensor | None = None,
                 generator: torch.Generator | None = None) -> dict[str, Tensor]:
         out = model(x, generator=generator)
@@ -104,9 +125,15 @@ class BetaTCVAEObjective(Objective):
     decomposition of their Eq. 2, log q(z) estimated by MSS or MWS over the minibatch (see
     `betavae.models.total_correlation`). "kl" is the closed-form KL, reported for comparison."""
 
-    def __init__(self, config: ObjectiveConfig, dataset_size: int) -> None:
+    configs = (BetaTCVAEConfig,)
+
+    def __init__(self, config: BetaTCVAEConfig, dataset_size: int) -> None:
         super().__init__(config)
         self.dataset_size = dataset_size
+
+    @classmethod
+    def build(cls, config: BetaTCVAEConfig, *, latent_dim: int, dataset_size: int) -> BetaTCVAEObjective:
+        return cls(config, dataset_size)
 
     def forward(self, model: VAE, x: Tensor, step: int, x_aux: Tensor | None = None,
                 generator: torch.Generator | None = None) -> dict[str, Tensor]:
@@ -128,10 +155,19 @@ class ISAVAEObjective(Objective):
     learned exponents, "isa_p0" and "isa_p" (mean over subspaces) are reported as well.
     """
 
-    def __init__(self, config: ObjectiveConfig, latent_dim: int) -> None:
+    configs = (ISAVAEConfig,)
+
+    def __init__(self, config: ISAVAEConfig, latent_dim: int) -> None:
         super().__init__(config)
         layout = config.isa_layout if config.isa_layout is not None else (1,) * latent_dim
         self.prior = LpNestedISA(layout, config.isa_p0, config.isa_p, config.isa_learn_exponents)
+
+    @classmethod
+    def build(cls, config: ISAVAEConfig, *, latent_dim: int, dataset_size: int) -> ISAVAEObjective:
+        if config.isa_layout is not None and sum(config.isa_layout) != latent_dim:
+            raise ConfigError(f"train.isa_layout must sum to model.latent_dim = {latent_dim}, "
+                              f"got {list(config.isa_layout)} (sum {sum(config.isa_layout)})")
+        return cls(config, latent_dim)
 
     def model_parameters(self) -> list[nn.Parameter]:
         return list(self.prior.parameters())

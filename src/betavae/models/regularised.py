@@ -9,6 +9,13 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from betavae.config.objectives import (
+    ContractiveAEConfig,
+    DenoisingAEConfig,
+    KSparseAEConfig,
+    SparseAEConfig,
+)
+from betavae.errors import ConfigError
 from betavae.models.objectives import Objective, gaussian_kl_terms
 from betavae.models.vae import VAE
 
@@ -50,6 +57,8 @@ def jacobian_frobenius_sq(model: VAE, x: Tensor) -> tuple[Tensor, Tensor, Tensor
 class DenoisingAEObjective(Objective):
     """Reconstruct the clean x from the code of a masked copy (Vincent et al. 2008)."""
 
+    configs = (DenoisingAEConfig,)
+
     def forward(self, model: VAE, x: Tensor, step: int, x_aux: Tensor | None = None,
                 generator: torch.Generator | None = None) -> dict[str, Tensor]:
         mu, logvar = model.encode(mask_pixels(x, self.config.corruption, generator))
@@ -58,6 +67,8 @@ class DenoisingAEObjective(Objective):
 
 class SparseAEObjective(Objective):
     """recon + sparsity_weight * ||mu||_1 (an L1 penalty on the codes), batch mean."""
+
+    configs = (SparseAEConfig,)
 
     def forward(self, model: VAE, x: Tensor, step: int, x_aux: Tensor | None = None,
                 generator: torch.Generator | None = None) -> dict[str, Tensor]:
@@ -73,6 +84,14 @@ class KSparseAEObjective(Objective):
     """Decode only the k largest code units of each image (Makhzani & Frey 2013); gradients reach only them.
     (`encode` still returns the full code, as a representation for evaluation.)"""
 
+    configs = (KSparseAEConfig,)
+
+    @classmethod
+    def build(cls, config: KSparseAEConfig, *, latent_dim: int, dataset_size: int) -> KSparseAEObjective:
+        if config.sparsity_k > latent_dim:
+            raise ConfigError(f"train.sparsity_k must be <= model.latent_dim = {latent_dim}, got {config.sparsity_k}")
+        return cls(config)
+
     def forward(self, model: VAE, x: Tensor, step: int, x_aux: Tensor | None = None,
                 generator: torch.Generator | None = None) -> dict[str, Tensor]:
         mu, logvar = model.encode(x)
@@ -81,6 +100,8 @@ class KSparseAEObjective(Objective):
 
 class ContractiveAEObjective(Objective):
     """recon + contractive_weight * ||J_mu(x)||_F^2, batch mean (Rifai et al. 2011 Eq. 2)."""
+
+    configs = (ContractiveAEConfig,)
 
     def forward(self, model: VAE, x: Tensor, step: int, x_aux: Tensor | None = None,
                 generator: torch.Generator | None = None) -> dict[str, Tensor]:

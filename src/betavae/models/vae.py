@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from betavae.config.model import ModelConfig
 from betavae.models.architectures import build_networks
-from betavae.models.config import ModelConfig
 from betavae.models.gaussian import LOG_2PI, reparameterise
 
 

@@ -1,1 +1,2 @@
-"""Rendering of latent traversals and plots."""
+"""Pictures of trained runs and sweeps: traversals and their GIF, reconstructions, prior samples, KL
+bars, loss curves, factor response, latent scatter, sweep trade-off plots, and their MLflow logging."""

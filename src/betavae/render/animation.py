@@ -15,8 +15,8 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from betavae.io import atomic_path
+from betavae.models.inputs import to_float_images
 from betavae.render.figure import to_intensities, to_uint8
-from betavae.training.engine import to_float_images
 
 ACTIVE_KL = 0.01  # nats: below this a latent carries (almost) no information about the image
 SCALE = 2

@@ -13,9 +13,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from betavae.config import RunConfig
 from betavae.io import atomic_path
 from betavae.render.sweep_plots import DISENTANGLEMENT, RECONSTRUCTION, SweepPoint
+from betavae.tracking.sweep_record import RunRecord
 
 #: Parameter columns (`RunConfig.flat_params` keys) shown for every run.
 PARAM_COLUMNS = ("train.objective", "train.beta", "train.seed", "train.steps", "train.lr", "train.batch_size",
@@ -25,15 +25,15 @@ EXTRA_SCORES = ("dci.completeness", "dci.informativeness", RECONSTRUCTION, "reco
                 "reconstruction.kl", "reconstruction.active_latents_kl")
 
 
-def comparison_rows(records: Sequence[Mapping[str, Any]], scores: Mapping[str, Mapping[str, float]],
+def comparison_rows(records: Sequence[RunRecord], scores: Mapping[str, Mapping[str, float]],
                     ) -> list[dict[str, Any]]:
     """One row per run of the sweep record, in sweep order: name, status, parameters, scores (None if absent)."""
     score_columns = [*DISENTANGLEMENT, *EXTRA_SCORES]
     rows = []
     for record in records:
-        flat = RunConfig.from_dict(record["config"]).flat_params()
-        own = scores.get(record["name"], {})
-        row: dict[str, Any] = {"run": record["name"], "status": record["status"], "run_id": record.get("run_id")}
+        flat = record.run.flat_params()
+        own = scores.get(record.name, {})
+        row: dict[str, Any] = {"run": record.name, "status": record.status, "run_id": record.run_id}
         row.update({key: flat.get(key) for key in PARAM_COLUMNS})
         for key in score_columns:
             value = own.get(key)

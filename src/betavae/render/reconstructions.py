@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from betavae.models.inputs import to_float_images
 from betavae.render.figure import (
     new_figure,
     save_png,
@@ -17,7 +18,6 @@ from betavae.render.figure import (
     to_intensities,
     to_uint8,
 )
-from betavae.training.engine import to_float_images
 
 
 @torch.no_grad()

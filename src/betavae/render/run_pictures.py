@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from betavae.errors import DataError
+from betavae.evaluation.inference import encode_means, representation_of
 from betavae.render import (
     animation,
     factor_response,
@@ -34,7 +35,6 @@ from betavae.render.traversal import (
     traversal_grid,
 )
 from betavae.training.checkpoint import load_checkpoint, model_from_checkpoint
-from betavae.training.inference import encode_means, representation_of
 
 RECONSTRUCTIONS = 8
 logger = logging.getLogger(__name__)

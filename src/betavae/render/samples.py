@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from betavae.models.builders import build_objective
+from betavae.models.registry import build_objective
 from betavae.render.figure import (
     new_figure,
     save_png,

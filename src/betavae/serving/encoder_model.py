@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 import mlflow
-import numpy as np
 from mlflow.pyfunc import PythonModel
 
 
@@ -27,8 +26,8 @@ class LatentMeanEncoder(PythonModel):
         from mlflow.exceptions import INVALID_PARAMETER_VALUE, MlflowException
 
         from betavae.errors import DataError
+        from betavae.evaluation.inference import encode_means
         from betavae.serving.images import check_images
-        from betavae.training.inference import encode_means
 
         try:
             images = check_images(model_input, tuple(self.model.observation_shape), self.max_pixel_value)

@@ -24,8 +24,8 @@ def download_model(dataset: str, alias: str, root: Path, dest: Path) -> Path:
     """Fetch the package of `betavae-<dataset>@<alias>` into `dest`; a missing model raises DataError."""
     import mlflow
 
-    from betavae.registry import model_uri
-    from betavae.tracking import client_for
+    from betavae.tracking.client import client_for
+    from betavae.tracking.registry import model_uri
 
     client_for(root)
     uri = model_uri(dataset, alias)

@@ -1,1 +1,3 @@
-"""Training engine: device choice, the optimisation loop, checkpoints and inference helpers."""
+"""Training: device and thread choice, the train step and batch sampler, the loop with resume, and
+self-describing checkpoints. The model input conversion is :mod:`betavae.models.inputs`; encoding for
+evaluation is :mod:`betavae.evaluation.inference`."""

@@ -8,6 +8,7 @@ saved configuration (JSON), not unpickled.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from betavae.models import build_model
 
 FORMAT_VERSION = 1
 LAST = "last.pt"
+FINAL = "final.pt"
 
 
 def save_checkpoint(path: Path, *, run: RunConfig, step: int, model: torch.nn.Module,
@@ -88,3 +90,15 @@ def model_from_checkpoint(path: Path, map_location: str | torch.device = "cpu") 
     model.load_state_dict(payload["model"])
     model.eval()
     return model, run
+
+
+def seal_checkpoint(last: Path) -> Path:
+    """Rename a finished run's `last.pt` to `final.pt` once its whole sweep has finished.
+
+    Until then an interrupted sweep resumes every run from its `last.pt` (a finished run is not trained
+    again); afterwards a re-run of the stage, for example after a code change, trains from scratch.
+    """
+    final = last.with_name(FINAL)
+    if last.exists():
+        os.replace(last, final)
+    return final

@@ -25,9 +25,14 @@ from betavae.models import build_model, build_objective
 from betavae.training.allocator import keep_freed_memory
 from betavae.training.checkpoint import LAST, load_checkpoint, save_checkpoint
 from betavae.training.device import autocast_dtype, select_device
-from betavae.training.step import BatchSampler, TrainStep, make_optimizer, scalar_terms, to_float_images
+from betavae.training.step import (
+    BatchSampler,
+    TrainStep,
+    make_optimizer,
+    scalar_terms,
+)
 
-__all__ = ["MetricsCallback", "TrainResult", "to_float_images", "train"]
+__all__ = ["MetricsCallback", "TrainResult", "train"]
 
 MetricsCallback = Callable[[dict[str, float], int], None]
 

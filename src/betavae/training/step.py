@@ -21,18 +21,9 @@ from typing import Any
 import torch
 
 from betavae.errors import ConfigError, TrainingDiverged
+from betavae.models.inputs import to_float_images
 
 Terms = dict[str, torch.Tensor]
-
-
-def to_float_images(batch: torch.Tensor, max_pixel_value: int) -> torch.Tensor:
-    """uint8 (B, H, W, C) -> float (B, C, H, W) in [0, 1].
-
-    The result is a channels-last view of the converted batch (no extra copy); binary data
-    (`max_pixel_value == 1`) skips the division, which would be exact anyway.
-    """
-    x = batch.permute(0, 3, 1, 2).float()
-    return x if max_pixel_value == 1 else x.div_(max_pixel_value)
 
 
 def make_optimizer(name: str, params: list[torch.nn.Parameter], lr: float,

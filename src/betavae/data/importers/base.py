@@ -13,9 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from betavae.data.ground_truth import grid_index
 from betavae.errors import DataError
 
-__all__ = ["ImportedData", "check_complete_grid", "classes_from_values", "grid_strides"]
+__all__ = ["ImportedData", "check_complete_grid", "classes_from_values"]
 
 
 @dataclass(frozen=True)
@@ -67,14 +68,6 @@ class ImportedData:
         return int(self.images.shape[0])
 
 
-def grid_strides(sizes: Sequence[int]) -> np.ndarray:
-    """Row-major strides of a factor grid: index = classes @ strides (last factor fastest)."""
-    strides = np.ones(len(sizes), dtype=np.int64)
-    for k in range(len(sizes) - 2, -1, -1):
-        strides[k] = strides[k + 1] * sizes[k + 1]
-    return strides
-
-
 def check_complete_grid(classes: np.ndarray, sizes: Sequence[int], what: str) -> None:
     """Check that row i of ``classes`` is the i-th combination of a row-major grid of ``sizes``.
 
@@ -87,7 +80,7 @@ def check_complete_grid(classes: np.ndarray, sizes: Sequence[int], what: str) ->
             f"{what}: {classes.shape[0]} rows do not form the complete factor grid {tuple(sizes)} "
             f"({expected_rows} rows)"
         )
-    index = classes.astype(np.int64) @ grid_strides(sizes)
+    index = grid_index(classes, sizes)
     wrong = np.flatnonzero(index != np.arange(expected_rows, dtype=np.int64))
     if wrong.size:
         row = int(wrong[0])

@@ -1,7 +1,7 @@
 """Rows of the table of Higgins et al. 2017, Fig. 5 (left): baselines and trained models, pooled by A.4.
 
 Each row pools the scores of every replica x every classifier seed, drops the bottom half and reports
-mean +- std of the rest (Appendix A.4, :mod:`betavae.metrics.protocol`). Baselines follow Appendix A.3:
+mean +- std of the rest (Appendix A.4, :mod:`betavae.evaluation.protocol`). Baselines follow Appendix A.3:
 
 - ground truth: the factor classes themselves;
 - raw pixels;
@@ -23,11 +23,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from betavae import baselines
-from betavae.metrics import protocol
-from betavae.metrics.table import TableRow
+from betavae.evaluation import baselines, protocol
+from betavae.evaluation.inference import representation_of
+from betavae.evaluation.table import TableRow
 from betavae.models import build_model
-from betavae.training.inference import representation_of
 
 __all__ = ["LABELS", "Budget", "baseline_rows", "pooled_row", "protocol_title"]
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from betavae.data.ground_truth import all_grid_classes
 from betavae.data.importers import dsprites_official, mnist, shapes3d
-from betavae.data.importers.base import grid_strides
 
 __all__ = [
     "celeba_image",
@@ -34,9 +34,8 @@ __all__ = [
 
 
 def grid_classes(sizes: Sequence[int]) -> np.ndarray:
-    """Every combination of a factor grid in row-major order: int64 (prod(sizes), len(sizes))."""
-    index = np.arange(int(np.prod(sizes)), dtype=np.int64)
-    return (index[:, None] // grid_strides(sizes)[None, :]) % np.asarray(sizes, dtype=np.int64)[None, :]
+    """Every combination of a row-major factor grid, last factor fastest: int64 (prod(sizes), k)."""
+    return all_grid_classes(sizes)
 
 
 def dsprites_arrays(sizes: Sequence[int] = (3, 2, 2, 2, 2)) -> dict[str, np.ndarray]:

@@ -7,8 +7,8 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from betavae.models.inputs import to_float_images
 from betavae.training.allocator import keep_freed_memory
-from betavae.training.step import to_float_images
 
 
 @torch.no_grad()

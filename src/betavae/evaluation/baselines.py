@@ -165,6 +165,8 @@ def ica_pairwise(data: Any, rng: np.random.Generator, *, identity_factor: str = 
 
 
 BASELINES = ("ground_truth", "raw_pixels", "pca", "ica")
+MODEL_BASELINES = ("untrained_vae",)  # built from the trained runs' architecture, by the comparison table
+ALL_BASELINES = BASELINES + MODEL_BASELINES
 
 
 def build(name: str, data: Any, rng: np.random.Generator, **kwargs: Any) -> Any:

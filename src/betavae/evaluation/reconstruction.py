@@ -19,15 +19,16 @@ images (B, H, W, C) permuted and divided by ``data.max_pixel_value``.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
 from betavae.errors import DataError
-from betavae.metrics.utils import build_params, check_int, check_number
+from betavae.metrics.settings import MetricSettings, module_functions, setting
 from betavae.models.gaussian import kl_normal_standard, reparameterise
+from betavae.models.inputs import to_float_images
 
 __all__ = ["Params", "compute", "describe", "images_to_input"]
 
@@ -35,27 +36,29 @@ NAME = "reconstruction"
 
 
 @dataclass(frozen=True)
-class Params:
+class Params(MetricSettings):
     """Settings of the reconstruction measures."""
 
-    num_samples: int = 10000
-    batch_size: int = 512
-    kl_threshold: float = 0.01
-    variance_threshold: float = 0.01
+    metric: ClassVar[str] = NAME
 
-    def __post_init__(self) -> None:
-        check_int(NAME, "num_samples", self.num_samples, 2)
-        check_int(NAME, "batch_size", self.batch_size, 1)
-        check_number(NAME, "kl_threshold", self.kl_threshold, 0.0)
-        check_number(NAME, "variance_threshold", self.variance_threshold, 0.0)
+    num_samples: int = setting(10000, minimum=2)
+    batch_size: int = setting(512, minimum=1)
+    kl_threshold: float = setting(0.01, minimum=0.0)
+    variance_threshold: float = setting(0.01, minimum=0.0)
+
+    def draws(self) -> int:
+        """Number of images the measures encode with these settings."""
+        return self.num_samples
+
+
+describe, _ = module_functions(Params)
 
 
 def images_to_input(images: np.ndarray, max_pixel_value: int, device: torch.device | str = "cpu") -> torch.Tensor:
     """uint8 images (B, H, W, C) -> float (B, C, H, W) in [0, 1], the models' input convention."""
     if images.dtype != np.uint8 or images.ndim != 4:
         raise DataError(f"expected uint8 images of shape (B, H, W, C), got {images.dtype} {images.shape}")
-    x = torch.from_numpy(np.ascontiguousarray(images)).to(device)
-    return x.permute(0, 3, 1, 2).float().div_(max_pixel_value)
+    return to_float_images(torch.from_numpy(np.ascontiguousarray(images)).to(device), max_pixel_value)
 
 
 def _draw_images(data: Any, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -74,7 +77,7 @@ def compute(model: torch.nn.Module, data: Any, rng: np.random.Generator, **param
 
     All quantities are means over `num_samples` images, in nats per image.
     """
-    p = build_params(Params, NAME, params)
+    p = Params.parse(params)
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
@@ -110,8 +113,3 @@ def compute(model: torch.nn.Module, data: Any, rng: np.random.Generator, **param
     out["elbo"] = out["log_likelihood"] - out["kl"]
     out.update({f"kl.{i}": float(v) for i, v in enumerate(kl_per_latent)})
     return out
-
-
-def describe(**params: Any) -> dict[str, Any]:
-    """All settings `compute` would use, defaults filled in (for logging)."""
-    return asdict(build_params(Params, NAME, params))

@@ -20,6 +20,8 @@ from typing import Any
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
+from betavae.paths import ProjectPaths
+
 PARENT_TAG = "mlflow.parentRunId"
 OWNER_HOST_TAG = "betavae.owner_host"
 OWNER_PID_TAG = "betavae.owner_pid"
@@ -28,7 +30,7 @@ MAX_BATCH = 900  # MLflow accepts at most 1000 entities per log_batch call
 
 def tracking_uri(root: Path) -> str:
     """The tracking URI: `MLFLOW_TRACKING_URI` if set, else an absolute sqlite path inside the project."""
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path(root).resolve() / 'mlflow.db'}"
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{ProjectPaths(Path(root).resolve()).mlflow_db}"
 
 
 def client_for(root: Path) -> MlflowClient:
@@ -62,8 +64,8 @@ def _open_sqlite_store(uri: str, db: Path) -> MlflowClient:
 
 def ensure_experiment(client: MlflowClient, name: str, root: Path) -> str:
     """The id of experiment `name`, created with its artifacts under `<root>/mlruns` if it is new, and
-    tagged as a model-training experiment (see :mod:`betavae.tracking_ui`)."""
-    from betavae.tracking_ui import mark_training_experiment
+    tagged as a model-training experiment (see :mod:`betavae.tracking.ui`)."""
+    from betavae.tracking.ui import mark_training_experiment
 
     existing = client.get_experiment_by_name(name)
     if existing is not None:
@@ -71,7 +73,7 @@ def ensure_experiment(client: MlflowClient, name: str, root: Path) -> str:
     else:
         location = None
         if client.tracking_uri.startswith("sqlite:"):
-            location = (Path(root).resolve() / "mlruns").as_uri()
+            location = ProjectPaths(Path(root).resolve()).mlruns.as_uri()
         experiment_id = client.create_experiment(name, artifact_location=location)
     mark_training_experiment(client, experiment_id)
     return experiment_id

@@ -9,7 +9,7 @@ shape or which orientation disagrees), and the worst images.
 Works on the bit-packed rows as stored, so even the full 737280-image dSprites pair needs only
 two 377 MB arrays and a pass of popcounts.
 
-    python -m betavae.data.importers.compare data/datasets/dsprites data/datasets/dsprites_official report.json
+    python -m betavae.data.compare data/datasets/dsprites data/datasets/dsprites_official report.json
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from betavae.data.importers.base import grid_strides
+from betavae.data.ground_truth import grid_strides
 from betavae.errors import DataError
 
 __all__ = ["QUANTILES", "compare_datasets", "iou_packed", "iou_report", "main", "write_report"]

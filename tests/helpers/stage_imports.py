@@ -5,7 +5,7 @@ functions), as do the `__init__.py` of each package on the way. Run as a script,
 closure; with `--write` it replaces the code entries of each stage's `deps` in `dvc.yaml` with it,
 keeping data dependencies and the file's layout:
 
-    python -m tests.reliability.stage_imports [--write]
+    python -m tests.helpers.stage_imports [--write]
 """
 
 from __future__ import annotations

@@ -25,17 +25,22 @@ An official download with no checksum given is verified against the published on
 
 from __future__ import annotations
 
-import math
-import re
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from betavae.config.validation import (
+    require_bool,
+    require_choice,
+    require_int,
+    require_number,
+)
 from betavae.data.download import Checksum
 from betavae.data.importers import mnist
 from betavae.errors import ConfigError
+from betavae.paths import check_dataset_name
 
 __all__ = ["KIND_SOURCES", "DatasetSpec", "parse_spec"]
 
@@ -63,23 +68,6 @@ _KIND_KEYS = {
 }
 #: Kind keys that only make sense when reading files (procedural dSprites takes none of them).
 _FILE_ONLY_KEYS = frozenset({"expect_full"})
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-
-
-def check_dataset_name(name: object, key: str = "data.datasets") -> str:
-    """A dataset name is one directory under the data folder: no separators, no leading dot, so no `..`.
-
-    Raises:
-        ConfigError: naming `key`, the value and the allowed characters.
-    """
-    if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise ConfigError(
-            f"{key}: dataset name {name!r} must start with a letter or digit and use only "
-            "letters, digits, '_', '-' and '.'"
-        )
-    return name
-
-
 @dataclass(frozen=True)
 class DatasetSpec:
     """One validated ``data.datasets.<name>`` entry.
@@ -124,34 +112,6 @@ class DatasetSpec:
         return out
 
 
-def _int(key: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{key} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ConfigError(f"{key} must be >= {minimum}, got {value}")
-    return value
-
-
-def _float(key: str, value: Any, minimum: float, exclusive: bool) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ConfigError(f"{key} must be a finite number, got {value!r}")
-    if value < minimum or (exclusive and value == minimum):
-        raise ConfigError(f"{key} must be {'>' if exclusive else '>='} {minimum}, got {value}")
-    return float(value)
-
-
-def _bool(key: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(f"{key} must be true or false, got {value!r}")
-    return value
-
-
-def _choice(key: str, value: Any, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise ConfigError(f"{key} must be one of {', '.join(choices)}; got {value!r}")
-    return value
-
-
 def _checksums(
     spec: Mapping[str, Any], where: str, kind: str
 ) -> tuple[Checksum | None, dict[str, Checksum]]:
@@ -186,30 +146,30 @@ def _kind_options(kind: str, source: str, spec: Mapping[str, Any], where: str) -
     opts: dict[str, Any] = {}
     get = spec.get
     if kind in ("dsprites", "shapes3d") and source != "procedural":
-        opts["expect_full"] = _bool(f"{where}.expect_full", get("expect_full", True))
+        opts["expect_full"] = require_bool(f"{where}.expect_full", get("expect_full", True))
     if kind in ("mnist", "emnist", "celeba"):
         limit = get("limit")
-        opts["limit"] = None if limit is None else _int(f"{where}.limit", limit, 1)
+        opts["limit"] = None if limit is None else require_int(f"{where}.limit", limit, 1)
     if kind in ("mnist", "emnist"):
-        opts["split"] = _choice(f"{where}.split", get("split", "train"), mnist.SPLITS)
+        opts["split"] = require_choice(f"{where}.split", get("split", "train"), mnist.SPLITS)
     if kind == "emnist":
-        opts["subset"] = _choice(f"{where}.subset", get("subset", "balanced"), tuple(mnist.EMNIST_LABELS))
+        opts["subset"] = require_choice(f"{where}.subset", get("subset", "balanced"), tuple(mnist.EMNIST_LABELS))
     if kind == "celeba":
-        opts["crop"] = _int(f"{where}.crop", get("crop", 140), 1)
-        opts["image_size"] = _int(f"{where}.image_size", get("image_size", 64), 8)
+        opts["crop"] = require_int(f"{where}.crop", get("crop", 140), 1)
+        opts["image_size"] = require_int(f"{where}.image_size", get("image_size", 64), 8)
     if kind == "blobs":
         grid = get("grid", 32)
         if isinstance(grid, (list, tuple)):
             if len(grid) != 2:
                 raise ConfigError(f"{where}.grid must be an integer or a pair [x, y], got {grid!r}")
-            opts["grid"] = (_int(f"{where}.grid[0]", grid[0], 2), _int(f"{where}.grid[1]", grid[1], 2))
+            opts["grid"] = (require_int(f"{where}.grid[0]", grid[0], 2), require_int(f"{where}.grid[1]", grid[1], 2))
         else:
-            size = _int(f"{where}.grid", grid, 2)
+            size = require_int(f"{where}.grid", grid, 2)
             opts["grid"] = (size, size)
-        opts["image_size"] = _int(f"{where}.image_size", get("image_size", 64), 8)
-        opts["sigma"] = _float(f"{where}.sigma", get("sigma", 3.0), 0.0, exclusive=True)
+        opts["image_size"] = require_int(f"{where}.image_size", get("image_size", 64), 8)
+        opts["sigma"] = require_number(f"{where}.sigma", get("sigma", 3.0), 0.0, exclusive=True)
         margin = get("margin")
-        opts["margin"] = None if margin is None else _float(f"{where}.margin", margin, 0.0, exclusive=False)
+        opts["margin"] = None if margin is None else require_number(f"{where}.margin", margin, 0.0, exclusive=False)
     return opts
 
 
@@ -226,10 +186,10 @@ def parse_spec(name: str, spec: Mapping[str, Any] | None) -> DatasetSpec:
         raise ConfigError(f"{where} must be a mapping with at least kind and source, got {spec!r}")
     if "kind" not in spec:
         raise ConfigError(f"{where}.kind is missing; expected one of {', '.join(KIND_SOURCES)}")
-    kind = _choice(f"{where}.kind", spec["kind"], tuple(KIND_SOURCES))
+    kind = require_choice(f"{where}.kind", spec["kind"], tuple(KIND_SOURCES))
     if "source" not in spec:
         raise ConfigError(f"{where}.source is missing; kind {kind} takes one of {', '.join(KIND_SOURCES[kind])}")
-    source = _choice(f"{where}.source", spec["source"], KIND_SOURCES[kind])
+    source = require_choice(f"{where}.source", spec["source"], KIND_SOURCES[kind])
     allowed = _COMMON_KEYS | _SOURCE_KEYS[source] | _KIND_KEYS[kind]
     if source == "procedural":
         allowed -= _FILE_ONLY_KEYS
@@ -256,6 +216,6 @@ def parse_spec(name: str, spec: Mapping[str, Any] | None) -> DatasetSpec:
         path=path,
         checksum=checksum,
         file_checksums=MappingProxyType(file_checksums),
-        allow_outside_project=_bool(f"{where}.allow_outside_project", spec.get("allow_outside_project", False)),
+        allow_outside_project=require_bool(f"{where}.allow_outside_project", spec.get("allow_outside_project", False)),
         options=MappingProxyType(_kind_options(kind, source, spec, where)),
     )

@@ -1,0 +1,52 @@
+"""The `model:` section of `params.yaml`: architecture, latent size and likelihood.
+
+A frozen dataclass validated on construction; every error is a `ConfigError` that names the
+`params.yaml` key, the offending value and what was expected. The objective's keys of `train:` are
+:mod:`betavae.config.objectives`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from betavae.config.validation import from_mapping, require_choice, require_int
+
+ARCHITECTURES: tuple[str, ...] = ("mlp64", "conv64", "mlp28")
+LIKELIHOODS: tuple[str, ...] = ("bernoulli", "gaussian")
+GAUSSIAN_VARIANCES: tuple[str, ...] = ("fixed", "learned")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The `model:` section of `params.yaml`.
+
+    architecture: "mlp64" (Higgins et al. 2017 Appendix A, 2D shapes), "conv64" (Burgess et al. 2018 /
+        Higgins et al. 2017 conv net for 64x64 images with any channel count), "mlp28" (28x28 images).
+    latent_dim: number of latent dimensions d >= 1.
+    likelihood: "bernoulli" (decoder outputs logits) or "gaussian" (decoder outputs means).
+    gaussian_variance: for the Gaussian likelihood, "fixed" (unit variance) or "learned" (one log standard
+        deviation per channel, shared over pixels, trained with the model). Ignored for "bernoulli".
+    """
+
+    architecture: str
+    latent_dim: int
+    likelihood: str = "bernoulli"
+    gaussian_variance: str = "fixed"
+
+    def __post_init__(self) -> None:
+        require_choice("model.architecture", self.architecture, ARCHITECTURES, "architecture")
+        require_int("model.latent_dim", self.latent_dim, 1)
+        require_choice("model.likelihood", self.likelihood, LIKELIHOODS, "likelihood")
+        require_choice("model.gaussian_variance", self.gaussian_variance, GAUSSIAN_VARIANCES,
+                       "Gaussian variance mode")
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ModelConfig:
+        """Build from the `model:` mapping; unknown or missing keys raise ConfigError naming `model.<key>`."""
+        return from_mapping(cls, "model", d)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)

@@ -1,0 +1,243 @@
+"""The training sections of `params.yaml`: `train` (optimisation), `sweep` (grid x seeds), and the
+run configuration they expand to, one per trained model.
+
+`model` and the objective's keys of `train` are :mod:`betavae.config.model`; this module composes them.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from betavae.config.model import ModelConfig
+from betavae.config.objectives import OBJECTIVE_KEYS, ObjectiveConfig
+from betavae.config.validation import (
+    check_keys,
+    require_bool,
+    require_choice,
+    require_int,
+    require_number,
+    require_threads,
+    section_dict,
+)
+from betavae.errors import ConfigError
+from betavae.paths import check_dataset_name
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+OPTIMIZERS = ("adam", "adagrad")
+PRECISIONS = ("auto", "fp32", "bf16")
+DATA_KEYS = frozenset({"dataset", "datasets"})
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings of one run (the non-objective keys of `params.yaml: train`).
+
+    Higgins et al. 2017 (Appendix A) train the 2D-shapes MLP with Adagrad, learning rate 1e-2, batch 64;
+    Burgess et al. 2018 use Adam with 5e-4. Both optimisers are available.
+    """
+
+    steps: int = 1500
+    batch_size: int = 64
+    optimizer: str = "adam"
+    lr: float = 5e-4
+    seed: int = 0
+    device: str = "auto"
+    precision: str = "auto"
+    compile: bool = False
+    checkpoint_every: int = 500
+    log_every: int = 50
+    num_threads: int | str = "auto"  # torch intra-op threads; auto = every core free to the process
+
+    KEYS = frozenset(
+        {"steps", "batch_size", "optimizer", "lr", "seed", "device", "precision", "compile",
+         "checkpoint_every", "log_every", "num_threads"}
+    )
+    # Where the run executes, not what it computes: left out of the digest, so a checkpoint resumes under
+    # another thread count.
+    RESOURCE_KEYS = frozenset({"num_threads"})
+
+    def __post_init__(self) -> None:
+        require_int("train.steps", self.steps, 1)
+        require_int("train.batch_size", self.batch_size, 1)
+        require_choice("train.optimizer", self.optimizer, OPTIMIZERS)
+        require_number("train.lr", self.lr, 0.0, exclusive=True)
+        require_int("train.seed", self.seed, 0)
+        require_choice("train.device", self.device, DEVICES)
+        require_choice("train.precision", self.precision, PRECISIONS)
+        require_bool("train.compile", self.compile)
+        require_int("train.checkpoint_every", self.checkpoint_every, 1)
+        require_int("train.log_every", self.log_every, 1)
+        object.__setattr__(self, "num_threads", require_threads("train.num_threads", self.num_threads))
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> TrainConfig:
+        check_keys("train", d, cls.KEYS)
+        return cls(**dict(d))
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that defines one training run: dataset, model, objective and optimisation."""
+
+    dataset: str
+    model: ModelConfig
+    objective: ObjectiveConfig
+    train: TrainConfig
+    overrides: tuple[tuple[str, Any], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dataset": self.dataset,
+            "model": asdict(self.model),
+            "objective": self.objective.to_dict(),
+            "train": asdict(self.train),
+            "overrides": [list(kv) for kv in self.overrides],
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> RunConfig:
+        return cls(
+            dataset=str(d["dataset"]),
+            model=ModelConfig.from_dict(d["model"]),
+            objective=ObjectiveConfig.from_dict(d["objective"], lenient=True),
+            train=TrainConfig.from_dict(d["train"]),
+            overrides=tuple((str(k), v) for k, v in d.get("overrides", [])),
+        )
+
+    def flat_params(self) -> dict[str, Any]:
+        """All settings as `section.key` pairs, the form MLflow stores as run parameters."""
+        flat: dict[str, Any] = {"data.dataset": self.dataset}
+        for section, values in (("model", asdict(self.model)), ("train", self.objective.to_dict()),
+                                ("train", asdict(self.train))):
+            for key, value in values.items():
+                flat[f"{section}.{key}"] = value
+        return flat
+
+    @property
+    def name(self) -> str:
+        """A readable run name from the objective and the swept values, e.g. `beta_vae-beta=4-seed=0`."""
+        parts = [self.objective.objective]
+        for key, value in self.overrides:
+            if key == "train.seed":
+                continue
+            parts.append(f"{key.split('.')[-1]}={_format_value(value)}")
+        parts.append(f"seed={self.train.seed}")
+        return "-".join(parts)
+
+    @property
+    def digest(self) -> str:
+        """A short content hash of the configuration; checkpoints are only resumed under the same digest."""
+        d = {k: v for k, v in self.to_dict().items() if k != "overrides"}
+        d["train"] = {k: v for k, v in d["train"].items() if k not in TrainConfig.RESOURCE_KEYS}
+        blob = json.dumps(d, sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def _format_value(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """A grid over any `params.yaml` keys, crossed with several seeds (`params.yaml: sweep`)."""
+
+    grid: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    seeds: tuple[int, ...] = (0,)
+    name: str = "sweep"
+
+    KEYS = frozenset({"grid", "seeds", "name"})
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any] | None) -> SweepConfig:
+        d = section_dict("sweep", d)
+        check_keys("sweep", d, cls.KEYS)
+        grid = d.get("grid") or {}
+        if not isinstance(grid, Mapping):
+            raise ConfigError(f"sweep.grid must map params keys to lists of values, got {grid!r}")
+        clean: dict[str, tuple[Any, ...]] = {}
+        for key, values in grid.items():
+            if key.split(".")[0] not in ("model", "train"):
+                raise ConfigError(f"sweep.grid.{key}: only model.* and train.* keys can be swept")
+            if not isinstance(values, list) or not values:
+                raise ConfigError(f"sweep.grid.{key} must be a non-empty list, got {values!r}")
+            clean[key] = tuple(values)
+        seeds = d.get("seeds", [0])
+        if not isinstance(seeds, list) or not seeds:
+            raise ConfigError(f"sweep.seeds must be a non-empty list of integers, got {seeds!r}")
+        for seed in seeds:
+            require_int("sweep.seeds[]", seed, 0)
+        name = d.get("name", "sweep")
+        if not isinstance(name, str) or not name:
+            raise ConfigError(f"sweep.name must be a non-empty string, got {name!r}")
+        return cls(grid=clean, seeds=tuple(seeds), name=name)
+
+
+def build_run_config(params: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> RunConfig:
+    """Validate `model`, `train` and `data.dataset` of `params` (after `overrides`) into a RunConfig."""
+    p = copy.deepcopy(dict(params))
+    for dotted, value in (overrides or {}).items():
+        section, _, key = dotted.partition(".")
+        if not key or section not in ("model", "train"):
+            raise ConfigError(f"override {dotted!r}: expected model.<key> or train.<key>")
+        p[section] = {**section_dict(section, p.get(section)), key: value}
+    data = section_dict("data", p.get("data"))
+    check_keys("data", data, DATA_KEYS)
+    dataset = data.get("dataset")
+    if not isinstance(dataset, str) or not dataset:
+        raise ConfigError(f"data.dataset must name a dataset, got {dataset!r}")
+    check_dataset_name(dataset, "data.dataset")
+    declared = data.get("datasets")
+    if isinstance(declared, Mapping) and declared and dataset not in declared:
+        raise ConfigError(f"data.dataset {dataset!r} is not one of data.datasets: {', '.join(map(str, declared))}")
+    model = ModelConfig.from_dict(section_dict("model", p.get("model")))
+    train_section = section_dict("train", p.get("train"))
+    check_keys("train", train_section, TrainConfig.KEYS | OBJECTIVE_KEYS)
+    objective = ObjectiveConfig.from_dict({k: v for k, v in train_section.items() if k in OBJECTIVE_KEYS})
+    train = TrainConfig.from_dict({k: v for k, v in train_section.items() if k in TrainConfig.KEYS})
+    return RunConfig(dataset=dataset, model=model, objective=objective, train=train,
+                     overrides=tuple((overrides or {}).items()))
+
+
+def expand_sweep(params: Mapping[str, Any]) -> list[RunConfig]:
+    """All run configurations of the sweep in `params`: the grid's product times the seeds.
+
+    Every configuration is validated before any is returned, so a bad value anywhere in the grid stops the
+    sweep before the first run trains.
+    """
+    sweep = SweepConfig.from_dict(params.get("sweep"))
+    keys = list(sweep.grid)
+    runs = []
+    for values in itertools.product(*(sweep.grid[k] for k in keys)):
+        for seed in sweep.seeds:
+            overrides = dict(zip(keys, values, strict=True))
+            overrides["train.seed"] = seed
+            runs.append(build_run_config(params, overrides))
+    names = [r.name for r in runs]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"sweep produces duplicate configurations: {names}")
+    return runs
+
+
+def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:
+    """Read `params.yaml` into a dict, with a clear error when the file is missing or not a mapping."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"parameters file not found: {path}")
+    try:
+        params = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+    if not isinstance(params, dict):
+        raise ConfigError(f"{path} must hold a mapping of sections, got {type(params).__name__}")
+    return params

@@ -1,0 +1,68 @@
+"""The comparison table of Higgins et al. 2017, Fig. 5 (left): baselines and every trained
+configuration, each scored over its replicas by the Appendix A.4 protocol."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from betavae.config import EvaluateConfig, RunConfig
+from betavae.data.ground_truth import GroundTruthData
+from betavae.data.protocols import ImageSet
+from betavae.evaluation import fig5
+from betavae.evaluation.scoring import ScoredRun
+from betavae.evaluation.table import TableRow
+
+
+def model_label(run: RunConfig) -> str:
+    """The table's name for a configuration, seeds pooled: `VAE`, `beta-VAE (beta=4)`, `beta_tcvae (...)`."""
+    objective = run.objective.objective
+    if objective == "vae" or (objective == "beta_vae" and run.objective.beta == 1.0):
+        base = "VAE"
+    elif objective == "beta_vae":
+        base = f"\u03b2-VAE (\u03b2={run.objective.beta:g})"
+    elif hasattr(run.objective, "beta"):
+        base = f"{objective} (\u03b2={run.objective.beta:g})"
+    else:
+        base = objective
+    swept = [f"{k.split('.')[-1]}={v}" for k, v in run.overrides
+             if k not in ("train.seed", "train.beta", "train.objective")]
+    return base if not swept else f"{base} [{', '.join(swept)}]"
+
+
+def run_budget(run: RunConfig, data: ImageSet) -> fig5.Budget:
+    """Steps, batch size and dataset size of a trained run, for its table row."""
+    return fig5.Budget(steps=int(run.train.steps), batch_size=int(run.train.batch_size),
+                       dataset_size=int(getattr(data, "num_images", 0) or len(data.images)))
+
+
+def comparison_table(data: GroundTruthData, scored: Sequence[ScoredRun], cfg: EvaluateConfig,
+                     ) -> tuple[list[TableRow], dict[str, Any]]:
+    """Rows of Fig. 5 (left): baselines (A.3), then each configuration with its seeds pooled by the A.4
+    protocol (every replica x every classifier seed, bottom half discarded, mean +- std)."""
+    table = cfg.table
+    params = table.metric_params(cfg.metrics)
+    pooling = dict(metric=table.metric, score=table.score, params=params,
+                   classifier_seeds=table.classifier_seeds, keep_fraction=table.keep_fraction)
+    rows, details = fig5.baseline_rows(
+        data, table.baselines, rng=np.random.default_rng(cfg.seed), fit_samples=table.fit_samples,
+        identity_factor=table.identity_factor, model_config=scored[0].run.model if scored else None,
+        untrained_seeds=sorted({s.run.train.seed for s in scored}) or (0,), **pooling)
+    groups: dict[str, list[ScoredRun]] = {}
+    for item in scored:
+        groups.setdefault(model_label(item.run), []).append(item)
+    for label, items in groups.items():
+        row, detail = fig5.pooled_row(data, label, [i.source for i in items], budget=run_budget(items[0].run, data),
+                                      **pooling)
+        rows.append(row)
+        details[label] = detail
+    return rows, details
+
+
+def table_title(cfg: EvaluateConfig) -> str:
+    """The protocol line of the table's Markdown."""
+    table = cfg.table
+    return fig5.protocol_title(table.metric, table.score, table.metric_params(cfg.metrics), table.keep_fraction,
+                               table.classifier_seeds)
