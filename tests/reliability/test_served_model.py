@@ -1,5 +1,6 @@
 """Bad input to `betavae pull` and to a served model: one `error:` line or HTTP 400, never a traceback;
-stopping `betavae serve` (SIGTERM or SIGKILL) leaves no server process behind."""
+stopping `betavae serve` (SIGTERM or SIGKILL) leaves no server process behind; runs of killed processes
+are closed as KILLED."""
 
 from __future__ import annotations
 
@@ -17,7 +18,14 @@ import pytest
 
 from betavae.cli import main
 from betavae.config import build_run_config
-from betavae.tracking.client import client_for, ensure_experiment, start_run
+from betavae.tracking.client import (
+    OWNER_HOST_TAG,
+    OWNER_PID_TAG,
+    client_for,
+    close_orphaned_runs,
+    ensure_experiment,
+    start_run,
+)
 from betavae.tracking.registry import register
 from betavae.tracking.runs import train_and_track
 from tests.helpers.processes import listening_addresses, wait_gone
@@ -162,3 +170,20 @@ def test_served_model_answers_refuses_and_stops_with_its_command(project, stop_s
             except ProcessLookupError:
                 pass
         serve.wait()
+
+
+def test_runs_of_dead_processes_on_this_host_are_closed_and_no_others(project):
+    """A SIGKILLed run is closed as KILLED with its reason by the next sweep, not left RUNNING."""
+    client = client_for(project)
+    experiment = ensure_experiment(client, "orphans", project)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    orphan = start_run(client, experiment, "orphan", tags={OWNER_PID_TAG: dead.stdout.strip()})
+    live = start_run(client, experiment, "live")  # owned by this process
+    elsewhere = start_run(client, experiment, "elsewhere", tags={OWNER_HOST_TAG: "another-host",
+                                                                  OWNER_PID_TAG: dead.stdout.strip()})
+    assert close_orphaned_runs(client, experiment) == [orphan.run_id]
+    closed = client.get_run(orphan.run_id)
+    assert closed.info.status == "KILLED"
+    assert closed.data.tags["betavae.failure_reason"].startswith(f"process {dead.stdout.strip()} on ")
+    assert {client.get_run(r.run_id).info.status for r in (live, elsewhere)} == {"RUNNING"}
+    assert client.get_run(live.run_id).data.tags[OWNER_PID_TAG] == str(os.getpid())
