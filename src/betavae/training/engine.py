@@ -58,10 +58,11 @@ def _rng_state(sampler: BatchSampler, device: torch.device) -> dict[str, Any]:
 
 
 def _restore_rng(state: dict[str, Any], sampler: BatchSampler, device: torch.device) -> None:
-    torch.set_rng_state(state["torch"])
-    sampler.set_state(state["batch"])
+    # Generator states are CPU byte tensors, whatever device the checkpoint was mapped to.
+    torch.set_rng_state(state["torch"].cpu())
+    sampler.set_state(state["batch"].cpu())
     if device.type == "cuda" and "cuda" in state:
-        torch.cuda.set_rng_state(state["cuda"], device)
+        torch.cuda.set_rng_state(state["cuda"].cpu(), device)
 
 
 def train(run: RunConfig, data: Any, checkpoint_dir: Path, *, on_metrics: MetricsCallback | None = None,
