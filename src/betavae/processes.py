@@ -79,7 +79,8 @@ def write_pid_record(folder: Path, child_pid: int, owner_pid: int, marker: str) 
     return write_json(Path(folder) / f"{child_pid}.json", {"pid": child_pid, "owner": owner_pid, "marker": marker})
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """True while a process with this pid exists (also when it belongs to another user)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -110,15 +111,15 @@ def reap_orphans(folder: Path, timeout: float = 5.0) -> list[int]:
         except (OSError, ValueError, KeyError, TypeError):
             record_path.unlink(missing_ok=True)
             continue
-        if _alive(owner) and owner != os.getpid():
+        if process_alive(owner) and owner != os.getpid():
             continue
-        if _alive(pid) and marker in _cmdline(pid):
+        if process_alive(pid) and marker in _cmdline(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGTERM) if os.getpgid(pid) == pid else os.kill(pid, signal.SIGTERM)
             deadline = time.monotonic() + timeout
-            while _alive(pid) and time.monotonic() < deadline:
+            while process_alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.05)
-            if _alive(pid):
+            if process_alive(pid):
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
             stopped.append(pid)

@@ -121,7 +121,7 @@ def test_compare_refuses_what_is_not_a_dataset(tmp_path, capsys, make, expected)
 
 def test_compare_of_a_dataset_with_itself_reports_exact_agreement(tmp_path, capsys):
     from betavae.cli import main
-    from tests.data.conftest import write_block_grid
+    from tests.helpers.datasets import write_block_grid
 
     dataset = write_block_grid(tmp_path / "blocks")
     assert main(["compare", str(dataset), str(dataset), "--out", str(tmp_path / "r.json")]) == 0

@@ -75,6 +75,12 @@ class _Context:
             raise ConfigError(f"{spec.key(spec.checksum.algorithm)} applies to a zip file, but {source} is a directory")
         return source
 
+    def archive(self, default_url: str, filename: str, default_md5: str) -> Path:
+        """A zipped dataset: the published zip (official), or a zip or directory of its files (path)."""
+        if self.spec.source == "path":
+            return self.zip_or_directory()
+        return self.single_file(default_url, filename, Checksum("md5", default_md5))
+
 
 def _dsprites(ctx: _Context) -> ImportedData:
     path = ctx.single_file(
@@ -118,20 +124,14 @@ def _mnist(ctx: _Context) -> ImportedData:
 
 
 def _emnist(ctx: _Context) -> ImportedData:
-    spec, opts = ctx.spec, ctx.spec.options
-    if spec.source == "path":
-        source = ctx.zip_or_directory()
-    else:
-        source = ctx.single_file(mnist.EMNIST_URL, mnist.EMNIST_FILENAME, Checksum("md5", mnist.EMNIST_MD5))
+    opts = ctx.spec.options
+    source = ctx.archive(mnist.EMNIST_URL, mnist.EMNIST_FILENAME, mnist.EMNIST_MD5)
     return mnist.read_emnist(source, subset=opts["subset"], split=opts["split"], limit=opts["limit"])
 
 
 def _celeba(ctx: _Context) -> ImportedData:
-    spec, opts = ctx.spec, ctx.spec.options
-    if spec.source == "path":
-        source = ctx.zip_or_directory()
-    else:
-        source = ctx.single_file(celeba.OFFICIAL_URL, celeba.FILENAME, Checksum("md5", celeba.OFFICIAL_MD5))
+    opts = ctx.spec.options
+    source = ctx.archive(celeba.OFFICIAL_URL, celeba.FILENAME, celeba.OFFICIAL_MD5)
     return celeba.read_celeba(
         source, crop=opts["crop"], size=opts["image_size"], limit=opts["limit"], scratch=ctx.scratch_dir / "images.npy"
     )

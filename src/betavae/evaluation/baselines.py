@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from sklearn.decomposition import PCA, FastICA
 
+from betavae.data.ground_truth import GroundTruthData
 from betavae.errors import ConfigError, DataError
 
 __all__ = ["BASELINES", "FactorCodes", "FittedProjection", "PixelCodes", "build", "ground_truth", "ica",
@@ -59,7 +60,7 @@ class FactorCodes:
         return out
 
 
-def ground_truth(data: Any, encoding: str = "index") -> FactorCodes:
+def ground_truth(data: GroundTruthData, encoding: str = "index") -> FactorCodes:
     """The perfect representation of `data`'s factors (a code source, see :class:`FactorCodes`)."""
     return FactorCodes(tuple(data.factor_sizes), encoding)
 
@@ -74,7 +75,7 @@ class PixelCodes:
         return images.reshape(images.shape[0], -1).astype(np.float32) / self.max_pixel_value
 
 
-def raw_pixels(data: Any) -> PixelCodes:
+def raw_pixels(data: GroundTruthData) -> PixelCodes:
     """The raw-pixel representation of `data`'s images."""
     return PixelCodes(int(data.max_pixel_value))
 
@@ -96,7 +97,7 @@ class FittedProjection:
         return np.asarray(x, dtype=np.float64)
 
 
-def _fit_sample(data: Any, rng: np.random.Generator, num_samples: int, num_components: int,
+def _fit_sample(data: GroundTruthData, rng: np.random.Generator, num_samples: int, num_components: int,
                 restrict: tuple[int, tuple[int, ...]] | None = None) -> tuple[PixelCodes, np.ndarray]:
     """Check the settings and draw the fitting sample: the pixel map and pixels (num_samples, H*W*C).
 
@@ -120,7 +121,7 @@ def _fit_sample(data: Any, rng: np.random.Generator, num_samples: int, num_compo
     return pixels, x
 
 
-def pca(data: Any, rng: np.random.Generator, *, num_components: int = 10, num_samples: int = 10000) -> FittedProjection:
+def pca(data: GroundTruthData, rng: np.random.Generator, *, num_components: int = 10, num_samples: int = 10000) -> FittedProjection:
     """Whitened principal components of the pixels, fitted on `num_samples` images drawn with `rng`."""
     pixels, x = _fit_sample(data, rng, num_samples, num_components)
     model = PCA(n_components=num_components, whiten=True, svd_solver="randomized",
@@ -130,7 +131,7 @@ def pca(data: Any, rng: np.random.Generator, *, num_components: int = 10, num_sa
                             fitted_on=f"{num_samples} images")
 
 
-def ica(data: Any, rng: np.random.Generator, *, num_components: int = 10, num_samples: int = 10000,
+def ica(data: GroundTruthData, rng: np.random.Generator, *, num_components: int = 10, num_samples: int = 10000,
         max_iter: int = 1000, restrict: tuple[int, tuple[int, ...]] | None = None) -> FittedProjection:
     """FastICA (Hyvarinen & Oja 2000) components of the pixels, fitted on `num_samples` images.
 
@@ -149,7 +150,7 @@ def ica(data: Any, rng: np.random.Generator, *, num_components: int = 10, num_sa
     return FittedProjection(pixels, [whiten, rotation], fitted_on=f"{num_samples} images{where}")
 
 
-def ica_pairwise(data: Any, rng: np.random.Generator, *, identity_factor: str = "shape", num_components: int = 10,
+def ica_pairwise(data: GroundTruthData, rng: np.random.Generator, *, identity_factor: str = "shape", num_components: int = 10,
                  num_samples: int = 10000, max_iter: int = 1000) -> list[FittedProjection]:
     """Higgins et al. 2017, A.3: one FastICA model per pair of classes of `identity_factor`.
 
@@ -169,7 +170,7 @@ MODEL_BASELINES = ("untrained_vae",)  # built from the trained runs' architectur
 ALL_BASELINES = BASELINES + MODEL_BASELINES
 
 
-def build(name: str, data: Any, rng: np.random.Generator, **kwargs: Any) -> Any:
+def build(name: str, data: GroundTruthData, rng: np.random.Generator, **kwargs: Any) -> Any:
     """The baseline representation `name` (one of BASELINES) for `data`."""
     if name == "ground_truth":
         return ground_truth(data, **kwargs)

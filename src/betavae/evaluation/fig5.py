@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from betavae.data.ground_truth import GroundTruthData
 from betavae.evaluation import baselines, protocol
 from betavae.evaluation.inference import representation_of
 from betavae.evaluation.table import TableRow
@@ -51,7 +52,7 @@ class Budget:
         return self.images_seen / max(self.dataset_size, 1)
 
 
-def pooled_row(data: Any, label: str, replicas: Sequence[Any], *, metric: str, score: str,
+def pooled_row(data: GroundTruthData, label: str, replicas: Sequence[Any], *, metric: str, score: str,
                params: Mapping[str, Any], classifier_seeds: Sequence[int], keep_fraction: float,
                budget: Budget = Budget(), note: str = "", average_replicas: bool = False
                ) -> tuple[TableRow, dict[str, Any]]:
@@ -78,7 +79,7 @@ def pooled_row(data: Any, label: str, replicas: Sequence[Any], *, metric: str, s
     return row, details
 
 
-def untrained_replicas(data: Any, model_config: Any, seeds: Sequence[int]) -> list[Any]:
+def untrained_replicas(data: GroundTruthData, model_config: Any, seeds: Sequence[int]) -> list[Any]:
     """The architecture of `model_config` at initialisation, one replica per seed (weights drawn by seed)."""
     out = []
     for seed in seeds:
@@ -88,7 +89,7 @@ def untrained_replicas(data: Any, model_config: Any, seeds: Sequence[int]) -> li
     return out
 
 
-def baseline_rows(data: Any, names: Sequence[str], *, rng: np.random.Generator, metric: str, score: str,
+def baseline_rows(data: GroundTruthData, names: Sequence[str], *, rng: np.random.Generator, metric: str, score: str,
                   params: Mapping[str, Any], classifier_seeds: Sequence[int], keep_fraction: float,
                   fit_samples: int, identity_factor: str = "shape", model_config: Any = None,
                   untrained_seeds: Sequence[int] = (0,)) -> tuple[list[TableRow], dict[str, Any]]:

@@ -17,9 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from betavae.data.ground_truth import GroundTruthData
 from betavae.errors import ConfigError
 from betavae.metrics import suite
-from betavae.metrics.cache import GridCodeCache
+from betavae.metrics.cache import CodeSource, GridCodeCache, Representation
 
 __all__ = ["ProtocolResult", "run", "summarise"]
 
@@ -56,7 +57,7 @@ def summarise(scores: Sequence[float], keep_fraction: float = 0.5,
                           scores=tuple(float(v) for v in values), runs=tuple(runs))
 
 
-def run(data: Any, replicas: Iterable[Any], *, classifier_seeds: Sequence[int], metric: str = "beta_vae",
+def run(data: GroundTruthData, replicas: Iterable[Representation | CodeSource], *, classifier_seeds: Sequence[int], metric: str = "beta_vae",
         score: str = "eval_accuracy", params: Mapping[str, Any] | None = None,
         keep_fraction: float = 0.5) -> ProtocolResult:
     """Score every replica (a representation or code source) with every classifier seed; summarise.

@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from betavae.data.protocols import ImageSet
 from betavae.errors import DataError
 from betavae.metrics.settings import MetricSettings, module_functions, setting
 from betavae.models.gaussian import kl_normal_standard, reparameterise
@@ -61,7 +62,7 @@ def images_to_input(images: np.ndarray, max_pixel_value: int, device: torch.devi
     return to_float_images(torch.from_numpy(np.ascontiguousarray(images)).to(device), max_pixel_value)
 
 
-def _draw_images(data: Any, n: int, rng: np.random.Generator) -> np.ndarray:
+def _draw_images(data: ImageSet, n: int, rng: np.random.Generator) -> np.ndarray:
     """`n` images of `data`: rows drawn without replacement (with, if `n` exceeds the dataset) when the
     dataset holds its images, else via its factors; datasets without factors (CelebA) need `images`."""
     held = getattr(data, "images", None)
@@ -72,7 +73,7 @@ def _draw_images(data: Any, n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 @torch.no_grad()
-def compute(model: torch.nn.Module, data: Any, rng: np.random.Generator, **params: Any) -> dict[str, float]:
+def compute(model: torch.nn.Module, data: ImageSet, rng: np.random.Generator, **params: Any) -> dict[str, float]:
     """Reconstruction log-likelihood, ELBO, KL (total and per latent) and active-latent counts.
 
     All quantities are means over `num_samples` images, in nats per image.

@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
+from betavae.data.ground_truth import GroundTruthData
 from betavae.errors import ConfigError, DataError
 from betavae.metrics import higgins2017
 from betavae.metrics.cache import CodeSource, Representation, as_code_source
@@ -59,7 +60,7 @@ def num_draws(**params: Any) -> int:
     return Params.parse(params).draws()
 
 
-def z_diff_features(data: Any, source: CodeSource, num_points: int, batch_size: int,
+def z_diff_features(data: GroundTruthData, source: CodeSource, num_points: int, batch_size: int,
                     sample_rng: np.random.Generator, obs_rng: np.random.Generator,
                     choices: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """`num_points` training points of Eq. 5: features z_diff (n, d) and the label of the fixed factor (n,).
@@ -99,7 +100,7 @@ def score_features(train_x: np.ndarray, train_y: np.ndarray, eval_x: np.ndarray,
         }
 
 
-def compute(data: Any, representation: Representation | CodeSource, rng: np.random.Generator,
+def compute(data: GroundTruthData, representation: Representation | CodeSource, rng: np.random.Generator,
             **params: Any) -> dict[str, float]:
     """BetaVAE score of `representation` on `data`: {"train_accuracy", "eval_accuracy"} in [0, 1].
 

@@ -16,10 +16,11 @@ codes are produced is decided in one place:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from betavae.data.ground_truth import GroundTruthData
 from betavae.errors import ConfigError, DataError
 
 __all__ = [
@@ -70,7 +71,7 @@ def _check_batch_size(batch_size: int) -> int:
 class ObservationEncoder:
     """Code source without memory: images of the requested factors are produced and encoded each call."""
 
-    def __init__(self, data: Any, representation: Representation, *, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+    def __init__(self, data: GroundTruthData, representation: Representation, *, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
         self.data = data
         self.representation = representation
         self.batch_size = _check_batch_size(batch_size)
@@ -104,7 +105,7 @@ class GridCodeCache:
     memoising and encodes every request afresh, exactly like :class:`ObservationEncoder`.
     """
 
-    def __init__(self, data: Any, representation: Representation, *, batch_size: int = DEFAULT_BATCH_SIZE,
+    def __init__(self, data: GroundTruthData, representation: Representation, *, batch_size: int = DEFAULT_BATCH_SIZE,
                  max_bytes: int = DEFAULT_MAX_CACHE_BYTES) -> None:
         if not getattr(data, "is_complete_grid", False):
             raise DataError(f"GridCodeCache needs a complete factor grid; {type(data).__name__} is not one")
@@ -183,7 +184,7 @@ class GridCodeCache:
         return self._memo[rows]
 
 
-def as_code_source(data: Any, representation: Representation | CodeSource, *,
+def as_code_source(data: GroundTruthData, representation: Representation | CodeSource, *,
                    batch_size: int = DEFAULT_BATCH_SIZE) -> CodeSource:
     """`representation` itself if it already maps factors to codes, else an uncached ObservationEncoder."""
     if isinstance(representation, CodeSource):
@@ -193,7 +194,7 @@ def as_code_source(data: Any, representation: Representation | CodeSource, *,
     return ObservationEncoder(data, representation, batch_size=batch_size)
 
 
-def draw_codes(data: Any, representation: "Representation | CodeSource", num_points: int,
+def draw_codes(data: GroundTruthData, representation: "Representation | CodeSource", num_points: int,
                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, int]:
     """A fixed sample for the metrics that are functions of one: (codes (n, d), factors (n, k), seed).
 

@@ -37,9 +37,10 @@ from typing import Any, ClassVar
 import numpy as np
 from sklearn.ensemble import GradientBoostingClassifier, HistGradientBoostingClassifier
 
+from betavae.data.ground_truth import GroundTruthData
 from betavae.errors import DataError
 from betavae.metrics.cache import CodeSource, Representation, draw_codes
-from betavae.metrics.settings import MetricSettings, module_functions, setting
+from betavae.metrics.settings import SplitSettings, module_functions, setting
 from betavae.metrics.utils import (
     check_codes_and_factors,
     classifier_threads,
@@ -54,22 +55,16 @@ ESTIMATORS = ("gbt", "hist_gbt")
 
 
 @dataclass(frozen=True)
-class Params(MetricSettings):
+class Params(SplitSettings):
     """Settings of DCI; defaults are the reference study's (exact gradient-boosted trees)."""
 
     metric: ClassVar[str] = NAME
 
-    num_train: int = setting(10000, minimum=2)
-    num_test: int = setting(5000, minimum=1)
     estimator: str = setting("gbt", choices=ESTIMATORS)
     n_estimators: int = setting(100, minimum=1)
     max_depth: int = setting(3, minimum=1)
     learning_rate: float = setting(0.1, minimum=0.0, exclusive=True)
     num_threads: int = setting(1, minimum=1)
-
-    def draws(self) -> int:
-        """Number of observations `compute` encodes with these settings."""
-        return self.num_train + self.num_test
 
 
 describe, num_draws = module_functions(Params)
@@ -190,7 +185,7 @@ def from_codes(codes: np.ndarray, factors: np.ndarray, *, num_train: int, seed: 
     return out
 
 
-def compute(data: Any, representation: Representation | CodeSource, rng: np.random.Generator,
+def compute(data: GroundTruthData, representation: Representation | CodeSource, rng: np.random.Generator,
             **params: Any) -> dict[str, float]:
     """DCI of `representation` on `num_train` + `num_test` freshly drawn points of `data`."""
     p = Params.parse(params)

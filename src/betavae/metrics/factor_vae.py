@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from betavae.data.ground_truth import GroundTruthData
 from betavae.metrics.cache import CodeSource, Representation, as_code_source
 from betavae.metrics.sampling import fixed_factor_chunks
 from betavae.metrics.settings import MetricSettings, module_functions, setting
@@ -51,7 +52,7 @@ class Params(MetricSettings):
 describe, num_draws = module_functions(Params)
 
 
-def vote_counts(data: Any, source: CodeSource, num_votes: int, batch_size: int, global_var: np.ndarray,
+def vote_counts(data: GroundTruthData, source: CodeSource, num_votes: int, batch_size: int, global_var: np.ndarray,
                 active: np.ndarray, sample_rng: np.random.Generator, obs_rng: np.random.Generator) -> np.ndarray:
     """Votes int64 (d, k): entry (i, j) counts the batches with factor j fixed whose argmin latent was i."""
     k = data.num_factors
@@ -83,7 +84,7 @@ def majority_vote_accuracy(train_votes: np.ndarray, eval_votes: np.ndarray) -> d
     }
 
 
-def compute(data: Any, representation: Representation | CodeSource, rng: np.random.Generator,
+def compute(data: GroundTruthData, representation: Representation | CodeSource, rng: np.random.Generator,
             **params: Any) -> dict[str, float]:
     """FactorVAE score: {"train_accuracy", "eval_accuracy", "num_active_dims"}.
 

@@ -32,7 +32,9 @@ import numpy as np
 import torch
 
 from betavae.config.validation import from_mapping, require_int, require_number
+from betavae.data.ground_truth import GroundTruthData
 from betavae.errors import ConfigError, DataError
+from betavae.metrics.cache import CodeSource, Representation
 from betavae.metrics.utils import classifier_threads, sub_rngs
 
 __all__ = ["CLASSIFIERS", "DSPRITES_FACTORS", "Params", "compute", "describe", "factor_choices", "num_draws",
@@ -87,7 +89,7 @@ def num_draws(**params: Any) -> int:
     return (p.num_train + p.num_eval) * p.batch_size * 2
 
 
-def factor_choices(data: Any, names: tuple[str, ...]) -> np.ndarray:
+def factor_choices(data: GroundTruthData, names: tuple[str, ...]) -> np.ndarray:
     """Column indices of the factors y is drawn from: `names` in `data.factor_names`, or all if empty."""
     available = tuple(data.factor_names)
     if not names:
@@ -156,7 +158,7 @@ def _accuracies(train_x: np.ndarray, train_y: np.ndarray, eval_x: np.ndarray, ev
             "eval_accuracy": float(np.mean(eval_pred.numpy() == eval_y)), "classifier_epochs": float(epochs)}
 
 
-def compute(data: Any, representation: Any, rng: np.random.Generator, **params: Any) -> dict[str, float]:
+def compute(data: GroundTruthData, representation: Representation | CodeSource, rng: np.random.Generator, **params: Any) -> dict[str, float]:
     """BetaVAE score by A.4: {"train_accuracy", "eval_accuracy"} of predicting y from z_diff (Eq. 5)."""
     from betavae.metrics.beta_vae import z_diff_features
     from betavae.metrics.cache import as_code_source

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from betavae.data.ground_truth import GroundTruthData
 from betavae.errors import DataError
 from betavae.metrics.cache import CodeSource, Representation, draw_codes
 from betavae.metrics.settings import MetricSettings, module_functions, setting
@@ -75,7 +76,7 @@ def from_codes(codes: np.ndarray, factors: np.ndarray, *, num_bins: int = 20) ->
     return out
 
 
-def compute(data: Any, representation: Representation | CodeSource, rng: np.random.Generator,
+def compute(data: GroundTruthData, representation: Representation | CodeSource, rng: np.random.Generator,
             **params: Any) -> dict[str, float]:
     """MIG of `representation` on `num_train` freshly drawn points of `data`."""
     p = Params.parse(params)

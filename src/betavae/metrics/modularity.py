@@ -27,8 +27,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.multiclass import OneVsRestClassifier
 
+from betavae.data.ground_truth import GroundTruthData
 from betavae.metrics.cache import CodeSource, Representation, draw_codes
-from betavae.metrics.settings import MetricSettings, module_functions, setting
+from betavae.metrics.settings import SplitSettings, module_functions, setting
 from betavae.metrics.utils import (
     check_codes_and_factors,
     classifier_threads,
@@ -44,19 +45,13 @@ NAME = "modularity"
 
 
 @dataclass(frozen=True)
-class Params(MetricSettings):
+class Params(SplitSettings):
     """Settings of modularity and explicitness; defaults are the reference study's."""
 
     metric: ClassVar[str] = NAME
 
-    num_train: int = setting(10000, minimum=2)
-    num_test: int = setting(5000, minimum=1)
     num_bins: int = setting(20, minimum=1)
     classifier_max_iter: int = setting(1000, minimum=1)
-
-    def draws(self) -> int:
-        """Number of observations `compute` encodes with these settings."""
-        return self.num_train + self.num_test
 
 
 describe, num_draws = module_functions(Params)
@@ -129,7 +124,7 @@ def from_codes(codes: np.ndarray, factors: np.ndarray, *, num_train: int, num_bi
             "explicitness_test": test_auc}
 
 
-def compute(data: Any, representation: Representation | CodeSource, rng: np.random.Generator,
+def compute(data: GroundTruthData, representation: Representation | CodeSource, rng: np.random.Generator,
             **params: Any) -> dict[str, float]:
     """Modularity and explicitness of `representation` on freshly drawn points of `data`."""
     p = Params.parse(params)

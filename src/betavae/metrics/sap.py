@@ -27,8 +27,9 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.svm import LinearSVC
 
+from betavae.data.ground_truth import GroundTruthData
 from betavae.metrics.cache import CodeSource, Representation, draw_codes
-from betavae.metrics.settings import MetricSettings, module_functions, setting
+from betavae.metrics.settings import SplitSettings, module_functions, setting
 from betavae.metrics.utils import (
     check_codes_and_factors,
     classifier_threads,
@@ -41,19 +42,13 @@ NAME = "sap"
 
 
 @dataclass(frozen=True)
-class Params(MetricSettings):
+class Params(SplitSettings):
     """Settings of SAP; defaults are the reference study's."""
 
     metric: ClassVar[str] = NAME
 
-    num_train: int = setting(10000, minimum=2)
-    num_test: int = setting(5000, minimum=1)
     C: float = setting(0.01, minimum=0.0, exclusive=True)
     continuous_factors: bool = setting(False)
-
-    def draws(self) -> int:
-        """Number of observations `compute` encodes with these settings."""
-        return self.num_train + self.num_test
 
 
 describe, num_draws = module_functions(Params)
@@ -110,7 +105,7 @@ def from_codes(codes: np.ndarray, factors: np.ndarray, *, num_train: int, C: flo
     return out
 
 
-def compute(data: Any, representation: Representation | CodeSource, rng: np.random.Generator,
+def compute(data: GroundTruthData, representation: Representation | CodeSource, rng: np.random.Generator,
             **params: Any) -> dict[str, float]:
     """SAP of `representation` on `num_train` + `num_test` freshly drawn points of `data`."""
     p = Params.parse(params)

@@ -22,10 +22,12 @@ from betavae.config.validation import (
     require_int,
     require_number,
 )
+from betavae.data.ground_truth import GroundTruthData
+from betavae.metrics.cache import CodeSource, Representation
 
 S = TypeVar("S", bound="MetricSettings")
 
-__all__ = ["Metric", "MetricSettings", "module_functions", "setting"]
+__all__ = ["Metric", "MetricSettings", "SplitSettings", "module_functions", "setting"]
 
 
 def setting(default: Any, *, minimum: float | None = None, exclusive: bool = False,
@@ -63,6 +65,19 @@ class MetricSettings:
         return 0
 
 
+@dataclass(frozen=True)
+class SplitSettings(MetricSettings):
+    """Settings of a metric fitted on `num_train` fresh points and tested on `num_test` more
+    (defaults: the reference study's sizes)."""
+
+    num_train: int = setting(10000, minimum=2)
+    num_test: int = setting(5000, minimum=1)
+
+    def draws(self) -> int:
+        """Number of observations the metric encodes with these settings."""
+        return self.num_train + self.num_test
+
+
 def module_functions(cls: type[MetricSettings]) -> tuple[Callable[..., dict[str, Any]], Callable[..., int]]:
     """The `describe(**params)` and `num_draws(**params)` functions of the metric whose settings are `cls`."""
 
@@ -82,7 +97,7 @@ class Metric(Protocol):
 
     NAME: str
 
-    def compute(self, data: Any, representation: Any, rng: np.random.Generator,
+    def compute(self, data: GroundTruthData, representation: Representation | CodeSource, rng: np.random.Generator,
                 **params: Any) -> dict[str, float]: ...
 
     def describe(self, **params: Any) -> dict[str, Any]: ...

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from betavae.data.ground_truth import GroundTruthData
 from betavae.errors import ConfigError
 from betavae.metrics import beta_vae, dci, factor_vae, mig, modularity, sap
 from betavae.metrics.cache import (
@@ -74,7 +75,7 @@ def planned_draws(params: Mapping[str, Mapping[str, Any] | None]) -> int:
     return sum(METRICS[name].num_draws(**dict(settings or {})) for name, settings in params.items())
 
 
-def code_source(data: Any, representation: Representation | CodeSource,
+def code_source(data: GroundTruthData, representation: Representation | CodeSource,
                 params: Mapping[str, Mapping[str, Any] | None] | None = None, *,
                 batch_size: int = DEFAULT_BATCH_SIZE, max_cache_bytes: int = DEFAULT_MAX_CACHE_BYTES) -> CodeSource:
     """The code source the metrics should share for `representation` on `data`.
@@ -98,7 +99,7 @@ def metric_rng(name: str, base: int) -> np.random.Generator:
     return np.random.default_rng([base, zlib.crc32(name.encode())])
 
 
-def evaluate(data: Any, representation: Representation | CodeSource, rng: np.random.Generator,
+def evaluate(data: GroundTruthData, representation: Representation | CodeSource, rng: np.random.Generator,
              params: Mapping[str, Mapping[str, Any] | None], *, batch_size: int = DEFAULT_BATCH_SIZE,
              max_cache_bytes: int = DEFAULT_MAX_CACHE_BYTES) -> dict[str, float]:
     """Run the metrics named in `params` with their settings; flat scores ``"<metric>.<score>"``.

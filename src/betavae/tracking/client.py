@@ -21,6 +21,7 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
 from betavae.paths import ProjectPaths
+from betavae.processes import process_alive
 
 PARENT_TAG = "mlflow.parentRunId"
 OWNER_HOST_TAG = "betavae.owner_host"
@@ -135,16 +136,6 @@ def start_run(client: MlflowClient, experiment_id: str, name: str, *, parent_id:
     return RunLogger(client, run.info.run_id)
 
 
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def close_orphaned_runs(client: MlflowClient, experiment_id: str) -> list[str]:
     """Mark KILLED, with the reason, every RUNNING run started on this host by a process that has died.
 
@@ -156,7 +147,7 @@ def close_orphaned_runs(client: MlflowClient, experiment_id: str) -> list[str]:
     for run in client.search_runs([experiment_id], filter_string="attributes.status = 'RUNNING'"):
         tags = run.data.tags
         pid = tags.get(OWNER_PID_TAG, "")
-        if tags.get(OWNER_HOST_TAG) != host or not pid.isdigit() or _process_alive(int(pid)):
+        if tags.get(OWNER_HOST_TAG) != host or not pid.isdigit() or process_alive(int(pid)):
             continue
         client.set_tag(run.info.run_id, "betavae.failure_reason",
                        f"process {pid} on {host} ended before the run finished (killed)")
