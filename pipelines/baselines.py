@@ -27,10 +27,11 @@ def measure(argv: list[str] | None = None) -> None:
     from betavae.evaluation.fig5 import LABELS, baseline_rows, protocol_title
     from betavae.evaluation.table import render_markdown
     from betavae.io import atomic_path, write_json
+    from betavae.config.per_dataset import datasets_to_train
 
     p = params()
     parser = argparse.ArgumentParser(prog="python -m pipelines.baselines")
-    parser.add_argument("--dataset", default=p["data"]["dataset"])
+    parser.add_argument("--dataset", default=datasets_to_train(p)[0])
     parser.add_argument("--only", nargs="+", choices=sorted(LABELS), default=None)
     parser.add_argument("--untrained-seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE")

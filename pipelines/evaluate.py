@@ -1,6 +1,6 @@
 """`evaluate` stage: a Prefect flow scoring every finished run of the sweep, then the comparison table.
 
-    python -m pipelines.evaluate
+    python -m pipelines.evaluate dsprites
 
 Each run's scores are logged to its MLflow run and written to `metrics/<dataset>/scores.json`, keyed by
 run name, which `dvc metrics show` lists; beside them, under `notes`, the estimator behind each score
@@ -13,14 +13,16 @@ say why there is no table.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from betavae.config import EvaluateConfig
 from pipelines.common import ROOT, main_guard, params
+from pipelines.dataset_arg import dataset_argument
 
 if TYPE_CHECKING:
     from betavae.data.ground_truth import GroundTruthData
@@ -78,8 +80,10 @@ def build_table(data: GroundTruthData, scored: list[ScoredRun], cfg: EvaluateCon
 
 
 @flow(name="evaluate-sweep", log_prints=True)
-def evaluate_sweep(root: str | None = None) -> dict[str, dict[str, float]]:
+def evaluate_sweep(dataset: str, root: str | None = None,
+                   overrides: dict[str, Any] | None = None) -> dict[str, dict[str, float]]:
     from betavae.config import load_params
+    from betavae.config.per_dataset import apply_overrides, params_for
     from betavae.data.storage import load_dataset
     from betavae.evaluation.udr import udr_scores
     from betavae.io import write_json
@@ -89,10 +93,10 @@ def evaluate_sweep(root: str | None = None) -> dict[str, dict[str, float]]:
 
     project = Path(root or ROOT)
     paths = ProjectPaths(project)
-    p = load_params(paths.params_file)
+    p = apply_overrides(load_params(paths.params_file), overrides)
     cfg = EvaluateConfig.from_dict(p.get("evaluate"))  # the table's settings too, before any model is scored
     apply_num_threads(cfg.num_threads)
-    dataset = p["data"]["dataset"]
+    params_for(p, dataset)
     sweep = read_sweep_record(paths.sweep_record(dataset))
     data = load_dataset(paths.dataset(dataset))
     scores, scored = {}, []
@@ -116,8 +120,9 @@ def _check_params() -> None:
 
 
 def main() -> None:
+    dataset = dataset_argument(sys.argv)
     main_guard(_check_params)
-    main_guard(evaluate_sweep, flow=True)
+    main_guard(evaluate_sweep, dataset, flow=True)
 
 
 if __name__ == "__main__":

@@ -56,8 +56,11 @@ def run(argv: list[str] | None = None) -> None:
     original = params_path.read_text()
     merged = merge(yaml.safe_load(original), config)
     from betavae.config import EvaluateConfig, expand_sweep
+    from betavae.config.per_dataset import datasets_to_train, params_for
 
-    expand_sweep(merged)  # every value is checked before the experiment starts
+    names = datasets_to_train(merged)
+    for name in names:
+        expand_sweep(params_for(merged, name))  # every value is checked before the experiment starts
     EvaluateConfig.from_dict(merged.get("evaluate"))  # evaluate.table included
 
     cmd = ["dvc", "exp", "run", "--name", f"fig5-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M}"]
@@ -70,7 +73,7 @@ def run(argv: list[str] | None = None) -> None:
         subprocess.run(cmd, cwd=ROOT, check=True)
     finally:
         params_path.write_text(original)
-    dataset = config.get("data", {}).get("dataset", "dsprites")
+    dataset = names[0]
     table = (PATHS.metrics(dataset) / "table.md").read_text()
     train = config.get("train", {})
     sweep = config.get("sweep", {})

@@ -1,30 +1,46 @@
-"""`register` stage: the best finished run by `register.metric` becomes `betavae-<dataset>@<alias>`.
+"""`register@<dataset>` stage: the sweep's best finished run goes through the promotion gate
+(`betavae.tracking.promotion`): a new version of `betavae-<dataset>`, alias `champion` only if it beats the one in
+service on the dataset's metric, else `challenger`.
 
-    python -m pipelines.register
+    python -m pipelines.register dsprites
 """
 
 from __future__ import annotations
 
-from pipelines.common import PATHS, ROOT, main_guard, params
+import sys
+from pathlib import Path
+from typing import Any
+
+from pipelines.common import ROOT, main_guard
+from pipelines.dataset_arg import dataset_argument
 
 
-def register() -> None:
-    from betavae.config import RegisterConfig
+def register_dataset(dataset: str, root: Path | None = None) -> dict[str, Any]:
+    """Register the best run of `models/<dataset>/sweep.json` by `metrics/<dataset>/scores.json`; writes
+    `models/<dataset>/registered.json` and returns it."""
+    from betavae.config import load_params
+    from betavae.config.per_dataset import params_for, register_config
     from betavae.io import read_json, write_json
+    from betavae.paths import ProjectPaths
     from betavae.tracking.client import client_for
-    from betavae.tracking.registry import choose_best, register
+    from betavae.tracking.promotion import promote_best
     from betavae.tracking.sweep_record import read_sweep_record
 
-    p = params()
-    cfg = RegisterConfig.from_dict(p.get("register"))
-    dataset = p["data"]["dataset"]
-    sweep = read_sweep_record(PATHS.sweep_record(dataset))
-    scores = read_json(PATHS.scores(dataset))
-    best, value = choose_best(sweep.runs, scores, cfg.metric, cfg.mode)
-    entry = register(client_for(ROOT), best, dataset, alias=cfg.alias, metric=cfg.metric, value=value)
-    write_json(PATHS.registered(dataset), entry)
-    print(f"registered {entry['uri']} = version {entry['version']} ({best.name}, {cfg.metric}={value:.4f})")
+    project = Path(root or ROOT)
+    paths = ProjectPaths(project)
+    p = load_params(paths.params_file)
+    params_for(p, dataset)
+    cfg = register_config(p, dataset)
+    sweep = read_sweep_record(paths.sweep_record(dataset))
+    scores = read_json(paths.scores(dataset))
+    entry = promote_best(client_for(project), sweep.runs, scores, dataset, metric=cfg.metric,
+                         mode=cfg.mode).to_dict()
+    write_json(paths.registered(dataset), entry)
+    verb = "registered" if entry["created"] else "already registered:"
+    print(f"{verb} {entry['name']} version {entry['version']} @{entry['alias']} ({entry['run_name']}, "
+          f"{cfg.metric}={entry['value']:.4f})")
+    return entry
 
 
 if __name__ == "__main__":
-    main_guard(register)
+    main_guard(register_dataset, dataset_argument(sys.argv))

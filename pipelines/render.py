@@ -1,6 +1,6 @@
 """`render` stage: a Prefect flow drawing every picture of every finished run and the sweep's plots.
 
-    python -m pipelines.render [DATASET]      # default: params.yaml's data.dataset
+    python -m pipelines.render dsprites
 
 Writes under `plots/<dataset>/`:
 - `runs/<run>/`: traversal grid and GIF, reconstructions, prior samples, KL per latent, loss terms,
@@ -24,6 +24,7 @@ from prefect.cache_policies import NO_CACHE
 
 from betavae.config import RenderConfig
 from pipelines.common import ROOT, main_guard, params
+from pipelines.dataset_arg import dataset_argument
 
 if TYPE_CHECKING:
     from betavae.data.protocols import ImageSet
@@ -90,11 +91,12 @@ def _publish_artifacts(dataset: str, sweep: SweepRecord, rows: list[dict[str, An
 
 
 @flow(name="render-sweep", log_prints=True)
-def render_sweep(root: str | None = None, dataset: str | None = None) -> list[str]:
+def render_sweep(dataset: str, root: str | None = None) -> list[str]:
     from betavae.config import load_params
     from betavae.data.storage import load_dataset
     from betavae.io import read_json, write_json
     from betavae.paths import ProjectPaths
+    from betavae.config.per_dataset import params_for
     from betavae.render.comparison import comparison_rows
     from betavae.tracking.sweep_record import read_sweep_record
 
@@ -102,7 +104,7 @@ def render_sweep(root: str | None = None, dataset: str | None = None) -> list[st
     paths = ProjectPaths(project)
     p = load_params(paths.params_file)
     cfg = RenderConfig.from_dict(p.get("render"))
-    dataset = dataset or p["data"]["dataset"]
+    params_for(p, dataset)
     sweep = read_sweep_record(paths.sweep_record(dataset))
     scores_path = paths.scores(dataset)
     scores = read_json(scores_path) if scores_path.is_file() else {}
@@ -130,8 +132,9 @@ def _check_params() -> None:
 
 
 def main() -> None:
+    dataset = dataset_argument(sys.argv)
     main_guard(_check_params)
-    main_guard(render_sweep, None, sys.argv[1] if len(sys.argv) > 1 else None, flow=True)
+    main_guard(render_sweep, dataset, flow=True)
 
 
 if __name__ == "__main__":

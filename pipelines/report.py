@@ -1,6 +1,6 @@
 """`report` stage: the static HTML report of a dataset, `reports/<dataset>/index.html`.
 
-    python -m pipelines.report [DATASET]      # default: params.yaml's data.dataset
+    python -m pipelines.report dsprites        # what `dvc repro report@dsprites` runs
 
 One self-contained file (pictures embedded, inline script, no network): the Fig. 5 (left) table, a
 sortable comparison of every run, each run's pictures, the sweep plots, the data validation summary and
@@ -13,7 +13,8 @@ import os
 import sys
 from pathlib import Path
 
-from pipelines.common import ROOT, main_guard, params
+from pipelines.common import ROOT, main_guard
+from pipelines.dataset_arg import dataset_argument
 
 
 def build_report(root: Path, dataset: str) -> Path:
@@ -59,14 +60,13 @@ def build_report(root: Path, dataset: str) -> Path:
     return out
 
 
-def report(dataset: str | None = None) -> None:
-    dataset = dataset or params()["data"]["dataset"]
+def report(dataset: str) -> None:
     path = build_report(ROOT, dataset)
     print(f"wrote {path.relative_to(ROOT)} ({path.stat().st_size / 1e6:.1f} MB); open it in a browser")
 
 
 def main() -> None:
-    main_guard(report, sys.argv[1] if len(sys.argv) > 1 else None)
+    main_guard(report, dataset_argument(sys.argv))
 
 
 if __name__ == "__main__":

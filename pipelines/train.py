@@ -1,13 +1,20 @@
-"""`train` stage: a Prefect flow that trains every configuration of the sweep, one at a time per device.
+"""`train@<dataset>` stage: a Prefect flow that trains every configuration of the sweep.
 
-    python -m pipelines.train            # what `dvc repro train` runs
+    python -m pipelines.train dsprites            # what `dvc repro train@dsprites` runs
 
-Each configuration is a Prefect task retried on infrastructure errors (a lost worker, an I/O failure),
-never on a diverged run: a non-finite loss would diverge again, so it is recorded and the sweep goes on.
+Locally each configuration is a Prefect task, one after another on this machine. With `deployment` set
+(the retraining flow on GPU workers), each configuration becomes its own flow run of the `train-one`
+deployment, submitted with `prefect.deployments.run_deployment`, so N workers train N configurations at
+once; the sweep waits for all of them and reads their outcomes back from MLflow.
+
+Retries happen on infrastructure errors (a lost worker, an I/O failure), never on a diverged run: a
+non-finite loss would diverge again, so it is recorded and the sweep goes on. A retried configuration
+resumes from its last checkpoint when it lands on the machine that holds it.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +24,8 @@ from prefect.cache_policies import NO_CACHE
 from betavae.config import RunConfig
 from betavae.errors import BetavaeError, TrainingDiverged
 from betavae.tracking.sweep_record import RunRecord
-from pipelines.common import ROOT, main_guard, params
+from pipelines.common import ROOT, main_guard
+from pipelines.dataset_arg import dataset_argument
 
 
 def _retry_infrastructure_only(task: Any, task_run: Any, state: Any) -> bool:
@@ -49,11 +57,36 @@ def train_configuration(run: RunConfig, experiment_id: str, parent_id: str, root
     return record
 
 
+@flow(name="train-one", log_prints=True, retries=1, retry_delay_seconds=5)
+def train_one(run_config: dict[str, Any], experiment_id: str, parent_run_id: str, root: str | None = None,
+              keep_checkpoints: bool = False) -> dict[str, Any]:
+    """Train one configuration of a sweep on this worker (the `train-one` deployment's flow).
+
+    The data comes from the worker's clone (pulled from the DVC remote when missing); the run is nested
+    under the sweep's MLflow parent run. Its checkpoint is thinned once it finished, unless kept.
+    """
+    from betavae.training.checkpoint import seal_checkpoint
+    from pipelines.data import ensure_dataset
+
+    project = Path(root or ROOT)
+    run = RunConfig.from_dict(run_config)
+    ensure_dataset(run.dataset, project)
+    record = train_configuration.fn(run, experiment_id, parent_run_id, project)
+    if record.finished:
+        seal_checkpoint(Path(record.checkpoint), keep_checkpoints)
+    return record.to_dict()
+
+
 @flow(name="train-sweep", log_prints=True)
-def train_sweep(root: str | None = None, overrides: dict[str, Any] | None = None) -> str:
-    """Train the sweep of `params.yaml` (optionally with `overrides` of its sections) and write
-    `models/<dataset>/sweep.json`. Returns the MLflow id of the sweep's parent run."""
+def train_sweep(dataset: str, root: str | None = None, overrides: dict[str, Any] | None = None,
+                deployment: str | None = None) -> str:
+    """Train the sweep of `params.yaml` for `dataset` (optionally with `overrides` of its sections) and
+    write `models/<dataset>/sweep.json`. Returns the MLflow id of the sweep's parent run.
+
+    `deployment` (e.g. `train-one/train-one`) fans the configurations out over the workers of its pool.
+    """
     from betavae.config import SweepConfig, expand_sweep, load_params
+    from betavae.config.per_dataset import apply_overrides, keep_checkpoints, params_for
     from betavae.paths import ProjectPaths
     from betavae.tracking.client import (
         client_for,
@@ -68,12 +101,11 @@ def train_sweep(root: str | None = None, overrides: dict[str, Any] | None = None
 
     project = Path(root or ROOT)
     paths = ProjectPaths(project)
-    p = load_params(paths.params_file)
-    for section, values in (overrides or {}).items():
-        p.setdefault(section, {}).update(values)
+    p = apply_overrides(load_params(paths.params_file), overrides)
+    keep = keep_checkpoints(p)
+    p = params_for(p, dataset)
     runs = expand_sweep(p)  # validates every configuration before any work
     sweep = SweepConfig.from_dict(p.get("sweep"))
-    dataset = runs[0].dataset
     client = client_for(project)
     experiment_id = ensure_experiment(client, f"betavae-{dataset}", project)
     close_orphaned_runs(client, experiment_id)  # runs of a killed earlier attempt end as KILLED, not RUNNING
@@ -81,35 +113,43 @@ def train_sweep(root: str | None = None, overrides: dict[str, Any] | None = None
         "betavae.dataset": dataset, "betavae.sweep": "true", "betavae.sweep_name": sweep.name,
         **source_tags("pipelines/train.py", git_commit(project))})
     parent.log_params({f"sweep.grid.{k}": list(v) for k, v in sweep.grid.items()} | {"sweep.seeds": list(sweep.seeds)})
-    records = []
     try:
-        for run in runs:
-            records.append(train_configuration(run, experiment_id, parent.run_id, project))
+        if deployment:
+            from pipelines.fan_out import train_on_workers
+
+            records = train_on_workers(runs, deployment, client=client, experiment_id=experiment_id,
+                                       parent_id=parent.run_id, root=project, keep_checkpoints=keep)
+        else:
+            records = [train_configuration(run, experiment_id, parent.run_id, project) for run in runs]
     except BaseException as exc:
         parent.set_tags({"betavae.failure_reason": f"{type(exc).__name__}: {exc}"[:5000]})
         parent.finish("FAILED")
         raise
     finished = [r for r in records if r.finished]
     for record in finished:
-        record.checkpoint = str(seal_checkpoint(Path(record.checkpoint)))
+        record.checkpoint = str(seal_checkpoint(Path(record.checkpoint), keep))
     parent.log_metrics({"runs_finished": len(finished), "runs_diverged": len(records) - len(finished)}, step=0)
     parent.finish("FINISHED" if finished else "FAILED")
     write_sweep_record(paths.sweep_record(dataset), SweepRecord(dataset, experiment_id, parent.run_id, tuple(records)))
     if not finished:
-        raise TrainingDiverged(f"every run of the sweep diverged: {[r.failure_reason for r in records]}")
+        raise TrainingDiverged(f"every run of the sweep failed or diverged: {[r.failure_reason for r in records]}")
     return parent.run_id
 
 
-def _check_params() -> None:
+def _check_params(dataset: str) -> None:
     """Validate every configuration of the sweep before a Prefect server is even started."""
-    from betavae.config import expand_sweep
+    from betavae.config import expand_sweep, load_params
+    from betavae.config.per_dataset import keep_checkpoints, params_for
 
-    expand_sweep(params())
+    p = load_params(ROOT / "params.yaml")
+    keep_checkpoints(p)
+    expand_sweep(params_for(p, dataset))
 
 
 def main() -> None:
-    main_guard(_check_params)
-    main_guard(train_sweep, flow=True)
+    dataset = dataset_argument(sys.argv)
+    main_guard(_check_params, dataset)
+    main_guard(train_sweep, dataset, flow=True)
 
 
 if __name__ == "__main__":

@@ -14,13 +14,15 @@ from betavae.config import (
     load_params,
 )
 from betavae.errors import ConfigError
+from betavae.config.per_dataset import params_for
 from tests.helpers.runs import tiny_params
 
 ROOT = Path(__file__).parents[1]
 
 
 def test_project_params_expand_to_the_default_beta_sweep():
-    runs = expand_sweep(load_params(ROOT / "params.yaml"))
+    runs = expand_sweep(params_for(load_params(ROOT / "params.yaml"), "dsprites"))
+    assert all(r.dataset == "dsprites" for r in runs)
     assert [r.name for r in runs] == ["beta_vae-beta=1-seed=0", "beta_vae-beta=4-seed=0"]
     assert [r.objective.beta for r in runs] == [1.0, 4.0]
     assert runs[0].model.architecture == "mlp64" and runs[0].model.latent_dim == 10
@@ -99,8 +101,8 @@ def test_num_threads_are_validated_and_left_out_of_the_run_digest():
     from betavae.config import TrainConfig
 
     params = load_params(ROOT / "params.yaml")
-    auto = build_run_config(params)
-    two = build_run_config(params, {"train.num_threads": 2})
+    auto = build_run_config(params_for(params, "dsprites"))
+    two = build_run_config(params_for(params, "dsprites"), {"train.num_threads": 2})
     assert auto.train.num_threads == "auto" and two.train.num_threads == 2
     assert auto.digest == two.digest  # a checkpoint resumes under another thread count
     for bad in (0, -1, 1.5, "many", True):

@@ -1,8 +1,11 @@
-"""The `betavae` command: pull or serve registered models, compare datasets.
+"""The `betavae` command: pull, use or serve registered models, compare datasets.
 
-    betavae pull dsprites                       # encode 8 dataset images with betavae-dsprites@champion
-    betavae pull dsprites --images x.npy --out codes.npy
-    betavae serve dsprites --port 5001          # REST endpoint (MLflow's scoring server) on 127.0.0.1
+    betavae pull dsprites --out model/                     # download betavae-dsprites@champion (loads offline)
+    betavae pull dsprites --version 3 --out model-v3/      # or --alias challenger
+    betavae encode dsprites                                # latent means of 8 dataset images, printed
+    betavae encode model/ --images x.npy --out codes.npy   # a pulled folder or a dataset's registered model
+    betavae decode model/ --latents codes.npy --out images.npy
+    betavae serve dsprites --port 5001                     # REST endpoint (MLflow's scoring server) on 127.0.0.1
 
 A wrong argument (a missing model, a truncated or pickled `.npy`, images of the wrong shape or pixel
 range) ends with one `error:` line and exit status 1, never a traceback.
@@ -23,16 +26,18 @@ def _load_images(args: argparse.Namespace, root: Path, model: object) -> np.ndar
     """The images to encode, checked against the model's input shape and pixel range."""
     from betavae.serving.images import check_images, read_npy
 
-    encoder = model.unwrap_python_model()
-    shape, max_pixel_value = tuple(encoder.model.observation_shape), encoder.max_pixel_value
+    package = model.unwrap_python_model()
+    shape, max_pixel_value = tuple(package.model.observation_shape), package.max_pixel_value
     if args.images:
         return check_images(read_npy(args.images, "--images"), shape, max_pixel_value, rescale=args.rescale,
                             what=f"--images {args.images}")
+    if _is_package(args.model):
+        raise DataError("--images is required with a pulled model folder (a dataset sample needs a dataset name)")
     from betavae.data.storage import load_dataset
 
-    data = load_dataset(dataset_dir(root, args.dataset))
+    data = load_dataset(dataset_dir(root, args.model))
     if not 1 <= args.sample <= len(data.images):
-        raise DataError(f"--sample must lie in 1..{len(data.images)} (the images of {args.dataset}), "
+        raise DataError(f"--sample must lie in 1..{len(data.images)} (the images of {args.model}), "
                         f"got {args.sample}")
     rng = np.random.default_rng(args.seed)
     return data.images[np.sort(rng.choice(len(data.images), size=args.sample, replace=False))]
@@ -45,28 +50,69 @@ def dataset_dir(root: Path, name: str) -> Path:
     return ProjectPaths(root).dataset(name, "dataset")
 
 
+def _is_package(source: str) -> bool:
+    return (Path(source) / "MLmodel").is_file()
+
+
+def _model(args: argparse.Namespace) -> object:
+    """The model named by `args.model`: a pulled folder, or the registered model of a dataset name."""
+    from betavae.serving.package import load
+
+    root = Path(args.root).resolve()
+    if not _is_package(args.model):
+        dataset_dir(root, args.model)
+    return load(args.model, root=root, alias=args.alias, version=args.version)
+
+
+def _save_npy(array: np.ndarray, out: str) -> None:
+    from betavae.io import atomic_path
+
+    with atomic_path(Path(out)) as tmp:
+        with open(tmp, "wb") as fh:
+            np.save(fh, array)
+
+
 def cmd_pull(args: argparse.Namespace) -> int:
-    from betavae.serving.images import check_output_path
-    from betavae.tracking.registry import load_encoder, model_uri
+    from betavae.serving.package import pull, registry_uri
 
     root = Path(args.root).resolve()
     dataset_dir(root, args.dataset)
+    out = pull(args.dataset, Path(args.out or f"betavae-{args.dataset}"), root=root, alias=args.alias,
+               version=args.version)
+    print(f"pulled {registry_uri(args.dataset, args.alias, args.version)} to {out}")
+    return 0
+
+
+def cmd_encode(args: argparse.Namespace) -> int:
+    from betavae.serving.images import check_output_path
+
+    root = Path(args.root).resolve()
     if args.out:
         check_output_path(args.out)
-    model = load_encoder(args.dataset, args.alias, root)
-    images = _load_images(args, root, model)
-    codes = np.asarray(model.predict(images))
+    model = _model(args)
+    codes = np.asarray(model.predict(_load_images(args, root, model)))
     if args.out:
-        from betavae.io import atomic_path
-
-        with atomic_path(Path(args.out)) as tmp:
-            with open(tmp, "wb") as fh:
-                np.save(fh, codes)
-        print(f"wrote latent means {codes.shape} from {model_uri(args.dataset, args.alias)} to {args.out}")
+        _save_npy(codes, args.out)
+        print(f"wrote latent means {codes.shape} from {args.model} to {args.out}")
     else:
-        print(f"# latent means from {model_uri(args.dataset, args.alias)}: {codes.shape[0]} images x "
-              f"{codes.shape[1]} latents")
+        print(f"# latent means from {args.model}: {codes.shape[0]} images x {codes.shape[1]} latents")
         np.savetxt(sys.stdout, codes, fmt="%9.4f")
+    return 0
+
+
+def cmd_decode(args: argparse.Namespace) -> int:
+    from betavae.serving.images import check_output_path, read_npy
+
+    check_output_path(args.out)
+    latents = read_npy(args.latents, "--latents")
+    model = _model(args)
+    d = model.unwrap_python_model().model.config.latent_dim
+    if latents.ndim != 2 or latents.shape[1] != d or latents.dtype.kind not in "uif" or not np.isfinite(latents).all():
+        raise DataError(f"--latents {args.latents}: expected finite numbers of shape (n, {d}), "
+                        f"got {latents.dtype} {latents.shape}")
+    images = np.asarray(model.predict(latents.astype(np.float32), params={"method": "decode"}))
+    _save_npy(images, args.out)
+    print(f"wrote images {images.shape} decoded by {args.model} to {args.out}")
     return 0
 
 
@@ -96,21 +142,40 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_version_choice(parser: argparse.ArgumentParser) -> None:
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--alias", default=None, help="registry alias (default: champion)")
+    which.add_argument("--version", type=int, default=None, help="registry version number")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="betavae", description=__doc__.splitlines()[0])
     parser.add_argument("--root", default=".", help="project directory holding mlflow.db and data/")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    pull = sub.add_parser("pull", help="load a registered model and encode images to latent means")
+    pull = sub.add_parser("pull", help="download a registered model package to a folder (loads offline)")
     pull.add_argument("dataset")
-    pull.add_argument("--alias", default="champion")
-    pull.add_argument("--images", help=".npy of uint8 images (n, H, W[, C]); default: a sample of the dataset")
-    pull.add_argument("--sample", type=int, default=8, help="number of dataset images when --images is absent")
-    pull.add_argument("--seed", type=int, default=0)
-    pull.add_argument("--out", help="write the means to this .npy instead of printing them")
-    pull.add_argument("--rescale", action="store_true",
-                      help="map 0..255 integer (or 0..1 float) images onto the model's pixel range")
+    _add_version_choice(pull)
+    pull.add_argument("--out", help="folder to write the package to (default: ./betavae-<dataset>)")
     pull.set_defaults(func=cmd_pull)
+
+    encode = sub.add_parser("encode", help="encode images to latent means with a registered or pulled model")
+    encode.add_argument("model", help="a dataset name (its registered model) or a pulled package folder")
+    _add_version_choice(encode)
+    encode.add_argument("--images", help=".npy of uint8 images (n, H, W[, C]); default: a sample of the dataset")
+    encode.add_argument("--sample", type=int, default=8, help="number of dataset images when --images is absent")
+    encode.add_argument("--seed", type=int, default=0)
+    encode.add_argument("--out", help="write the means to this .npy instead of printing them")
+    encode.add_argument("--rescale", action="store_true",
+                        help="map 0..255 integer (or 0..1 float) images onto the model's pixel range")
+    encode.set_defaults(func=cmd_encode)
+
+    decode = sub.add_parser("decode", help="decode latents (n, d) to images with a registered or pulled model")
+    decode.add_argument("model", help="a dataset name (its registered model) or a pulled package folder")
+    _add_version_choice(decode)
+    decode.add_argument("--latents", required=True, help=".npy of latents (n, d)")
+    decode.add_argument("--out", required=True, help=".npy to write the uint8 images (n, H, W, C) to")
+    decode.set_defaults(func=cmd_decode)
 
     serve = sub.add_parser("serve", help="serve a registered model over REST (mlflow models serve)")
     serve.add_argument("dataset")

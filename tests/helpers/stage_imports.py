@@ -20,7 +20,7 @@ ROOT = Path(__file__).parents[2]
 SEARCH = (ROOT / "src", ROOT)
 PROJECT_PACKAGES = ("betavae", "pipelines")
 #: Files a stage loads by path rather than by import: MLflow loads the logged encoder model from its file.
-LOADED_BY_PATH = {"train": ["src/betavae/serving/encoder_model.py"]}
+LOADED_BY_PATH = {"train": ["src/betavae/serving/betavae_model.py"]}
 
 
 def module_file(name: str) -> Path | None:

@@ -11,7 +11,7 @@ import yaml
 from tests.helpers.project_copy import BIN, clean_env, copy_project, run_ok
 
 SMALL_PARAMS = {
-    "data": {"dataset": "blobs", "datasets": {"blobs": {"kind": "blobs", "source": "procedural", "grid": 12}}},
+    "data": {"train_on": ["blobs"], "datasets": {"blobs": {"kind": "blobs", "source": "procedural", "grid": 12}}},
     "model": {"architecture": "mlp64", "latent_dim": 4, "likelihood": "bernoulli"},
     "train": {"objective": "beta_vae", "beta": 4.0, "steps": 30, "batch_size": 32, "optimizer": "adam",
               "lr": 0.0005, "seed": 0, "device": "cpu", "precision": "auto", "compile": False,

@@ -50,6 +50,26 @@ def test_repro_produces_every_stage_output(project):
     assert registered["run_name"] == best
 
 
+def test_a_second_dataset_in_train_on_adds_its_own_stages_only(project):
+    dest, env = project
+    original = (dest / "params.yaml").read_text()
+    params = yaml.safe_load(original)
+    params["data"]["train_on"].append("dots")
+    params["data"]["datasets"]["dots"] = {"kind": "blobs", "source": "procedural", "grid": 8}
+    params["register"]["datasets"] = {"dots": {"metric": "reconstruction.elbo", "mode": "max"}}
+    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    try:
+        proc = run_ok([str(BIN / "dvc"), "repro", "--dry"], dest, env)
+    finally:
+        (dest / "params.yaml").write_text(original)
+    ran = {line.split("'")[1] for line in proc.stdout.splitlines() if line.startswith("Running stage")}
+    # blobs' stages depend on `register` as a whole, which gained register.datasets
+    assert {f"{stage}@dots" for stage in ("acquire", "validate", "train", "evaluate", "render", "register",
+                                          "report")} <= ran
+    assert not {"acquire@blobs", "validate@blobs", "train@blobs", "evaluate@blobs", "render@blobs"} & ran
+    assert "> python -m pipelines.register dots" in proc.stdout and "> python -m pipelines.train dots" in proc.stdout
+
+
 def test_mlflow_holds_parent_and_nested_runs_with_the_champion(project):
     dest, _ = project
     from mlflow.tracking import MlflowClient
@@ -65,7 +85,8 @@ def test_mlflow_holds_parent_and_nested_runs_with_the_champion(project):
     for child in children:
         assert "beta_vae.eval_accuracy" in child.data.metrics and "mig.score" in child.data.metrics
         names = {a.path for a in client.list_artifacts(child.info.run_id)}
-        assert {"checkpoint", "traversals"} <= names
+        assert "traversals" in names and "checkpoint" not in names  # no optimiser state in MLflow
+        assert child.data.tags["betavae.model_uri"].startswith("models:/")
     version = client.get_model_version_by_alias("betavae-blobs", "champion")
     assert version.run_id in {c.info.run_id for c in children}
 
@@ -99,20 +120,32 @@ def test_changing_beta_invalidates_train_and_later_stages_only(project):
         proc = run_ok([str(BIN / "dvc"), "repro", "--dry", "--force-downstream"], dest, env)
     finally:
         (dest / "params.yaml").write_text(original)
-    assert status == {"train": [{"changed deps": {"params.yaml": {"sweep": "modified"}}}]}
+    assert status == {"train@blobs": [{"changed deps": {"params.yaml": {"sweep": "modified"}}}]}
     ran = {line.split("'")[1] for line in proc.stdout.splitlines() if line.startswith("Running stage")}
-    assert ran == {"train", "evaluate", "render", "register", "report"}
+    assert ran == {f"{stage}@blobs" for stage in ("train", "evaluate", "render", "register", "report")}
 
 
-def test_pull_encodes_images_with_the_champion(project):
+def test_encode_pull_and_decode_with_the_champion(project):
     dest, env = project
     images = np.zeros((3, 64, 64, 1), dtype=np.uint8)
     np.save(dest / "imgs.npy", images)
-    proc = run_ok([str(BIN / "betavae"), "--root", str(dest), "pull", "blobs", "--images", "imgs.npy",
-                 "--out", "codes.npy"], dest, env)
-    assert "betavae-blobs@champion" in proc.stdout
+    betavae = str(BIN / "betavae")
+    proc = run_ok([betavae, "--root", str(dest), "encode", "blobs", "--images", "imgs.npy", "--out", "codes.npy"],
+                  dest, env)
+    assert "codes.npy" in proc.stdout
     codes = np.load(dest / "codes.npy")
     assert codes.shape == (3, 4) and np.isfinite(codes).all()
-    proc = run_ok([str(BIN / "betavae"), "--root", str(dest), "pull", "blobs", "--sample", "2"], dest, env)
+    proc = run_ok([betavae, "--root", str(dest), "encode", "blobs", "--sample", "2"], dest, env)
     assert len([line for line in proc.stdout.splitlines() if not line.startswith("#")]) == 2
 
+    run_ok([betavae, "--root", str(dest), "pull", "blobs", "--out", "pulled"], dest, env)
+    assert (dest / "pulled" / "MLmodel").is_file()
+    offline = {**env, "MLFLOW_TRACKING_URI": "http://127.0.0.1:9"}  # nothing listens: the folder is enough
+    run_ok([betavae, "encode", "pulled", "--images", "imgs.npy", "--out", "codes2.npy"], dest, offline)
+    np.testing.assert_allclose(np.load(dest / "codes2.npy"), codes, rtol=1e-6)
+    run_ok([betavae, "decode", "pulled", "--latents", "codes.npy", "--out", "decoded.npy"], dest, offline)
+    decoded = np.load(dest / "decoded.npy")
+    from betavae.data.storage import load_dataset
+
+    assert decoded.shape == (3, 64, 64, 1) and decoded.dtype == np.uint8
+    assert decoded.max() <= load_dataset(dest / "data/datasets/blobs").max_pixel_value

@@ -19,7 +19,7 @@ from tests.helpers.project_copy import BIN, clean_env, copy_project, run_ok
 pytestmark = pytest.mark.slow
 
 PARAMS = {
-    "data": {"dataset": "mnist", "datasets": {"mnist": {"kind": "mnist", "source": "path", "path": "downloads/mnist",
+    "data": {"train_on": ["mnist"], "datasets": {"mnist": {"kind": "mnist", "source": "path", "path": "downloads/mnist",
                                                         "split": "train"}}},
     "model": {"architecture": "mlp28", "latent_dim": 4, "likelihood": "bernoulli"},
     "train": {"objective": "beta_vae", "beta": 4.0, "steps": 20, "batch_size": 16, "optimizer": "adam",

@@ -36,7 +36,23 @@ def test_train_stage_rejects_a_negative_beta_before_any_work(tmp_path):
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["sweep"]["grid"]["train.beta"] = [1.0, -4.0]
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    proc = _stage("pipelines.train", project=tmp_path)
+    proc = _stage("pipelines.train", "dsprites", project=tmp_path)
     assert proc.returncode == 1
     assert "train.beta must be >= 0" in proc.stderr
     assert not (tmp_path / "mlflow.db").exists() and not (tmp_path / "models").exists()
+
+
+def test_stages_name_the_rename_of_data_dataset(tmp_path):
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["data"]["dataset"] = params["data"].pop("train_on")[0]
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    proc = _stage("pipelines.train", "dsprites", project=tmp_path)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "rename `dataset: dsprites` to `train_on: [dsprites]`" in proc.stderr
+
+
+def test_per_dataset_stage_refuses_a_dataset_outside_train_on(tmp_path):
+    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
+    proc = _stage("pipelines.register", "mnist", project=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "one of data.train_on: ['dsprites']" in proc.stderr

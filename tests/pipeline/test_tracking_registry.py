@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 
 from betavae.config import expand_sweep
-from betavae.evaluation.inference import encode_means
+from betavae.evaluation.inference import decode_images, encode_means
+from betavae.serving.package import load
 from betavae.tracking.client import client_for, ensure_experiment, start_run
-from betavae.tracking.registry import choose_best, load_encoder, register
+from betavae.tracking.promotion import promote_best
+from betavae.tracking.registry import choose_best
 from betavae.tracking.runs import train_and_track
 from betavae.tracking.sweep_record import RunRecord
 from betavae.training.checkpoint import model_from_checkpoint
@@ -43,23 +45,36 @@ def test_sweep_runs_are_nested_logged_registered_and_pulled(project):
         history = client.get_metric_history(record.run_id, "total")
         assert [m.step for m in history] == [5, 10]
         assert len(client.get_metric_history(record.run_id, "kl_per_latent.3")) == 2
-        artifacts = {a.path for a in client.list_artifacts(record.run_id, "checkpoint")}
-        assert artifacts == {"checkpoint/last.pt"}
+        # MLflow holds no training checkpoint (optimiser state); the logged model carries the weights
+        assert "checkpoint" not in {a.path for a in client.list_artifacts(record.run_id)}
+        assert logged.data.tags["betavae.model_uri"] == record.model_uri
     assert (project / "mlruns").is_dir()
 
     scores = {"beta_vae-beta=1-seed=0": {"m": 0.5}, "beta_vae-beta=4-seed=0": {"m": 0.7}}
     best, value = choose_best(records, scores, "m", "max")
     assert best.name == "beta_vae-beta=4-seed=0" and value == 0.7
-    entry = register(client, best, "tiny", alias="champion", metric="m", value=value)
-    assert entry["version"] == 1
+    entry = promote_best(client, records, scores, "tiny", metric="m", mode="max")
+    assert entry.version == 1 and entry.alias == "champion"
     assert client.get_model_version_by_alias("betavae-tiny", "champion").run_id == records[1].run_id
 
-    encoder = load_encoder("tiny", "champion", project)
+    encoder = load("tiny", root=project)
     codes = np.asarray(encoder.predict(data.images[:5]))
     model, _ = model_from_checkpoint(records[1].checkpoint)
     expected = encode_means(model, data.images[:5], 1)
     assert codes.shape == (5, 4)
     np.testing.assert_allclose(codes, expected, rtol=1e-5, atol=1e-6)
+
+    # the same package decodes latents (n, d) to uint8 images and reconstructs images
+    latents = np.array([[0.0, 0.0, 0.0, 0.0], [2.0, -1.0, 0.5, 0.0]], dtype=np.float32)
+    images = np.asarray(encoder.predict(latents, params={"method": "decode"}))
+    assert images.shape == (2, 28, 28, 1) and images.dtype == np.uint8
+    np.testing.assert_array_equal(images, decode_images(model, latents, 1))
+    recon = np.asarray(encoder.predict(data.images[:5], params={"method": "reconstruct"}))
+    np.testing.assert_array_equal(recon, decode_images(model, expected, 1))
+    signature = encoder.metadata.signature
+    assert signature.params.to_dict()[0] == {"name": "method", "type": "string", "default": "encode", "shape": None}
+    with pytest.raises(Exception, match="params.method must be one of encode, decode, reconstruct"):
+        encoder.predict(latents, params={"method": "sample"})
 
 
 def test_choose_best_skips_diverged_runs_and_names_missing_metrics():

@@ -32,7 +32,7 @@ def test_sigkill_during_acquire_leaves_nothing_partial_and_a_rerun_matches(tmp_p
     reference = acquire_dataset("blobs", BLOBS, tmp_path / "ref" / "data" / "datasets", tmp_path / "ref")
     project = tmp_path / "project"
     project.mkdir()
-    (project / "params.yaml").write_text(yaml.safe_dump({"data": {"dataset": "blobs", "datasets": {"blobs": BLOBS}}}))
+    (project / "params.yaml").write_text(yaml.safe_dump({"data": {"train_on": ["blobs"], "datasets": {"blobs": BLOBS}}}))
     datasets = project / "data" / "datasets"
     cmd = [sys.executable, "-m", "pipelines.acquire", "blobs"]
     stage = subprocess.Popen(cmd, cwd=project, env=stage_env(project), stdout=subprocess.DEVNULL,
@@ -94,7 +94,7 @@ def test_two_processes_logging_to_one_tracking_store_both_land(tmp_path):
 def test_two_dvc_repro_in_one_clone_fail_clearly_on_the_lock(tmp_path):
     project = copy_project(tmp_path)
     params = yaml.safe_load((project / "params.yaml").read_text())
-    params["data"] = {"dataset": "blobs", "datasets": {"blobs": BLOBS}}
+    params["data"] = {"train_on": ["blobs"], "datasets": {"blobs": BLOBS}}
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     env = clean_env(project)
     subprocess.run(["git", "init", "-q"], cwd=project, env=env, check=True)

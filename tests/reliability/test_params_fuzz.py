@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from betavae.config import EvaluateConfig, RegisterConfig, RenderConfig, expand_sweep
 from betavae.config.datasets import parse_spec
 from betavae.errors import ConfigError
+from betavae.config.per_dataset import datasets_to_train, keep_checkpoints, params_for, register_config
 from tests.helpers.project_copy import ROOT
 
 DEFAULT = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -35,7 +36,10 @@ def validate_everything(params: dict[str, Any]) -> None:
         raise ConfigError(f"data.datasets must be a mapping, got {datasets!r}")
     for name, spec in datasets.items():
         parse_spec(name, spec)
-    expand_sweep(params)
+    keep_checkpoints(params)
+    for name in datasets_to_train(params):
+        expand_sweep(params_for(params, name))
+        register_config(params, name)
     EvaluateConfig.from_dict(params.get("evaluate"))  # evaluate.table is validated with it
     RenderConfig.from_dict(params.get("render"))
     RegisterConfig.from_dict(params.get("register"))
@@ -109,8 +113,13 @@ def test_an_unknown_key_is_refused_with_the_allowed_ones(path, name):
     (("model", "architecture"), "resnet", "model.architecture"),
     (("register", "mode"), "best", "register.mode must be one of max, min; got 'best'"),
     (("render", "steps"), 1, "render.steps must be >= 2, got 1"),
-    (("data", "dataset"), "../../etc", "data.dataset: dataset name '../../etc' must start with a letter or digit"),
-    (("data", "dataset"), "mnist", "data.dataset 'mnist' is not one of data.datasets: dsprites"),
+    (("data", "train_on"), ["../../etc"], "data.train_on: dataset name '../../etc' must start with a letter or digit"),
+    (("data", "train_on"), ["mnist"], "data.train_on names ['mnist'], which data.datasets does not define; "
+                                      "defined: ['dsprites']"),
+    (("data", "train_on"), "dsprites", "data.train_on must be a non-empty list of dataset names, got 'dsprites'"),
+    (("data", "dataset"), "dsprites", "rename `dataset: dsprites` to `train_on: [dsprites]`"),
+    (("register", "datasets"), {"dsprites": {"alias": "x"}}, "register.datasets.dsprites may set metric and mode"),
+    (("train", "keep_checkpoints"), "yes", "train.keep_checkpoints must be true or false, got 'yes'"),
     (("evaluate", "profile"), "gpu", "evaluate.profile 'gpu' is not one of evaluate.profiles: ['cpu', 'reference']"),
 ])
 def test_known_mistakes_name_the_key_and_the_allowed_values(path, value, expected):

@@ -26,7 +26,7 @@ from betavae.tracking.client import (
     ensure_experiment,
     start_run,
 )
-from betavae.tracking.registry import register
+from betavae.tracking.promotion import register_run
 from betavae.tracking.runs import train_and_track
 from tests.helpers.processes import listening_addresses, wait_gone
 from tests.helpers.project_copy import ROOT, clean_env, free_port
@@ -46,12 +46,13 @@ def project(tmp_path_factory):
     record = train_and_track(run, InMemoryImages(random_binary_images(64, 28)), root=root, client=client,
                              experiment_id=experiment, parent_id=parent.run_id, progress=False)
     parent.finish()
-    register(client, record, "tiny", alias="champion", metric="m", value=1.0)
+    register_run(client, run_id=record.run_id, model_source=record.model_uri, dataset="tiny", metric="m",
+                 mode="max", value=1.0, scores={"m": 1.0})
     return root
 
 
 def pull(project, capsys, *args: str) -> tuple[int, str, str]:
-    code = main(["--root", str(project), "pull", "tiny", *args])
+    code = main(["--root", str(project), "encode", "tiny", *args])
     out, err = capsys.readouterr()
     return code, out, err
 

@@ -202,7 +202,8 @@ def build_run_config(params: Mapping[str, Any], overrides: Mapping[str, Any] | N
         raise ConfigError(f"data.dataset {dataset!r} is not one of data.datasets: {', '.join(map(str, declared))}")
     model = ModelConfig.from_dict(section_dict("model", p.get("model")))
     train_section = section_dict("train", p.get("train"))
-    check_keys("train", train_section, TrainConfig.KEYS | OBJECTIVE_KEYS)
+    # train.keep_checkpoints is a sweep-level storage choice (config.per_dataset), not part of a run
+    check_keys("train", train_section, TrainConfig.KEYS | OBJECTIVE_KEYS | {"keep_checkpoints"})
     objective = ObjectiveConfig.from_dict({k: v for k, v in train_section.items() if k in OBJECTIVE_KEYS})
     train = TrainConfig.from_dict({k: v for k, v in train_section.items() if k in TrainConfig.KEYS})
     return RunConfig(dataset=dataset, model=model, objective=objective, train=train,

@@ -190,7 +190,7 @@ class RegisterConfig:
     mode: str = "max"
     alias: str = "champion"
 
-    KEYS = frozenset({"metric", "mode", "alias"})
+    KEYS = frozenset({"metric", "mode", "alias", "datasets"})
 
     def __post_init__(self) -> None:
         if not isinstance(self.metric, str) or not self.metric:
@@ -203,4 +203,5 @@ class RegisterConfig:
     def from_dict(cls, d: Mapping[str, Any] | None) -> RegisterConfig:
         d = section_dict("register", d)
         check_keys("register", d, cls.KEYS)
+        d.pop("datasets", None)  # per-dataset overrides: betavae.config.per_dataset.register_config
         return cls(**d)

@@ -38,3 +38,23 @@ def representation_of(model: torch.nn.Module, max_pixel_value: int, *, batch_siz
         return encode_means(model, images, max_pixel_value, batch_size=batch_size, device=device)
 
     return represent
+
+
+@torch.no_grad()
+def decode_images(model: torch.nn.Module, latents: np.ndarray, max_pixel_value: int, *,
+                  batch_size: int = 2048, device: torch.device | str = "cpu") -> np.ndarray:
+    """Latents (n, d) -> uint8 images (n, H, W, C): the mean of p(x|z), scaled to the data's pixel range
+    and rounded, so a decoded image has the format `encode_means` takes."""
+    d = model.config.latent_dim
+    latents = np.asarray(latents, dtype=np.float32)
+    if latents.ndim != 2 or latents.shape[1] != d or not np.isfinite(latents).all():
+        raise ValueError(f"expected finite latents of shape (n, {d}), got {latents.dtype} {latents.shape}")
+    model.eval()
+    h, w, c = model.observation_shape
+    out = [np.zeros((0, h, w, c), dtype=np.uint8)]
+    for start in range(0, len(latents), batch_size):
+        z = torch.from_numpy(latents[start:start + batch_size]).to(device)
+        pixels = model.mean_image(model.decode(z)).float().clamp_(0.0, 1.0)  # (B, C, H, W)
+        scaled = torch.round(pixels * max_pixel_value).to(torch.uint8).permute(0, 2, 3, 1)
+        out.append(scaled.cpu().numpy())
+    return np.concatenate(out)

@@ -1,31 +1,49 @@
-"""The MLflow model a run logs: the pyfunc encoder of :mod:`betavae.serving.encoder_model`, logged as
-code plus the run's weights-only checkpoint (nothing pickled)."""
+"""The MLflow model a run logs: the pyfunc package of :mod:`betavae.serving.betavae_model` (encode, decode,
+reconstruct), logged as code plus the run's weights-only checkpoint (nothing pickled, no optimiser state)."""
 
 from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 MODEL_ARTIFACT = "model"
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
-ENCODER_MODEL_FILE = PACKAGE_DIR / "serving" / "encoder_model.py"
+MODEL_FILE = PACKAGE_DIR / "serving" / "betavae_model.py"
 
 
-def log_encoder_model(run_id: str, checkpoint: Path, example: np.ndarray) -> str:
-    """Log the pyfunc encoder (code + checkpoint, nothing pickled) to `run_id`; returns its model URI."""
+def model_signature() -> Any:
+    """The package's signature: a `method` parameter (encode | decode | reconstruct).
+
+    Encode takes uint8 images (n, H, W, C) and decode float latents (n, d): one tensor schema cannot
+    describe both, so the shapes are written into the model's metadata and checked by the model itself.
+    """
+    from mlflow.models import ModelSignature
+    from mlflow.types import ParamSchema, ParamSpec
+
+    return ModelSignature(params=ParamSchema([ParamSpec("method", "string", "encode")]))
+
+
+def log_model_package(run_id: str, weights: Path, example: np.ndarray, latent_dim: int) -> str:
+    """Log the pyfunc package (code + inference-only weights) to `run_id`; returns its model URI."""
     import mlflow
 
+    shape = ", ".join(str(int(s)) for s in example.shape[1:])
     with mlflow.start_run(run_id=run_id), warnings.catch_warnings():
-        # The schema comes from the input example; MLflow's type-hint advice does not apply to arrays.
         warnings.filterwarnings("ignore", message=".*type hint.*", category=UserWarning)
         info = mlflow.pyfunc.log_model(
             name=MODEL_ARTIFACT,
-            python_model=str(ENCODER_MODEL_FILE),
-            artifacts={"checkpoint": str(checkpoint)},
+            python_model=str(MODEL_FILE),
+            artifacts={"weights": str(weights)},
             code_paths=[str(PACKAGE_DIR)],
-            input_example=example,
+            signature=model_signature(),
+            input_example=(example, {"method": "encode"}),
+            metadata={"encode_input": f"uint8 images (n, {shape})",
+                      "encode_output": f"float32 latent means (n, {latent_dim})",
+                      "decode_input": f"float32 latents (n, {latent_dim})",
+                      "decode_output": f"uint8 images (n, {shape})"},
             pip_requirements=["torch", "numpy", "pandas", "pyarrow", "pyyaml", "tqdm", "mlflow"],
         )
     return info.model_uri

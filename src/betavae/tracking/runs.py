@@ -14,13 +14,16 @@ from betavae.data.protocols import ImageSet
 from betavae.errors import TrainingDiverged
 from betavae.paths import ProjectPaths
 from betavae.tracking.client import RunLogger, git_commit, start_run
-from betavae.tracking.model_package import log_encoder_model
+from betavae.tracking.model_package import log_model_package
+from betavae.tracking.promotion import record_library_versions
 from betavae.tracking.sweep_record import RunRecord
 from betavae.tracking.ui import log_dataset, source_tags
 from betavae.training.checkpoint import export_weights
 from betavae.training.engine import TrainResult, train
 
 DIGEST_TAG = "betavae.config_digest"
+MODEL_URI_TAG = "betavae.model_uri"
+OUTCOME_TAG = "betavae.outcome"
 
 
 def _close_stale_runs(client: MlflowClient, experiment_id: str, digest: str) -> None:
@@ -46,6 +49,7 @@ def train_and_track(run: RunConfig, data: ImageSet, *, root: Path, client: Mlflo
         "betavae.dataset_digest": getattr(data, "digest", ""),
         "betavae.objective": run.objective.objective,
         **source_tags("pipelines/train.py", git_commit(root)),
+        **record_library_versions(),
     })
     log_dataset(client, logger.run_id, data, run.dataset)
     logger.log_params(run.flat_params())
@@ -53,23 +57,26 @@ def train_and_track(run: RunConfig, data: ImageSet, *, root: Path, client: Mlflo
     try:
         result: TrainResult = train(run, data, ckpt_dir, on_metrics=logger.log_metrics, progress=progress)
     except TrainingDiverged as exc:
-        _record_failure(logger, str(exc))
+        _record_failure(logger, str(exc), "diverged")
         return RunRecord(run.name, run.to_dict(), logger.run_id, "diverged", failure_reason=str(exc))
     except BaseException as exc:
-        _record_failure(logger, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}")
+        _record_failure(logger, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}", "failed")
         raise
     logger.set_tags({"betavae.device": result.device,
                      "betavae.resumed_from_step": result.resumed_from_step or 0})
-    logger.log_artifact(result.checkpoint, "checkpoint")
+    # MLflow keeps the inference-only weights inside the model package; the training checkpoint with the
+    # optimiser state stays local (for resuming) and is thinned when the sweep is sealed.
     example = np.ascontiguousarray(data.images[:2])
     weights = export_weights(result.checkpoint, result.checkpoint.with_name("weights.pt"))
-    model_uri = log_encoder_model(logger.run_id, weights, example)
+    model_uri = log_model_package(logger.run_id, weights, example, run.model.latent_dim)
+    weights.unlink()
+    logger.set_tags({MODEL_URI_TAG: model_uri, OUTCOME_TAG: "finished"})
     logger.finish("FINISHED")
     return RunRecord(run.name, run.to_dict(), logger.run_id, "finished", checkpoint=str(result.checkpoint),
                      model_uri=model_uri, final_terms=result.final_terms,
                      images_per_second=result.images_per_second, device=result.device)
 
 
-def _record_failure(logger: RunLogger, reason: str) -> None:
-    logger.set_tags({"betavae.failure_reason": reason[:5000]})
+def _record_failure(logger: RunLogger, reason: str, outcome: str) -> None:
+    logger.set_tags({"betavae.failure_reason": reason[:5000], OUTCOME_TAG: outcome})
     logger.finish("FAILED")

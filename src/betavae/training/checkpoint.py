@@ -92,13 +92,17 @@ def model_from_checkpoint(path: Path, map_location: str | torch.device = "cpu") 
     return model, run
 
 
-def seal_checkpoint(last: Path) -> Path:
-    """Rename a finished run's `last.pt` to `final.pt` once its whole sweep has finished.
+def seal_checkpoint(last: Path, keep_training_state: bool = False) -> Path:
+    """Rename a finished run's `last.pt` to `final.pt` once its whole sweep has finished, and thin it.
 
     Until then an interrupted sweep resumes every run from its `last.pt` (a finished run is not trained
-    again); afterwards a re-run of the stage, for example after a code change, trains from scratch.
+    again); afterwards a re-run of the stage, for example after a code change, trains from scratch, so
+    the optimiser state is dropped (`final.pt` keeps the weights the later stages read) unless
+    `keep_training_state` (`train.keep_checkpoints`) says otherwise.
     """
     final = last.with_name(FINAL)
     if last.exists():
         os.replace(last, final)
+    if final.exists() and not keep_training_state:
+        export_weights(final, final)
     return final

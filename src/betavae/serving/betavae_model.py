@@ -1,0 +1,75 @@
+"""MLflow pyfunc model of a trained beta-VAE (logged as code, never pickled).
+
+    predict(images)                                  uint8 images (n, H, W, C) -> latent means (n, d)
+    predict(latents, params={"method": "decode"})    latents (n, d) -> uint8 images (n, H, W, C)
+    predict(images, params={"method": "reconstruct"}) images -> decode(encode(images))
+
+The latent means are mu(x) of the Gaussian posterior q(z|x) (Kingma & Welling 2014; Higgins et al. 2017,
+Eq. 4); decoding returns the mean of p(x|z) in the training data's pixel range, rounded to uint8. MLflow
+loads this file when the model is pulled or served; weights come from the package's `weights` artifact,
+read with `torch.load(weights_only=True)`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import mlflow
+import numpy as np
+from mlflow.pyfunc import PythonModel
+
+METHODS = ("encode", "decode", "reconstruct")
+
+
+with warnings.catch_warnings():
+    # `predict` is untyped on purpose (the signature is given when logging): MLflow's advice about type
+    # hints, issued each time this class is created (on every load, under MLflow's own "once" filter, so
+    # filters cannot silence it), would reach users of `betavae encode`; it is not shown.
+    warnings.showwarning = lambda *args, **kwargs: None
+
+    class BetaVAEModel(PythonModel):
+        """Encoder and decoder of one trained beta-VAE, chosen per call by `params["method"]`."""
+
+        def load_context(self, context: Any) -> None:
+            from betavae.training.checkpoint import (
+                load_checkpoint,
+                model_from_checkpoint,
+            )
+
+            path = context.artifacts.get("weights") or context.artifacts["checkpoint"]
+            self.model, self.run = model_from_checkpoint(path)
+            self.max_pixel_value = int(load_checkpoint(path).get("max_pixel_value", 1))
+
+        def predict(self, context, model_input, params=None):  # untyped: the signature is set when logged
+            from mlflow.exceptions import INVALID_PARAMETER_VALUE, MlflowException
+
+            from betavae.errors import DataError
+            from betavae.serving.images import check_images
+            from betavae.evaluation.inference import decode_images, encode_means
+
+            method = (params or {}).get("method", "encode")
+            try:
+                if method not in METHODS:
+                    raise DataError(f"params.method must be one of {', '.join(METHODS)}, got {method!r}")
+                if method == "decode":
+                    return decode_images(self.model, self._latents(model_input), self.max_pixel_value)
+                images = check_images(model_input, tuple(self.model.observation_shape), self.max_pixel_value)
+            except DataError as exc:  # a served request gets HTTP 400 with this message
+                raise MlflowException(str(exc), error_code=INVALID_PARAMETER_VALUE) from None
+            means = encode_means(self.model, images, self.max_pixel_value)
+            return means if method == "encode" else decode_images(self.model, means, self.max_pixel_value)
+
+        def _latents(self, model_input: Any) -> np.ndarray:
+            from betavae.errors import DataError
+
+            latents = np.asarray(model_input)
+            d = self.model.config.latent_dim
+            if latents.ndim != 2 or latents.shape[1] != d or latents.dtype.kind not in "uif" \
+                    or not np.isfinite(latents).all():
+                raise DataError(f"latents: expected finite numbers of shape (n, {d}), got {latents.dtype} "
+                                f"{latents.shape}")
+            return latents.astype(np.float32)
+
+
+mlflow.models.set_model(BetaVAEModel())

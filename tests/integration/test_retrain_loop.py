@@ -1,0 +1,196 @@
+"""The retraining loop as a team runs it once it outgrows one machine, all on 127.0.0.1:
+
+PostgreSQL (throwaway cluster) as MLflow's backend store, an S3 server (moto) for MLflow's artifacts and
+as the DVC remote, `mlflow server`, `prefect server`, the work pool `gpu` with two `train` workers and an
+orchestrating worker, and the deployments of `pipelines/prefect.yaml` with a tiny budget. A first
+retrain fans its two configurations out over the two workers and registers a champion; a second, worse
+retrain keeps the champion and adds a challenger; re-registering makes no version; the pulled package
+loads offline and a served model answers. Every process started here is stopped at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from betavae.data.storage import load_dataset
+from tests.integration.services import AWS, Services, processes_under, wait_http
+from tests.helpers.project_copy import BIN, clean_env, copy_project, free_port, run_ok
+
+pytestmark = pytest.mark.slow
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+
+PARAMS = {
+    "data": {"train_on": ["blobs"],
+             "datasets": {"blobs": {"kind": "blobs", "source": "procedural", "grid": 8}}},
+    "model": {"architecture": "mlp64", "latent_dim": 3, "likelihood": "bernoulli"},
+    "train": {"objective": "beta_vae", "beta": 4.0, "steps": 40, "batch_size": 16, "optimizer": "adam",
+              "lr": 0.002, "seed": 0, "device": "cpu", "checkpoint_every": 20, "log_every": 10},
+    "sweep": {"name": "nightly", "grid": {"train.beta": [1.0, 4.0]}, "seeds": [0]},
+    "evaluate": {"seed": 0, "reconstruction_samples": 64, "profile": "tiny",
+                 "table": {"metric": "beta_vae", "score": "eval_accuracy", "classifier_seeds": [0],
+                           "baselines": [], "fit_samples": 64},
+                 "profiles": {"tiny": {"beta_vae": {"batch_size": 4, "num_train": 40, "num_eval": 20}}}},
+    "render": {"limit": 2.0, "steps": 3, "seed_images": 1, "kl_samples": 32, "seed": 0},
+    "register": {"metric": "reconstruction.elbo", "mode": "max", "alias": "champion"},
+}
+WORSE = {"train": {"steps": 2}, "sweep": {"grid": {"train.beta": [4.0]}}}  # far from converged: lower ELBO
+
+
+def _api(api: str, path: str, body: dict | None = None) -> dict:
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(f"{api}{path}", data=data, method="POST" if body is not None else "GET",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.loads(resp.read())
+
+
+def _ran_on(worker_log: str) -> set[str]:
+    """Flow runs a worker started (a run another worker took first is aborted and does not count)."""
+    submitted = set(re.findall(r"submitting flow run '([0-9a-f-]{36})'", worker_log))
+    return submitted - set(re.findall(r"Aborted submission of flow run '([0-9a-f-]{36})'", worker_log))
+
+
+def _run_deployment(prefect: str, project: Path, env: dict, api: str, params: dict, timeout: float = 300) -> dict:
+    out = run_ok([prefect, "deployment", "run", "retrain/retrain-dsprites", "--params", json.dumps(params)],
+                 project, env).stdout
+    flow_run_id = re.search(r"UUID: ([0-9a-f-]{36})", out).group(1)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = _api(api, f"/flow_runs/{flow_run_id}")
+        if run["state"]["type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
+            return run
+        time.sleep(1.0)
+    raise TimeoutError(f"retrain flow run {flow_run_id} not finished after {timeout} s")
+
+
+@pytest.fixture
+def stack(tmp_path):
+    services = Services(tmp_path)
+    try:
+        yield services, tmp_path
+    finally:
+        alive = services.stop_all()
+        left = processes_under(tmp_path)
+        assert not alive and not left, f"still running: {alive} {left}"
+
+
+def test_scheduled_retraining_on_workers_promotes_only_a_better_model(stack):
+    services, tmp = stack
+    started = time.monotonic()
+    origin = copy_project(tmp / "origin")
+    (origin / "params.yaml").write_text(yaml.safe_dump(PARAMS, sort_keys=False))
+    env = {**clean_env(origin), **AWS, "PREFECT_WORKER_QUERY_SECONDS": "1", "PREFECT_LOGGING_LEVEL": "INFO"}
+
+    # servers: PostgreSQL + S3 behind MLflow, S3 as the DVC remote, Prefect
+    backend = services.postgres()
+    s3 = services.s3(env, tmp, ["mlflow", "dvc"])
+    env["MLFLOW_S3_ENDPOINT_URL"] = s3
+    tracking = services.mlflow(backend, "s3://mlflow/artifacts", env, tmp)
+    api = services.prefect(env, tmp)
+    env |= {"PREFECT_API_URL": api, "MLFLOW_TRACKING_URI": tracking}
+
+    # the team's clone: data built once and pushed to the DVC remote; a worker's clone pulls it
+    dvc, prefect = str(BIN / "dvc"), str(BIN / "prefect")
+    for cmd in (["git", "init", "-q"], [dvc, "remote", "add", "-d", "store", "s3://dvc/store"],
+                [dvc, "remote", "modify", "store", "endpointurl", s3], [dvc, "repro", "validate@blobs"],
+                [dvc, "push"], ["git", "add", "-A"], ["git", "commit", "-qm", "data"]):
+        run_ok(cmd, origin, env)
+    worker = tmp / "worker"
+    run_ok(["git", "clone", "-q", str(origin), str(worker)], tmp, env)
+    assert not (worker / "data" / "datasets" / "blobs").exists()
+    env |= {"BETAVAE_ROOT": str(worker), "PREFECT_HOME": str(worker / ".prefect"),
+            "PYTHONPATH": os.pathsep.join([str(worker / "src"), str(worker)])}
+
+    # the project's deployments, with a CPU device for this machine
+    spec = yaml.safe_load((worker / "pipelines" / "prefect.yaml").read_text())
+    for deployment in spec["deployments"]:
+        deployment["work_pool"]["job_variables"]["env"]["BETAVAE_DEVICE"] = "cpu"
+    (worker / "pipelines" / "prefect.yaml").write_text(yaml.safe_dump(spec))
+    run_ok([prefect, "work-pool", "create", "gpu", "--type", "process"], worker, env)
+    run_ok([prefect, "--no-prompt", "deploy", "--all", "--prefect-file", "pipelines/prefect.yaml"], worker, env)
+    listing = run_ok([prefect, "deployment", "ls"], worker, {**env, "COLUMNS": "250"}).stdout
+    assert "retrain/retrain-dsprites" in listing and "train-one/train-one" in listing
+    for name, queue in (("gpu-0", "train"), ("gpu-1", "train"), ("orchestrator", "retrain")):
+        services.start(name, [prefect, "worker", "start", "--pool", "gpu", "--work-queue", queue, "--limit", "1",
+                              "--name", name], env=env, cwd=worker)
+
+    # first retrain: two configurations on two workers at once, a champion registered
+    first = _run_deployment(prefect, worker, env, api, {"dataset": "blobs", "overrides": {}})
+    assert first["state"]["type"] == "COMPLETED", services.log("orchestrator")[-4000:]
+    train_runs = _api(api, "/flow_runs/filter", {"flows": {"name": {"any_": ["train-one"]}}})
+    assert len(train_runs) == 2 and all(r["state"]["type"] == "COMPLETED" for r in train_runs)
+    by_worker = {name: [r["id"] for r in train_runs if r["id"] in _ran_on(services.log(name))]
+                 for name in ("gpu-0", "gpu-1")}
+    assert sorted(len(ids) for ids in by_worker.values()) == [1, 1], by_worker
+    starts = [r["start_time"] for r in train_runs]
+    ends = [r["end_time"] for r in train_runs]
+    assert max(starts) < min(ends), f"configurations did not overlap: {starts} {ends}"
+
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=tracking, registry_uri=tracking)
+    sweep = json.loads((worker / "models" / "blobs" / "sweep.json").read_text())
+    assert [r["status"] for r in sweep["runs"]] == ["finished", "finished"]
+    assert all(r["config"]["train"]["steps"] == 40 and Path(r["checkpoint"]).is_file() for r in sweep["runs"])
+    nested = [client.get_run(r["run_id"]) for r in sweep["runs"]]
+    assert {r.data.tags["mlflow.parentRunId"] for r in nested} == {sweep["parent_run_id"]}
+    assert max(r.info.start_time for r in nested) < min(r.info.end_time for r in nested)
+    champion = client.get_model_version_by_alias("betavae-blobs", "champion")
+    assert champion.version == "1" and champion.tags["betavae.metric"] == "reconstruction.elbo"
+    assert champion.tags["betavae.dataset_digest"] == load_dataset(origin / "data/datasets/blobs").digest
+    assert champion.tags["betavae.git_commit"] == run_ok(["git", "rev-parse", "HEAD"], worker, env).stdout.strip()
+
+    # second, worse retrain: the champion stays, the new version is the challenger
+    second = _run_deployment(prefect, worker, env, api, {"dataset": "blobs", "overrides": WORSE})
+    assert second["state"]["type"] == "COMPLETED", services.log("orchestrator")[-4000:]
+    assert client.get_model_version_by_alias("betavae-blobs", "champion").version == "1"
+    challenger = client.get_model_version_by_alias("betavae-blobs", "challenger")
+    assert challenger.version == "2"
+    assert float(challenger.tags["betavae.metric_value"]) < float(champion.tags["betavae.metric_value"])
+
+    # re-registering the same sweep's best run creates no version
+    out = run_ok([str(BIN / "python"), "-m", "pipelines.register", "blobs"], worker, env).stdout
+    assert "already registered" in out
+    assert len(client.search_model_versions("name = 'betavae-blobs'")) == 2
+
+    # pull the champion; it loads and runs with no tracking server at all
+    run_ok([str(BIN / "betavae"), "pull", "blobs", "--out", str(tmp / "pulled")], worker, env)
+    import mlflow
+
+    real = np.load(FIXTURES / "dsprites_real_12.npz")["imgs"][:5]
+    real = real.reshape(5, 64, 64, 1).astype(np.uint8)
+    saved = os.environ.pop("MLFLOW_TRACKING_URI", None)
+    try:
+        model = mlflow.pyfunc.load_model(str(tmp / "pulled"))
+        codes = np.asarray(model.predict(real))
+        images = np.asarray(model.predict(codes, params={"method": "decode"}))
+    finally:
+        if saved is not None:
+            os.environ["MLFLOW_TRACKING_URI"] = saved
+    assert codes.shape == (5, 3) and codes.dtype == np.float32 and np.isfinite(codes).all()
+    assert images.shape == (5, 64, 64, 1) and images.dtype == np.uint8
+    assert images.max() <= load_dataset(origin / "data/datasets/blobs").max_pixel_value
+
+    # a served model answers /invocations for encode and decode
+    port = free_port()
+    services.start("serve", [str(BIN / "mlflow"), "models", "serve", "-m", "models:/betavae-blobs@champion",
+                             "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)], env=env, cwd=worker)
+    url = f"http://127.0.0.1:{port}"
+    wait_http(f"{url}/ping", services.procs["serve"], 120, "mlflow models serve")
+    encoded = _api(url, "/invocations", {"inputs": real.tolist()})["predictions"]
+    np.testing.assert_allclose(np.asarray(encoded), codes, rtol=1e-4, atol=1e-5)
+    decoded = _api(url, "/invocations", {"inputs": codes.tolist(), "params": {"method": "decode"}})["predictions"]
+    np.testing.assert_array_equal(np.asarray(decoded), images)
+    print(f"retraining loop checked in {time.monotonic() - started:.0f} s")
+    shutil.rmtree(tmp / "pulled")
