@@ -28,12 +28,11 @@ from pipelines.dataset_arg import dataset_argument
 
 if TYPE_CHECKING:
     from betavae.data.protocols import ImageSet
-    from betavae.render.run_pictures import PictureSettings
     from betavae.tracking.sweep_record import RunRecord, SweepRecord
 
 
 @task(cache_policy=NO_CACHE, task_run_name="render-{record.name}")
-def render_run(record: RunRecord, data: ImageSet, settings: PictureSettings, root: Path, out_dir: Path,
+def render_run(record: RunRecord, data: ImageSet, settings: RenderConfig, root: Path, out_dir: Path,
                ) -> dict[str, Any]:
     from betavae.render.curves import write_loss_csv
     from betavae.render.losses import loss_history
@@ -99,15 +98,12 @@ def render_sweep(dataset: str, root: str | None = None) -> list[str]:
     from betavae.paths import ProjectPaths
     from betavae.config.per_dataset import params_for
     from betavae.render.comparison import comparison_rows
-    from betavae.render.run_pictures import PictureSettings
     from betavae.tracking.sweep_record import read_sweep_record
 
     project = Path(root or ROOT)
     paths = ProjectPaths(project)
     p = load_params(paths.params_file)
     cfg = RenderConfig.from_dict(p.get("render"))
-    settings = PictureSettings(limit=cfg.limit, steps=cfg.steps, seed_images=cfg.seed_images,
-                               kl_samples=cfg.kl_samples, seed=cfg.seed, range=cfg.range)
     params_for(p, dataset)
     sweep = read_sweep_record(paths.sweep_record(dataset))
     scores_path = paths.scores(dataset)
@@ -118,7 +114,7 @@ def render_sweep(dataset: str, root: str | None = None) -> list[str]:
         shutil.rmtree(out_dir)  # a stage output: stale pictures of runs no longer in the sweep must go
     for sub in ("traversals", "curves/losses", "sweep"):
         (out_dir / sub).mkdir(parents=True, exist_ok=True)
-    runs = [render_run(r, data, settings, project, out_dir) for r in sweep.finished]
+    runs = [render_run(r, data, cfg, project, out_dir) for r in sweep.finished]
     rows = comparison_rows(sweep.runs, scores)
     sweep_pictures = render_sweep_plots(sweep, rows, project, out_dir, dataset)
     write_json(out_dir / "index.json", {"dataset": dataset, "experiment_id": sweep.experiment_id,

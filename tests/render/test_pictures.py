@@ -10,12 +10,12 @@ import pytest
 import torch
 from PIL import Image
 
-from betavae.config import expand_sweep
+from betavae.config import RenderConfig, expand_sweep
 from betavae.data.dummy import BlockGrid
 from betavae.models.priors import LpNestedISA
 from betavae.render.animation import active_latents, save_gif, traversal_frames
 from betavae.render.figure import SIZES
-from betavae.render.run_pictures import PictureSettings, draw_run
+from betavae.render.run_pictures import draw_run
 from betavae.render.samples import prior_of, sample_prior
 from betavae.render.sweep_plots import SweepPoint, by_beta, metrics_present
 from betavae.render.traversal import posterior_ranges, sweep_values, traversal_grid
@@ -108,7 +108,7 @@ def test_every_run_picture_has_its_fixed_size_and_repeats_byte_for_byte(block_ch
             return grid.all_classes[index]
 
     history = {"total": (np.array([2, 4]), np.array([9.0, 8.0]))}
-    settings = PictureSettings(steps=3, seed_images=2, kl_samples=32, seed=1, range="posterior")
+    settings = RenderConfig(steps=3, seed_images=2, kl_samples=32, seed=1, range="posterior")
     first = draw_run(checkpoint, Padded(), settings, tmp_path / "a", title="t", history=history)
     second = draw_run(checkpoint, Padded(), settings, tmp_path / "b", title="t", history=history)
     assert set(first.paths) == {"traversal", "traversal_gif", "reconstructions", "prior_samples", "kl_per_latent",

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from betavae.config import RenderConfig
 from betavae.errors import DataError
 from betavae.evaluation.inference import encode_means, representation_of
 from betavae.render import (
@@ -43,19 +44,6 @@ PRIOR_SAMPLES = samples.GRID * samples.GRID
 SCATTER_POINTS = 2000
 
 
-@dataclass(frozen=True)
-class PictureSettings:
-    """What `params.yaml: render` sets: traversal range (`limit` = ±limit, `posterior` = range of the
-    posterior means), number of columns, seed images, images for the KL estimate, and the seed."""
-
-    limit: float = 2.5
-    steps: int = 9
-    seed_images: int = 2
-    kl_samples: int = 2048
-    seed: int = 0
-    range: str = "limit"
-
-
 @dataclass
 class RunPictures:
     """The pictures of one run (kind -> path) and the KL per latent (nats) they were sorted by."""
@@ -64,7 +52,7 @@ class RunPictures:
     kl: np.ndarray
 
 
-def draw_run(checkpoint: Path, data: Any, settings: PictureSettings, out_dir: Path, *, title: str,
+def draw_run(checkpoint: Path, data: Any, settings: RenderConfig, out_dir: Path, *, title: str,
              history: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> RunPictures:
     """Draw every picture of the run in `checkpoint` into `out_dir`."""
     model, run = model_from_checkpoint(Path(checkpoint))
