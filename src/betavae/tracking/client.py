@@ -39,8 +39,16 @@ def client_for(root: Path) -> MlflowClient:
     import mlflow
 
     uri = tracking_uri(root)
+    # MLflow also writes the URIs into the environment; undo that, so the user's MLFLOW_TRACKING_URI
+    # (or its absence) still decides where the next project's store is, in this process and its children.
+    saved = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
     if not uri.startswith("sqlite:///"):
         return MlflowClient(tracking_uri=uri, registry_uri=uri)
     return _open_sqlite_store(uri, Path(uri[len("sqlite:///"):]))
