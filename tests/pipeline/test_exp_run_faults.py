@@ -69,7 +69,7 @@ def test_exp_run_survives_a_killed_train_stage_and_commits_scores_not_checkpoint
     out, _ = dvc.communicate(timeout=300)
     assert dvc.returncode != 0, out
     proc = run_ok(cmd, dest, env, timeout=900)
-    assert "Running stage 'register'" in proc.stdout
+    assert "Running stage 'register@blobs'" in proc.stdout
 
     sweep = json.loads((dest / "models/blobs/sweep.json").read_text())
     assert [r["status"] for r in sweep["runs"]] == ["finished", "finished"]
