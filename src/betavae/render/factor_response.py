@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from betavae.data.ground_truth import GroundTruthData
 from betavae.render.figure import new_figure, save_png
 
 Represent = Callable[[np.ndarray], np.ndarray]  # uint8 images (n, H, W, C) -> latent means (n, d)
@@ -34,14 +34,14 @@ class FactorResponse:
     values: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def _mean_codes(data: Any, represent: Represent, factors: np.ndarray, rng: np.random.Generator,
+def _mean_codes(data: GroundTruthData, represent: Represent, factors: np.ndarray, rng: np.random.Generator,
                 cells: int) -> np.ndarray:
     """Latent means of images drawn for `factors` (cells * k rows, cell-major), averaged per cell: (cells, d)."""
     codes = np.asarray(represent(data.sample_observations_from_factors(factors, rng)), dtype=np.float64)
     return codes.reshape(cells, -1, codes.shape[1]).mean(axis=1)
 
 
-def factor_response(data: Any, represent: Represent, rng: np.random.Generator, *, x: str = "posX",
+def factor_response(data: GroundTruthData, represent: Represent, rng: np.random.Generator, *, x: str = "posX",
                     y: str = "posY", group: str | None = "shape", samples_per_cell: int = 4,
                     samples_per_value: int = 64) -> FactorResponse:
     """Mean latent activations over the factor grid of `data` (a ground-truth dataset).

@@ -11,12 +11,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 
 from betavae.config import RenderConfig
+from betavae.data.protocols import ImageSet
 from betavae.errors import DataError
 from betavae.evaluation.inference import encode_means, representation_of
 from betavae.render import (
@@ -52,7 +52,7 @@ class RunPictures:
     kl: np.ndarray
 
 
-def draw_run(checkpoint: Path, data: Any, settings: RenderConfig, out_dir: Path, *, title: str,
+def draw_run(checkpoint: Path, data: ImageSet, settings: RenderConfig, out_dir: Path, *, title: str,
              history: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> RunPictures:
     """Draw every picture of the run in `checkpoint` into `out_dir`."""
     model, run = model_from_checkpoint(Path(checkpoint))

@@ -20,6 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from mlflow.entities import Dataset, DatasetInput, InputTag
+from mlflow.tracking import MlflowClient
+
+from betavae.data.protocols import ImageSet
 
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 TRAINING_KIND = "custom_model_development"
@@ -27,7 +30,7 @@ DATASET_CONTEXT_TAG = "mlflow.data.context"
 DIGEST_CHARS = 16  # MLflow stores at most 36 characters of a dataset digest; the full sha256 is a run tag
 
 
-def mark_training_experiment(client: Any, experiment_id: str) -> None:
+def mark_training_experiment(client: MlflowClient, experiment_id: str) -> None:
     """Tag the experiment as model training (not GenAI), so the UI opens its runs."""
     client.set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG, TRAINING_KIND)
 
@@ -41,7 +44,7 @@ def dataset_input(name: str, digest: str, source_uri: str, profile: Mapping[str,
     return DatasetInput(dataset=dataset, tags=[InputTag(key=DATASET_CONTEXT_TAG, value=context)])
 
 
-def log_dataset(client: Any, run_id: str, data: Any, name: str) -> None:
+def log_dataset(client: MlflowClient, run_id: str, data: ImageSet, name: str) -> None:
     """Log `data` (a stored dataset, or anything with `digest` and `images`) as the run's training input."""
     path = getattr(data, "path", None)
     source = Path(path).resolve().as_uri() if path else f"memory:{name}"

@@ -20,6 +20,7 @@ import torch
 from tqdm.auto import tqdm
 
 from betavae.config import RunConfig
+from betavae.data.protocols import ImageSet
 from betavae.errors import ConfigError, TrainingDiverged
 from betavae.models import build_model, build_objective
 from betavae.training.allocator import keep_freed_memory
@@ -65,7 +66,7 @@ def _restore_rng(state: dict[str, Any], sampler: BatchSampler, device: torch.dev
         torch.cuda.set_rng_state(state["cuda"].cpu(), device)
 
 
-def train(run: RunConfig, data: Any, checkpoint_dir: Path, *, on_metrics: MetricsCallback | None = None,
+def train(run: RunConfig, data: ImageSet, checkpoint_dir: Path, *, on_metrics: MetricsCallback | None = None,
           progress: bool = True) -> TrainResult:
     """Train one configuration on `data` (a stored ground-truth dataset with `.images` resident).
 
