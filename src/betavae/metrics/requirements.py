@@ -20,7 +20,7 @@ __all__ = ["MIN_FACTORS", "estimators", "missing_factors"]
 MIN_FACTORS = 2
 
 
-def missing_factors(data: Any) -> str | None:
+def missing_factors(data: object) -> str | None:
     """None if `data` has the ground-truth factors the disentanglement metrics need, else why not."""
     names = tuple(getattr(data, "factor_names", ()) or ())
     name = getattr(data, "name", type(data).__name__)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from sklearn.metrics import mutual_info_score
 from threadpoolctl import threadpool_limits
 
@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 # ---------------------------------------------------------------------------------------------- inputs
-def check_codes_and_factors(codes: Any, factors: Any) -> tuple[np.ndarray, np.ndarray]:
+def check_codes_and_factors(codes: npt.ArrayLike, factors: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Return codes as float64 (n, d) and factors as int64 (n, k), or raise DataError saying what is wrong."""
     codes = np.asarray(codes)
     factors = np.asarray(factors)
