@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from betavae.data.storage import load_dataset
 from betavae.errors import DataError
+from tests.helpers.damage import damage
 from tests.helpers.datasets import write_block_grid
 
 FILES = ["images.npy.zst", "factors.parquet", "manifest.json"]
@@ -40,18 +41,9 @@ def test_random_damage_to_any_file_is_refused_or_harmless(pristine, tmp_path_fac
     """Cut, extend or overwrite a stored file; with checksums on, and with them off (the parsers alone)."""
     copy = shutil.copytree(pristine, tmp_path_factory.mktemp("fuzz") / "blocks")
     name = data.draw(st.sampled_from(FILES))
-    raw = bytearray((copy / name).read_bytes())
-    action = data.draw(st.sampled_from(["cut", "extend", "overwrite"]))
-    at = data.draw(st.integers(0, len(raw)))
-    if action == "cut":
-        raw = raw[:at]
-    elif action == "extend":
-        raw += data.draw(st.binary(min_size=1, max_size=32))
-    else:
-        patch = data.draw(st.binary(min_size=1, max_size=16))
-        raw[at:at + len(patch)] = patch
-    changed = bytes(raw) != (copy / name).read_bytes()
-    (copy / name).write_bytes(bytes(raw))
+    raw = damage(data, (copy / name).read_bytes(), max_extension=32, max_patch=16)
+    changed = raw != (copy / name).read_bytes()
+    (copy / name).write_bytes(raw)
     verify = data.draw(st.booleans())
     try:
         loaded = load_dataset(copy, verify=verify)

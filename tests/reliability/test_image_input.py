@@ -14,6 +14,7 @@ from hypothesis.extra import numpy as hnp
 
 from betavae.errors import DataError
 from betavae.serving.images import check_images, check_output_path, read_npy
+from tests.helpers.damage import damage
 from tests.helpers.untrusted import Exploit
 
 SHAPE = (8, 8, 1)
@@ -141,18 +142,9 @@ def test_random_file_bytes_are_read_as_arrays_or_refused(tmp_path, data):
     buffer = io.BytesIO()
     dtype = data.draw(st.sampled_from(["u1", "<i2", "<f4", "<f8", "?"]))
     np.save(buffer, np.zeros(data.draw(st.integers(0, 3)) * 64, dtype=dtype).reshape(-1, 8, 8))
-    raw = bytearray(buffer.getvalue())
-    action = data.draw(st.sampled_from(["cut", "extend", "overwrite"]))
-    at = data.draw(st.integers(0, len(raw)))
-    if action == "cut":
-        raw = raw[:at]
-    elif action == "extend":
-        raw += data.draw(st.binary(min_size=1, max_size=16))
-    else:
-        patch = data.draw(st.binary(min_size=1, max_size=8))
-        raw[at:at + len(patch)] = patch
+    raw = damage(data, buffer.getvalue(), max_extension=16, max_patch=8)
     path = tmp_path / "fuzz.npy"
-    path.write_bytes(bytes(raw))
+    path.write_bytes(raw)
     try:
         array = read_npy(path)
     except DataError as exc:
