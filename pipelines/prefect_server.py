@@ -76,5 +76,20 @@ def temporary_prefect_server(project: Path) -> Iterator[str | None]:
         with temporary_settings(updates={PREFECT_API_URL: url}):
             yield url
     finally:
+        _flush_to_server()
         stop(child)
         record.unlink(missing_ok=True)
+
+
+def _flush_to_server(timeout: float = 15.0) -> None:
+    """Send the logs and events Prefect still holds while the server is up.
+
+    Prefect ships them from background workers that it drains at interpreter exit; by then this server
+    is gone, and each worker retries its connection for about a minute before it gives up.
+    """
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        with contextlib.suppress(Exception):
+            worker.drain_all(timeout=timeout, at_exit=False)

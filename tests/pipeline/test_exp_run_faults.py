@@ -31,11 +31,13 @@ def project(repro_project, tmp_path):
             db.execute(f"UPDATE {table} SET {column} = replace({column}, ?, ?)", (old, new))
     for record in (dest / "models").rglob("*.json"):
         record.write_text(record.read_text().replace(old, new))
-    return dest, clean_env(dest)
+    env = clean_env(dest)
+    env.pop("SHELL", None)  # dvc then runs stages through /bin/sh, as on a CI runner without a login shell
+    return dest, env
 
 
 def _kill_stage_when(dvc: subprocess.Popen, module: str, ready) -> None:
-    """SIGKILL the `python -m <module>` child of `dvc` once `ready()` holds."""
+    """SIGKILL the `python -m <module>` descendants of `dvc` once `ready()` holds."""
     import psutil
 
     deadline = time.monotonic() + 600
@@ -48,7 +50,13 @@ def _kill_stage_when(dvc: subprocess.Popen, module: str, ready) -> None:
             except psutil.Error:  # a short-lived child (git) that ended or is a zombie
                 continue
         if stages and ready():
-            stages[0].kill()
+            # dvc runs the command through $SHELL, or /bin/sh when unset; dash keeps a `sh -c` parent
+            # around the Python process, so kill every match, the innermost (the Python stage) first.
+            for stage in sorted(stages, key=lambda p: len(p.parents()), reverse=True):
+                try:
+                    stage.kill()
+                except psutil.NoSuchProcess:
+                    pass
             return
         time.sleep(0.01)
     raise AssertionError(f"{module} ended before it could be killed")
