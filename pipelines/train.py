@@ -96,7 +96,7 @@ def train_sweep(dataset: str, root: str | None = None, overrides: dict[str, Any]
         start_run,
     )
     from betavae.tracking.sweep_record import SweepRecord, write_sweep_record
-    from betavae.tracking.ui import source_tags, sweep_run_name
+    from betavae.tracking.ui import log_stored_dataset, source_tags, sweep_run_name
     from betavae.training.checkpoint import seal_checkpoint
 
     project = Path(root or ROOT)
@@ -114,6 +114,7 @@ def train_sweep(dataset: str, root: str | None = None, overrides: dict[str, Any]
         **source_tags("pipelines/train.py", git_commit(project))})
     parent.log_params({f"sweep.grid.{k}": list(v) for k, v in sweep.grid.items()} | {"sweep.seeds": list(sweep.seeds)})
     try:
+        log_stored_dataset(client, parent.run_id, paths.dataset(dataset), dataset)
         if deployment:
             from pipelines.fan_out import train_on_workers
 

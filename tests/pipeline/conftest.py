@@ -5,6 +5,9 @@ Built once per test session and shared by the files that check its outputs (pipe
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
+
 import pytest
 import yaml
 
@@ -37,4 +40,23 @@ def repro_project(tmp_path_factory):
     run_ok(["git", "add", "-A"], dest, env)
     run_ok(["git", "commit", "-qm", "copy"], dest, env)
     run_ok([str(BIN / "dvc"), "repro"], dest, env, timeout=900)
+    return dest, env
+
+
+@pytest.fixture
+def project_copy(repro_project, tmp_path):
+    """A private copy of the shared project, the absolute paths in `mlflow.db` and the stage records
+    rewritten to point into the copy, for tests that change or damage it. Its environment leaves `SHELL`
+    unset, so dvc runs stages through `/bin/sh` as on a CI runner without a login shell."""
+    source, _ = repro_project
+    dest = shutil.copytree(source, tmp_path / "project", symlinks=True)
+    old, new = str(source), str(dest)
+    with sqlite3.connect(dest / "mlflow.db") as db:
+        for table, column in (("experiments", "artifact_location"), ("runs", "artifact_uri"),
+                              ("model_versions", "source"), ("model_versions", "storage_location")):
+            db.execute(f"UPDATE {table} SET {column} = replace({column}, ?, ?)", (old, new))
+    for record in (dest / "models").rglob("*.json"):
+        record.write_text(record.read_text().replace(old, new))
+    env = clean_env(dest)
+    env.pop("SHELL", None)
     return dest, env

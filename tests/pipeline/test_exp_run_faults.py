@@ -1,79 +1,34 @@
 """Faults during an experiment: `dvc exp run` with its train stage SIGKILLed, then run again.
 
-Works on its own copy of the shared end-to-end project (paths inside `mlflow.db` and the stage records
-rewritten to the copy), so the other end-to-end files see the project as `dvc repro` left it.
+Works on its own copy of the shared end-to-end project (`project_copy`), so the other end-to-end files
+see the project as `dvc repro` left it.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
-import sqlite3
 import subprocess
-import time
 
 import pytest
 
-from tests.helpers.project_copy import BIN, clean_env, run_ok
+from tests.helpers.project_copy import BIN, run_ok
+from tests.helpers.stage_kill import kill_stage_when
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def project(repro_project, tmp_path):
-    """A copy of the shared project, its absolute paths pointing into the copy."""
-    source, _ = repro_project
-    dest = shutil.copytree(source, tmp_path / "project", symlinks=True)
-    old, new = str(source), str(dest)
-    with sqlite3.connect(dest / "mlflow.db") as db:
-        for table, column in (("experiments", "artifact_location"), ("runs", "artifact_uri"),
-                              ("model_versions", "source"), ("model_versions", "storage_location")):
-            db.execute(f"UPDATE {table} SET {column} = replace({column}, ?, ?)", (old, new))
-    for record in (dest / "models").rglob("*.json"):
-        record.write_text(record.read_text().replace(old, new))
-    env = clean_env(dest)
-    env.pop("SHELL", None)  # dvc then runs stages through /bin/sh, as on a CI runner without a login shell
-    return dest, env
-
-
-def _kill_stage_when(dvc: subprocess.Popen, module: str, ready) -> None:
-    """SIGKILL the `python -m <module>` descendants of `dvc` once `ready()` holds."""
-    import psutil
-
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline and dvc.poll() is None:
-        stages = []
-        for child in psutil.Process(dvc.pid).children(recursive=True):
-            try:
-                if module in " ".join(child.cmdline()):
-                    stages.append(child)
-            except psutil.Error:  # a short-lived child (git) that ended or is a zombie
-                continue
-        if stages and ready():
-            # dvc runs the command through $SHELL, or /bin/sh when unset; dash keeps a `sh -c` parent
-            # around the Python process, so kill every match, the innermost (the Python stage) first.
-            for stage in sorted(stages, key=lambda p: len(p.parents()), reverse=True):
-                try:
-                    stage.kill()
-                except psutil.NoSuchProcess:
-                    pass
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"{module} ended before it could be killed")
-
-
-def test_exp_run_survives_a_killed_train_stage_and_commits_scores_not_checkpoints(project):
+def test_exp_run_survives_a_killed_train_stage_and_commits_scores_not_checkpoints(project_copy):
     """A SIGKILL mid-train, then the same `dvc exp run` again: training resumes, no MLflow run stays RUNNING, and the experiment commit holds the scores
     (listed by `dvc exp show` and `dvc metrics diff`) and no file over 1 MB."""
     from mlflow.tracking import MlflowClient
 
-    dest, env = project
+    dest, env = project_copy
     cmd = [str(BIN / "dvc"), "exp", "run", "-S", "train.steps=60", "--name", "longer"]
     checkpoints = dest / "models/blobs/checkpoints"
     before = set(checkpoints.iterdir())
     dvc = subprocess.Popen(cmd, cwd=dest, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    _kill_stage_when(dvc, "pipelines.train",
-                     lambda: any((d / "last.pt").exists() for d in set(checkpoints.iterdir()) - before))
+    kill_stage_when(dvc, "pipelines.train",
+                    lambda stage: any((d / "last.pt").exists() for d in set(checkpoints.iterdir()) - before))
     out, _ = dvc.communicate(timeout=300)
     assert dvc.returncode != 0, out
     proc = run_ok(cmd, dest, env, timeout=900)

@@ -159,6 +159,8 @@ def test_mlflow_ui_shows_training_runs_with_dataset_source_and_model(repro_proje
     assert parent_name.startswith("test-sweep train.beta=1,4 seeds=0 20")  # what was swept, then when
     parent_names = [r["info"]["run_name"] for rid, r in by_id.items() if tags[rid].get("betavae.sweep") == "true"]
     assert len(set(parent_names)) == len(parent_names)
+    (parent_input,) = by_id[sweep["parent_run_id"]]["inputs"]["dataset_inputs"]
+    assert parent_input["dataset"]["name"] == "blobs" and len(parent_input["dataset"]["digest"]) == 16
     registered = json.loads((dest / "models/blobs/registered.json").read_text())
     children = {r["name"]: by_id[r["run_id"]] for r in sweep["runs"]}
     assert sorted(children) == RUNS
@@ -186,9 +188,10 @@ def test_mlflow_ui_shows_training_runs_with_dataset_source_and_model(repro_proje
         cells = page.wait_for("""(() => {
             const rows = Array.from(document.querySelectorAll('.ag-center-cols-container [role=row]'));
             const text = rows.map(r => [r.getAttribute('row-id'), r.innerText.replace(/\\n/g, ' | ')]);
-            return text.filter(([, t]) => t.includes('blobs (')).length === 2 ? text : null; })()""", timeout=60)
+            return text.filter(([, t]) => t.includes('blobs (')).length === 3 ? text : null; })()""", timeout=60)
         page.close()
     table_rows = dict(cells)
+    assert "blobs (" in table_rows[sweep["parent_run_id"]]  # the sweep's parent names its dataset too
     for run in children.values():
         row = table_rows[run["info"]["run_id"]]
         assert "blobs (" in row and "Training" in row and "train.py" in row

@@ -8,6 +8,7 @@ and `mlflow.load_table`).
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -17,17 +18,28 @@ from PIL import Image
 
 #: Picture kinds kept under the run's `traversals/` artifact folder; the rest go to `pictures/`.
 TRAVERSAL_KINDS = ("traversal", "traversal_gif")
+IMAGE_TAG_PREFIX = "betavae.image_sha256."
 UI_ENV = "BETAVAE_MLFLOW_UI"
 DEFAULT_UI = "http://127.0.0.1:5000"
 
 
 def log_run_pictures(client: Any, run_id: str, pictures: Mapping[str, Path], step: int) -> None:
-    """Log every picture of a run: PNGs as MLflow images under their kind, all files as artifacts."""
+    """Log every picture of a run: PNGs as MLflow images under their kind, all files as artifacts.
+
+    MLflow keeps every `log_image` call as a new image, so a re-render would stack copies in the UI; a
+    PNG whose bytes were already logged under its kind at this step (tag `betavae.image_sha256.<kind>`)
+    is not logged again. Artifacts are overwritten in place.
+    """
+    logged = client.get_run(run_id).data.tags
     for kind, path in pictures.items():
         path = Path(path)
         if path.suffix == ".png":
-            with Image.open(path) as img:
-                client.log_image(run_id, img.convert("RGB"), key=kind, step=step)
+            tag = f"{IMAGE_TAG_PREFIX}{kind}"
+            digest = f"{hashlib.sha256(path.read_bytes()).hexdigest()}@{step}"
+            if logged.get(tag) != digest:
+                with Image.open(path) as img:
+                    client.log_image(run_id, img.convert("RGB"), key=kind, step=step)
+                client.set_tag(run_id, tag, digest)
         client.log_artifact(run_id, str(path), "traversals" if kind in TRAVERSAL_KINDS else "pictures")
 
 

@@ -80,17 +80,35 @@ class SweepRecord:
                    runs=tuple(RunRecord.from_dict(r) for r in d["runs"]))
 
 
+def _project_root(path: Path) -> Path:
+    """The project a record at `<root>/models/<dataset>/sweep.json` belongs to."""
+    return Path(path).resolve().parents[2]
+
+
 def write_sweep_record(path: Path, record: SweepRecord) -> Path:
-    """Write the record atomically."""
-    return write_json(path, record.to_dict())
+    """Write the record atomically, checkpoints inside the project as paths relative to it, so the record
+    stays true in another clone (a worker that `dvc pull`s the weights) or a moved project."""
+    root = _project_root(path)
+    data = record.to_dict()
+    for run in data["runs"]:
+        checkpoint = run.get("checkpoint")
+        if checkpoint and Path(checkpoint).is_absolute() and Path(checkpoint).resolve().is_relative_to(root):
+            run["checkpoint"] = Path(checkpoint).resolve().relative_to(root).as_posix()
+    return write_json(path, data)
 
 
 def read_sweep_record(path: Path) -> SweepRecord:
-    """The record at `path`; DataError saying which stage to run when it is missing or malformed."""
+    """The record at `path`, relative checkpoints made absolute against its project; DataError saying which
+    stage to run when it is missing or malformed."""
     if not path.is_file():
         raise DataError(f"no sweep record at {path}; run the train stage first (dvc repro train)")
     try:
-        return SweepRecord.from_dict(read_json(path))
-    except (KeyError, TypeError, ValueError) as exc:
+        data = read_json(path)
+        for run in data["runs"]:
+            checkpoint = run.get("checkpoint")
+            if checkpoint and not Path(checkpoint).is_absolute():
+                run["checkpoint"] = str(_project_root(path) / checkpoint)
+        return SweepRecord.from_dict(data)
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise DataError(f"{path} is not a sweep record ({type(exc).__name__}: {exc}); "
                         "run the train stage again") from exc

@@ -5,8 +5,8 @@
   reads when its workflow switch is off, and every link the project writes carries
   `?workflowType=machine_learning`, which the 3.17 UI (whose global GenAI / machine-learning switch
   otherwise defaults to GenAI) honours and remembers.
-- Dataset: each training run logs its dataset as an MLflow dataset input (name, digest, source URI), so
-  the runs table's Dataset column names it.
+- Dataset: each training run, and each sweep's parent run, logs its dataset as an MLflow dataset input
+  (name, digest, source URI), so the runs table's Dataset column names it.
 - Source: `mlflow.source.name`/`type` name the entry point and `mlflow.source.git.commit` the commit.
 - Sweep parent runs are named after what they sweep and when, so two sweeps can be told apart.
 """
@@ -49,9 +49,24 @@ def log_dataset(client: MlflowClient, run_id: str, data: ImageSet, name: str) ->
     path = getattr(data, "path", None)
     source = Path(path).resolve().as_uri() if path else f"memory:{name}"
     manifest = getattr(data, "manifest", {}) or {}
-    profile = {"num_images": len(data.images), "sha256": getattr(data, "digest", ""),
-               "kind": manifest.get("kind"), "source": manifest.get("source")}
-    client.log_inputs(run_id, datasets=[dataset_input(name, getattr(data, "digest", ""), source, profile)])
+    _log_input(client, run_id, name, getattr(data, "digest", ""), source, len(data.images), manifest)
+
+
+def log_stored_dataset(client: MlflowClient, run_id: str, dataset_dir: Path, name: str) -> None:
+    """Log the stored dataset at `dataset_dir` as the run's training input from its manifest alone, without
+    reading its images (for a sweep's parent run, whose children load the data)."""
+    from betavae.data.storage import images_digest, read_manifest
+
+    manifest = read_manifest(dataset_dir)
+    _log_input(client, run_id, name, images_digest(manifest), Path(dataset_dir).resolve().as_uri(),
+               int(manifest["num_images"]), manifest)
+
+
+def _log_input(client: MlflowClient, run_id: str, name: str, digest: str, source: str, num_images: int,
+               manifest: Mapping[str, Any]) -> None:
+    profile = {"num_images": num_images, "sha256": digest, "kind": manifest.get("kind"),
+               "source": manifest.get("source")}
+    client.log_inputs(run_id, datasets=[dataset_input(name, digest, source, profile)])
 
 
 def source_tags(entry_point: str, commit: str) -> dict[str, str]:

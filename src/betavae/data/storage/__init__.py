@@ -7,6 +7,7 @@ from betavae.data.storage.layout import (
     IMAGES_FILE,
     MANIFEST_FILE,
     PackedImages,
+    images_digest,
     read_manifest,
     verify_files,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "PackedImages",
     "StoredDataset",
     "foreground_fractions",
+    "images_digest",
     "load_dataset",
     "read_factor_table",
     "read_images",

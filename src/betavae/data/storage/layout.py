@@ -71,6 +71,11 @@ def unpack_rows(bits: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
     return flat.reshape((bits.shape[0], *shape))
 
 
+def images_digest(manifest: Mapping[str, Any]) -> str:
+    """The sha256 of a dataset's image file as its manifest records it: the dataset's identity."""
+    return str(manifest["files"].get(manifest.get("images_file", IMAGES_FILE), {}).get("sha256", ""))
+
+
 def read_manifest(dataset_dir: Path | str) -> dict[str, Any]:
     """The parsed ``manifest.json`` of a dataset directory."""
     path = Path(dataset_dir) / MANIFEST_FILE

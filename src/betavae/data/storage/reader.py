@@ -16,6 +16,7 @@ from betavae.data.ground_truth import GroundTruthData, grid_index
 from betavae.data.storage.layout import (
     FACTORS_FILE,
     IMAGES_FILE,
+    images_digest,
     read_manifest,
     strictly_increasing,
     unpack_rows,
@@ -76,8 +77,7 @@ def load_dataset(dataset_dir: Path | str, *, verify: bool = True) -> StoredDatas
                 )
             cols.append(col.to_numpy().astype(np.int64, copy=False))
         classes = np.stack(cols, axis=1)
-    digest = manifest["files"].get(manifest.get("images_file", IMAGES_FILE), {}).get("sha256", "")
-    return StoredDataset(dataset_dir, manifest, images, classes, digest)
+    return StoredDataset(dataset_dir, manifest, images, classes, images_digest(manifest))
 
 
 class StoredDataset(GroundTruthData):
