@@ -64,10 +64,12 @@ def _record(run: Any, mlflow_run: Any | None, state: Any, root: Path) -> Any:
     if outcome != "finished" or mlflow_run.info.status != "FINISHED":
         return RunRecord(run.name, run.to_dict(), mlflow_run.info.run_id, "diverged" if outcome == "diverged" else
                          "failed", failure_reason=tags.get("betavae.failure_reason", state.message))
-    local = ProjectPaths(root).run_checkpoints(run.dataset, run.name, run.digest)
-    checkpoint = next((local / n for n in ("last.pt", "final.pt") if (local / n).is_file()), None)
+    paths = ProjectPaths(root)
+    weights = paths.run_weights(run.dataset, run.name, run.digest)
+    last = paths.run_checkpoints(run.dataset, run.name, run.digest) / "last.pt"
+    checkpoint = next((p for p in (weights, last) if p.is_file()), None)
     if checkpoint is None:  # trained on another machine: fetch the package's weights
-        checkpoint = fetch_weights(tags[MODEL_URI_TAG], local)
+        checkpoint = fetch_weights(tags[MODEL_URI_TAG], weights.parent)
     return RunRecord(run.name, run.to_dict(), mlflow_run.info.run_id, "finished", checkpoint=str(checkpoint),
                      model_uri=tags[MODEL_URI_TAG], device=tags.get("betavae.device"))
 

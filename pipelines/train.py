@@ -65,6 +65,7 @@ def train_one(run_config: dict[str, Any], experiment_id: str, parent_run_id: str
     The data comes from the worker's clone (pulled from the DVC remote when missing); the run is nested
     under the sweep's MLflow parent run. Its checkpoint is thinned once it finished, unless kept.
     """
+    from betavae.paths import ProjectPaths
     from betavae.training.checkpoint import seal_checkpoint
     from pipelines.data import ensure_dataset
 
@@ -73,7 +74,8 @@ def train_one(run_config: dict[str, Any], experiment_id: str, parent_run_id: str
     ensure_dataset(run.dataset, project)
     record = train_configuration.fn(run, experiment_id, parent_run_id, project)
     if record.finished:
-        seal_checkpoint(Path(record.checkpoint), keep_checkpoints)
+        weights = ProjectPaths(project).run_weights(run.dataset, run.name, run.digest)
+        record.checkpoint = str(seal_checkpoint(Path(record.checkpoint), weights, keep_checkpoints))
     return record.to_dict()
 
 
@@ -128,7 +130,8 @@ def train_sweep(dataset: str, root: str | None = None, overrides: dict[str, Any]
         raise
     finished = [r for r in records if r.finished]
     for record in finished:
-        record.checkpoint = str(seal_checkpoint(Path(record.checkpoint), keep))
+        weights = paths.run_weights(dataset, record.name, record.run.digest)
+        record.checkpoint = str(seal_checkpoint(Path(record.checkpoint), weights, keep))
     parent.log_metrics({"runs_finished": len(finished), "runs_diverged": len(records) - len(finished)}, step=0)
     parent.finish("FINISHED" if finished else "FAILED")
     write_sweep_record(paths.sweep_record(dataset), SweepRecord(dataset, experiment_id, parent.run_id, tuple(records)))

@@ -86,6 +86,14 @@ class ProjectPaths:
         """One run's checkpoint folder; the config digest keeps a changed configuration from resuming."""
         return self.checkpoints(dataset) / f"{run_name}-{digest}"
 
+    def weights(self, dataset: str) -> Path:
+        """`models/<dataset>/weights/`: each finished run's inference weights, DVC-cached (to the remote)."""
+        return self.models(dataset) / "weights"
+
+    def run_weights(self, dataset: str, run_name: str, digest: str) -> Path:
+        """One run's sealed inference weights, the file evaluate, render and a worker's clone read."""
+        return self.weights(dataset) / f"{run_name}-{digest}" / "final.pt"
+
     def registered(self, dataset: str) -> Path:
         return self.models(dataset) / "registered.json"
 

@@ -1,5 +1,5 @@
 """The DVC remote holds what a worker needs: the datasets and each run's final weights, so a fresh clone
-`dvc pull`s them and finds the train stage up to date, weights byte for byte as trained."""
+`dvc pull`s them and its sweep record leads evaluate, render and register to the same weights."""
 
 from __future__ import annotations
 
@@ -18,10 +18,14 @@ def _digests(folder):
 
 
 def test_final_weights_and_data_travel_through_the_remote(project_copy, tmp_path):
+    from betavae.tracking.sweep_record import read_sweep_record
+    from betavae.training.checkpoint import load_checkpoint
+
     dest, env = project_copy
     dvc = str(BIN / "dvc")
-    weights = _digests(dest / "models/blobs/checkpoints")
-    assert weights and all(path.endswith("final.pt") for path in weights), weights
+    weights = _digests(dest / "models/blobs/weights")
+    assert len(weights) == 2 and all(path.endswith("final.pt") for path in weights), weights
+    assert not list((dest / "models/blobs/checkpoints").rglob("*.pt")), "sealed runs keep no optimiser state"
     run_ok([dvc, "remote", "add", "-d", "store", str(tmp_path / "remote")], dest, env)
     run_ok([dvc, "push"], dest, env)
     run_ok(["git", "add", "-A"], dest, env)
@@ -29,9 +33,12 @@ def test_final_weights_and_data_travel_through_the_remote(project_copy, tmp_path
 
     clone = tmp_path / "clone"
     run_ok(["git", "clone", "-q", str(dest), str(clone)], tmp_path, env)
-    assert not (clone / "models/blobs/checkpoints").exists()
-    run_ok([dvc, "pull", "train@blobs"], clone, env)
-    assert _digests(clone / "models/blobs/checkpoints") == weights
+    assert not (clone / "models/blobs/weights").exists()
+    run_ok([dvc, "pull", "--with-deps", "train@blobs"], clone, env)
+    assert _digests(clone / "models/blobs/weights") == weights
     assert _digests(clone / "data/datasets/blobs") == _digests(dest / "data/datasets/blobs")
-    status = run_ok([dvc, "status", "train@blobs"], clone, env).stdout
-    assert "changed" not in status and "deleted" not in status, status
+
+    for run in read_sweep_record(clone / "models/blobs/sweep.json").finished:
+        assert run.checkpoint.startswith(str(clone / "models/blobs/weights")), run.checkpoint
+        payload = load_checkpoint(run.checkpoint)
+        assert payload["model"] and not payload["optimizers"]

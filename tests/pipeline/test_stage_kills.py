@@ -27,7 +27,11 @@ def _validation(dest: Path) -> dict:
 
 
 def _scores(dest: Path) -> dict:
-    return {name: json.loads((dest / "metrics/blobs" / name).read_text()) for name in ("scores.json", "table.json")}
+    """Every score and table cell; only the evaluation's own timings (`*.seconds`) may differ."""
+    scores = json.loads((dest / "metrics/blobs/scores.json").read_text())
+    untimed = {run: {k: v for k, v in values.items() if not k.endswith(".seconds")} if isinstance(values, dict)
+               else values for run, values in scores.items()}
+    return {"scores.json": untimed, "table.json": json.loads((dest / "metrics/blobs/table.json").read_text())}
 
 
 def _pictures(dest: Path) -> dict:

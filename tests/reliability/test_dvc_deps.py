@@ -46,9 +46,10 @@ def git_ignored(paths: list[str]) -> set[str]:
 def test_large_outputs_are_ignored_and_metrics_are_not():
     """Checkpoints never enter a git (or `dvc exp`) commit; scores and plots do, as `dvc metrics` expects."""
     checkpoints = "models/dsprites/checkpoints/run/final.pt"
+    weights = "models/dsprites/weights/run/final.pt"
     small = ["metrics/dsprites/scores.json", "metrics/dsprites/table.md", "plots/dsprites/a_traversal.png",
              "models/dsprites/sweep.json", "models/dsprites/registered.json"]
-    assert git_ignored([checkpoints, *small]) == {checkpoints}
+    assert git_ignored([checkpoints, weights, *small]) == {checkpoints, weights}
     text = (ROOT / "dvc.yaml").read_text()
     outs = [o for stage in yaml.safe_load(text)["stages"].values() for o in stage.get("do", stage).get("outs", [])]
     uncached = [next(iter(o)) for o in outs if isinstance(o, dict) and next(iter(o.values())).get("cache") is False]

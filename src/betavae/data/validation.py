@@ -33,10 +33,15 @@ import pandas as pd
 from betavae.data import storage
 from betavae.data._zstd_npy import sha256_file
 from betavae.errors import DataError, DataValidationError
+from betavae.io import write_json
 
 __all__ = ["ExpectationOutcome", "ValidationReport", "check_dataset", "image_table", "file_table"]
 
 SUMMARY_FILE = "summary.json"
+#: What later stages depend on: the verdict alone (dataset digest, expectations and their outcomes), the
+#: same bytes for the same data, so validating unchanged data again re-trains nothing. `summary.json` adds
+#: timings and paths; the Data Docs add timestamps.
+VERDICT_FILE = "verdict.json"
 _ROW_CHUNK = 65536
 
 
@@ -171,6 +176,12 @@ def check_dataset(dataset_dir: Path | str, docs_dir: Path | str) -> ValidationRe
         problems=tuple(problems),
     )
     report.summary_path.write_text(json.dumps(report.to_dict(), indent=2, sort_keys=True) + "\n")
+    verdict = docs_dir / VERDICT_FILE
+    verdict.unlink(missing_ok=True)
+    if report.success:
+        fields = report.to_dict()
+        write_json(verdict, {"images_sha256": storage.images_digest(manifest),
+                             **{k: fields[k] for k in ("dataset", "success", "num_rows", "outcomes")}})
     if not report.success:
         named = [o.describe() for o in report.failed] + list(problems)
         raise DataValidationError(

@@ -7,6 +7,7 @@ saved configuration (JSON), not unpickled.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -92,17 +93,25 @@ def model_from_checkpoint(path: Path, map_location: str | torch.device = "cpu") 
     return model, run
 
 
-def seal_checkpoint(last: Path, keep_training_state: bool = False) -> Path:
-    """Rename a finished run's `last.pt` to `final.pt` once its whole sweep has finished, and thin it.
+def seal_checkpoint(last: Path, weights: Path, keep_training_state: bool = False) -> Path:
+    """Seal a finished run once its whole sweep has finished: its inference weights go to `weights`, and
+    its `last.pt` is removed, or kept as `final.pt` when `keep_training_state` (`train.keep_checkpoints`).
 
     Until then an interrupted sweep resumes every run from its `last.pt` (a finished run is not trained
-    again); afterwards a re-run of the stage, for example after a code change, trains from scratch, so
-    the optimiser state is dropped (`final.pt` keeps the weights the later stages read) unless
-    `keep_training_state` (`train.keep_checkpoints`) says otherwise.
+    again); afterwards a re-run of the stage, for example after a code change, trains from scratch. The
+    weights live apart from the training state (`models/<dataset>/weights/`, DVC-cached and pushed to the
+    remote); the optimiser state never leaves the machine. Sealing twice is harmless. Returns `weights`.
     """
-    final = last.with_name(FINAL)
+    if last.resolve() == weights.resolve():
+        return weights
     if last.exists():
-        os.replace(last, final)
-    if final.exists() and not keep_training_state:
-        export_weights(final, final)
-    return final
+        export_weights(last, weights)
+        if keep_training_state:
+            os.replace(last, last.with_name(FINAL))
+        else:
+            last.unlink()
+            with contextlib.suppress(OSError):
+                last.parent.rmdir()  # empty once the run is sealed
+    if not weights.is_file():
+        raise FileNotFoundError(f"cannot seal {last}: neither it nor the weights {weights} exist")
+    return weights
