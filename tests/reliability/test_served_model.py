@@ -152,6 +152,17 @@ def start_server(project) -> tuple[subprocess.Popen, int, int]:
     return serve, port, children[0].pid
 
 
+BAD_REQUESTS = [
+    ({"inputs": (np.ones((2, 28, 28, 1)) * 0.5).tolist()}, "images"),                 # not whole pixel values
+    ({"inputs": np.ones((2, 32, 32, 1), dtype=np.uint8).tolist()}, "expected images of shape (n, 28, 28, 1)"),
+    ({"inputs": [["a", "b"]]}, "pixel values must be numbers"),
+    ({"inputs": []}, "expected images of shape"),
+    ({"inputs": np.ones((2, 28, 28, 1), dtype=np.uint8).tolist(), "params": {"method": "bogus"}},
+     "params.method must be one of encode, decode, reconstruct"),
+    ({"inputs": np.ones((2, 7)).tolist(), "params": {"method": "decode"}}, "latents: expected finite numbers of shape (n, 4)"),
+]
+
+
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGKILL])
 def test_served_model_answers_refuses_and_stops_with_its_command(project, stop_signal):
     serve, port, server = start_server(project)
@@ -162,6 +173,12 @@ def test_served_model_answers_refuses_and_stops_with_its_command(project, stop_s
             assert status == 200 and np.asarray(body["predictions"]).shape == (2, 4)
             status, body = post(port, {"inputs": (np.ones((1, 28, 28, 1), dtype=np.uint8) * 255).tolist()})
             assert status == 400 and "pixel values span 255..255" in json.dumps(body)
+            for payload, expected in BAD_REQUESTS:
+                status, body = post(port, payload)
+                # one line naming the problem, not MLflow's dump of the request's array
+                assert status == 400 and expected in body["message"], (payload if len(str(payload)) < 200 else
+                                                                       expected, body)
+                assert "\n" not in body["message"] and len(body["message"]) < 300, body["message"]
         serve.send_signal(stop_signal)
         serve.wait(30)
         assert wait_gone(server), f"server {server} outlived betavae serve ({stop_signal.name})"

@@ -22,6 +22,24 @@ from mlflow.pyfunc import PythonModel
 METHODS = ("encode", "decode", "reconstruct")
 
 
+class RequestError(mlflow.exceptions.MlflowException):
+    """A refused request (HTTP 400) whose message stays the one line written here.
+
+    MLflow's scoring server rewrites the message of any MlflowException raised by `predict` to
+    `Failed to predict data '<the whole request array>'. Error: ...`, a screen of numbers for one wrong
+    shape; this class keeps the first message it was given.
+    """
+
+    @property
+    def message(self) -> str:
+        return self._first_message
+
+    @message.setter
+    def message(self, value: str) -> None:
+        if not hasattr(self, "_first_message"):
+            self._first_message = value
+
+
 with warnings.catch_warnings():
     # `predict` is untyped on purpose (the signature is given when logging): MLflow's advice about type
     # hints, issued each time this class is created (on every load, under MLflow's own "once" filter, so
@@ -42,7 +60,7 @@ with warnings.catch_warnings():
             self.max_pixel_value = int(load_checkpoint(path).get("max_pixel_value", 1))
 
         def predict(self, context, model_input, params=None):  # untyped: the signature is set when logged
-            from mlflow.exceptions import INVALID_PARAMETER_VALUE, MlflowException
+            from mlflow.exceptions import INVALID_PARAMETER_VALUE
 
             from betavae.errors import DataError
             from betavae.serving.images import check_images
@@ -56,7 +74,7 @@ with warnings.catch_warnings():
                     return decode_images(self.model, self._latents(model_input), self.max_pixel_value)
                 images = check_images(model_input, tuple(self.model.observation_shape), self.max_pixel_value)
             except DataError as exc:  # a served request gets HTTP 400 with this message
-                raise MlflowException(str(exc), error_code=INVALID_PARAMETER_VALUE) from None
+                raise RequestError(str(exc), error_code=INVALID_PARAMETER_VALUE) from None
             means = encode_means(self.model, images, self.max_pixel_value)
             return means if method == "encode" else decode_images(self.model, means, self.max_pixel_value)
 
