@@ -63,7 +63,7 @@ def train_one(run_config: dict[str, Any], experiment_id: str, parent_run_id: str
     """Train one configuration of a sweep on this worker (the `train-one` deployment's flow).
 
     The data comes from the worker's clone (pulled from the DVC remote when missing); the run is nested
-    under the sweep's MLflow parent run. Its checkpoint is thinned once it finished, unless kept.
+    under the sweep's MLflow parent run. Once it finished, its weights are sealed into `models/<dataset>/weights/`.
     """
     from betavae.paths import ProjectPaths
     from betavae.training.checkpoint import seal_checkpoint
