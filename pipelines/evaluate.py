@@ -21,6 +21,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from betavae.config import EvaluateConfig
+from pipelines.artifacts import publish_sweep_artifacts
 from pipelines.common import ROOT, main_guard, params
 from pipelines.dataset_arg import dataset_argument
 
@@ -88,6 +89,7 @@ def evaluate_sweep(dataset: str, root: str | None = None,
     from betavae.evaluation.udr import udr_scores
     from betavae.io import write_json
     from betavae.paths import ProjectPaths
+    from betavae.render.comparison import comparison_rows
     from betavae.tracking.sweep_record import read_sweep_record
     from betavae.training.device import apply_num_threads
 
@@ -112,6 +114,7 @@ def evaluate_sweep(dataset: str, root: str | None = None,
             print(f"  {key}: {note}")
     write_json(paths.scores(dataset), scores)
     print(build_table(data, scored, cfg, dataset, project))
+    publish_sweep_artifacts("evaluate", dataset, sweep, comparison_rows(sweep.runs, scores), project)
     return scores
 
 

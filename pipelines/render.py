@@ -23,6 +23,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from betavae.config import RenderConfig
+from pipelines.artifacts import publish_sweep_artifacts
 from pipelines.common import ROOT, main_guard, params
 from pipelines.dataset_arg import dataset_argument
 
@@ -72,31 +73,13 @@ def render_sweep_plots(sweep: SweepRecord, rows: list[dict[str, Any]], root: Pat
     return {k: str(p.relative_to(out_dir)) for k, p in pictures.items()}
 
 
-def _publish_artifacts(dataset: str, sweep: SweepRecord, rows: list[dict[str, Any]], root: Path) -> None:
-    """The flow run's Prefect artifacts: the scores as a table, and a Markdown summary with MLflow links."""
-    from prefect.artifacts import create_markdown_artifact, create_table_artifact
-
-    from betavae.render.comparison import summary_markdown
-    from betavae.render.mlflow_log import experiment_url, run_url, ui_base
-    from betavae.tracking.client import tracking_uri
-
-    base = ui_base(tracking_uri(root))
-    key = f"render-{dataset}".lower().replace("_", "-")
-    create_table_artifact(key=f"{key}-runs", table=list(rows),
-                          description=f"Every run of the latest {dataset} sweep with its scores")
-    links = {r["run"]: run_url(base, sweep.experiment_id, r["run_id"]) for r in rows}
-    create_markdown_artifact(key=key, markdown=summary_markdown(dataset, rows, experiment_url(base, sweep.experiment_id),
-                                                                links),
-                             description=f"Scores and MLflow links of the {dataset} sweep")
-
-
 @flow(name="render-sweep", log_prints=True)
 def render_sweep(dataset: str, root: str | None = None) -> list[str]:
     from betavae.config import load_params
+    from betavae.config.per_dataset import params_for
     from betavae.data.storage import load_dataset
     from betavae.io import read_json, write_json
     from betavae.paths import ProjectPaths
-    from betavae.config.per_dataset import params_for
     from betavae.render.comparison import comparison_rows
     from betavae.tracking.sweep_record import read_sweep_record
 
@@ -121,7 +104,7 @@ def render_sweep(dataset: str, root: str | None = None) -> list[str]:
                                         "parent_run_id": sweep.parent_run_id, "runs": runs,
                                         "sweep": sweep_pictures, "comparison": rows,
                                         "columns": list(rows[0]) if rows else []})
-    _publish_artifacts(dataset, sweep, rows, project)
+    publish_sweep_artifacts("render", dataset, sweep, rows, project)
     written = sorted(str(f) for f in out_dir.rglob("*") if f.is_file())
     print(f"wrote {len(written)} files under plots/{dataset}/ ({len(runs)} runs)")
     return written

@@ -90,6 +90,7 @@ def train_sweep(dataset: str, root: str | None = None, overrides: dict[str, Any]
     from betavae.config import SweepConfig, expand_sweep, load_params
     from betavae.config.per_dataset import apply_overrides, keep_checkpoints, params_for
     from betavae.paths import ProjectPaths
+    from betavae.render.comparison import comparison_rows
     from betavae.tracking.client import (
         client_for,
         close_orphaned_runs,
@@ -100,6 +101,7 @@ def train_sweep(dataset: str, root: str | None = None, overrides: dict[str, Any]
     from betavae.tracking.sweep_record import SweepRecord, write_sweep_record
     from betavae.tracking.ui import log_stored_dataset, source_tags, sweep_run_name
     from betavae.training.checkpoint import seal_checkpoint
+    from pipelines.artifacts import publish_sweep_artifacts
 
     project = Path(root or ROOT)
     paths = ProjectPaths(project)
@@ -134,7 +136,9 @@ def train_sweep(dataset: str, root: str | None = None, overrides: dict[str, Any]
         record.checkpoint = str(seal_checkpoint(Path(record.checkpoint), weights, keep))
     parent.log_metrics({"runs_finished": len(finished), "runs_diverged": len(records) - len(finished)}, step=0)
     parent.finish("FINISHED" if finished else "FAILED")
-    write_sweep_record(paths.sweep_record(dataset), SweepRecord(dataset, experiment_id, parent.run_id, tuple(records)))
+    trained = SweepRecord(dataset, experiment_id, parent.run_id, tuple(records))
+    write_sweep_record(paths.sweep_record(dataset), trained)
+    publish_sweep_artifacts("train", dataset, trained, comparison_rows(trained.runs, {}), project)
     if not finished:
         raise TrainingDiverged(f"every run of the sweep failed or diverged: {[r.failure_reason for r in records]}")
     return parent.run_id

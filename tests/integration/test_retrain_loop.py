@@ -147,17 +147,20 @@ def test_scheduled_retraining_on_workers_promotes_only_a_better_model(stack):
     assert {r.data.tags["mlflow.parentRunId"] for r in nested} == {sweep["parent_run_id"]}
     assert max(r.info.start_time for r in nested) < min(r.info.end_time for r in nested)
 
-    # the render flow's Prefect artifacts, read back from the running server: the scores table and a
-    # Markdown summary linking each run's page in the MLflow UI
-    found = _api(api, "/artifacts/filter", {"artifacts": {"key": {"any_": ["render-blobs", "render-blobs-runs"]}}})
+    # the train, evaluate and render flows' Prefect artifacts, read back from the running server: the
+    # sweep's table (scores once evaluated) and a Markdown summary linking each run's page in the MLflow UI
+    keys = [f"{stage}-blobs{suffix}" for stage in ("train", "evaluate", "render") for suffix in ("", "-runs")]
+    found = _api(api, "/artifacts/filter", {"artifacts": {"key": {"any_": keys}}})
     artifacts = {a["key"]: a for a in found}
-    assert artifacts.keys() == {"render-blobs", "render-blobs-runs"}, found
-    table = artifacts["render-blobs-runs"]["data"]
-    table = json.loads(table) if isinstance(table, str) else table
-    assert sorted(row["run"] for row in table) == sorted(r["name"] for r in sweep["runs"])
-    summary = artifacts["render-blobs"]["data"]
-    for record in sweep["runs"]:
-        assert f"[{record['name']}]({tracking}/#/experiments/" in summary and record["run_id"] in summary
+    assert artifacts.keys() == set(keys), found
+    for stage in ("train", "evaluate", "render"):
+        table = artifacts[f"{stage}-blobs-runs"]["data"]
+        table = json.loads(table) if isinstance(table, str) else table
+        assert sorted(row["run"] for row in table) == sorted(r["name"] for r in sweep["runs"])
+        assert ("reconstruction.elbo" in table[0]) == (stage != "train")  # scores exist after evaluate
+        summary = artifacts[f"{stage}-blobs"]["data"]
+        for record in sweep["runs"]:
+            assert f"[{record['name']}]({tracking}/#/experiments/" in summary and record["run_id"] in summary
     champion = client.get_model_version_by_alias("betavae-blobs", "champion")
     assert champion.version == "1" and champion.tags["betavae.metric"] == "reconstruction.elbo"
     assert champion.tags["betavae.dataset_digest"] == load_dataset(origin / "data/datasets/blobs").digest

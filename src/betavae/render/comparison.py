@@ -10,12 +10,36 @@ import csv
 import io
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from betavae.io import atomic_path
-from betavae.render.sweep_plots import DISENTANGLEMENT, RECONSTRUCTION, SweepPoint
 from betavae.tracking.sweep_record import RunRecord
+
+#: Score key -> display name of the disentanglement metrics, in the order they are drawn.
+DISENTANGLEMENT = {
+    "beta_vae.eval_accuracy": "BetaVAE score",
+    "factor_vae.eval_accuracy": "FactorVAE score",
+    "mig.score": "MIG",
+    "dci.disentanglement": "DCI disentanglement",
+    "sap.score": "SAP",
+    "modularity.modularity": "Modularity",
+    "udr.spearman": "UDR (Spearman)",
+}
+RECONSTRUCTION = "reconstruction.log_likelihood"
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """One finished run of a sweep with its scores."""
+
+    run: str
+    objective: str
+    beta: float
+    seed: int
+    scores: Mapping[str, float]
+
 
 #: Parameter columns (`RunConfig.flat_params` keys) shown for every run.
 PARAM_COLUMNS = ("train.objective", "train.beta", "train.seed", "train.steps", "train.lr", "train.batch_size",
@@ -80,10 +104,10 @@ def markdown_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) ->
 
 
 def summary_markdown(dataset: str, rows: Sequence[Mapping[str, Any]], experiment_link: str,
-                     run_links: Mapping[str, str]) -> str:
-    """The Markdown of the render flow's Prefect artifact: links into MLflow, then the comparison table."""
+                     run_links: Mapping[str, str], title: str = "rendered sweep") -> str:
+    """The Markdown of a sweep flow's Prefect artifact: links into MLflow, then the comparison table."""
     linked = [{**r, "run": f"[{r['run']}]({run_links[r['run']]})" if r["run"] in run_links else r["run"]}
               for r in rows]
     columns = [c for c in (rows[0] if rows else {}) if c != "run_id"]
-    return (f"# {dataset}: rendered sweep\n\n[All runs in MLflow]({experiment_link}) \u00b7 pictures in "
+    return (f"# {dataset}: {title}\n\n[All runs in MLflow]({experiment_link}) \u00b7 pictures in "
             f"`plots/{dataset}/`, report in `reports/{dataset}/index.html`\n\n" + markdown_table(linked, columns))

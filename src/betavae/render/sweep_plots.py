@@ -8,8 +8,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,31 +16,10 @@ import matplotlib.colors as mcolors
 import matplotlib.ticker as mticker
 import numpy as np
 
+from betavae.render.comparison import DISENTANGLEMENT, RECONSTRUCTION, SweepPoint
 from betavae.render.figure import new_figure, save_png
 
-#: Score key -> display name of the disentanglement metrics, in the order they are drawn.
-DISENTANGLEMENT = {
-    "beta_vae.eval_accuracy": "BetaVAE score",
-    "factor_vae.eval_accuracy": "FactorVAE score",
-    "mig.score": "MIG",
-    "dci.disentanglement": "DCI disentanglement",
-    "sap.score": "SAP",
-    "modularity.modularity": "Modularity",
-    "udr.spearman": "UDR (Spearman)",
-}
-RECONSTRUCTION = "reconstruction.log_likelihood"
 MARKERS = "osD^vP*X"
-
-
-@dataclass(frozen=True)
-class SweepPoint:
-    """One finished run of a sweep with its scores."""
-
-    run: str
-    objective: str
-    beta: float
-    seed: int
-    scores: Mapping[str, float]
 
 
 def metrics_present(points: Sequence[SweepPoint]) -> list[str]:
