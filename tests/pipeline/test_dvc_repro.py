@@ -50,24 +50,36 @@ def test_repro_produces_every_stage_output(project):
     assert registered["run_name"] == best
 
 
-def test_a_second_dataset_in_train_on_adds_its_own_stages_only(project):
-    dest, env = project
-    original = (dest / "params.yaml").read_text()
-    params = yaml.safe_load(original)
+def test_a_second_dataset_adds_its_own_stages_and_gets_its_own_champion(project_copy):
+    dest, env = project_copy
+    params = yaml.safe_load((dest / "params.yaml").read_text())
     params["data"]["train_on"].append("dots")
     params["data"]["datasets"]["dots"] = {"kind": "blobs", "source": "procedural", "grid": 8}
     params["register"]["datasets"] = {"dots": {"metric": "reconstruction.elbo", "mode": "max"}}
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    try:
-        names = run_ok([str(BIN / "dvc"), "stage", "list", "--name-only"], dest, env).stdout.split()
-        status = json.loads(run_ok([str(BIN / "dvc"), "status", "--json"], dest, env).stdout)
-    finally:
-        (dest / "params.yaml").write_text(original)
+    dvc = str(BIN / "dvc")
+    names = run_ok([dvc, "stage", "list", "--name-only"], dest, env).stdout.split()
+    status = json.loads(run_ok([dvc, "status", "--json"], dest, env).stdout)
     stages = ("acquire", "validate", "train", "evaluate", "render", "register", "report")
     assert {f"{stage}@dots" for stage in stages} <= set(names)
     assert {f"{stage}@dots" for stage in stages} <= set(status)  # new: never run
     # blobs' data, training, scores and pictures stay valid; only what reads `register` changed
     assert not {"acquire@blobs", "validate@blobs", "train@blobs", "evaluate@blobs", "render@blobs"} & set(status)
+
+    proc = run_ok([dvc, "repro"], dest, env, timeout=900)
+    ran = {line.split("'")[1] for line in proc.stdout.splitlines() if line.startswith("Running stage")}
+    assert ran == {f"{stage}@dots" for stage in stages} | {"register@blobs", "report@blobs"}
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{dest / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    for dataset, metric in (("blobs", "beta_vae.eval_accuracy"), ("dots", "reconstruction.elbo")):
+        registered = json.loads((dest / f"models/{dataset}/registered.json").read_text())
+        champion = client.get_model_version_by_alias(f"betavae-{dataset}", "champion")
+        assert str(champion.version) == "1" and champion.run_id == registered["run_id"]
+        assert champion.tags["betavae.metric"] == metric and champion.tags["betavae.dataset"] == dataset
+    assert len(client.search_model_versions("name = 'betavae-blobs'")) == 1  # registering blobs again: no version
+    assert json.loads(run_ok([dvc, "status", "--json"], dest, env).stdout) == {}
 
 
 def test_mlflow_holds_parent_and_nested_runs_with_the_champion(project):
