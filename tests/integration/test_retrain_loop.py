@@ -4,7 +4,8 @@ PostgreSQL (throwaway cluster) as MLflow's backend store, an S3 server (moto) fo
 as the DVC remote, `mlflow server`, `prefect server`, the work pool `gpu` with two `train` workers and an
 orchestrating worker, and the deployments of `pipelines/prefect.yaml` with a tiny budget. A first
 retrain fans its two configurations out over the two workers and registers a champion; a second, worse
-retrain keeps the champion and adds a challenger; re-registering makes no version; the pulled package
+retrain loses its training process after a checkpoint (SIGKILL), resubmits the crashed configuration,
+which resumes from that checkpoint, then keeps the champion and adds a challenger; re-registering makes no version; the pulled package
 loads offline and a served model answers. Every process started here is stopped at the end.
 """
 
@@ -16,9 +17,11 @@ import re
 import shutil
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 import yaml
 
@@ -44,7 +47,9 @@ PARAMS = {
     "render": {"limit": 2.0, "steps": 3, "seed_images": 1, "kl_samples": 32, "seed": 0},
     "register": {"metric": "reconstruction.elbo", "mode": "max", "alias": "champion"},
 }
-WORSE = {"train": {"steps": 2}, "sweep": {"grid": {"train.beta": [4.0]}}}  # far from converged: lower ELBO
+# barely trained (learning rate 1e-6): a lower ELBO; long enough to lose its worker after a checkpoint
+WORSE = {"train": {"steps": 200, "lr": 1e-6, "checkpoint_every": 25, "log_every": 25},
+         "sweep": {"grid": {"train.beta": [4.0]}}}
 
 
 def _api(api: str, path: str, body: dict | None = None) -> dict:
@@ -72,6 +77,25 @@ def _run_deployment(prefect: str, project: Path, env: dict, api: str, params: di
             return run
         time.sleep(1.0)
     raise TimeoutError(f"retrain flow run {flow_run_id} not finished after {timeout} s")
+
+
+def _kill_flow_run_after_checkpoint(services: Services, workers: tuple[str, ...], checkpoints: Path,
+                                    timeout: float = 240) -> str:
+    """SIGKILL the `train-one` flow-run process once its configuration wrote a checkpoint, as a lost
+    machine would; returns the worker that ran it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(checkpoints.glob("*/last.pt")):
+            for name in workers:
+                for child in psutil.Process(services.procs[name].pid).children(recursive=True):
+                    try:
+                        if "prefect.engine" in " ".join(child.cmdline()):
+                            child.kill()
+                            return name
+                    except psutil.Error:
+                        continue
+        time.sleep(0.02)
+    raise AssertionError(f"no checkpoint under {checkpoints} after {timeout} s")
 
 
 @pytest.fixture
@@ -166,9 +190,25 @@ def test_scheduled_retraining_on_workers_promotes_only_a_better_model(stack):
     assert champion.tags["betavae.dataset_digest"] == load_dataset(origin / "data/datasets/blobs").digest
     assert champion.tags["betavae.git_commit"] == run_ok(["git", "rev-parse", "HEAD"], worker, env).stdout.strip()
 
-    # second, worse retrain: the champion stays, the new version is the challenger
-    second = _run_deployment(prefect, worker, env, api, {"dataset": "blobs", "overrides": WORSE})
+    # second, worse retrain; its worker's flow-run process is killed after the first checkpoint: the
+    # crashed flow run is submitted again and resumes from that checkpoint
+    with ThreadPoolExecutor(1) as pool:
+        killer = pool.submit(_kill_flow_run_after_checkpoint, services, ("gpu-0", "gpu-1"),
+                             worker / "models" / "blobs" / "checkpoints")
+        second = _run_deployment(prefect, worker, env, api, {"dataset": "blobs", "overrides": WORSE})
+        killed_on = killer.result(timeout=10)
     assert second["state"]["type"] == "COMPLETED", services.log("orchestrator")[-4000:]
+    retried = _api(api, "/flow_runs/filter", {"flows": {"name": {"any_": ["train-one"]}},
+                                              "sort": "START_TIME_ASC"})[2:]
+    assert [r["state"]["type"] for r in retried] == ["CRASHED", "COMPLETED"], (killed_on, retried)
+    resumed = json.loads((worker / "models" / "blobs" / "sweep.json").read_text())["runs"]
+    assert [r["status"] for r in resumed] == ["finished"]
+    digest = client.get_run(resumed[0]["run_id"]).data.tags["betavae.config_digest"]
+    attempts = client.search_runs([nested[0].info.experiment_id], order_by=["attributes.start_time ASC"],
+                                  filter_string=f"tags.`betavae.config_digest` = '{digest}'")
+    assert [a.info.status for a in attempts] == ["KILLED", "FINISHED"]
+    assert int(attempts[1].data.tags["betavae.resumed_from_step"]) >= 25
+    assert attempts[1].info.run_id == resumed[0]["run_id"]
     assert client.get_model_version_by_alias("betavae-blobs", "champion").version == "1"
     challenger = client.get_model_version_by_alias("betavae-blobs", "challenger")
     assert challenger.version == "2"
