@@ -153,11 +153,11 @@ def test_dsprites_ground_truth_draws_on_demand() -> None:
 
 
 def test_bad_classes_raise() -> None:
-    with pytest.raises(DataError, match=r"'orientation' class 40 \(row 0\) is outside 0..39"):
+    with pytest.raises(DataError, match=r"'orientation' class 40 in row 0 is outside 0..39"):
         render(np.array([[0, 0, 40, 0, 0]]))
     with pytest.raises(DataError, match=r"shape \(n, 5\)"):
         render(np.zeros((3, 4), dtype=int))
-    with pytest.raises(DataError, match="integers"):
+    with pytest.raises(DataError, match="integer class indices"):
         render(np.zeros((1, 5)))
 
 

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from betavae.data.ground_truth import FactorGrid, all_grid_classes
+from betavae.data.ground_truth import FactorGrid, all_grid_classes, checked_classes
 from betavae.data.storage import PackedImages, write_dataset
 from betavae.errors import DataError
 
@@ -147,20 +147,7 @@ def _extent(shape: int, scale: float) -> float:
 
 
 def _check_classes(classes: np.ndarray) -> np.ndarray:
-    arr = np.asarray(classes)
-    if arr.ndim != 2 or arr.shape[1] != len(FACTOR_SIZES):
-        raise DataError(f"dSprites classes must have shape (n, 5) (shape, scale, orientation, posX, posY), got {arr.shape}")
-    if arr.size and not np.issubdtype(arr.dtype, np.integer):
-        raise DataError(f"dSprites classes must be integers, got dtype {arr.dtype}")
-    arr = arr.astype(np.int64, copy=False)
-    bad = (arr < 0) | (arr >= np.asarray(FACTOR_SIZES))
-    if bad.any():
-        row, col = (int(v) for v in np.argwhere(bad)[0])
-        raise DataError(
-            f"dSprites factor {FACTOR_NAMES[col]!r} class {int(arr[row, col])} (row {row}) is outside "
-            f"0..{FACTOR_SIZES[col] - 1}"
-        )
-    return arr
+    return checked_classes(classes, FACTOR_NAMES, FACTOR_SIZES, what="dSprites classes")
 
 
 class _SpriteLattice:

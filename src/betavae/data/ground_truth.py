@@ -21,7 +21,26 @@ import numpy as np
 
 from betavae.errors import DataError
 
-__all__ = ["FactorGrid", "GroundTruthData", "all_grid_classes", "grid_classes", "grid_index", "grid_strides"]
+__all__ = ["FactorGrid", "GroundTruthData", "all_grid_classes", "checked_classes", "grid_classes", "grid_index", "grid_strides"]
+
+
+def checked_classes(classes: np.ndarray, names: Sequence[str], sizes: Sequence[int],
+                    what: str = "factors") -> np.ndarray:
+    """`classes` as int64 (n, k) with every entry inside its factor's range, or a DataError naming the
+    first bad entry (row, factor, value and the range it must lie in)."""
+    arr = np.asarray(classes)
+    if arr.ndim != 2 or arr.shape[1] != len(sizes):
+        raise DataError(f"{what} must have shape (n, {len(sizes)}) ({', '.join(names)}), got {arr.shape}")
+    if arr.size and not np.issubdtype(arr.dtype, np.integer):
+        raise DataError(f"{what} must be integer class indices, got dtype {arr.dtype}")
+    arr = arr.astype(np.int64, copy=False)
+    bounds = np.asarray(sizes, dtype=np.int64)
+    bad = (arr < 0) | (arr >= bounds)
+    if bad.any():
+        row, col = (int(v) for v in np.argwhere(bad)[0])
+        raise DataError(f"factor {names[col]!r} class {int(arr[row, col])} in row {row} is outside "
+                        f"0..{int(bounds[col]) - 1}")
+    return arr
 
 
 def grid_strides(factor_sizes: Sequence[int]) -> np.ndarray:
@@ -108,21 +127,7 @@ class GroundTruthData(ABC):
 
     def check_factors(self, factors: np.ndarray) -> np.ndarray:
         """Return ``factors`` as int64 (n, k) or raise DataError naming the bad entry."""
-        arr = np.asarray(factors)
-        if arr.ndim != 2 or arr.shape[1] != self.num_factors:
-            raise DataError(f"factors must have shape (n, {self.num_factors}), got {arr.shape}")
-        if arr.size and not np.issubdtype(arr.dtype, np.integer):
-            raise DataError(f"factors must be integer class indices, got dtype {arr.dtype}")
-        arr = arr.astype(np.int64, copy=False)
-        sizes = np.asarray(self.factor_sizes, dtype=np.int64)
-        bad = (arr < 0) | (arr >= sizes)
-        if bad.any():
-            row, col = (int(v) for v in np.argwhere(bad)[0])
-            raise DataError(
-                f"factor {self.factor_names[col]!r} class {int(arr[row, col])} in row {row} is outside "
-                f"0..{int(sizes[col]) - 1}"
-            )
-        return arr
+        return checked_classes(factors, self.factor_names, self.factor_sizes)
 
 
 class FactorGrid(GroundTruthData):
