@@ -67,3 +67,16 @@ def test_duplicated_latents_keep_perfect_prediction(grid: SyntheticGrid) -> None
                          estimator="hist_gbt", n_estimators=20)
     assert scores["informativeness_test"] == 1.0
     assert scores["disentanglement"] >= 0.9
+
+
+def test_exact_estimator_fits_factors_side_by_side_with_the_same_result() -> None:
+    rng = np.random.default_rng(5)
+    factors = np.stack([rng.integers(0, k, 500) for k in (2, 7, 4)], axis=1)
+    codes = factors[:, [2, 0, 1, 1]] + rng.normal(scale=0.7, size=(500, 4))
+    args = (codes[:400], factors[:400], codes[400:], factors[400:])
+    serial = dci.importance_matrix(*args, dci.Params.parse({"n_estimators": 10}), seed=3)
+    threaded = dci.importance_matrix(*args, dci.Params.parse({"n_estimators": 10, "num_threads": 3}), seed=3)
+    for one, many in zip(serial, threaded, strict=True):
+        np.testing.assert_array_equal(one, many)
+    assert serial[0].shape == (4, 3) and np.allclose(serial[0].sum(axis=0), 1.0)
+    assert serial[0][0, 2] > 0.5 and serial[0][1, 0] > 0.5  # factor 2 read from latent 0, factor 0 from latent 1

@@ -24,13 +24,18 @@ identical with the exact estimator's. On a noisy, partly mixed 10-latent code of
 (2,000 training and 1,000 test points) it took 8.5 s instead of 85 s and gave D = 0.556, C = 0.514,
 test accuracy 0.505 where the exact estimator gave 0.527, 0.486 and 0.502.
 
-Both estimators run on `num_threads` BLAS/OpenMP threads (default 1): on a shared machine, more
-threads than idle cores make the histogram estimator's busy-waiting threads orders of magnitude slower,
-while one thread is predictable everywhere.
+Threads (`num_threads`, default 1). The histogram estimator runs each fit on that many OpenMP threads:
+on a shared machine, more threads than idle cores make its busy-waiting threads orders of magnitude
+slower, while one thread is predictable everywhere. The exact estimator fits single-threaded, so it
+fits up to `num_threads` factors side by side instead, the factors with most classes first (the tree
+builder releases the GIL). Each factor's predictor is seeded alike however the fits are scheduled, so
+the scores do not depend on the thread count; on dSprites-sized factors two threads fitted the five
+predictors 1.76x faster than one, with identical importances.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
@@ -151,7 +156,7 @@ def _fit_factor(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_
         importance = _gain_importance(model, d)
     total = importance.sum()
     importance = importance / total if total > 0 else np.zeros(d)
-    with classifier_threads(p.num_threads):
+    with classifier_threads(p.num_threads if p.estimator == "hist_gbt" else 1):
         train_acc = float(np.mean(model.predict(x_train) == y_train))
         test_acc = float(np.mean(model.predict(x_test) == y_test))
     return importance, train_acc, test_acc
@@ -161,11 +166,20 @@ def importance_matrix(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarr
                       p: Params, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Importance R (d, K), train accuracy (K,) and test accuracy (K,) of one predictor per factor."""
     k = y_train.shape[1]
-    importance = np.zeros((x_train.shape[1], k))
-    train_acc = np.zeros(k)
-    test_acc = np.zeros(k)
-    for j in range(k):
-        importance[:, j], train_acc[j], test_acc[j] = _fit_factor(x_train, y_train[:, j], x_test, y_test[:, j], p, seed)
+
+    def fit(j: int) -> tuple[np.ndarray, float, float]:
+        return _fit_factor(x_train, y_train[:, j], x_test, y_test[:, j], p, seed)
+
+    workers = min(p.num_threads, k) if p.estimator == "gbt" else 1
+    if workers > 1:
+        order = sorted(range(k), key=lambda j: -np.unique(y_train[:, j]).size)  # longest fits first
+        with classifier_threads(1), ThreadPoolExecutor(workers) as pool:
+            fitted = dict(zip(order, pool.map(fit, order)))
+    else:
+        fitted = {j: fit(j) for j in range(k)}
+    importance = np.stack([fitted[j][0] for j in range(k)], axis=1)
+    train_acc = np.array([fitted[j][1] for j in range(k)])
+    test_acc = np.array([fitted[j][2] for j in range(k)])
     return importance, train_acc, test_acc
 
 
