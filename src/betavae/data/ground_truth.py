@@ -21,7 +21,8 @@ import numpy as np
 
 from betavae.errors import DataError
 
-__all__ = ["FactorGrid", "GroundTruthData", "all_grid_classes", "checked_classes", "grid_classes", "grid_index", "grid_strides"]
+__all__ = ["FactorGrid", "GroundTruthData", "all_grid_classes", "checked_classes", "grid_classes", "grid_index",
+           "grid_strides"]
 
 
 def checked_classes(classes: np.ndarray, names: Sequence[str], sizes: Sequence[int],
