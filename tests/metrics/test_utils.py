@@ -86,3 +86,19 @@ def test_bad_inputs_raise_clear_errors() -> None:
         from_mapping(mig.Params, "mig", {"num_bin": 3}, what="setting")
     with pytest.raises(ConfigError, match="mig.num_train must be >= 2, got 0"):
         mig.Params(num_train=0)
+
+
+def test_mutual_information_matrix_equals_scikit_learn_mutual_info_score():
+    """The plug-in MI against the oracle sklearn.metrics.mutual_info_score, on dependent and independent
+    columns with unused and non-contiguous label values."""
+    from sklearn.metrics import mutual_info_score
+
+    from betavae.metrics.utils import mutual_information_matrix
+
+    rng = np.random.default_rng(0)
+    factors = np.stack([rng.integers(0, 40, 3000), rng.integers(0, 3, 3000) * 7 + 2], axis=1)
+    codes = np.stack([factors[:, 0] // 2, rng.integers(0, 20, 3000), (factors[:, 1] + rng.integers(0, 2, 3000)) % 5],
+                     axis=1)
+    expected = [[mutual_info_score(codes[:, i], factors[:, j]) for j in range(2)] for i in range(3)]
+    np.testing.assert_allclose(mutual_information_matrix(codes, factors), expected, rtol=1e-12, atol=1e-14)
+    assert expected[0][0] > 2.0 and expected[1][0] < 0.2  # informative and independent (plug-in bias only) pairs

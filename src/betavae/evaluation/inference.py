@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from betavae.models.inputs import to_float_images
+from betavae.models.inputs import encoder_input
 from betavae.training.allocator import keep_freed_memory
 
 
@@ -23,7 +23,7 @@ def encode_means(model: torch.nn.Module, images: np.ndarray, max_pixel_value: in
     out = []
     for start in range(0, len(images), batch_size):
         batch = torch.from_numpy(np.ascontiguousarray(images[start:start + batch_size])).to(device)
-        mu, _ = model.encode(to_float_images(batch, max_pixel_value))
+        mu, _ = model.encode(encoder_input(batch, max_pixel_value, model.encoder))
         out.append(mu.float().cpu().numpy())
     if not out:
         return np.zeros((0, model.config.latent_dim), dtype=np.float32)

@@ -7,12 +7,13 @@ streams of one metric. Settings are checked by :mod:`betavae.config.validation`.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.metrics import mutual_info_score
-from threadpoolctl import threadpool_limits
+import sklearn
+from threadpoolctl import ThreadpoolController
 
 from betavae.errors import ConfigError, DataError
 
@@ -69,6 +70,13 @@ def sub_rngs(rng: np.random.Generator) -> tuple[np.random.Generator, np.random.G
     return sample_rng, obs_rng, int(clf_rng.integers(2**31 - 1))
 
 
+@functools.cache
+def _thread_pools() -> ThreadpoolController:
+    """The BLAS and OpenMP libraries loaded in this process, found once: looking them up reads the
+    process's memory map, which cost about 4 ms per fit when every fit searched afresh."""
+    return ThreadpoolController()
+
+
 @contextlib.contextmanager
 def classifier_threads(num_threads: int = 1) -> Iterator[None]:
     """Cap the BLAS and OpenMP threads of the scikit-learn fits inside the block.
@@ -76,8 +84,13 @@ def classifier_threads(num_threads: int = 1) -> Iterator[None]:
     The classifiers here work on small matrices (n x d latents), where extra threads gain little; on a
     shared machine with fewer idle cores than threads, their busy-waiting makes fits many times slower.
     The encoder, outside such blocks, keeps its own thread settings.
+
+    Inside the block scikit-learn also skips re-checking its inputs for NaN and its parameters at every
+    nested call: the codes were checked finite where they were made (:func:`check_codes_and_factors`),
+    and the estimators' settings where they were parsed, and the checks cost more than the small fits.
     """
-    with threadpool_limits(limits=num_threads):
+    with _thread_pools().limit(limits=num_threads), \
+            sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
         yield
 
 
@@ -103,17 +116,33 @@ def discretize(codes: np.ndarray, num_bins: int) -> np.ndarray:
     return np.clip(np.floor(scaled), 0, num_bins - 1).astype(np.int64)
 
 
+def _labels(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """Discrete values -> (labels 0..m-1 of the same shape, m)."""
+    uniques, labels = np.unique(values, return_inverse=True)
+    return labels.reshape(values.shape), uniques.size
+
+
+def _mutual_information_of_labels(a: np.ndarray, na: int, b: np.ndarray, nb: int) -> float:
+    """Plug-in I(a; b) in nats from the joint histogram of labels a (0..na-1) and b (0..nb-1)."""
+    joint = np.bincount(a * nb + b, minlength=na * nb).reshape(na, nb).astype(np.float64)
+    n = joint.sum()
+    pa, pb = joint.sum(axis=1) / n, joint.sum(axis=0) / n
+    i, j = np.nonzero(joint)
+    p = joint[i, j] / n
+    return max(float((p * (np.log(p) - np.log(pa[i]) - np.log(pb[j]))).sum()), 0.0)
+
+
 def mutual_information(x: np.ndarray, y: np.ndarray) -> float:
     """Mutual information I(x; y) in nats of two discrete label arrays of equal length.
 
-    Plug-in estimate from the joint histogram (sklearn.metrics.mutual_info_score); for x = y = [0, 0, 1, 1]
-    it is log 2.
+    Plug-in estimate from the joint histogram, sum_xy p(x, y) log(p(x, y) / (p(x) p(y))), the value of
+    sklearn.metrics.mutual_info_score (a test compares them); for x = y = [0, 0, 1, 1] it is log 2.
     """
     x = np.asarray(x)
     y = np.asarray(y)
     if x.ndim != 1 or y.shape != x.shape:
         raise DataError(f"mutual information needs two 1-D arrays of equal length, got {x.shape} and {y.shape}")
-    return float(mutual_info_score(x, y))
+    return _mutual_information_of_labels(*_labels(x), *_labels(y))
 
 
 def entropy(labels: np.ndarray) -> float:
@@ -129,10 +158,12 @@ def entropy(labels: np.ndarray) -> float:
 def mutual_information_matrix(discrete_codes: np.ndarray, factors: np.ndarray) -> np.ndarray:
     """I(code_i; factor_j) for every latent i and factor j: float64 (d, k), in nats."""
     d, k = discrete_codes.shape[1], factors.shape[1]
+    codes = [_labels(discrete_codes[:, i]) for i in range(d)]  # each column labelled once
+    classes = [_labels(factors[:, j]) for j in range(k)]
     out = np.empty((d, k), dtype=np.float64)
-    for i in range(d):
-        for j in range(k):
-            out[i, j] = mutual_information(discrete_codes[:, i], factors[:, j])
+    for i, code in enumerate(codes):
+        for j, factor in enumerate(classes):
+            out[i, j] = _mutual_information_of_labels(*code, *factor)
     return out
 
 

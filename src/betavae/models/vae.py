@@ -49,7 +49,10 @@ class VAE(nn.Module):
             raise ValueError(f"expected x of shape (B, {c}, {h}, {w}), got {tuple(x.shape)}")
 
     def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """x: (B, C, H, W) floats in [0, 1] -> (mu, logvar), each (B, d)."""
+        """x: (B, C, H, W) floats in [0, 1] -> (mu, logvar), each (B, d).
+
+        Binary images may also come as uint8 where the encoder reads them
+        (:func:`betavae.models.inputs.encoder_input`)."""
         self._check_input(x)
         h = self.encoder(x)  # (B, 2 d)
         return h[:, : self.latent_dim], h[:, self.latent_dim:]
