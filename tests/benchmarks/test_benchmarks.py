@@ -74,3 +74,23 @@ def test_summary_ratios_and_targets():
     assert result["training"][2]["fraction_of_matmul"] == 30.0 / 200.0  # a float32 case against float32
     text = format_report(result)
     assert "conv64_b64_vs_previous: 1.5 (target >= 2.0: NOT met)" in text
+    assert "metric_suite_cpu_seconds_per_model" not in summary  # no suite in a quick run
+
+
+def test_the_metric_suite_time_is_held_against_a_ceiling():
+    result = {"mode": "full", "seconds": 1.0,
+              "machine": {"device": "cpu", "cpu": "x", "torch_threads": 2, "torch": "2", "load_average_start": 0.0},
+              "metric_suite": {"representation": "r",
+                               "cpu": {"seconds_per_model": 9.9, "first_model_seconds": 10.6, "models_timed": 3,
+                                       "images_encoded": 1, "planned_draws": 2, "breakdown_s": {}},
+                               "reference": {"seconds_per_model": 190.0, "first_model_seconds": 190.0,
+                                             "models_timed": 1, "images_encoded": 1, "planned_draws": 2,
+                                             "breakdown_s": {}}}}
+    summary = result["summary"] = summarise(result)
+    assert summary == {"metric_suite_cpu_seconds_per_model": {"value": 9.9, "target": 10.0, "at_most": True,
+                                                              "met": True}}
+    text = format_report(result)
+    assert "metric_suite_cpu_seconds_per_model: 9.9 (target <= 10.0: met)" in text
+    assert "metric suite 'cpu': 9.9 s per model (median of 3; first 10.6 s)" in text
+    result["metric_suite"]["cpu"]["seconds_per_model"] = 10.2
+    assert summarise(result)["metric_suite_cpu_seconds_per_model"]["met"] is False
