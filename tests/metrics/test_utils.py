@@ -102,3 +102,7 @@ def test_mutual_information_matrix_equals_scikit_learn_mutual_info_score():
     expected = [[mutual_info_score(codes[:, i], factors[:, j]) for j in range(2)] for i in range(3)]
     np.testing.assert_allclose(mutual_information_matrix(codes, factors), expected, rtol=1e-12, atol=1e-14)
     assert expected[0][0] > 2.0 and expected[1][0] < 0.2  # informative and independent (plug-in bias only) pairs
+
+
+def test_mutual_information_of_empty_samples_is_zero():
+    assert mutual_information(np.array([], dtype=int), np.array([], dtype=int)) == 0.0

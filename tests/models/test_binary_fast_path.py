@@ -78,3 +78,4 @@ def test_uint8_binary_images_give_bitwise_the_codes_of_their_float_conversion():
     np.testing.assert_array_equal(encode_means(model, images.numpy(), 1, batch_size=512), from_floats)
     with pytest.raises(ValueError, match="must be binary"):
         model.encoder.first((images * 2).flatten(1))
+    assert model.encoder.first(images[:0].flatten(1)).shape == (0, 1200)  # an empty batch

@@ -126,6 +126,8 @@ def _mutual_information_of_labels(a: np.ndarray, na: int, b: np.ndarray, nb: int
     """Plug-in I(a; b) in nats from the joint histogram of labels a (0..na-1) and b (0..nb-1)."""
     joint = np.bincount(a * nb + b, minlength=na * nb).reshape(na, nb).astype(np.float64)
     n = joint.sum()
+    if n == 0:
+        return 0.0
     pa, pb = joint.sum(axis=1) / n, joint.sum(axis=0) / n
     i, j = np.nonzero(joint)
     p = joint[i, j] / n

@@ -64,7 +64,7 @@ class BinaryAwareLinear(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """x: (B, in) floats, or uint8 entries that are all 0 or 1 -> (B, out)."""
-        if x.dtype == torch.uint8 and bool(x.max() > 1):
+        if x.dtype == torch.uint8 and x.numel() > 0 and bool(x.max() > 1):
             raise ValueError("uint8 input to a BinaryAwareLinear must be binary (0 or 1); "
                              "convert grey levels with betavae.models.inputs.to_float_images")
         indices = self._binary_indices(x)
