@@ -1,6 +1,9 @@
 """The end-to-end project: a copy of this repository after one `dvc repro` on a small dataset.
 
 Built once per test session and shared by the files that check its outputs (pipeline, report, MLflow UI).
+That build runs as a fresh clone does, each stage starting its own temporary Prefect server. The copies
+that tests change or damage report to one Prefect server started for the session instead, as stages do
+on a machine with `PREFECT_API_URL` set: a temporary server costs each stage 5-12 s of start-up.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import pytest
 import yaml
 
 from tests.helpers.project_copy import BIN, clean_env, copy_project, run_ok
+from tests.integration.services import Services
 
 SMALL_PARAMS = {
     "data": {"train_on": ["blobs"], "datasets": {"blobs": {"kind": "blobs", "source": "procedural", "grid": 12}}},
@@ -31,6 +35,19 @@ SMALL_PARAMS = {
 
 
 @pytest.fixture(scope="session")
+def prefect_api(tmp_path_factory):
+    """A Prefect server on 127.0.0.1 for the session (its own home and database); yields its API URL."""
+    home = tmp_path_factory.mktemp("prefect-server")
+    env = clean_env(home) | {"PREFECT_HOME": str(home), "PREFECT_UI_ENABLED": "false"}
+    services = Services(home)
+    try:
+        yield services.prefect(env, home)
+    finally:
+        alive = services.stop_all()
+        assert not alive, f"the session's Prefect server is still running: {alive}"
+
+
+@pytest.fixture(scope="session")
 def repro_project(tmp_path_factory):
     """A copy of the project after `dvc repro` on SMALL_PARAMS; shared by every end-to-end test file."""
     dest = copy_project(tmp_path_factory.mktemp("project"))
@@ -44,10 +61,11 @@ def repro_project(tmp_path_factory):
 
 
 @pytest.fixture
-def project_copy(repro_project, tmp_path):
+def project_copy(repro_project, prefect_api, tmp_path):
     """A private copy of the shared project, the absolute paths in `mlflow.db` and the stage records
-    rewritten to point into the copy, for tests that change or damage it. Its environment leaves `SHELL`
-    unset, so dvc runs stages through `/bin/sh` as on a CI runner without a login shell."""
+    rewritten to point into the copy, for tests that change or damage it. Its stages report to the
+    session's Prefect server. Its environment leaves `SHELL` unset, so dvc runs stages through `/bin/sh`
+    as on a CI runner without a login shell."""
     source, _ = repro_project
     dest = shutil.copytree(source, tmp_path / "project", symlinks=True)
     old, new = str(source), str(dest)
@@ -57,6 +75,6 @@ def project_copy(repro_project, tmp_path):
             db.execute(f"UPDATE {table} SET {column} = replace({column}, ?, ?)", (old, new))
     for record in (dest / "models").rglob("*.json"):
         record.write_text(record.read_text().replace(old, new))
-    env = clean_env(dest)
+    env = clean_env(dest) | {"PREFECT_API_URL": prefect_api}
     env.pop("SHELL", None)
     return dest, env

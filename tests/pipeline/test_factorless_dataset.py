@@ -37,11 +37,11 @@ RUNS = ["beta_vae-beta=4-seed=0", "beta_vae-beta=4-seed=1"]
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory):
+def project(tmp_path_factory, prefect_api):
     dest = copy_project(tmp_path_factory.mktemp("mnist-project"))
     samples.write_mnist_dir(dest / "downloads" / "mnist", "train", 60)
     (dest / "params.yaml").write_text(yaml.safe_dump(PARAMS, sort_keys=False))
-    env = clean_env(dest)
+    env = clean_env(dest) | {"PREFECT_API_URL": prefect_api}
     run_ok(["git", "init", "-q"], dest, env)
     run_ok([str(BIN / "dvc"), "repro"], dest, env, timeout=900)
     return dest, env
