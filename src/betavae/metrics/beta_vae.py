@@ -25,7 +25,12 @@ from sklearn.linear_model import LogisticRegression
 from betavae.data.ground_truth import GroundTruthData
 from betavae.errors import ConfigError, DataError
 from betavae.metrics import higgins2017
-from betavae.metrics.cache import CodeSource, Representation, as_code_source
+from betavae.metrics.cache import (
+    CodeSource,
+    PairDifferenceSource,
+    Representation,
+    as_code_source,
+)
 from betavae.metrics.sampling import fixed_factor_chunks
 from betavae.metrics.settings import MetricSettings, setting
 from betavae.metrics.utils import classifier_threads, sub_rngs
@@ -67,6 +72,7 @@ def z_diff_features(data: GroundTruthData, source: CodeSource, num_points: int, 
 
     The fixed factor is drawn uniformly among the factor columns `choices` (default: all) and the label
     is its position in `choices`; every other factor is drawn independently for both images of a pair.
+    A :class:`PairDifferenceSource` computes the features itself.
     """
     k = data.num_factors
     features: list[np.ndarray] = []
@@ -75,11 +81,14 @@ def z_diff_features(data: GroundTruthData, source: CodeSource, num_points: int, 
         m = fixed.shape[0]
         point = np.arange(m)
         second[point, :, fixed] = first[point, :, fixed]  # each pair agrees on the fixed factor
-        both = np.concatenate([first.reshape(-1, k), second.reshape(-1, k)])
-        codes = np.asarray(source.codes(both, obs_rng), dtype=np.float64)  # (2 m L, d)
-        z1 = codes[: m * batch_size].reshape(m, batch_size, -1)
-        z2 = codes[m * batch_size:].reshape(m, batch_size, -1)
-        features.append(np.abs(z1 - z2).mean(axis=1))  # (m, d), Eq. 5
+        if isinstance(source, PairDifferenceSource):
+            features.append(np.asarray(source.mean_abs_difference(first, second, obs_rng), dtype=np.float64))
+        else:
+            both = np.concatenate([first.reshape(-1, k), second.reshape(-1, k)])
+            codes = np.asarray(source.codes(both, obs_rng), dtype=np.float64)  # (2 m L, d)
+            z1 = codes[: m * batch_size].reshape(m, batch_size, -1)
+            z2 = codes[m * batch_size:].reshape(m, batch_size, -1)
+            features.append(np.abs(z1 - z2).mean(axis=1))  # (m, d), Eq. 5
         labels.append(label)
     return np.concatenate(features), np.concatenate(labels)
 

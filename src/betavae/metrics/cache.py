@@ -10,7 +10,9 @@ codes are produced is decided in one place:
   (10,000 + 5,000) x 64 x 2 = 1.92 million images, more than dSprites' 737,280, and the whole reference
   suite about 3 million, so on such grids the cache encodes the whole grid once, in order, up front.
 - Anything with a ``codes(factors, rng)`` method is itself a code source (e.g. the ground-truth
-  baseline, whose codes are the factors) and is used as it is.
+  baseline, whose codes are the factors) and is used as it is. A source that can compute the BetaVAE
+  score's pair features more cheaply than from its codes also offers ``mean_abs_difference``
+  (:class:`PairDifferenceSource`; the raw-pixel baseline does, in integers).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ __all__ = [
     "CodeSource",
     "GridCodeCache",
     "ObservationEncoder",
+    "PairDifferenceSource",
     "Representation",
     "as_code_source",
 ]
@@ -46,6 +49,16 @@ class CodeSource(Protocol):
 
     def codes(self, factors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Codes (n, d) of the observations with factor classes `factors` (n, k)."""
+        ...
+
+
+@runtime_checkable
+class PairDifferenceSource(CodeSource, Protocol):
+    """A code source that computes Eq. 5 of Higgins et al. (2017) itself, without handing out codes."""
+
+    def mean_abs_difference(self, first: np.ndarray, second: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """z_diff (m, d) float64: the mean over l of |z(first[:, l]) - z(second[:, l])| for factor classes
+        `first` and `second` (m, L, k); equal to computing it from :meth:`codes` up to rounding."""
         ...
 
 
