@@ -28,7 +28,7 @@ run: install
 	$(BIN)/dvc metrics show
 
 test: install
-	$(BIN)/python -m pytest -q --timeout=600 --durations=15
+	$(BIN)/python -m pytest -q --timeout=600 --durations=15 -n auto --maxprocesses=4
 
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow" --timeout=300

@@ -22,3 +22,27 @@ from tests.helpers.runs import InMemoryImages, random_binary_images  # noqa: E40
 @pytest.fixture
 def tiny_images() -> InMemoryImages:
     return InMemoryImages(random_binary_images(128, 28))
+
+
+# Run in parallel (`make test` uses pytest-xdist), the end-to-end files stay together on one worker, so
+# the session's project and Prefect server are built once, and start first, as they take the longest.
+END_TO_END = "tests/pipeline/"
+LONG_FIRST = (END_TO_END, "tests/integration/")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    class EndToEndTogether(LoadScopeScheduling):
+        """Each test is a unit of its own, except the end-to-end files, which are one unit."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            return END_TO_END if nodeid.startswith(END_TO_END) else nodeid
+
+    return EndToEndTogether(config, log)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    if hasattr(config, "workerinput"):  # an xdist worker: hand out the longest units first
+        items.sort(key=lambda item: not item.nodeid.startswith(LONG_FIRST))
