@@ -98,7 +98,8 @@ def format_report(result: dict[str, Any]) -> str:
     enc = result.get("encode")
     if enc:
         lines.append("")
-        lines.append("encode images/s (batch 2048): " + ", ".join(f"{k} {v['images_per_s']:.0f}" for k, v in enc.items()))
+        lines.append("encode images/s: " + ", ".join(f"{k} {v['images_per_s']:.0f} (batch {v['batch']})"
+                                                     for k, v in enc.items()))
     data = result.get("data")
     if data:
         lines.append("dSprites: " + ", ".join(f"{k} {v}" for k, v in data.items()))

@@ -65,6 +65,8 @@ def test_summary_ratios_and_targets():
              "flops_per_image": 1e8},
         ],
     }
+    result["encode"] = {"mlp64": {"images_per_s": 35000.0, "images_per_cpu_s": 17500.0, "batch": 2048},
+                        "conv64": {"images_per_s": 8000.4, "images_per_cpu_s": 4000.0, "batch": 512}}
     summary = result["summary"] = summarise(result)
     assert summary["mlp64_b64_vs_plain"] == {"value": 3.25, "target": 3.0, "met": True}
     assert summary["mlp64_b64_vs_plain_cpu"] == {"value": 2.8, "target": 3.0, "met": False}  # per CPU-second
@@ -74,6 +76,7 @@ def test_summary_ratios_and_targets():
     assert result["training"][2]["fraction_of_matmul"] == 30.0 / 200.0  # a float32 case against float32
     text = format_report(result)
     assert "conv64_b64_vs_previous: 1.5 (target >= 2.0: NOT met)" in text
+    assert "encode images/s: mlp64 35000 (batch 2048), conv64 8000 (batch 512)" in text
     assert "metric_suite_cpu_seconds_per_model" not in summary  # no suite in a quick run
 
 

@@ -13,6 +13,7 @@ import subprocess
 import tempfile
 import time
 import urllib.request
+import warnings
 from pathlib import Path
 
 from tests.helpers.project_copy import BIN, free_port
@@ -132,11 +133,14 @@ class Services:
         for proc in reversed(list(self.procs.values())):
             _signal_group(proc, signal.SIGTERM)
         deadline = time.monotonic() + 20
-        for proc in self.procs.values():
+        ignored_sigterm = []
+        for name, proc in self.procs.items():
             try:
                 proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                pass
+                ignored_sigterm.append(name)
+        if ignored_sigterm:  # not a failure, but it costs the suite 20 s: say who, so it can be fixed
+            warnings.warn(f"still running 20 s after SIGTERM, killed: {', '.join(ignored_sigterm)}", stacklevel=2)
         for proc in self.procs.values():
             _signal_group(proc, signal.SIGKILL)
             try:

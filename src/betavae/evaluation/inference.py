@@ -11,12 +11,30 @@ from betavae.models.inputs import encoder_input
 from betavae.training.allocator import keep_freed_memory
 
 
+INFERENCE_BATCH_SIZE = 2048
+"""Images per forward pass at inference, unless a network asks for fewer on CPU (`inference_batch_size`)."""
+
+
+def inference_batch_size(network: torch.nn.Module, device: torch.device | str) -> int:
+    """Images per forward pass of `network` (an encoder or a decoder) on `device`.
+
+    `INFERENCE_BATCH_SIZE`, or on CPU the network's `cpu_inference_batch_size` where it sets one: a
+    network whose activations are wide per image (the conv nets' 32x32x32 maps) sets a smaller batch so
+    its buffers stay below the allocator's reuse threshold (`betavae.training.allocator`). Every image is
+    encoded on its own, so the batch changes only the speed, never the codes."""
+    if torch.device(device).type == "cpu":
+        return int(getattr(network, "cpu_inference_batch_size", INFERENCE_BATCH_SIZE))
+    return INFERENCE_BATCH_SIZE
+
+
 @torch.no_grad()
 def encode_means(model: torch.nn.Module, images: np.ndarray, max_pixel_value: int, *,
-                 batch_size: int = 2048, device: torch.device | str = "cpu") -> np.ndarray:
-    """Posterior means mu(x) for uint8 images (n, H, W, C) -> float32 (n, d)."""
+                 batch_size: int | None = None, device: torch.device | str = "cpu") -> np.ndarray:
+    """Posterior means mu(x) for uint8 images (n, H, W, C) -> float32 (n, d), `batch_size` images per
+    forward pass (default: :func:`inference_batch_size` of the encoder)."""
     if images.dtype != np.uint8 or images.ndim != 4:
         raise ValueError(f"expected uint8 images of shape (n, H, W, C), got {images.dtype} {images.shape}")
+    batch_size = batch_size or inference_batch_size(model.encoder, device)
     model.eval()
     if torch.device(device).type == "cpu":
         keep_freed_memory()  # each batch allocates the same large float buffers again
@@ -30,7 +48,7 @@ def encode_means(model: torch.nn.Module, images: np.ndarray, max_pixel_value: in
     return np.concatenate(out)
 
 
-def representation_of(model: torch.nn.Module, max_pixel_value: int, *, batch_size: int = 2048,
+def representation_of(model: torch.nn.Module, max_pixel_value: int, *, batch_size: int | None = None,
                       device: torch.device | str = "cpu") -> Callable[[np.ndarray], np.ndarray]:
     """The metrics' `representation` callable: uint8 images (n, H, W, C) -> latent means (n, d)."""
 
@@ -42,13 +60,15 @@ def representation_of(model: torch.nn.Module, max_pixel_value: int, *, batch_siz
 
 @torch.no_grad()
 def decode_images(model: torch.nn.Module, latents: np.ndarray, max_pixel_value: int, *,
-                  batch_size: int = 2048, device: torch.device | str = "cpu") -> np.ndarray:
+                  batch_size: int | None = None, device: torch.device | str = "cpu") -> np.ndarray:
     """Latents (n, d) -> uint8 images (n, H, W, C): the mean of p(x|z), scaled to the data's pixel range
-    and rounded, so a decoded image has the format `encode_means` takes."""
+    and rounded, so a decoded image has the format `encode_means` takes. `batch_size` latents per forward
+    pass (default: :func:`inference_batch_size` of the decoder)."""
     d = model.config.latent_dim
     latents = np.asarray(latents, dtype=np.float32)
     if latents.ndim != 2 or latents.shape[1] != d or not np.isfinite(latents).all():
         raise ValueError(f"expected finite latents of shape (n, {d}), got {latents.dtype} {latents.shape}")
+    batch_size = batch_size or inference_batch_size(model.decoder, device)
     model.eval()
     h, w, c = model.observation_shape
     out = [np.zeros((0, h, w, c), dtype=np.uint8)]

@@ -143,6 +143,11 @@ class ConvEncoder(nn.Module):
     """Burgess et al. 2018 Sec. 4 / Higgins et al. 2017 Appendix A conv encoder for 64x64xC images:
     conv 32-32-64-64 (4x4, stride 2, ReLU) -> FC 256 (ReLU) -> 2 d."""
 
+    cpu_inference_batch_size = 512
+    """The first map is 32x32x32 floats, 128 KiB per image: 512 images keep it at 64 MiB, which malloc
+    reuses from batch to batch; 2048 (256 MiB) reach `allocator.MMAP_THRESHOLD`, so every batch
+    page-faulted fresh memory and encoding ran at half the speed (benchmarks/NOTES.md)."""
+
     def __init__(self, channels: int, latent_dim: int) -> None:
         super().__init__()
         self.net = nn.Sequential(
@@ -162,6 +167,8 @@ class ConvEncoder(nn.Module):
 
 class ConvDecoder(nn.Module):
     """Mirror of ConvEncoder: FC 256 -> FC 1024 -> transposed conv 64-32-32-C (4x4, stride 2)."""
+
+    cpu_inference_batch_size = ConvEncoder.cpu_inference_batch_size  # the same 32x32x32 map, before the output
 
     def __init__(self, channels: int, latent_dim: int) -> None:
         super().__init__()
