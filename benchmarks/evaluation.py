@@ -34,7 +34,7 @@ def encode_rate(images: np.ndarray, device: torch.device, quick: bool) -> dict[s
         torch.manual_seed(0)
         model = build_model(ModelConfig(arch, 10), tuple(images.shape[1:])).to(device).eval()
         batch = images[:ENCODE_IMAGES]
-        rate = median_rate(lambda m=model: encode_means(m, batch, 1, device=device),
+        rate = median_rate(lambda m=model, b=batch: encode_means(m, b, 1, device=device),
                            len(batch), device, repeats=3 if quick else 5, target_s=0.3 if quick else 1.0,
                            warmup=1)
         out[arch] = {"images_per_s": rate["per_s"], "images_per_cpu_s": rate["per_cpu_s"],

@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from betavae.evaluation.inference import INFERENCE_BATCH_SIZE, decode_images, encode_means, inference_batch_size
+from betavae.evaluation.inference import (
+    INFERENCE_BATCH_SIZE,
+    decode_images,
+    encode_means,
+    inference_batch_size,
+)
 from betavae.models import ModelConfig, build_model
 from betavae.training.allocator import MMAP_THRESHOLD
 

@@ -10,7 +10,6 @@ import torch
 from betavae.models.inputs import encoder_input
 from betavae.training.allocator import keep_freed_memory
 
-
 INFERENCE_BATCH_SIZE = 2048
 """Images per forward pass at inference, unless a network asks for fewer on CPU (`inference_batch_size`)."""
 
