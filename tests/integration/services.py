@@ -129,20 +129,18 @@ class Services:
 
     # --- teardown ----------------------------------------------------------------------------------------
     def stop_all(self) -> list[str]:
-        """Stop every process (its whole group) and PostgreSQL; return the names of any still alive.
-
-        Last started, first stopped, each one gone before the next is signalled: a Prefect worker stopped
-        while its server is already down retries the server until it is killed."""
-        deadline = time.monotonic() + 30
-        ignored_sigterm = []
-        for name, proc in reversed(list(self.procs.items())):
+        """Stop every process (its whole group) and PostgreSQL; return the names of any still alive."""
+        for proc in reversed(list(self.procs.values())):
             _signal_group(proc, signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        ignored_sigterm = []
+        for name, proc in self.procs.items():
             try:
                 proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 ignored_sigterm.append(name)
-        if ignored_sigterm:  # not a failure, but it costs the suite up to 30 s: say who, so it can be fixed
-            warnings.warn(f"still running after SIGTERM, killed: {', '.join(ignored_sigterm)}", stacklevel=2)
+        if ignored_sigterm:  # not a failure, but it costs the suite 20 s: say who, so it can be fixed
+            warnings.warn(f"still running 20 s after SIGTERM, killed: {', '.join(ignored_sigterm)}", stacklevel=2)
         for proc in self.procs.values():
             _signal_group(proc, signal.SIGKILL)
             try:
