@@ -1,5 +1,11 @@
 """Inference batch sizes: the conv nets encode in smaller CPU batches, for speed only, never other codes."""
 
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -51,3 +57,32 @@ def test_conv64_codes_and_decoded_images_do_not_depend_on_the_batch(max_pixel_va
     assert by_default.shape == (700, 10) and by_default.dtype == np.float32
     np.testing.assert_array_equal(decode_images(model, by_default, max_pixel_value),
                                   decode_images(model, by_default, max_pixel_value, batch_size=len(images)))
+
+
+FRESH_PROCESS = textwrap.dedent("""
+    import sys
+    import numpy as np
+    from betavae.evaluation.inference import decode_images, encode_means
+    from betavae.models import ModelConfig, build_model
+    from betavae.training import allocator
+
+    model = build_model(ModelConfig("conv64", 4), (64, 64, 1))
+    before = allocator._applied
+    if sys.argv[1] == "decode":
+        decode_images(model, np.zeros((2, 4), dtype=np.float32), 1)
+    else:
+        encode_means(model, np.zeros((2, 64, 64, 1), dtype=np.uint8), 1)
+    print(before, allocator._applied)
+""")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc malloc settings are Linux-only")
+@pytest.mark.parametrize("entry", ["encode", "decode"])
+def test_inference_keeps_freed_memory_in_a_fresh_process(entry):
+    """Both inference entry points set the allocator (`training/allocator.py`) themselves, so a process
+    that only decodes (`betavae serve`, rendering) reuses its batch buffers too."""
+    root = Path(__file__).parents[2]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "src"), str(root)]), "OMP_NUM_THREADS": "1"}
+    out = subprocess.run([sys.executable, "-c", FRESH_PROCESS, entry], capture_output=True, text=True, timeout=120,
+                         env=env, check=True).stdout.split()
+    assert out == ["None", "True"]

@@ -26,10 +26,13 @@ def _validation(dest: Path) -> dict:
     return {k: summary[k] for k in ("success", "failed", "num_rows", "outcomes", "problems")}
 
 
+SCORE_FILES = ("scores.json", "table.json", "table.md")
+
+
 def _scores(dest: Path) -> dict:
     """The scores and the table, byte for byte (timings go to MLflow only, so nothing downstream re-runs)."""
     return {name: hashlib.sha256((dest / "metrics/blobs" / name).read_bytes()).hexdigest()
-            for name in ("scores.json", "table.json", "table.md")}
+            for name in SCORE_FILES}
 
 
 def _pictures(dest: Path) -> dict:
@@ -52,7 +55,7 @@ def _uses_the_tracking_store(stage) -> bool:
 # evaluate 11, render 14, register 3 on 2 cores)
 CASES = {
     "validate": (_validation, lambda d: [d / "data/validation/blobs/summary.json"], cpu_seconds_at_least(3.0)),
-    "evaluate": (_scores, lambda d: [d / "metrics/blobs" / n for n in _scores(d)], cpu_seconds_at_least(6.0)),
+    "evaluate": (_scores, lambda d: [d / "metrics/blobs" / n for n in SCORE_FILES], cpu_seconds_at_least(6.0)),
     "render": (_pictures, lambda d: [d / "plots/blobs" / n for n in _pictures(d)], cpu_seconds_at_least(7.0)),
     "register": (_registry, lambda d: [d / "models/blobs/registered.json"], _uses_the_tracking_store),
 }

@@ -69,6 +69,8 @@ def decode_images(model: torch.nn.Module, latents: np.ndarray, max_pixel_value: 
         raise ValueError(f"expected finite latents of shape (n, {d}), got {latents.dtype} {latents.shape}")
     batch_size = batch_size or inference_batch_size(model.decoder, device)
     model.eval()
+    if torch.device(device).type == "cpu":
+        keep_freed_memory()  # as in encode_means: conv64 decodes 1.85x faster in a fresh process with it
     h, w, c = model.observation_shape
     out = [np.zeros((0, h, w, c), dtype=np.uint8)]
     for start in range(0, len(latents), batch_size):
