@@ -41,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="a stored dSprites dataset for the metric suite (default: render the grid)")
     parser.add_argument("--checkpoint", type=Path, default=None,
                         help="a trained checkpoint to encode with in the metric suite")
+    parser.add_argument("--suite-arch", choices=evaluation.SUITE_ARCHITECTURES, default=None,
+                        help="without --checkpoint: time the metric suite on a random-weight encoder of "
+                        "this architecture (default mlp64)")
     parser.add_argument("--params", type=Path, default=Path("params.yaml"),
                         help="where the metric profiles are read from")
     parser.add_argument("--profiles", nargs="+", default=None,
@@ -77,12 +80,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         result["data"] = data_bench.measure(args.quick)
     if "suite" in sections:
         from betavae.config import EvaluateConfig, load_params
+        from betavae.errors import ConfigError
+
+        if args.checkpoint is not None and args.suite_arch is not None:
+            raise ConfigError("give --checkpoint or --suite-arch, not both: the checkpoint names its own "
+                              "architecture")
 
         section = load_params(args.params)["evaluate"]
         profiles = {name: EvaluateConfig.from_dict({**section, "profile": name}).metrics
                     for name in args.profiles or section.get("profiles", {})}
         grid = evaluation.load_grid(args.dataset_dir)
-        result["metric_suite"] = evaluation.suite_times(grid, profiles, device, args.checkpoint)
+        result["metric_suite"] = evaluation.suite_times(grid, profiles, device, args.checkpoint,
+                                                        arch=args.suite_arch or "mlp64")
     result["machine"]["load_average_end"] = round(os.getloadavg()[0], 2)
     result["seconds"] = round(time.perf_counter() - started, 1)
     result["summary"] = summarise(result)

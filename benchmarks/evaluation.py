@@ -5,8 +5,9 @@ Encoding is timed with :func:`betavae.evaluation.inference.encode_means` (what t
 `params.yaml` the way the `evaluate` stage does (a fresh grid code cache per model, so the total includes
 the encoding the metrics need), followed by a breakdown: encoding the whole grid, then each metric on the
 filled cache. The representation is a trained checkpoint's posterior mean, or a randomly initialised
-mlp64 encoder with each latent rescaled to unit standard deviation (a random encoder's means barely vary,
-so FactorVAE would prune every latent); the encoder's cost does not depend on its weights.
+encoder of the chosen architecture (mlp64 by default) with each latent rescaled to unit standard
+deviation (a random encoder's means barely vary, so FactorVAE would prune every latent); the encoder's
+cost does not depend on its weights.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from betavae.evaluation.inference import encode_means, inference_batch_size
 from betavae.models import ModelConfig, build_model
 
 ENCODE_IMAGES = 8192
+SUITE_ARCHITECTURES = ("mlp64", "conv64")
+"""Architectures the metric suite can be timed with when no checkpoint is given (dSprites is 64x64)."""
 
 
 def encode_rate(images: np.ndarray, device: torch.device, quick: bool) -> dict[str, Any]:
@@ -42,20 +45,24 @@ def encode_rate(images: np.ndarray, device: torch.device, quick: bool) -> dict[s
     return out
 
 
-def _representation(data: Any, checkpoint: Path | None, device: torch.device) -> tuple[Any, str]:
+def _representation(data: Any, checkpoint: Path | None, arch: str,
+                    device: torch.device) -> tuple[Any, str, str]:
+    """(representation, its description, its architecture): the checkpoint's posterior mean, or a
+    random-weight `arch` encoder with unit-std latents."""
     from betavae.evaluation.inference import representation_of
 
     if checkpoint is not None:
         from betavae.training.checkpoint import model_from_checkpoint
 
-        model, _ = model_from_checkpoint(checkpoint)
-        return representation_of(model.to(device), int(data.max_pixel_value), device=device), str(checkpoint)
+        model, run = model_from_checkpoint(checkpoint)
+        represent = representation_of(model.to(device), int(data.max_pixel_value), device=device)
+        return represent, str(checkpoint), run.model.arch
     torch.manual_seed(0)
-    model = build_model(ModelConfig("mlp64", 10), tuple(data.observation_shape)).to(device)
+    model = build_model(ModelConfig(arch, 10), tuple(data.observation_shape)).to(device)
     represent = representation_of(model, int(data.max_pixel_value), device=device)
     probe = represent(data.sample(2048, np.random.default_rng(123))[1])
     scale = 1.0 / np.maximum(probe.std(axis=0), 1e-12)
-    return (lambda images: represent(images) * scale), "random-weight mlp64 encoder, unit-std latents"
+    return (lambda images: represent(images) * scale), f"random-weight {arch} encoder, unit-std latents", arch
 
 
 REPEAT_BELOW_S = 60.0
@@ -63,18 +70,19 @@ REPEAT_BELOW_S = 60.0
 
 
 def suite_times(data: Any, profiles: dict[str, dict[str, Any]], device: torch.device,
-                checkpoint: Path | None = None, repeats: int = 3) -> dict[str, Any]:
+                checkpoint: Path | None = None, repeats: int = 3, arch: str = "mlp64") -> dict[str, Any]:
     """Seconds per model for each metric profile, with a per-metric breakdown.
 
     Like the evaluate stage, which scores every model of a sweep in one process, each profile scores
     the model again with a fresh code cache: `seconds_per_model` is the median over `repeats` models
     (one model only where that first one took over `REPEAT_BELOW_S`), and `first_model_seconds` the
-    first, which also pays the process's one-time start-up (kernel selection, thread pools)."""
+    first, which also pays the process's one-time start-up (kernel selection, thread pools). `arch` picks
+    the random-weight encoder when no `checkpoint` is given."""
     from betavae.metrics import suite
     from betavae.metrics.cache import GridCodeCache
 
-    represent, label = _representation(data, checkpoint, device)
-    out: dict[str, Any] = {"representation": label}
+    represent, label, arch = _representation(data, checkpoint, arch, device)
+    out: dict[str, Any] = {"representation": label, "arch": arch}
     for name, params in profiles.items():
         totals: list[float] = []
         encoded = 0

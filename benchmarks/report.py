@@ -105,9 +105,10 @@ def format_report(result: dict[str, Any]) -> str:
         lines.append("dSprites: " + ", ".join(f"{k} {v}" for k, v in data.items()))
     suite = result.get("metric_suite")
     if suite:
+        arch = f" ({suite['arch']})" if "arch" in suite else ""
         for name, v in suite.items():
             if isinstance(v, dict):
-                lines.append(f"metric suite '{name}': {v['seconds_per_model']} s per model (median of "
+                lines.append(f"metric suite '{name}'{arch}: {v['seconds_per_model']} s per model (median of "
                              f"{v.get('models_timed', 1)}; first {v.get('first_model_seconds', '-')} s); "
                              f"{v['breakdown_s']}")
     summary = result.get("summary")

@@ -5,11 +5,16 @@ Timings themselves are never asserted here (the machine is shared); `python -m b
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
 import torch
 
+from benchmarks import evaluation
+from benchmarks.__main__ import main as benchmarks_main
 from benchmarks.flops import training_flops_per_image
 from benchmarks.report import format_report, summarise
 from betavae.models import ModelConfig, build_model
+from tests.helpers.synthetic import SyntheticGrid
 
 # mlp64 (Higgins et al. 2017 Appendix A), FLOPs of each forward product per image: 2 x in x out.
 MLP64_FIRST = 2 * 4096 * 1200
@@ -97,3 +102,38 @@ def test_the_metric_suite_time_is_held_against_a_ceiling():
     assert "metric suite 'cpu': 9.9 s per model (median of 3; first 10.6 s)" in text
     result["metric_suite"]["cpu"]["seconds_per_model"] = 10.2
     assert summarise(result)["metric_suite_cpu_seconds_per_model"]["met"] is False
+
+
+class SpriteGrid(SyntheticGrid):
+    """A 2x3 factor grid whose images are 64x64 binary squares placed by the factors (what mlp64 and conv64
+    take); just enough for the metric suite to draw from."""
+
+    def __init__(self) -> None:
+        super().__init__((2, 3))
+        self.observation_shape = (64, 64, 1)
+        self.max_pixel_value = 1
+        self.images = np.zeros((self.num_images, 64, 64, 1), dtype=np.uint8)
+        for index, (row, col) in enumerate(self.index_to_classes(np.arange(self.num_images))):
+            self.images[index, 8 + 20 * row: 24 + 20 * row, 8 + 16 * col: 24 + 16 * col] = 1
+
+
+@pytest.mark.parametrize("arch", ["mlp64", "conv64"])
+def test_the_metric_suite_is_timed_on_a_random_encoder_of_the_chosen_architecture(arch: str) -> None:
+    out = evaluation.suite_times(SpriteGrid(), {"tiny": {"mig": {"num_train": 60, "num_bins": 4}}},
+                                 torch.device("cpu"), repeats=1, arch=arch)
+    assert out["arch"] == arch
+    assert out["representation"] == f"random-weight {arch} encoder, unit-std latents"
+    assert out["tiny"]["images_encoded"] == 6  # every grid row once, through the shared code cache
+    assert out["tiny"]["models_timed"] == 1
+    assert set(out["tiny"]["breakdown_s"]) == {"encode_whole_grid", "mig"}
+    result = {"mode": "full", "seconds": 1.0, "metric_suite": out,
+              "machine": {"device": "cpu", "cpu": "x", "torch_threads": 2, "torch": "2", "load_average_start": 0.0}}
+    assert f"metric suite 'tiny' ({arch}): " in format_report(result)
+
+
+def test_a_checkpoint_and_a_suite_architecture_are_not_given_together(tmp_path, capsys) -> None:
+    code = benchmarks_main(["--sections", "suite", "--checkpoint", str(tmp_path / "final.pt"),
+                            "--suite-arch", "conv64", "--out", str(tmp_path / "out.json")])
+    assert code == 1
+    assert "give --checkpoint or --suite-arch, not both" in capsys.readouterr().err
+    assert not (tmp_path / "out.json").exists()
