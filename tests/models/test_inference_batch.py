@@ -59,6 +59,15 @@ def test_conv64_codes_and_decoded_images_do_not_depend_on_the_batch(max_pixel_va
                                   decode_images(model, by_default, max_pixel_value, batch_size=len(images)))
 
 
+@pytest.mark.parametrize("batch_size", [0, -5, 2.5, True])
+def test_a_batch_size_that_is_not_a_positive_count_is_refused(batch_size):
+    model = build_model(ModelConfig("mlp64", 4), (64, 64, 1)).eval()
+    with pytest.raises(ValueError, match=f"batch_size must be a positive number of images per pass, got {batch_size!r}"):
+        encode_means(model, np.zeros((3, 64, 64, 1), dtype=np.uint8), 1, batch_size=batch_size)
+    with pytest.raises(ValueError, match="batch_size must be a positive number"):
+        decode_images(model, np.zeros((3, 4), dtype=np.float32), 1, batch_size=batch_size)
+
+
 FRESH_PROCESS = textwrap.dedent("""
     import sys
     import numpy as np

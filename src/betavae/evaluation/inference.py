@@ -26,6 +26,15 @@ def inference_batch_size(network: torch.nn.Module, device: torch.device | str) -
     return INFERENCE_BATCH_SIZE
 
 
+def _images_per_pass(batch_size: int | None, network: torch.nn.Module, device: torch.device | str) -> int:
+    """A caller's `batch_size`, checked, or by default :func:`inference_batch_size` of `network`."""
+    if batch_size is None:
+        return inference_batch_size(network, device)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive number of images per pass, got {batch_size!r}")
+    return int(batch_size)
+
+
 @torch.no_grad()
 def encode_means(model: torch.nn.Module, images: np.ndarray, max_pixel_value: int, *,
                  batch_size: int | None = None, device: torch.device | str = "cpu") -> np.ndarray:
@@ -33,7 +42,7 @@ def encode_means(model: torch.nn.Module, images: np.ndarray, max_pixel_value: in
     forward pass (default: :func:`inference_batch_size` of the encoder)."""
     if images.dtype != np.uint8 or images.ndim != 4:
         raise ValueError(f"expected uint8 images of shape (n, H, W, C), got {images.dtype} {images.shape}")
-    batch_size = batch_size or inference_batch_size(model.encoder, device)
+    batch_size = _images_per_pass(batch_size, model.encoder, device)
     model.eval()
     if torch.device(device).type == "cpu":
         keep_freed_memory()  # each batch allocates the same large float buffers again
@@ -67,7 +76,7 @@ def decode_images(model: torch.nn.Module, latents: np.ndarray, max_pixel_value: 
     latents = np.asarray(latents, dtype=np.float32)
     if latents.ndim != 2 or latents.shape[1] != d or not np.isfinite(latents).all():
         raise ValueError(f"expected finite latents of shape (n, {d}), got {latents.dtype} {latents.shape}")
-    batch_size = batch_size or inference_batch_size(model.decoder, device)
+    batch_size = _images_per_pass(batch_size, model.decoder, device)
     model.eval()
     if torch.device(device).type == "cpu":
         keep_freed_memory()  # as in encode_means: conv64 decodes 1.85x faster in a fresh process with it
