@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 TORCH_INDEX_URL ?=
 export PATH := $(BIN):$(PATH)
 
-.PHONY: install run test test-fast bench mlflow-ui clean
+.PHONY: install run test test-fast lint bench mlflow-ui clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,13 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest -q --timeout=600 --durations=15 -n auto --maxprocesses=4
+
+# Style, types and the import layers (the same checks as .pre-commit-config.yaml).
+lint: install
+	$(BIN)/ruff check src pipelines tests benchmarks
+	$(BIN)/ruff format --check src pipelines tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow" --timeout=300

@@ -24,9 +24,9 @@ def publish_sweep_artifacts(stage: str, dataset: str, sweep: SweepRecord, rows: 
     """The flow run's artifacts: `rows` as a table, and a Markdown summary with MLflow links."""
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-    from betavae.render.comparison import summary_markdown
-    from betavae.render.mlflow_log import experiment_url, run_url, ui_base
     from betavae.tracking.client import tracking_uri
+    from betavae.tracking.runs_table import summary_markdown
+    from betavae.tracking.ui import experiment_url, run_url, ui_base
 
     base = ui_base(tracking_uri(root))
     key = artifact_key(stage, dataset)

@@ -23,11 +23,11 @@ from pipelines.common import PATHS, main_guard, params
 def measure(argv: list[str] | None = None) -> None:
     from betavae.config import EvaluateConfig
     from betavae.config.model import ModelConfig
+    from betavae.config.per_dataset import datasets_to_train
     from betavae.data.storage import load_dataset
     from betavae.evaluation.fig5 import LABELS, baseline_rows, protocol_title
     from betavae.evaluation.table import render_markdown
     from betavae.io import atomic_path, write_json
-    from betavae.config.per_dataset import datasets_to_train
 
     p = params()
     parser = argparse.ArgumentParser(prog="python -m pipelines.baselines")

@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from betavae import faults
 from betavae.config import load_params
 from betavae.errors import BetavaeError
 from betavae.paths import ProjectPaths, project_root
@@ -28,6 +30,7 @@ def main_guard(fn: Callable[..., Any], *args: Any, flow: bool = False) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("betavae").setLevel(logging.INFO)
     try:
+        faults.enter_stage(Path(sys.argv[0]).stem)  # `python -m pipelines.<stage>`: BETAVAE_FAULT/PAUSE address it
         if flow:
             from pipelines.prefect_server import temporary_prefect_server
 

@@ -12,7 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from betavae.data.storage.layout import MANIFEST_FILE
 from betavae.errors import DataError
+from betavae.paths import ProjectPaths
 
 
 def _dvc(root: Path, *args: str, check: bool = True, timeout: float = 3600) -> subprocess.CompletedProcess:
@@ -34,7 +36,8 @@ def ensure_dataset(name: str, root: Path, refresh: bool = False) -> str:
     Without `refresh`, a dataset already validated here is used as it is (a `train-one` run on a worker
     whose clone holds it); with it, DVC brings the version `dvc.lock` names.
     """
-    if not refresh and (root / "data" / "datasets" / name / "manifest.json").is_file() and (root / "data" / "validation" / name).is_dir():
+    paths = ProjectPaths(root)
+    if not refresh and (paths.dataset(name) / MANIFEST_FILE).is_file() and paths.validation(name).is_dir():
         return "present"
     how = "built"
     if has_remote(root) and _dvc(root, "pull", f"acquire@{name}", check=False).returncode == 0:

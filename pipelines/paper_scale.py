@@ -6,44 +6,25 @@ One command for a GPU worker (a clone with `make run`'s environment): it merges 
 `params.yaml` (each key of the file replaces the same key), runs `dvc exp run` on it (so the experiment
 is recorded by DVC and MLflow like any other; `dvc exp show` lists it), puts the original `params.yaml`
 back, and copies the resulting `metrics/<dataset>/table.md` to `docs/results/<dataset>-fig5.md` with
-the device, the budget and the command that made it.
+the device, the budget and the command that made it (:mod:`betavae.evaluation.paper_scale`).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import shlex
 import subprocess
 import sys
-from collections.abc import Mapping
-from typing import Any
 
 import yaml
 
+from betavae.config import EvaluateConfig, expand_sweep
+from betavae.config.per_dataset import datasets_to_train
+from betavae.evaluation.paper_scale import merge, write_results_doc
 from pipelines.common import PATHS, ROOT, main_guard
 
 DEFAULT_CONFIG = "configs/higgins2017-fig5.yaml"
-
-
-def merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """`base` with every key of `override` replaced (mappings merged key by key, except `sweep.grid`)."""
-    out = dict(base)
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping) and key != "grid":
-            out[key] = merge(dict(out[key]), value)
-        else:
-            out[key] = value
-    return out
-
-
-def device_name() -> str:
-    import torch
-
-    if torch.cuda.is_available():
-        return torch.cuda.get_device_name(0)
-    return "CPU (no CUDA device)"
 
 
 def run(argv: list[str] | None = None) -> None:
@@ -55,12 +36,9 @@ def run(argv: list[str] | None = None) -> None:
     params_path = PATHS.params_file
     original = params_path.read_text()
     merged = merge(yaml.safe_load(original), config)
-    from betavae.config import EvaluateConfig, expand_sweep
-    from betavae.config.per_dataset import datasets_to_train, params_for
-
     names = datasets_to_train(merged)
     for name in names:
-        expand_sweep(params_for(merged, name))  # every value is checked before the experiment starts
+        expand_sweep(merged, name)  # every value is checked before the experiment starts
     EvaluateConfig.from_dict(merged.get("evaluate"))  # evaluate.table included
 
     cmd = ["dvc", "exp", "run", "--name", f"fig5-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M}"]
@@ -73,22 +51,7 @@ def run(argv: list[str] | None = None) -> None:
         subprocess.run(cmd, cwd=ROOT, check=True)
     finally:
         params_path.write_text(original)
-    dataset = names[0]
-    table = (PATHS.metrics(dataset) / "table.md").read_text()
-    train = config.get("train", {})
-    sweep = config.get("sweep", {})
-    header = [
-        f"# {dataset}: Higgins et al. 2017 Fig. 5 (left) at paper scale", "",
-        f"- command: `python -m pipelines.paper_scale --config {args.config}`",
-        f"- device: {device_name()}; finished {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
-        f"- budget per model: {train.get('steps')} steps x batch {train.get('batch_size')}, "
-        f"{train.get('optimizer')} lr {train.get('lr')}; replicas: {len(sweep.get('seeds', []))} seeds "
-        f"x {json.dumps(sweep.get('grid', {}))}", "",
-    ]
-    out = PATHS.results_doc(dataset)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(header) + table, encoding="utf-8")
-    print(f"wrote {out}", file=sys.stderr)
+    print(f"wrote {write_results_doc(PATHS, names[0], config, args.config)}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -11,37 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from betavae.errors import BetavaeError
-from betavae.processes import reap_orphans, spawn_bound, stop, write_pid_record
+from betavae.processes import free_port, reap_orphans, spawn_bound, stop, wait_healthy, write_pid_record
 
 MARKER = "prefect.server.api.server:create_app"
 STARTUP_TIMEOUT_S = 90.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_healthy(url: str, child, timeout: float) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if child.poll() is not None:
-            raise BetavaeError(f"the temporary Prefect server exited with status {child.returncode} at start")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return
-        time.sleep(0.1)
-    raise BetavaeError(f"the temporary Prefect server did not answer {url}/health within {timeout:.0f} s")
 
 
 @contextlib.contextmanager
@@ -61,7 +38,7 @@ def temporary_prefect_server(project: Path) -> Iterator[str | None]:
         return
     records = Path(project) / ".prefect" / "servers"
     reap_orphans(records)
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, **get_current_settings().to_environment_variables(exclude_unset=True),
            "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
     import prefect
@@ -72,7 +49,7 @@ def temporary_prefect_server(project: Path) -> Iterator[str | None]:
     record = write_pid_record(records, child.pid, os.getpid(), MARKER)
     url = f"http://127.0.0.1:{port}/api"
     try:
-        _wait_healthy(url, child, STARTUP_TIMEOUT_S)
+        wait_healthy(f"{url}/health", child, STARTUP_TIMEOUT_S, "the temporary Prefect server")
         with temporary_settings(updates={PREFECT_API_URL: url}):
             yield url
     finally:

@@ -19,7 +19,7 @@ def register_dataset(dataset: str, root: Path | None = None) -> dict[str, Any]:
     """Register the best run of `models/<dataset>/sweep.json` by `metrics/<dataset>/scores.json`; writes
     `models/<dataset>/registered.json` and returns it."""
     from betavae.config import load_params
-    from betavae.config.per_dataset import params_for, register_config
+    from betavae.config.per_dataset import checked_dataset, register_config
     from betavae.io import read_json, write_json
     from betavae.paths import ProjectPaths
     from betavae.tracking.client import client_for
@@ -29,8 +29,7 @@ def register_dataset(dataset: str, root: Path | None = None) -> dict[str, Any]:
     project = Path(root or ROOT)
     paths = ProjectPaths(project)
     p = load_params(paths.params_file)
-    params_for(p, dataset)
-    cfg = register_config(p, dataset)
+    cfg = register_config(p, checked_dataset(p, dataset))
     sweep = read_sweep_record(paths.sweep_record(dataset))
     scores = read_json(paths.scores(dataset))
     entry = promote_best(client_for(project), sweep.runs, scores, dataset, metric=cfg.metric,

@@ -14,14 +14,15 @@ from betavae.config import (
     load_params,
 )
 from betavae.errors import ConfigError
-from betavae.config.per_dataset import params_for
+from betavae.config.per_dataset import checked_dataset
 from tests.helpers.runs import tiny_params
 
 ROOT = Path(__file__).parents[1]
 
 
 def test_project_params_expand_to_the_default_beta_sweep():
-    runs = expand_sweep(params_for(load_params(ROOT / "params.yaml"), "dsprites"))
+    params = load_params(ROOT / "params.yaml")
+    runs = expand_sweep(params, checked_dataset(params, "dsprites"))
     assert all(r.dataset == "dsprites" for r in runs)
     assert [r.name for r in runs] == ["beta_vae-beta=1-seed=0", "beta_vae-beta=4-seed=0"]
     assert [r.objective.beta for r in runs] == [1.0, 4.0]
@@ -45,20 +46,20 @@ def test_bad_values_name_their_key(section, key, value, message):
     params = tiny_params()
     params[section][key] = value
     with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
-        build_run_config(params)
+        build_run_config(params, "tiny")
 
 
 def test_one_bad_grid_value_stops_the_whole_sweep():
     params = tiny_params()
     params["sweep"] = {"grid": {"train.beta": [1.0, -4.0]}, "seeds": [0]}
     with pytest.raises(ConfigError, match=r"train\.beta"):
-        expand_sweep(params)
+        expand_sweep(params, "tiny")
 
 
 def test_sweep_crosses_grid_and_seeds():
     params = tiny_params()
     params["sweep"] = {"grid": {"train.beta": [1.0, 4.0], "model.latent_dim": [4, 6]}, "seeds": [0, 1]}
-    runs = expand_sweep(params)
+    runs = expand_sweep(params, "tiny")
     assert len(runs) == 8
     assert {(r.objective.beta, r.model.latent_dim, r.train.seed) for r in runs} == {
         (b, d, s) for b in (1.0, 4.0) for d in (4, 6) for s in (0, 1)}
@@ -68,7 +69,7 @@ def test_sweep_keys_outside_model_and_train_are_rejected():
     params = tiny_params()
     params["sweep"] = {"grid": {"data.dataset": ["a", "b"]}}
     with pytest.raises(ConfigError, match="sweep.grid.data.dataset"):
-        expand_sweep(params)
+        expand_sweep(params, "tiny")
 
 
 def test_missing_or_malformed_params_file(tmp_path):
@@ -101,8 +102,8 @@ def test_num_threads_are_validated_and_left_out_of_the_run_digest():
     from betavae.config import TrainConfig
 
     params = load_params(ROOT / "params.yaml")
-    auto = build_run_config(params_for(params, "dsprites"))
-    two = build_run_config(params_for(params, "dsprites"), {"train.num_threads": 2})
+    auto = build_run_config(params, "dsprites")
+    two = build_run_config(params, "dsprites", {"train.num_threads": 2})
     assert auto.train.num_threads == "auto" and two.train.num_threads == 2
     assert auto.digest == two.digest  # a checkpoint resumes under another thread count
     for bad in (0, -1, 1.5, "many", True):

@@ -127,7 +127,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     import json
 
-    from betavae.data.compare import compare_datasets, write_report
+    from betavae.data.dataset_iou import compare_datasets, write_report
     from betavae.serving.images import check_output_path
 
     for what, folder in (("first", args.first), ("second", args.second)):
@@ -135,11 +135,22 @@ def cmd_compare(args: argparse.Namespace) -> int:
             raise DataError(f"{what}: {folder} is not a dataset folder (expected e.g. data/datasets/dsprites)")
     if args.out:
         check_output_path(args.out)
-    report = compare_datasets(Path(args.first), Path(args.second))
+    report = compare_datasets(Path(args.first), Path(args.second), num_worst=args.worst)
     if args.out:
         write_report(report, Path(args.out))
     print(json.dumps(report, indent=2, sort_keys=True))
     return 0
+
+
+def _count(text: str) -> int:
+    """A command-line count: an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return value
 
 
 def _add_version_choice(parser: argparse.ArgumentParser) -> None:
@@ -185,9 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     compare = sub.add_parser("compare", help="per-image agreement of two stored datasets (e.g. dSprites)")
-    compare.add_argument("first")
-    compare.add_argument("second")
+    compare.add_argument("first", help="the dataset to check, e.g. data/datasets/dsprites")
+    compare.add_argument("second", help="the dataset taken as truth, e.g. data/datasets/dsprites_official")
     compare.add_argument("--out", help="write the JSON report here")
+    compare.add_argument("--worst", type=_count, default=10, help="number of lowest-IoU images to list")
     compare.set_defaults(func=cmd_compare)
     return parser
 

@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from betavae import faults
+
 
 def current_umask() -> int:
     """The process umask, read without changing it where Linux exposes it (``/proc/self/status``)."""
@@ -53,6 +55,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     try:
         yield Path(tmp)
         os.replace(tmp, path)
+        faults.reached("output-written")
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

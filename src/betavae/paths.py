@@ -1,19 +1,27 @@
-"""Every path of a project checkout, in one place.
+"""Every path and file name of a project checkout, in one place.
 
 ```
 params.yaml                                   the pipeline's parameters
 data/datasets/<name>/                         a stored dataset (betavae.data.storage layout)
-data/validation/<name>/                       its Great Expectations Data Docs and summary
+data/validation/<name>/                       its Great Expectations Data Docs and summary.json
 models/<dataset>/sweep.json                   the sweep record (betavae.tracking.sweep_record)
-models/<dataset>/checkpoints/<run>-<digest>/  one run's checkpoints, resumable
+models/<dataset>/checkpoints/<run>-<digest>/  one run's training state: last.pt, resumable; final_state.pt
+                                              once sealed with train.keep_checkpoints
+models/<dataset>/weights/<run>-<digest>/      one finished run's inference weights, weights.pt
 models/<dataset>/registered.json              the registered champion
 metrics/<dataset>/scores.json                 every run's scores (DVC metrics)
 metrics/<dataset>/table.{json,md}             the comparison table; table_details.json its replicas
-plots/<dataset>/                              rendered pictures
+plots/<dataset>/                              rendered pictures; index.json says what was drawn
+reports/<dataset>/index.html                  the static HTML report
 docs/results/<dataset>-fig5.md                a paper-scale table, committed
 mlflow.db, mlruns/                            the default MLflow store
 .prefect/                                     the temporary Prefect server's state
 ```
+
+Two kinds of `.pt` file, never one name for both: training state (model, optimiser and discriminator
+states, RNG states; :data:`LAST_STATE_FILE` while a run trains, :data:`FINAL_STATE_FILE` when kept after
+sealing) and inference weights (:data:`WEIGHTS_FILE`: the model alone, what evaluation, rendering, a
+logged model and a worker's clone read).
 """
 
 from __future__ import annotations
@@ -23,9 +31,22 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from betavae.errors import ConfigError
+from betavae.errors import ConfigError, DataError
 
 ROOT_ENV = "BETAVAE_ROOT"
+SWEEP_RECORD_FILE = "sweep.json"
+#: A run's latest training state, written every `train.checkpoint_every` steps; an interrupted run resumes
+#: from it.
+LAST_STATE_FILE = "last.pt"
+#: A sealed run's training state, kept beside its weights only with `train.keep_checkpoints`.
+FINAL_STATE_FILE = "final_state.pt"
+#: Inference weights: the training state without optimiser, objective (discriminator) or RNG states.
+WEIGHTS_FILE = "weights.pt"
+#: The comparison table of a dataset (:mod:`betavae.evaluation.table`), machine-readable and Markdown.
+TABLE_JSON_FILE = "table.json"
+TABLE_MARKDOWN_FILE = "table.md"
+#: The JSON summary of a dataset's validation (:mod:`betavae.data.validation`).
+VALIDATION_SUMMARY_FILE = "summary.json"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
@@ -73,11 +94,25 @@ class ProjectPaths:
     def validation(self, name: str) -> Path:
         return self.root / "data" / "validation" / name
 
+    def validation_summary(self, name: str) -> Path:
+        """`data/validation/<name>/summary.json`, written by :mod:`betavae.data.validation`."""
+        return self.validation(name) / VALIDATION_SUMMARY_FILE
+
     def models(self, dataset: str) -> Path:
         return self.root / "models" / dataset
 
     def sweep_record(self, dataset: str) -> Path:
-        return self.models(dataset) / "sweep.json"
+        return self.models(dataset) / SWEEP_RECORD_FILE
+
+    @classmethod
+    def of_sweep_record(cls, path: Path) -> ProjectPaths:
+        """The project whose :meth:`sweep_record` is `path`, found from the path alone (a record read in
+        another clone or a moved project); DataError unless `path` is `<root>/models/<dataset>/sweep.json`."""
+        path = Path(path).resolve()
+        if len(path.parents) < 3 or cls(path.parents[2]).sweep_record(path.parent.name) != path:
+            raise DataError(f"{path} is not where a sweep record lives: expected <project>/models/<dataset>/"
+                            f"{SWEEP_RECORD_FILE}")
+        return cls(path.parents[2])
 
     def checkpoints(self, dataset: str) -> Path:
         return self.models(dataset) / "checkpoints"
@@ -86,13 +121,17 @@ class ProjectPaths:
         """One run's checkpoint folder; the config digest keeps a changed configuration from resuming."""
         return self.checkpoints(dataset) / f"{run_name}-{digest}"
 
+    def run_last_state(self, dataset: str, run_name: str, digest: str) -> Path:
+        """One run's latest training state, `last.pt` in its checkpoint folder."""
+        return self.run_checkpoints(dataset, run_name, digest) / LAST_STATE_FILE
+
     def weights(self, dataset: str) -> Path:
         """`models/<dataset>/weights/`: each finished run's inference weights, DVC-cached (to the remote)."""
         return self.models(dataset) / "weights"
 
     def run_weights(self, dataset: str, run_name: str, digest: str) -> Path:
         """One run's sealed inference weights, the file evaluate, render and a worker's clone read."""
-        return self.weights(dataset) / f"{run_name}-{digest}" / "final.pt"
+        return self.weights(dataset) / f"{run_name}-{digest}" / WEIGHTS_FILE
 
     def registered(self, dataset: str) -> Path:
         return self.models(dataset) / "registered.json"
@@ -107,11 +146,28 @@ class ProjectPaths:
     def scores(self, dataset: str) -> Path:
         return self.metrics(dataset) / "scores.json"
 
+    def table_json(self, dataset: str) -> Path:
+        """`metrics/<dataset>/table.json`: the comparison table, scores as fractions."""
+        return self.metrics(dataset) / TABLE_JSON_FILE
+
+    def table_markdown(self, dataset: str) -> Path:
+        """`metrics/<dataset>/table.md`: the comparison table as Markdown."""
+        return self.metrics(dataset) / TABLE_MARKDOWN_FILE
+
     def table_details(self, dataset: str) -> Path:
         return self.metrics(dataset) / "table_details.json"
 
     def plots(self, dataset: str) -> Path:
         return self.root / "plots" / dataset
+
+    def plots_index(self, dataset: str) -> Path:
+        """`plots/<dataset>/index.json`: every picture the render stage drew, and the comparison rows."""
+        return self.plots(dataset) / "index.json"
+
+    def report(self, dataset: str) -> Path:
+        """`reports/<dataset>/index.html`: the static HTML report."""
+        return self.root / "reports" / dataset / "index.html"
+
 
     def results_doc(self, dataset: str) -> Path:
         """`docs/results/<dataset>-fig5.md`: a committed paper-scale table."""

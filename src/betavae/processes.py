@@ -125,3 +125,84 @@ def reap_orphans(folder: Path, timeout: float = 5.0) -> list[int]:
             stopped.append(pid)
         record_path.unlink(missing_ok=True)
     return stopped
+
+
+def _proc_stat(pid: int) -> list[str] | None:
+    """The fields of `/proc/<pid>/stat` after the command name (state first), or None if it cannot be read."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat[stat.rindex(")") + 2:].split()  # the name may hold spaces and parentheses
+
+
+def process_start_time(pid: int) -> str | None:
+    """When process `pid` started, as `<boot id>:<clock ticks since boot>` (Linux), so a later process given
+    the same pid (or the same pid after a reboot) is told apart; None where `/proc` cannot say."""
+    fields = _proc_stat(pid)
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return None
+    return None if fields is None or len(fields) < 20 else f"{boot}:{fields[19]}"  # field 22 of proc(5)
+
+
+def process_running(pid: int, started: str | None = None) -> bool:
+    """True while the process `pid` runs: it exists and has not exited (a zombie waiting for its parent
+    has), and, when `started` (from :func:`process_start_time`) is given and `/proc` can tell, it is still
+    the process that started then rather than a later one given the same pid."""
+    if not process_alive(pid):
+        return False
+    fields = _proc_stat(pid)
+    if fields is None:  # no /proc (not Linux): the pid exists, which is all that can be known
+        return True
+    if fields[0] in ("Z", "X"):
+        return False
+    return started is None or process_start_time(pid) in (None, started)
+
+
+def pid_space() -> str | None:
+    """Where this process's pids mean something: `<machine id>/<pid namespace>` (Linux). Two processes with
+    the same host name but another machine id (two machines named alike) or another pid namespace (a
+    container sharing the host's name) cannot see each other's pids; None where neither can be read."""
+    machine = ""
+    for path in ("/etc/machine-id", "/var/lib/dbus/machine-id"):
+        try:
+            machine = Path(path).read_text().strip()
+            break
+        except OSError:
+            continue
+    try:
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        namespace = ""
+    return f"{machine}/{namespace}" if machine or namespace else None
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port free on `host` right now (the kernel's choice), for a child server to bind."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_healthy(url: str, child: subprocess.Popen, timeout: float, what: str) -> None:
+    """Wait until GET `url` answers 200; `child` (the server) exiting first, or `timeout`, is an error."""
+    import urllib.error
+    import urllib.request
+
+    from betavae.errors import BetavaeError
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            raise BetavaeError(f"{what} exited with status {child.returncode} at start")
+        with contextlib.suppress(OSError, urllib.error.URLError):
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        time.sleep(0.1)
+    raise BetavaeError(f"{what} did not answer {url} within {timeout:.0f} s")
+

@@ -132,7 +132,7 @@ def test_the_metric_suite_is_timed_on_a_random_encoder_of_the_chosen_architectur
 
 
 def test_a_checkpoint_and_a_suite_architecture_are_not_given_together(tmp_path, capsys) -> None:
-    code = benchmarks_main(["--sections", "suite", "--checkpoint", str(tmp_path / "final.pt"),
+    code = benchmarks_main(["--sections", "suite", "--checkpoint", str(tmp_path / "weights.pt"),
                             "--suite-arch", "conv64", "--out", str(tmp_path / "out.json")])
     assert code == 1
     assert "give --checkpoint or --suite-arch, not both" in capsys.readouterr().err

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from betavae.config.datasets import Checksum
 from betavae.data.download import (
-    Checksum,
     fetch,
     fetch_cached,
     file_digest,

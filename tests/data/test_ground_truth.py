@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from betavae.data.dummy import BlockGrid, block_image
+from tests.helpers.block_grid import BlockGrid, block_image
 from betavae.data.ground_truth import grid_strides
 from betavae.errors import DataError
 

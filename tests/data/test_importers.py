@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from betavae.data import compare
+from betavae.data import dataset_iou
 from betavae.data.ground_truth import grid_strides
 from betavae.data.importers import (
     blobs,
@@ -368,7 +368,7 @@ def test_blobs_rejects_bad_parameters() -> None:
 def test_iou_of_packed_rows_known_values() -> None:
     a = np.packbits(np.array([[1, 1, 0, 0, 0, 0, 0, 0, 0, 0], [0] * 10, [1] * 10], dtype=np.uint8), axis=1)
     b = np.packbits(np.array([[1, 0, 1, 0, 0, 0, 0, 0, 0, 0], [0] * 10, [0] * 10], dtype=np.uint8), axis=1)
-    np.testing.assert_allclose(compare.iou_packed(a, b), [1 / 3, 1.0, 0.0])
+    np.testing.assert_allclose(dataset_iou.iou_packed(a, b), [1 / 3, 1.0, 0.0])
 
 
 def _store(path: Path, images: np.ndarray, classes: np.ndarray, values: tuple | None = None, names=None) -> Path:
@@ -395,7 +395,7 @@ def test_agreement_report_finds_the_altered_image(tmp_path: Path) -> None:
     top, left = np.argwhere(altered[2][1:] == 1)[0] + (1, 0)
     altered[2, top, left : left + 4] = 0
     reference = _store(tmp_path / "official", altered, classes[rows])
-    report = compare.compare_datasets(candidate, reference, num_worst=2)
+    report = dataset_iou.compare_datasets(candidate, reference, num_worst=2)
     assert report["num_compared"] == 3
     assert report["iou"]["min"] == pytest.approx(13 / 17)
     assert report["iou"]["mean"] == pytest.approx((2 + 13 / 17) / 3)
@@ -407,10 +407,13 @@ def test_agreement_report_finds_the_altered_image(tmp_path: Path) -> None:
     assert report["worst"][1]["iou"] == 1.0 and len(report["worst"]) == 2
     assert report["mean_iou_by_factor_class"]["shape"] == {"0": pytest.approx((1 + 13 / 17) / 2), "2": 1.0}
     assert report["factor_value_mismatches"] == []
-    out = compare.write_report(report, tmp_path / "reports" / "agreement.json")
+    out = dataset_iou.write_report(report, tmp_path / "reports" / "agreement.json")
     assert json.loads(out.read_text())["worst"][0]["candidate_index"] == 5
-    assert compare.main([str(candidate), str(reference), str(tmp_path / "cli.json")]) == 0
+    from betavae.cli import main
+
+    assert main(["compare", str(candidate), str(reference), "--out", str(tmp_path / "cli.json"), "--worst", "1"]) == 0
     assert json.loads((tmp_path / "cli.json").read_text())["num_compared"] == 3
+    assert len(json.loads((tmp_path / "cli.json").read_text())["worst"]) == 1
 
 
 def test_agreement_report_flags_value_and_name_mismatches(tmp_path: Path) -> None:
@@ -420,14 +423,14 @@ def test_agreement_report_flags_value_and_name_mismatches(tmp_path: Path) -> Non
     values = [np.unique(arrays["latents_values"][:, k + 1]) for k in range(5)]
     values[1] = np.array([0.5, 0.65])
     shifted = _store(tmp_path / "b", imgs, classes, values=tuple(values))
-    report = compare.compare_datasets(candidate, shifted)
+    report = dataset_iou.compare_datasets(candidate, shifted)
     assert report["factor_value_mismatches"] == ["factor 'scale' class 1: reference 0.65, candidate 0.6"]
     renamed = _store(tmp_path / "c", imgs, classes, names=("shape", "size", "orientation", "posX", "posY"))
     with pytest.raises(DataError, match="factor names differ"):
-        compare.compare_datasets(candidate, renamed)
+        dataset_iou.compare_datasets(candidate, renamed)
     partial = _store(tmp_path / "d", imgs[:10], classes[:10])
     with pytest.raises(DataError, match=r"has no image with factor classes \[0, 1, 0, 1, 0\]"):
-        compare.compare_datasets(partial, candidate)
+        dataset_iou.compare_datasets(partial, candidate)
 
 
 def test_agreement_of_the_renderer_with_the_twelve_real_images(tmp_path: Path) -> None:
@@ -450,7 +453,7 @@ def test_agreement_of_the_renderer_with_the_twelve_real_images(tmp_path: Path) -
 
     candidate = store(tmp_path / "procedural", dsprites.render(classes))
     reference = store(tmp_path / "official", real["imgs"])
-    report = compare.compare_datasets(candidate, reference, num_worst=3)
+    report = dataset_iou.compare_datasets(candidate, reference, num_worst=3)
     assert report["num_compared"] == 12
     assert report["factor_value_mismatches"] == []
     # The renderer was fitted to these images: squares and ellipses match exactly, hearts nearly.

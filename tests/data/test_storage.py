@@ -11,7 +11,7 @@ import pytest
 
 from betavae.data import _zstd_npy as zstd_npy
 from betavae.data import storage
-from betavae.data.dummy import BlockGrid
+from tests.helpers.block_grid import BlockGrid
 from betavae.data.storage import PackedImages, load_dataset, write_dataset, writer
 from betavae.errors import DataError
 

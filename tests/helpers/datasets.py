@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 
 from betavae.data import _zstd_npy as zstd_npy
 from betavae.data import storage
-from betavae.data.dummy import BlockGrid
+from tests.helpers.block_grid import BlockGrid
 from betavae.data.storage import write_dataset
 
 

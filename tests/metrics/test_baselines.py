@@ -8,8 +8,8 @@ import pytest
 from betavae.errors import ConfigError, DataError
 from betavae.evaluation import baselines
 from betavae.metrics import suite
-from betavae.metrics.beta_vae import z_diff_features
 from betavae.metrics.cache import GridCodeCache, PairDifferenceSource
+from betavae.metrics.z_diff import z_diff_features
 from tests.helpers.synthetic import SyntheticGrid
 
 

@@ -7,8 +7,8 @@ import pytest
 
 from betavae.errors import ConfigError
 from betavae.metrics import beta_vae, higgins2017, suite
-from betavae.metrics.beta_vae import z_diff_features
 from betavae.metrics.cache import as_code_source
+from betavae.metrics.z_diff import z_diff_features
 from tests.helpers.synthetic import SyntheticGrid, constant, identity
 
 SMALL = {"protocol": "higgins2017", "batch_size": 16, "num_train": 200, "num_eval": 200}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from betavae.data.dummy import BlockGrid
+from tests.helpers.block_grid import BlockGrid
 from betavae.errors import DataError
 from betavae.evaluation import baselines
 from betavae.metrics import dci, suite

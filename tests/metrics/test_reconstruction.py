@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from betavae.errors import ConfigError
+from betavae.errors import ConfigError, DataError
 from betavae.evaluation import reconstruction
+from betavae.evaluation.inference import encode_means, images_to_input, kl_per_latent
 from betavae.models import ModelConfig, build_model
 from tests.helpers.synthetic import SyntheticGrid
 
@@ -83,6 +84,21 @@ def test_real_vae_terms_are_consistent() -> None:
 
 def test_images_to_input_layout() -> None:
     images = np.arange(2 * 3 * 4 * 2, dtype=np.uint8).reshape(2, 3, 4, 2)
-    x = reconstruction.images_to_input(images, 255)
+    x = images_to_input(images, 255)
     assert x.shape == (2, 2, 3, 4) and x.dtype == torch.float32
     assert float(x[1, 1, 2, 3]) == pytest.approx(images[1, 2, 3, 1] / 255)
+
+
+@pytest.mark.parametrize("images, found", [
+    (np.zeros((2, 3, 4, 1), dtype=np.float32), "float32 (2, 3, 4, 1)"),
+    (np.zeros((3, 4, 1), dtype=np.uint8), "uint8 (3, 4, 1)"),
+])
+def test_every_inference_entry_refuses_images_the_models_do_not_take_with_one_error(images, found) -> None:
+    from tests.helpers.decoders import KnownDecoder
+
+    message = f"images: expected uint8 images of shape (n, H, W, C), got {found}"
+    for call in (lambda: images_to_input(images, 255), lambda: encode_means(KnownDecoder(), images, 1),
+                 lambda: kl_per_latent(KnownDecoder(), images, 1)):
+        with pytest.raises(DataError) as raised:
+            call()
+        assert str(raised.value) == message

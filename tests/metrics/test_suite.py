@@ -68,3 +68,13 @@ def test_parameter_sets() -> None:
     cpu = suite.describe(profiles["cpu"])
     assert set(cpu) == set(suite.METRICS)
     assert suite.planned_draws(profiles["cpu"]) < suite.planned_draws(profiles["reference"])
+
+
+def test_the_suite_runs_exactly_the_metrics_whose_settings_config_checks() -> None:
+    """`evaluate` is validated against betavae.config.metrics; the suite must run the same metrics, in the
+    same order, each reading the settings class that validation used."""
+    from betavae.config.metrics import METRIC_SETTINGS
+
+    assert list(suite.METRICS) == list(METRIC_SETTINGS)
+    for name, module in suite.METRICS.items():
+        assert module.Params is METRIC_SETTINGS[name] and module.NAME == name

@@ -24,7 +24,7 @@ def test_final_weights_and_data_travel_through_the_remote(project_copy, tmp_path
     dest, env = project_copy
     dvc = str(BIN / "dvc")
     weights = _digests(dest / "models/blobs/weights")
-    assert len(weights) == 2 and all(path.endswith("final.pt") for path in weights), weights
+    assert len(weights) == 2 and all(path.endswith("weights.pt") for path in weights), weights
     assert not list((dest / "models/blobs/checkpoints").rglob("*.pt")), "sealed runs keep no optimiser state"
     run_ok([dvc, "remote", "add", "-d", "store", str(tmp_path / "remote")], dest, env)
     run_ok([dvc, "push"], dest, env)

@@ -31,7 +31,7 @@ def test_repro_produces_every_stage_output(project):
     assert (dest / "data/validation/blobs").is_dir()
     sweep = json.loads((dest / "models/blobs/sweep.json").read_text())
     assert [r["name"] for r in sweep["runs"]] == ["beta_vae-beta=1-seed=0", "beta_vae-beta=4-seed=0"]
-    assert all(r["status"] == "finished" and r["checkpoint"].endswith("final.pt") for r in sweep["runs"])
+    assert all(r["status"] == "finished" and r["checkpoint"].endswith("weights.pt") for r in sweep["runs"])
     scores = json.loads((dest / "metrics/blobs/scores.json").read_text())
     assert set(scores) == {"beta_vae-beta=1-seed=0", "beta_vae-beta=4-seed=0"}
     for values in scores.values():

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import yaml
 
+from betavae.evaluation.paper_scale import merge
 from pipelines import paper_scale
 from tests.helpers.project_copy import ROOT
 
 
 def test_merge_replaces_keys_and_keeps_the_rest() -> None:
     base = {"train": {"lr": 0.0005, "seed": 0}, "sweep": {"grid": {"train.beta": [1.0, 4.0], "model.x": [1]}}}
-    merged = paper_scale.merge(base, {"train": {"lr": 0.01}, "sweep": {"grid": {"train.beta": [1.0]}}})
+    merged = merge(base, {"train": {"lr": 0.01}, "sweep": {"grid": {"train.beta": [1.0]}}})
     assert merged == {"train": {"lr": 0.01, "seed": 0}, "sweep": {"grid": {"train.beta": [1.0]}}}
     assert base["train"]["lr"] == 0.0005  # the input is not modified
 
 
 def test_paper_scale_config_is_table_1_and_a4(capsys) -> None:
     config = yaml.safe_load((ROOT / paper_scale.DEFAULT_CONFIG).read_text())
-    merged = paper_scale.merge(yaml.safe_load((ROOT / "params.yaml").read_text()), config)
+    merged = merge(yaml.safe_load((ROOT / "params.yaml").read_text()), config)
     assert (merged["train"]["optimizer"], merged["train"]["lr"], merged["train"]["batch_size"]) == ("adagrad", 0.01, 64)
     assert merged["model"] == {"architecture": "mlp64", "latent_dim": 10, "likelihood": "bernoulli"}
     assert merged["sweep"]["grid"] == {"train.beta": [1.0, 4.0]} and len(merged["sweep"]["seeds"]) == 10

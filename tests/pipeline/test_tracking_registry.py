@@ -26,7 +26,7 @@ def project(tmp_path, monkeypatch):
 
 def test_sweep_runs_are_nested_logged_registered_and_pulled(project):
     data = InMemoryImages(random_binary_images(64, 28), digest="d" * 64)
-    runs = expand_sweep(tiny_params(steps=10, log_every=5, checkpoint_every=10))
+    runs = expand_sweep(tiny_params(steps=10, log_every=5, checkpoint_every=10), "tiny")
     client = client_for(project)
     assert client.tracking_uri == f"sqlite:///{project / 'mlflow.db'}"
     experiment_id = ensure_experiment(client, "betavae-tiny", project)
@@ -92,7 +92,7 @@ def test_choose_best_skips_diverged_runs_and_names_missing_metrics():
 
 def test_diverged_run_is_recorded_as_failed_with_its_reason(project):
     data = InMemoryImages(random_binary_images(64, 28))
-    run = expand_sweep(tiny_params(steps=200, lr=1e30))[0]
+    run = expand_sweep(tiny_params(steps=200, lr=1e30), "tiny")[0]
     client = client_for(project)
     experiment_id = ensure_experiment(client, "betavae-tiny", project)
     parent = start_run(client, experiment_id, "sweep")

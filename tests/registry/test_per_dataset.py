@@ -7,9 +7,9 @@ import pytest
 from betavae.errors import ConfigError
 from betavae.config.per_dataset import (
     apply_overrides,
+    checked_dataset,
     datasets_to_train,
     keep_checkpoints,
-    params_for,
     register_config,
 )
 
@@ -24,14 +24,13 @@ PARAMS = {
 
 def test_each_dataset_gets_its_own_view_and_register_metric():
     assert datasets_to_train(PARAMS) == ["dsprites", "mnist"]
-    view = params_for(PARAMS, "mnist")
-    assert view["data"]["dataset"] == "mnist" and "train_on" not in view["data"]
+    assert checked_dataset(PARAMS, "mnist") == "mnist"
     assert PARAMS["data"]["train_on"] == ["dsprites", "mnist"]  # the input is not modified
     assert (register_config(PARAMS, "mnist").metric, register_config(PARAMS, "mnist").mode) == (
         "reconstruction.elbo", "max")
     assert register_config(PARAMS, "dsprites").metric == "beta_vae.eval_accuracy"
     with pytest.raises(ConfigError, match=r"dataset 'blobs' is not in data.train_on \['dsprites', 'mnist'\]"):
-        params_for(PARAMS, "blobs")
+        checked_dataset(PARAMS, "blobs")
 
 
 def test_old_and_wrong_keys_say_what_to_write():

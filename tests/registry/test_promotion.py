@@ -46,8 +46,8 @@ def store(tmp_path_factory):
         experiment_id = ensure_experiment(client, "betavae-tiny", project)
         parent = start_run(client, experiment_id, "sweep")
         records = [train_and_track(r, data, root=project, client=client, experiment_id=experiment_id,
-                                   parent_id=parent.run_id, progress=False) for r in expand_sweep(params)]
-        diverged_run = expand_sweep(tiny_params(steps=50, lr=1e30))[0]
+                                   parent_id=parent.run_id, progress=False) for r in expand_sweep(params, "tiny")]
+        diverged_run = expand_sweep(tiny_params(steps=50, lr=1e30), "tiny")[0]
         diverged = train_and_track(diverged_run, data, root=project / "div", client=client,
                                    experiment_id=experiment_id, parent_id=parent.run_id, progress=False)
         parent.finish()
@@ -111,7 +111,7 @@ def test_version_carries_lineage_and_a_model_card(store):
     assert tags["betavae.run_id"] == b.run_id == version.run_id
     assert tags["betavae.config_digest"] == expand_sweep(
         {**tiny_params(steps=4, log_every=2, checkpoint_every=4),
-         "sweep": {"grid": {"train.beta": [2.0]}, "seeds": [0]}})[0].digest
+         "sweep": {"grid": {"train.beta": [2.0]}, "seeds": [0]}}, "tiny")[0].digest
     assert tags["betavae.param.train.beta"] == "2.0" and tags["betavae.param.model.latent_dim"] == "4"
     assert tags["betavae.library.torch"] == torch.__version__
     assert {"betavae.library.mlflow", "betavae.library.numpy", "betavae.library.betavae"} <= set(tags)

@@ -19,23 +19,23 @@ def _record(checkpoint: str) -> SweepRecord:
 
 def test_checkpoints_are_stored_relative_and_follow_a_moved_project(tmp_path):
     project = tmp_path / "a"
-    checkpoint = project / "models/blobs/checkpoints/run-1234/final.pt"
+    checkpoint = project / "models/blobs/weights/run-1234/weights.pt"
     record_path = project / "models/blobs/sweep.json"
     record_path.parent.mkdir(parents=True)
     write_sweep_record(record_path, _record(str(checkpoint)))
     stored = json.loads(record_path.read_text())["runs"][0]["checkpoint"]
-    assert stored == "models/blobs/checkpoints/run-1234/final.pt"
+    assert stored == "models/blobs/weights/run-1234/weights.pt"
     assert read_sweep_record(record_path).runs[0].checkpoint == str(checkpoint)
 
     moved = shutil.copytree(project, tmp_path / "b")
     assert read_sweep_record(moved / "models/blobs/sweep.json").runs[0].checkpoint == str(
-        moved / "models/blobs/checkpoints/run-1234/final.pt")
+        moved / "models/blobs/weights/run-1234/weights.pt")
 
 
 def test_a_checkpoint_outside_the_project_stays_absolute(tmp_path):
     record_path = tmp_path / "p/models/blobs/sweep.json"
     record_path.parent.mkdir(parents=True)
-    elsewhere = tmp_path / "scratch/final.pt"
+    elsewhere = tmp_path / "scratch/weights.pt"
     write_sweep_record(record_path, _record(str(elsewhere)))
     assert json.loads(record_path.read_text())["runs"][0]["checkpoint"] == str(elsewhere)
     assert read_sweep_record(record_path).runs[0].checkpoint == str(elsewhere)

@@ -45,8 +45,8 @@ def git_ignored(paths: list[str]) -> set[str]:
 
 def test_large_outputs_are_ignored_and_metrics_are_not():
     """Checkpoints never enter a git (or `dvc exp`) commit; scores and plots do, as `dvc metrics` expects."""
-    checkpoints = "models/dsprites/checkpoints/run/final.pt"
-    weights = "models/dsprites/weights/run/final.pt"
+    checkpoints = "models/dsprites/checkpoints/run/final_state.pt"
+    weights = "models/dsprites/weights/run/weights.pt"
     small = ["metrics/dsprites/scores.json", "metrics/dsprites/table.md", "plots/dsprites/a_traversal.png",
              "models/dsprites/sweep.json", "models/dsprites/registered.json"]
     assert git_ignored([checkpoints, weights, *small]) == {checkpoints, weights}

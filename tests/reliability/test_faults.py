@@ -35,15 +35,11 @@ def test_sigkill_during_acquire_leaves_nothing_partial_and_a_rerun_matches(tmp_p
     (project / "params.yaml").write_text(yaml.safe_dump({"data": {"train_on": ["blobs"], "datasets": {"blobs": BLOBS}}}))
     datasets = project / "data" / "datasets"
     cmd = [sys.executable, "-m", "pipelines.acquire", "blobs"]
-    stage = subprocess.Popen(cmd, cwd=project, env=stage_env(project), stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and stage.poll() is None:
-        if datasets.is_dir() and any(p.name.startswith(".blobs.tmp-") for p in datasets.iterdir()):
-            stage.send_signal(signal.SIGKILL)  # mid-write: the dataset's temporary folder exists
-            break
-        time.sleep(0.002)
-    assert stage.wait(30) == -signal.SIGKILL, "the acquisition finished before it could be killed"
+    # mid-write: the dataset's temporary folder holds its images, not yet its factors or manifest
+    stage = subprocess.run(cmd, cwd=project, env=stage_env(project) | {"BETAVAE_FAULT": "acquire:dataset-staged"},
+                           capture_output=True, text=True, timeout=300)
+    assert stage.returncode == -signal.SIGKILL, f"the acquisition was not killed mid-write:\n{stage.stderr}"
+    assert any(p.name.startswith(".blobs.tmp-") for p in datasets.iterdir()), "no partial write to clean up"
     assert not (datasets / "blobs").exists(), "a killed acquisition left a dataset directory readers would trust"
     proc = subprocess.run(cmd, cwd=project, env=stage_env(project), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
@@ -99,17 +95,17 @@ def test_two_dvc_repro_in_one_clone_fail_clearly_on_the_lock(tmp_path):
     env = clean_env(project)
     subprocess.run(["git", "init", "-q"], cwd=project, env=env, check=True)
     dvc = str(BIN / "dvc")
-    first = subprocess.Popen([dvc, "repro", "acquire@blobs"], cwd=project, env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True)
-    lock = project / ".dvc" / "tmp" / "rwlock"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and first.poll() is None:
-        if lock.is_file() and "acquire" in lock.read_text():
-            break
+    gate = tmp_path / "release"  # the first repro's acquire stage holds here, inside DVC's lock, until released
+    first = subprocess.Popen([dvc, "repro", "acquire@blobs"], cwd=project,
+                             env=env | {"BETAVAE_PAUSE": f"acquire:dataset-staged:{gate}"},
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 300
+    while not gate.with_name("release.reached").exists():
+        assert first.poll() is None and time.monotonic() < deadline, "the first repro never reached its stage"
         time.sleep(0.05)
-    assert first.poll() is None, "the first repro ended before the second could start"
     second = subprocess.run([dvc, "repro", "acquire@blobs"], cwd=project, env=env, capture_output=True, text=True,
                             timeout=120)
+    gate.touch()
     assert second.returncode != 0
     text = second.stdout + second.stderr
     assert "lock" in text.lower() and "Traceback" not in text, text

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from betavae.config import EvaluateConfig, RegisterConfig, RenderConfig, expand_sweep
 from betavae.config.datasets import parse_spec
 from betavae.errors import ConfigError
-from betavae.config.per_dataset import datasets_to_train, keep_checkpoints, params_for, register_config
+from betavae.config.per_dataset import datasets_to_train, keep_checkpoints, register_config
 from tests.helpers.project_copy import ROOT
 
 DEFAULT = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -38,7 +38,7 @@ def validate_everything(params: dict[str, Any]) -> None:
         parse_spec(name, spec)
     keep_checkpoints(params)
     for name in datasets_to_train(params):
-        expand_sweep(params_for(params, name))
+        expand_sweep(params, name)
         register_config(params, name)
     EvaluateConfig.from_dict(params.get("evaluate"))  # evaluate.table is validated with it
     RenderConfig.from_dict(params.get("render"))

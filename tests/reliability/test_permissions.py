@@ -39,7 +39,7 @@ def test_json_and_raw_atomic_writes_follow_the_umask(tmp_path, umask):
 
 def test_checkpoints_plots_reports_and_datasets_follow_the_umask(tmp_path, umask):
     expected = 0o666 & ~umask
-    run = build_run_config(tiny_params(steps=2, checkpoint_every=1))
+    run = build_run_config(tiny_params(steps=2, checkpoint_every=1), "tiny")
     result = train(run, InMemoryImages(random_binary_images(32, 28)), tmp_path / "ckpt", progress=False)
     assert mode(result.checkpoint) == expected
     png = save_traversal_png(np.zeros((2 * 28, 3 * 28), dtype=np.float32), tmp_path / "plots" / "t.png",

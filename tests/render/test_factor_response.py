@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from betavae.data.dummy import BlockGrid
+from tests.helpers.block_grid import BlockGrid
 from betavae.render.factor_response import factor_response, save_factor_response_png
 from betavae.render.figure import SIZES
 
@@ -14,7 +14,7 @@ from betavae.render.figure import SIZES
 def block_position_encoder(images: np.ndarray) -> np.ndarray:
     """Reads the block back: z0 = x class, z1 = y class + 10 * size class, z2 = 7 (constant).
 
-    A block image's top-left lit pixel sits at (2y, 2x) and its side is size + 1 (`betavae.data.dummy`).
+    A block image's top-left lit pixel sits at (2y, 2x) and its side is size + 1 (`tests.helpers.block_grid`).
     """
     codes = np.zeros((len(images), 3))
     for n, img in enumerate(images[..., 0]):

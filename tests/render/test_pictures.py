@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 from betavae.config import RenderConfig, expand_sweep
-from betavae.data.dummy import BlockGrid
+from tests.helpers.block_grid import BlockGrid
 from betavae.models.priors import LpNestedISA
 from betavae.render.animation import active_latents, save_gif, traversal_frames
 from betavae.render.figure import SIZES
@@ -56,16 +56,16 @@ def test_gif_cycles_every_active_latent_forth_and_back(tmp_path):
 
 
 def test_isa_prior_samples_come_from_its_own_sampler():
-    params = {"data": {"dataset": "tiny"}, "model": {"architecture": "mlp28", "latent_dim": 4},
+    params = {"model": {"architecture": "mlp28", "latent_dim": 4},
               "train": {"objective": "isa_vae", "beta": 1.0, "isa_layout": [2, 2], "isa_p0": 2.0, "isa_p": 0.8},
               "sweep": {"grid": {}, "seeds": [0]}}
-    run = expand_sweep(params)[0]
+    run = expand_sweep(params, "tiny")[0]
     prior = prior_of(run, None)
     assert isinstance(prior, LpNestedISA) and prior.layout == (2, 2)
     z = sample_prior(prior, 5, 4, torch.Generator().manual_seed(3))
     expected = LpNestedISA((2, 2), 2.0, 0.8).sample(5, generator=torch.Generator().manual_seed(3))
     torch.testing.assert_close(z, expected)
-    gaussian = expand_sweep({**params, "train": {"objective": "beta_vae", "beta": 4.0}})[0]
+    gaussian = expand_sweep({**params, "train": {"objective": "beta_vae", "beta": 4.0}}, "tiny")[0]
     assert prior_of(gaussian, None) is None
 
 
@@ -82,14 +82,14 @@ def test_sweep_points_pool_seeds_per_beta():
 @pytest.fixture(scope="module")
 def block_checkpoint(tmp_path_factory):
     """A 2-latent model trained for a few steps on the 8 x 8 block grid (small, real)."""
-    params = {"data": {"dataset": "blocks"}, "model": {"architecture": "mlp28", "latent_dim": 2},
+    params = {"model": {"architecture": "mlp28", "latent_dim": 2},
               "train": {"objective": "beta_vae", "beta": 4.0, "steps": 4, "batch_size": 8, "device": "cpu",
                         "checkpoint_every": 4, "log_every": 2},
               "sweep": {"grid": {}, "seeds": [0]}}
     data = BlockGrid()
     padded = SimpleNamespace(images=np.pad(data.images, ((0, 0), (0, 20), (0, 20), (0, 0))), max_pixel_value=1,
                              digest="blocks")
-    result = train(expand_sweep(params)[0], padded, tmp_path_factory.mktemp("ckpt"), progress=False)
+    result = train(expand_sweep(params, "blocks")[0], padded, tmp_path_factory.mktemp("ckpt"), progress=False)
     return result.checkpoint, padded
 
 

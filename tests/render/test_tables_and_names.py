@@ -11,16 +11,16 @@ import numpy as np
 from PIL import Image
 
 from betavae.config import expand_sweep
-from betavae.render.comparison import comparison_rows, summary_markdown, sweep_points
 from betavae.render.curves import write_loss_csv, write_runs_csv
 from betavae.report.page import ReportInputs, build_page
+from betavae.tracking.runs_table import comparison_rows, summary_markdown, sweep_points
 from betavae.tracking.sweep_record import RunRecord
 from betavae.tracking.ui import dataset_input, sweep_run_name
 from tests.helpers.runs import tiny_params
 
 
 def _records():
-    runs = expand_sweep(tiny_params())
+    runs = expand_sweep(tiny_params(), "tiny")
     return [RunRecord(r.name, r.to_dict(), f"id{i}", "finished") for i, r in enumerate(runs)]
 
 
@@ -72,7 +72,7 @@ def test_run_facts_for_the_mlflow_ui():
 
 
 def test_prefect_summary_links_every_run_into_the_training_view():
-    from betavae.render.mlflow_log import experiment_url, run_url
+    from betavae.tracking.ui import experiment_url, run_url
 
     rows = comparison_rows(_records(), {"beta_vae-beta=1-seed=0": {"mig.score": 0.25}})
     links = {r["run"]: run_url("http://h:5000", "7", r["run_id"]) for r in rows}

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from betavae.render.traversal import kl_per_latent, save_traversal_png, traversal_grid
+from betavae.evaluation.inference import kl_per_latent
+from betavae.render.traversal import save_traversal_png, traversal_grid
 from tests.helpers.decoders import KnownDecoder, expected_pixel
 
 

@@ -24,17 +24,17 @@ def _weights(path: Path) -> dict[str, torch.Tensor]:
 
 
 def test_same_seed_gives_identical_weights_and_other_seed_does_not(tmp_path, tiny_images):
-    run = build_run_config(tiny_params(steps=12))
+    run = build_run_config(tiny_params(steps=12), "tiny")
     a = train(run, tiny_images, tmp_path / "a", progress=False)
     b = train(run, tiny_images, tmp_path / "b", progress=False)
-    c = train(build_run_config(tiny_params(steps=12, seed=1)), tiny_images, tmp_path / "c", progress=False)
+    c = train(build_run_config(tiny_params(steps=12, seed=1), "tiny"), tiny_images, tmp_path / "c", progress=False)
     wa, wb, wc = _weights(a.checkpoint), _weights(b.checkpoint), _weights(c.checkpoint)
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
     assert not all(torch.equal(wa[k], wc[k]) for k in wa)
 
 
 def test_training_reduces_the_loss(tmp_path, tiny_images):
-    run = build_run_config(tiny_params(steps=150, batch_size=32, log_every=10, checkpoint_every=150))
+    run = build_run_config(tiny_params(steps=150, batch_size=32, log_every=10, checkpoint_every=150), "tiny")
     totals = []
     train(run, tiny_images, tmp_path, on_metrics=lambda m, step: totals.append(m["total"]), progress=False)
     assert len(totals) == 15
@@ -52,14 +52,14 @@ KILL_SCRIPT = textwrap.dedent("""
         if step == 25:  # after the checkpoint at step 20, before the one at 30
             os.kill(os.getpid(), signal.SIGKILL)
 
-    run = build_run_config(tiny_params(steps=40))
+    run = build_run_config(tiny_params(steps=40), "tiny")
     train(run, InMemoryImages(random_binary_images(128, 28)), Path(sys.argv[1]), on_metrics=maybe_die,
           progress=False)
 """)
 
 
 def test_resume_after_sigkill_reproduces_uninterrupted_weights(tmp_path):
-    run = build_run_config(tiny_params(steps=40))
+    run = build_run_config(tiny_params(steps=40), "tiny")
     data = InMemoryImages(random_binary_images(128, 28))
     reference = train(run, data, tmp_path / "reference", progress=False)
 
@@ -82,7 +82,7 @@ def test_resume_after_sigkill_reproduces_uninterrupted_weights(tmp_path):
 
 
 def test_checkpoint_rebuilds_the_model_without_pickled_code(tmp_path, tiny_images):
-    run = build_run_config(tiny_params(steps=10))
+    run = build_run_config(tiny_params(steps=10), "tiny")
     result = train(run, tiny_images, tmp_path, progress=False)
     model, restored = model_from_checkpoint(result.checkpoint)
     assert restored == run
@@ -92,13 +92,13 @@ def test_checkpoint_rebuilds_the_model_without_pickled_code(tmp_path, tiny_image
 
 
 def test_checkpoint_of_another_configuration_is_not_resumed(tmp_path, tiny_images):
-    train(build_run_config(tiny_params(steps=10)), tiny_images, tmp_path, progress=False)
+    train(build_run_config(tiny_params(steps=10), "tiny"), tiny_images, tmp_path, progress=False)
     with pytest.raises(ConfigError, match="another configuration"):
-        train(build_run_config(tiny_params(steps=10, beta=2.0)), tiny_images, tmp_path, progress=False)
+        train(build_run_config(tiny_params(steps=10, beta=2.0), "tiny"), tiny_images, tmp_path, progress=False)
 
 
 def test_checkpoint_trained_on_other_data_is_not_resumed(tmp_path):
-    run = build_run_config(tiny_params(steps=10))
+    run = build_run_config(tiny_params(steps=10), "tiny")
     train(run, InMemoryImages(random_binary_images(64, 28), digest="a" * 64), tmp_path, progress=False)
     with pytest.raises(ConfigError, match="trained on other data"):
         train(run, InMemoryImages(random_binary_images(64, 28, seed=1), digest="b" * 64), tmp_path,
@@ -106,7 +106,7 @@ def test_checkpoint_trained_on_other_data_is_not_resumed(tmp_path):
 
 
 def test_non_finite_loss_stops_the_run_with_the_reason(tmp_path, tiny_images):
-    run = build_run_config(tiny_params(steps=200, lr=1e30))
+    run = build_run_config(tiny_params(steps=200, lr=1e30), "tiny")
     with pytest.raises(TrainingDiverged, match=r"non-finite loss .* at step \d+"):
         train(run, tiny_images, tmp_path, progress=False)
 
@@ -114,14 +114,14 @@ def test_non_finite_loss_stops_the_run_with_the_reason(tmp_path, tiny_images):
 def test_batch_larger_than_dataset_fails_before_any_work(tmp_path):
     data = InMemoryImages(random_binary_images(8, 28))
     with pytest.raises(ConfigError, match=r"train.batch_size \(16\) is larger than the dataset"):
-        train(build_run_config(tiny_params()), data, tmp_path, progress=False)
+        train(build_run_config(tiny_params(), "tiny"), data, tmp_path, progress=False)
     assert not (tmp_path / "last.pt").exists()
 
 
 def test_unavailable_device_is_a_config_error(tmp_path, tiny_images, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(ConfigError, match="train.device is 'cuda'"):
-        train(build_run_config(tiny_params(device="cuda")), tiny_images, tmp_path, progress=False)
+        train(build_run_config(tiny_params(device="cuda"), "tiny"), tiny_images, tmp_path, progress=False)
 
 
 @pytest.mark.slow
@@ -129,7 +129,7 @@ def test_torch_compile_trains_and_saves_plain_weights(tmp_path, tiny_images):
     """Compiled code draws its reparameterisation noise differently, so trajectories are not bitwise
     equal to eager ones; what must hold is that it learns and that checkpoints stay loadable."""
     totals = []
-    run = build_run_config(tiny_params(steps=60, batch_size=32, log_every=10, checkpoint_every=60, compile=True))
+    run = build_run_config(tiny_params(steps=60, batch_size=32, log_every=10, checkpoint_every=60, compile=True), "tiny")
     result = train(run, tiny_images, tmp_path, on_metrics=lambda m, step: totals.append(m["total"]),
                    progress=False)
     assert totals[-1] < 0.8 * totals[0]

@@ -110,7 +110,7 @@ def _assert_same_adam_state(a: dict, b: dict, what: str) -> None:
 @pytest.mark.parametrize("case", list(CASES))
 def test_every_objective_trains_and_logs_its_own_terms(case, tmp_path, tiny_images):
     settings, own, absent, total_of = CASES[case]
-    run = build_run_config(tiny_params(**settings, steps=6, log_every=2, checkpoint_every=6))
+    run = build_run_config(tiny_params(**settings, steps=6, log_every=2, checkpoint_every=6), "tiny")
     log: list[tuple[int, Terms]] = []
     result = train(run, tiny_images, tmp_path, on_metrics=_recorder(log), progress=False)
 
@@ -131,7 +131,7 @@ def test_every_objective_trains_and_logs_its_own_terms(case, tmp_path, tiny_imag
 def test_factor_vae_discriminator_trains_with_its_own_adam_and_resumes_exactly(tmp_path, tiny_images):
     run = build_run_config(tiny_params(objective="factor_vae", gamma=6.0, discriminator_lr=2e-4,
                                        discriminator_beta1=0.6, discriminator_beta2=0.95,
-                                       steps=8, log_every=1, checkpoint_every=4))
+                                       steps=8, log_every=1, checkpoint_every=4), "tiny")
     reference_log: list[tuple[int, Terms]] = []
     reference = train(run, tiny_images, tmp_path / "reference", on_metrics=_recorder(reference_log),
                       progress=False)
@@ -176,7 +176,7 @@ def test_factor_vae_discriminator_trains_with_its_own_adam_and_resumes_exactly(t
 def test_isa_vae_learned_exponents_change_and_are_restored_on_resume(tmp_path, tiny_images):
     run = build_run_config(tiny_params(objective="isa_vae", beta=2.0, isa_layout=[2, 2], isa_p0=2.0,
                                        isa_p=1.5, isa_learn_exponents=True, lr=1e-2, steps=8,
-                                       log_every=1, checkpoint_every=4))
+                                       log_every=1, checkpoint_every=4), "tiny")
     reference_log: list[tuple[int, Terms]] = []
     reference = train(run, tiny_images, tmp_path / "reference", on_metrics=_recorder(reference_log),
                       progress=False)
@@ -207,7 +207,7 @@ def test_isa_vae_learned_exponents_change_and_are_restored_on_resume(tmp_path, t
 def test_beta_vae_b_logs_the_capacity_of_the_step_its_terms_were_computed_at(tmp_path, tiny_images):
     c_max, c_steps = 3.0, 7
     run = build_run_config(tiny_params(objective="beta_vae_b", gamma=2.0, capacity_max=c_max,
-                                       capacity_steps=c_steps, steps=12, log_every=1, checkpoint_every=5))
+                                       capacity_steps=c_steps, steps=12, log_every=1, checkpoint_every=5), "tiny")
     _, resumed, before, after = _interrupt_and_resume(run, tiny_images, tmp_path, stop_at=7)
     assert resumed.resumed_from_step == 5
     logged = before + after  # steps 1..7, then 6..12 again after resuming from 5

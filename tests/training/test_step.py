@@ -111,12 +111,12 @@ def test_keeping_freed_memory_serves_large_buffers_from_the_reused_heap():
 @needs_cuda
 def test_cuda_bf16_run_keeps_data_and_batches_on_the_device_and_resumes_exactly(tmp_path):
     data = InMemoryImages(random_binary_images(256, 28))
-    run = build_run_config(tiny_params(steps=40, device="cuda", precision="auto"))
+    run = build_run_config(tiny_params(steps=40, device="cuda", precision="auto"), "tiny")
     sampler = BatchSampler(data.images, 1, 16, torch.device("cuda"), seed=0)
     assert sampler.images.is_cuda and sampler.generator.device.type == "cuda" and sampler.draw().is_cuda
     reference = train(run, data, tmp_path / "reference", progress=False)
     assert reference.device.startswith("cuda")
-    partial = build_run_config(tiny_params(steps=40, device="cuda", precision="auto"))
+    partial = build_run_config(tiny_params(steps=40, device="cuda", precision="auto"), "tiny")
     interrupted = tmp_path / "interrupted"
 
     class Stop(Exception):
@@ -141,6 +141,6 @@ def test_cuda_compiled_bf16_run_learns(tmp_path):
     data = InMemoryImages(random_binary_images(256, 28))
     totals = []
     run = build_run_config(tiny_params(steps=60, batch_size=32, log_every=10, checkpoint_every=60, device="cuda",
-                                       precision="bf16", compile=True))
+                                       precision="bf16", compile=True), "tiny")
     train(run, data, tmp_path, on_metrics=lambda m, step: totals.append(m["total"]), progress=False)
     assert totals[-1] < 0.8 * totals[0]

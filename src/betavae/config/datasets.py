@@ -20,11 +20,13 @@ blobs         procedural                  grid, image_size, sigma, margin
 ``official`` takes an optional ``url`` (defaults to the published location; for MNIST the base URL of
 the four files) and ``path`` takes a required ``path`` inside the project. Both take ``sha256`` or
 ``md5``: a hex string for single-file datasets, a mapping from file name to hex string for MNIST.
-An official download with no checksum given is verified against the published one.
+An official download with no checksum given is verified against the published one. A checksum is
+held as a :class:`Checksum`, which :mod:`betavae.data.download` verifies files against.
 """
 
 from __future__ import annotations
 
+import hashlib
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -37,12 +39,10 @@ from betavae.config.validation import (
     require_int,
     require_number,
 )
-from betavae.data.download import Checksum
-from betavae.data.importers import mnist
 from betavae.errors import ConfigError
 from betavae.paths import check_dataset_name
 
-__all__ = ["KIND_SOURCES", "DatasetSpec", "parse_spec"]
+__all__ = ["ALGORITHMS", "EMNIST_LABELS", "KIND_SOURCES", "MNIST_SPLITS", "Checksum", "DatasetSpec", "parse_spec"]
 
 KIND_SOURCES: dict[str, tuple[str, ...]] = {
     "dsprites": ("procedural", "official", "path"),
@@ -68,6 +68,53 @@ _KIND_KEYS = {
 }
 #: Kind keys that only make sense when reading files (procedural dSprites takes none of them).
 _FILE_ONLY_KEYS = frozenset({"expect_full"})
+
+#: The label values of each EMNIST subset (Cohen et al. 2017, Table II). ``letters`` counts from 1.
+EMNIST_LABELS: dict[str, tuple[int, ...]] = {
+    "byclass": tuple(range(62)),
+    "bymerge": tuple(range(47)),
+    "balanced": tuple(range(47)),
+    "letters": tuple(range(1, 27)),
+    "digits": tuple(range(10)),
+    "mnist": tuple(range(10)),
+}
+#: The splits MNIST and EMNIST publish.
+MNIST_SPLITS = ("train", "test")
+
+#: Checksum algorithms accepted in ``params.yaml``, with the length of their hex digest.
+ALGORITHMS: dict[str, int] = {"sha256": 64, "md5": 32}
+
+
+@dataclass(frozen=True)
+class Checksum:
+    """An expected file digest: ``algorithm`` is ``"sha256"`` or ``"md5"``, ``value`` its hex digest."""
+
+    algorithm: str
+    value: str
+
+    def __post_init__(self) -> None:
+        if self.algorithm not in ALGORITHMS:
+            raise ConfigError(
+                f"checksum algorithm must be one of {sorted(ALGORITHMS)}, got {self.algorithm!r}"
+            )
+        if not isinstance(self.value, str):
+            raise ConfigError(f"{self.algorithm} checksum must be a hex string, got {self.value!r}")
+        value = self.value.strip().lower()
+        length = ALGORITHMS[self.algorithm]
+        if len(value) != length or any(c not in "0123456789abcdef" for c in value):
+            raise ConfigError(
+                f"{self.algorithm} checksum must be {length} hex digits, got {self.value!r}"
+            )
+        object.__setattr__(self, "value", value)
+
+    def new_hash(self) -> "hashlib._Hash":
+        """A fresh hash object of this checksum's algorithm."""
+        return hashlib.new(self.algorithm)
+
+    def __str__(self) -> str:
+        return f"{self.algorithm}:{self.value}"
+
+
 @dataclass(frozen=True)
 class DatasetSpec:
     """One validated ``data.datasets.<name>`` entry.
@@ -151,9 +198,9 @@ def _kind_options(kind: str, source: str, spec: Mapping[str, Any], where: str) -
         limit = get("limit")
         opts["limit"] = None if limit is None else require_int(f"{where}.limit", limit, 1)
     if kind in ("mnist", "emnist"):
-        opts["split"] = require_choice(f"{where}.split", get("split", "train"), mnist.SPLITS)
+        opts["split"] = require_choice(f"{where}.split", get("split", "train"), MNIST_SPLITS)
     if kind == "emnist":
-        opts["subset"] = require_choice(f"{where}.subset", get("subset", "balanced"), tuple(mnist.EMNIST_LABELS))
+        opts["subset"] = require_choice(f"{where}.subset", get("subset", "balanced"), tuple(EMNIST_LABELS))
     if kind == "celeba":
         opts["crop"] = require_int(f"{where}.crop", get("crop", 140), 1)
         opts["image_size"] = require_int(f"{where}.image_size", get("image_size", 64), 8)

@@ -44,18 +44,13 @@ def datasets_to_train(params: Mapping[str, Any]) -> list[str]:
     return names
 
 
-def params_for(params: Mapping[str, Any], dataset: str) -> dict[str, Any]:
-    """The parameters of one dataset's stages: a copy with `data.dataset` set to `dataset`.
-
-    `dataset` must be one of `data.train_on`; the library's run configurations read `data.dataset`.
-    """
+def checked_dataset(params: Mapping[str, Any], dataset: str) -> str:
+    """`dataset`, checked to be one of `data.train_on`: the name a per-dataset stage passes on to
+    :func:`betavae.config.run.expand_sweep` and the paths of its outputs."""
     names = datasets_to_train(params)
     if dataset not in names:
         raise ConfigError(f"dataset {dataset!r} is not in data.train_on {names}")
-    view = copy.deepcopy(dict(params))
-    view["data"] = {**view["data"], "dataset": dataset}
-    view["data"].pop("train_on", None)
-    return view
+    return dataset
 
 
 def register_config(params: Mapping[str, Any], dataset: str) -> RegisterConfig:

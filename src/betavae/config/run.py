@@ -1,7 +1,8 @@
 """The training sections of `params.yaml`: `train` (optimisation), `sweep` (grid x seeds), and the
 run configuration they expand to, one per trained model.
 
-`model` and the objective's keys of `train` are :mod:`betavae.config.model`; this module composes them.
+`model` is :mod:`betavae.config.model` and the objective's keys of `train` are
+:mod:`betavae.config.objectives`; this module composes them.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from betavae.paths import check_dataset_name
 DEVICES = ("auto", "cpu", "cuda", "mps")
 OPTIMIZERS = ("adam", "adagrad")
 PRECISIONS = ("auto", "fp32", "bf16")
-DATA_KEYS = frozenset({"dataset", "datasets"})
+DATA_KEYS = frozenset({"train_on", "datasets"})
 
 
 @dataclass(frozen=True)
@@ -183,8 +184,14 @@ class SweepConfig:
         return cls(grid=clean, seeds=tuple(seeds), name=name)
 
 
-def build_run_config(params: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> RunConfig:
-    """Validate `model`, `train` and `data.dataset` of `params` (after `overrides`) into a RunConfig."""
+def build_run_config(params: Mapping[str, Any], dataset: str,
+                     overrides: Mapping[str, Any] | None = None) -> RunConfig:
+    """Validate `model` and `train` of `params` (after `overrides`) into the RunConfig of a run on `dataset`.
+
+    `dataset` is chosen by the caller (a stage: one of `data.train_on`, see
+    :func:`betavae.config.per_dataset.checked_dataset`); when `params` declares `data.datasets`, it must be
+    one of them.
+    """
     p = copy.deepcopy(dict(params))
     for dotted, value in (overrides or {}).items():
         section, _, key = dotted.partition(".")
@@ -193,13 +200,12 @@ def build_run_config(params: Mapping[str, Any], overrides: Mapping[str, Any] | N
         p[section] = {**section_dict(section, p.get(section)), key: value}
     data = section_dict("data", p.get("data"))
     check_keys("data", data, DATA_KEYS)
-    dataset = data.get("dataset")
     if not isinstance(dataset, str) or not dataset:
-        raise ConfigError(f"data.dataset must name a dataset, got {dataset!r}")
-    check_dataset_name(dataset, "data.dataset")
+        raise ConfigError(f"dataset must name a dataset, got {dataset!r}")
+    check_dataset_name(dataset, "dataset")
     declared = data.get("datasets")
     if isinstance(declared, Mapping) and declared and dataset not in declared:
-        raise ConfigError(f"data.dataset {dataset!r} is not one of data.datasets: {', '.join(map(str, declared))}")
+        raise ConfigError(f"dataset {dataset!r} is not one of data.datasets: {', '.join(map(str, declared))}")
     model = ModelConfig.from_dict(section_dict("model", p.get("model")))
     train_section = section_dict("train", p.get("train"))
     # train.keep_checkpoints is a sweep-level storage choice (config.per_dataset), not part of a run
@@ -210,8 +216,8 @@ def build_run_config(params: Mapping[str, Any], overrides: Mapping[str, Any] | N
                      overrides=tuple((overrides or {}).items()))
 
 
-def expand_sweep(params: Mapping[str, Any]) -> list[RunConfig]:
-    """All run configurations of the sweep in `params`: the grid's product times the seeds.
+def expand_sweep(params: Mapping[str, Any], dataset: str) -> list[RunConfig]:
+    """All run configurations of the sweep in `params` on `dataset`: the grid's product times the seeds.
 
     Every configuration is validated before any is returned, so a bad value anywhere in the grid stops the
     sweep before the first run trains.
@@ -223,7 +229,7 @@ def expand_sweep(params: Mapping[str, Any]) -> list[RunConfig]:
         for seed in sweep.seeds:
             overrides = dict(zip(keys, values, strict=True))
             overrides["train.seed"] = seed
-            runs.append(build_run_config(params, overrides))
+            runs.append(build_run_config(params, dataset, overrides))
     names = [r.name for r in runs]
     if len(set(names)) != len(names):
         raise ConfigError(f"sweep produces duplicate configurations: {names}")

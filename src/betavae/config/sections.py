@@ -1,5 +1,8 @@
 """The stage sections of `params.yaml` after training: `evaluate` (with its `table`), `render` and
-`register`, each a frozen dataclass validated once, on construction."""
+`register`, each a frozen dataclass validated once, on construction.
+
+The metric settings `evaluate` names are checked against :mod:`betavae.config.metrics`, so building
+these sections never imports the metric computations."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from betavae.config import metrics as metric_settings
 from betavae.config.validation import (
     check_keys,
     require_choice,
@@ -16,6 +20,12 @@ from betavae.config.validation import (
     section_dict,
 )
 from betavae.errors import ConfigError
+
+#: Representations computed from the data alone (betavae.evaluation.baselines builds them).
+BASELINES = ("ground_truth", "raw_pixels", "pca", "ica")
+#: Representations built from the trained runs' architecture, by the comparison table.
+MODEL_BASELINES = ("untrained_vae",)
+ALL_BASELINES = BASELINES + MODEL_BASELINES
 
 
 @dataclass(frozen=True)
@@ -28,7 +38,7 @@ class TableConfig:
     score: str = "eval_accuracy"
     classifier_seeds: tuple[int, ...] = (0, 1)
     keep_fraction: float = 0.5
-    baselines: tuple[str, ...] = ("ground_truth", "raw_pixels", "pca", "ica", "untrained_vae")
+    baselines: tuple[str, ...] = ALL_BASELINES
     fit_samples: int = 5000
     params: Mapping[str, Any] = field(default_factory=dict)  # overrides the profile's settings of `metric`
     identity_factor: str = "shape"  # A.3: ICA is fitted per pair of this factor's classes
@@ -40,8 +50,6 @@ class TableConfig:
     def from_dict(cls, d: Mapping[str, Any] | None, *, metrics: Mapping[str, Any] | None = None,
                   profile: str = "") -> TableConfig:
         """Validate `evaluate.table`; with `metrics` (the chosen profile's), `table.metric` must be one."""
-        from betavae.evaluation.baselines import ALL_BASELINES
-
         d = section_dict("evaluate.table", d)
         check_keys("evaluate.table", d, cls.KEYS)
         names = d.get("baselines", list(cls.baselines))
@@ -67,10 +75,8 @@ class TableConfig:
         overrides = d.get("params") or {}
         if not isinstance(overrides, Mapping):
             raise ConfigError(f"evaluate.table.params must map settings of the table's metric to values, got {overrides!r}")
-        from betavae.metrics import suite
-
         try:
-            suite.describe({metric: dict(overrides)})  # names and values, before any work
+            metric_settings.describe({metric: dict(overrides)})  # names and values, before any work
         except ConfigError as exc:
             raise ConfigError(f"evaluate.table.params: {exc}") from exc
         identity = d.get("identity_factor", cls.identity_factor)
@@ -86,11 +92,9 @@ class TableConfig:
 
     def metric_params(self, profile_metrics: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
         """Settings of the table's metric: the profile's, updated by `params`; checked."""
-        from betavae.metrics import suite
-
         merged = {**dict(profile_metrics.get(self.metric) or {}), **dict(self.params)}
         try:
-            suite.describe({self.metric: merged})
+            metric_settings.describe({self.metric: merged})
         except ConfigError as exc:
             raise ConfigError(f"evaluate.table: {exc}") from exc
         return merged
@@ -106,7 +110,7 @@ class EvaluateConfig:
     reconstruction_samples: int = 2048
     profile: str = "cpu"
     table: TableConfig = field(default_factory=lambda: TableConfig())
-    udr: Mapping[str, Any] = field(default_factory=dict)  # Duan et al. 2020 settings (betavae.metrics.udr)
+    udr: Mapping[str, Any] = field(default_factory=dict)  # Duan et al. 2020 settings: config.metrics.UDRParams
     num_threads: int | str = "auto"  # torch intra-op threads for encoding; auto = every core free
 
     KEYS = frozenset({"seed", "profile", "profiles", "reconstruction_samples", "table", "udr", "num_threads"})
@@ -127,19 +131,15 @@ class EvaluateConfig:
         for name, kwargs in metrics.items():
             if kwargs is not None and not isinstance(kwargs, Mapping):
                 raise ConfigError(f"evaluate.profiles.{profile}.{name} must be a mapping, got {kwargs!r}")
-        from betavae.metrics.suite import describe
-
         try:
-            describe(metrics)  # unknown metric names or settings fail here, before any model is loaded
+            metric_settings.describe(metrics)  # unknown metric names or settings fail here, before any work
         except ConfigError as exc:
             raise ConfigError(f"evaluate.profiles.{profile}: {exc}") from exc
-        from betavae.metrics import udr
-
         udr_settings = d.get("udr") or {}
         if not isinstance(udr_settings, Mapping):
             raise ConfigError(f"evaluate.udr must map UDR settings to values, got {udr_settings!r}")
         try:
-            udr.describe(**udr_settings)
+            metric_settings.UDRParams.parse(udr_settings)
         except ConfigError as exc:
             raise ConfigError(f"evaluate.{exc}") from exc
         return cls(

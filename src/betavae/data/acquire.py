@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from betavae.config.datasets import DatasetSpec, parse_spec
-from betavae.data.download import Checksum, fetch_cached, resolve_inside, verify_file
+from betavae.config.datasets import Checksum, DatasetSpec, parse_spec
+from betavae.data.download import fetch_cached, resolve_inside, verify_file
 from betavae.data.importers import blobs, celeba, dsprites_official, mnist, shapes3d
 from betavae.data.importers.base import ImportedData
 from betavae.errors import ConfigError, DataError

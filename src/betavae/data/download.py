@@ -19,15 +19,13 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from betavae.config.datasets import ALGORITHMS, Checksum
 from betavae.errors import ConfigError, DataError
 
 __all__ = [
-    "ALGORITHMS",
-    "Checksum",
     "fetch",
     "fetch_cached",
     "file_digest",
@@ -38,9 +36,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Checksum algorithms accepted in ``params.yaml``, with the length of their hex digest.
-ALGORITHMS: dict[str, int] = {"sha256": 64, "md5": 32}
-
 _CHUNK = 1 << 20  # 1 MiB per read: large enough to be fast, small enough to stay flat in memory
 _USER_AGENT = "betavae-data/0.1"
 _LOG_EVERY = 256 << 20  # log download progress every 256 MiB
@@ -48,36 +43,6 @@ _LOG_EVERY = 256 << 20  # log download progress every 256 MiB
 
 class _TransientError(DataError):
     """A failure worth retrying: connection refused or reset, timeout, truncated transfer."""
-
-
-@dataclass(frozen=True)
-class Checksum:
-    """An expected file digest: ``algorithm`` is ``"sha256"`` or ``"md5"``, ``value`` its hex digest."""
-
-    algorithm: str
-    value: str
-
-    def __post_init__(self) -> None:
-        if self.algorithm not in ALGORITHMS:
-            raise ConfigError(
-                f"checksum algorithm must be one of {sorted(ALGORITHMS)}, got {self.algorithm!r}"
-            )
-        if not isinstance(self.value, str):
-            raise ConfigError(f"{self.algorithm} checksum must be a hex string, got {self.value!r}")
-        value = self.value.strip().lower()
-        length = ALGORITHMS[self.algorithm]
-        if len(value) != length or any(c not in "0123456789abcdef" for c in value):
-            raise ConfigError(
-                f"{self.algorithm} checksum must be {length} hex digits, got {self.value!r}"
-            )
-        object.__setattr__(self, "value", value)
-
-    def new_hash(self) -> "hashlib._Hash":
-        """A fresh hash object of this checksum's algorithm."""
-        return hashlib.new(self.algorithm)
-
-    def __str__(self) -> str:
-        return f"{self.algorithm}:{self.value}"
 
 
 def is_url(source: str | os.PathLike[str]) -> bool:

@@ -18,7 +18,6 @@ Results go to Great Expectations Data Docs (HTML) and to ``summary.json`` in the
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
@@ -34,10 +33,11 @@ from betavae.data import storage
 from betavae.data._zstd_npy import sha256_file
 from betavae.errors import DataError, DataValidationError
 from betavae.io import write_json
+from betavae.paths import VALIDATION_SUMMARY_FILE
 
 __all__ = ["ExpectationOutcome", "ValidationReport", "check_dataset", "image_table", "file_table"]
 
-SUMMARY_FILE = "summary.json"
+SUMMARY_FILE = VALIDATION_SUMMARY_FILE
 #: What later stages depend on: the verdict alone (dataset digest, expectations and their outcomes), the
 #: same bytes for the same data, so validating unchanged data again re-trains nothing. `summary.json` adds
 #: timings and paths; the Data Docs add timestamps.
@@ -175,7 +175,7 @@ def check_dataset(dataset_dir: Path | str, docs_dir: Path | str) -> ValidationRe
         seconds=time.perf_counter() - start,
         problems=tuple(problems),
     )
-    report.summary_path.write_text(json.dumps(report.to_dict(), indent=2, sort_keys=True) + "\n")
+    write_json(report.summary_path, report.to_dict())
     verdict = docs_dir / VERDICT_FILE
     verdict.unlink(missing_ok=True)
     if report.success:

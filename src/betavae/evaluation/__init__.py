@@ -5,5 +5,5 @@
 - :mod:`~betavae.evaluation.reconstruction`: reconstruction log-likelihood, ELBO, KL per latent.
 - :mod:`~betavae.evaluation.baselines`: ground truth, raw pixels, PCA, ICA as representations.
 - :mod:`~betavae.evaluation.protocol`: Higgins et al. 2017 Appendix A.4 pooling over replicas and seeds.
-- :mod:`~betavae.evaluation.comparison` and :mod:`~betavae.evaluation.table`: the Fig. 5 (left) table.
+- :mod:`~betavae.evaluation.sweep_table` and :mod:`~betavae.evaluation.table`: the Fig. 5 (left) table.
 """

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 from sklearn.decomposition import PCA, FastICA
 
+from betavae.config.sections import BASELINES
 from betavae.data.ground_truth import GroundTruthData
 from betavae.errors import ConfigError, DataError
 from betavae.metrics.cache import DEFAULT_BATCH_SIZE, ObservationEncoder
@@ -219,11 +220,6 @@ def ica_pairwise(data: GroundTruthData, rng: np.random.Generator, *, identity_fa
     pairs = itertools.combinations(range(data.factor_sizes[column]), 2)
     return [ica(data, rng, num_components=num_components, num_samples=num_samples, max_iter=max_iter,
                 restrict=(column, pair)) for pair in pairs]
-
-
-BASELINES = ("ground_truth", "raw_pixels", "pca", "ica")
-MODEL_BASELINES = ("untrained_vae",)  # built from the trained runs' architecture, by the comparison table
-ALL_BASELINES = BASELINES + MODEL_BASELINES
 
 
 def build(name: str, data: GroundTruthData, rng: np.random.Generator, **kwargs: Any) -> Any:

@@ -1,4 +1,11 @@
-"""Encode images with a trained model: the representation the metrics and `betavae pull` use."""
+"""Inference with a trained model: the models' input check, posterior means (the representation the metrics
+and `betavae pull` use), decoded images, and the KL divergence of each latent from the prior.
+
+The KL per latent, mean KL(q(z_i|x) || N(0, 1)) over images (Kingma & Welling 2014, Appendix B), is
+computed here for every reader: the traversal pictures sort latents by it, UDR keeps the latents above
+the active-latent threshold (:data:`betavae.config.metrics.ACTIVE_KL_NATS`) and the reconstruction
+measures report it with :func:`kl_sum`.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +14,30 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from betavae.models.inputs import encoder_input
+from betavae.errors import DataError
+from betavae.models.gaussian import kl_normal_standard
+from betavae.models.inputs import encoder_input, to_float_images
 from betavae.training.allocator import keep_freed_memory
 
 INFERENCE_BATCH_SIZE = 2048
 """Images per forward pass at inference, unless a network asks for fewer on CPU (`inference_batch_size`)."""
+KL_BATCH_SIZE = 1024
+"""Images per forward pass of :func:`posterior_means_and_kl` (a fixed split keeps the float64 sums, and so
+the KL values, the same from run to run)."""
+
+
+def check_uint8_images(images: np.ndarray, what: str = "images") -> np.ndarray:
+    """Return `images` if they are what the models take, uint8 (n, H, W, C); raise DataError otherwise."""
+    if not isinstance(images, np.ndarray) or images.dtype != np.uint8 or images.ndim != 4:
+        found = f"{images.dtype} {images.shape}" if isinstance(images, np.ndarray) else type(images).__name__
+        raise DataError(f"{what}: expected uint8 images of shape (n, H, W, C), got {found}")
+    return images
+
+
+def images_to_input(images: np.ndarray, max_pixel_value: int, device: torch.device | str = "cpu") -> torch.Tensor:
+    """uint8 images (B, H, W, C) -> float (B, C, H, W) in [0, 1], the models' input convention."""
+    check_uint8_images(images)
+    return to_float_images(torch.from_numpy(np.ascontiguousarray(images)).to(device), max_pixel_value)
 
 
 def inference_batch_size(network: torch.nn.Module, device: torch.device | str) -> int:
@@ -40,8 +66,7 @@ def encode_means(model: torch.nn.Module, images: np.ndarray, max_pixel_value: in
                  batch_size: int | None = None, device: torch.device | str = "cpu") -> np.ndarray:
     """Posterior means mu(x) for uint8 images (n, H, W, C) -> float32 (n, d), `batch_size` images per
     forward pass (default: :func:`inference_batch_size` of the encoder)."""
-    if images.dtype != np.uint8 or images.ndim != 4:
-        raise ValueError(f"expected uint8 images of shape (n, H, W, C), got {images.dtype} {images.shape}")
+    check_uint8_images(images)
     batch_size = _images_per_pass(batch_size, model.encoder, device)
     model.eval()
     if torch.device(device).type == "cpu":
@@ -88,3 +113,36 @@ def decode_images(model: torch.nn.Module, latents: np.ndarray, max_pixel_value: 
         scaled = torch.round(pixels * max_pixel_value).to(torch.uint8).permute(0, 2, 3, 1)
         out.append(scaled.cpu().numpy())
     return np.concatenate(out)
+
+
+def kl_sum(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(q(z_i|x) || N(0, 1)) per latent summed over a batch, in float64: mu, logvar (B, d) -> (d,).
+
+    Kingma & Welling 2014, Appendix B (:func:`betavae.models.gaussian.kl_normal_standard`); each term is
+    summed in float64, so a mean over many batches does not lose the small KL of a nearly unused latent."""
+    return kl_normal_standard(mu, logvar).double().sum(0)
+
+
+@torch.no_grad()
+def posterior_means_and_kl(model: torch.nn.Module, images: np.ndarray, max_pixel_value: int, *,
+                           batch_size: int = KL_BATCH_SIZE) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior means (n, d) of uint8 `images` (n, H, W, C), as float64, and the mean KL(q(z_i|x) || N(0, 1))
+    per latent over them (d,), in nats (Kingma & Welling 2014, Appendix B)."""
+    check_uint8_images(images)
+    if len(images) == 0:
+        raise DataError("the KL per latent needs at least one image, got none")
+    model.eval()
+    means, total = [], None
+    for start in range(0, len(images), batch_size):
+        mu, logvar = model.encode(images_to_input(images[start:start + batch_size], max_pixel_value))
+        means.append(mu.double().numpy())
+        part = kl_sum(mu, logvar)
+        total = part if total is None else total + part
+    assert total is not None
+    return np.concatenate(means), (total / len(images)).numpy()
+
+
+def kl_per_latent(model: torch.nn.Module, images: np.ndarray, max_pixel_value: int, *,
+                  batch_size: int = KL_BATCH_SIZE) -> np.ndarray:
+    """Mean KL(q(z_i|x) || N(0, 1)) per latent (d,) over uint8 `images` (n, H, W, C), in nats."""
+    return posterior_means_and_kl(model, images, max_pixel_value, batch_size=batch_size)[1]

@@ -8,7 +8,8 @@ On `num_samples` images drawn from the dataset with `rng` (any dataset: factors 
 - ``kl``: KL(q(z|x) || N(0, I)) per image in nats (Kingma & Welling 2014, Appendix B), and
   ``kl.<i>`` for every latent i.
 - ``elbo`` = log_likelihood - kl (Kingma & Welling 2014, Eq. 3; beta = 1 whatever the training beta).
-- ``active_latents_kl``: latents whose mean KL exceeds `kl_threshold` nats (0.01 by default);
+- ``active_latents_kl``: latents whose mean KL exceeds `kl_threshold` nats (by default the active-latent
+  threshold :data:`betavae.config.metrics.ACTIVE_KL_NATS`, 0.01);
   ``active_latents_var``: latents whose posterior mean varies across the data, Var_x(E_q[z_i]) above
   `variance_threshold` (0.01; the activity measure of Burda et al. 2016, Sec. 5.2).
 
@@ -25,13 +26,13 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from betavae.config.metrics import ACTIVE_KL_NATS
 from betavae.data.protocols import ImageSet
-from betavae.errors import DataError
+from betavae.evaluation.inference import images_to_input, kl_sum
 from betavae.metrics.settings import MetricSettings, module_functions, setting
-from betavae.models.gaussian import kl_normal_standard, reparameterise
-from betavae.models.inputs import to_float_images
+from betavae.models.gaussian import reparameterise
 
-__all__ = ["Params", "compute", "describe", "images_to_input"]
+__all__ = ["Params", "compute", "describe"]
 
 NAME = "reconstruction"
 
@@ -44,7 +45,7 @@ class Params(MetricSettings):
 
     num_samples: int = setting(10000, minimum=2)
     batch_size: int = setting(512, minimum=1)
-    kl_threshold: float = setting(0.01, minimum=0.0)
+    kl_threshold: float = setting(ACTIVE_KL_NATS, minimum=0.0)
     variance_threshold: float = setting(0.01, minimum=0.0)
 
     def draws(self) -> int:
@@ -53,13 +54,6 @@ class Params(MetricSettings):
 
 
 describe, _ = module_functions(Params)
-
-
-def images_to_input(images: np.ndarray, max_pixel_value: int, device: torch.device | str = "cpu") -> torch.Tensor:
-    """uint8 images (B, H, W, C) -> float (B, C, H, W) in [0, 1], the models' input convention."""
-    if images.dtype != np.uint8 or images.ndim != 4:
-        raise DataError(f"expected uint8 images of shape (B, H, W, C), got {images.dtype} {images.shape}")
-    return to_float_images(torch.from_numpy(np.ascontiguousarray(images)).to(device), max_pixel_value)
 
 
 def _draw_images(data: ImageSet, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -87,7 +81,7 @@ def compute(model: torch.nn.Module, data: ImageSet, rng: np.random.Generator, **
     images = _draw_images(data, p.num_samples, np.random.default_rng(int(rng.integers(2**63 - 1))))
 
     log_lik = 0.0
-    kl_sum: torch.Tensor | None = None
+    kl_total: torch.Tensor | None = None
     means = []
     try:
         for start in range(0, p.num_samples, p.batch_size):
@@ -96,13 +90,13 @@ def compute(model: torch.nn.Module, data: ImageSet, rng: np.random.Generator, **
             z = reparameterise(mu, logvar, generator)
             recon = model.decode(z)  # (B, C, H, W)
             log_lik -= float(model.reconstruction_nll(recon, x).double().sum())
-            kl = kl_normal_standard(mu, logvar).double().sum(0)  # (d,)
-            kl_sum = kl if kl_sum is None else kl_sum + kl
+            kl = kl_sum(mu, logvar)  # (d,)
+            kl_total = kl if kl_total is None else kl_total + kl
             means.append(mu.double().cpu())
     finally:
         model.train(was_training)
-    assert kl_sum is not None
-    kl_per_latent = (kl_sum / p.num_samples).cpu().numpy()
+    assert kl_total is not None
+    kl_per_latent = (kl_total / p.num_samples).cpu().numpy()
     mean_codes = torch.cat(means).numpy()
     variances = mean_codes.var(axis=0, ddof=1)
     out = {

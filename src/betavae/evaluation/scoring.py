@@ -2,7 +2,7 @@
 
 The metric implementations live in :mod:`betavae.metrics`; this module connects checkpoints to them. A
 run's codes are cached once per grid image (:class:`~betavae.metrics.cache.GridCodeCache`) and the
-same cache serves its scores and its table row (:mod:`betavae.evaluation.comparison`), so no image is
+same cache serves its scores and its table row (:mod:`betavae.evaluation.sweep_table`), so no image is
 encoded twice.
 """
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from betavae.errors import ConfigError
 from betavae.io import atomic_path, write_json
+from betavae.paths import TABLE_JSON_FILE, TABLE_MARKDOWN_FILE
 
 __all__ = ["TableRow", "format_score", "render_markdown", "write_table"]
 
@@ -91,7 +92,7 @@ def write_table(root: Path | str, dataset: str, rows: Sequence[TableRow], *,
     if len(set(names)) != len(names):
         raise ConfigError(f"row names must be unique, got {names}")
     out_dir = Path(root) / dataset
-    json_path, md_path = out_dir / "table.json", out_dir / "table.md"
+    json_path, md_path = out_dir / TABLE_JSON_FILE, out_dir / TABLE_MARKDOWN_FILE
     payload = {"dataset": dataset, "score": score_name, "protocol": protocol, "rows": [asdict(r) for r in rows]}
     write_json(json_path, payload)
     with atomic_path(md_path) as tmp:

@@ -5,30 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import torch
 
 from betavae.config import EvaluateConfig
 from betavae.data.protocols import ImageSet
-from betavae.evaluation.comparison import model_label
+from betavae.evaluation.inference import posterior_means_and_kl
 from betavae.evaluation.scoring import ScoredRun
+from betavae.evaluation.sweep_table import model_label
 from betavae.training.checkpoint import model_from_checkpoint
-
-
-@torch.no_grad()
-def means_and_kl(model: torch.nn.Module, images: np.ndarray, max_pixel_value: int, batch_size: int = 1024
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """Posterior means (n, d) of `images` and the mean KL(q(z_i|x) || N(0, 1)) per latent (d,)."""
-    from betavae.evaluation.reconstruction import images_to_input
-    from betavae.models.gaussian import kl_normal_standard
-
-    model.eval()
-    means, kl_sum = [], None
-    for start in range(0, len(images), batch_size):
-        mu, logvar = model.encode(images_to_input(images[start:start + batch_size], max_pixel_value))
-        means.append(mu.double().numpy())
-        kl = kl_normal_standard(mu, logvar).double().sum(0).numpy()
-        kl_sum = kl if kl_sum is None else kl_sum + kl
-    return np.concatenate(means), kl_sum / len(images)
 
 
 def udr_scores(data: ImageSet, scored: Sequence[ScoredRun], cfg: EvaluateConfig) -> None:
@@ -57,7 +40,7 @@ def udr_scores(data: ImageSet, scored: Sequence[ScoredRun], cfg: EvaluateConfig)
         codes, kls = [], []
         for item in items:
             model, _ = model_from_checkpoint(item.checkpoint)
-            mu, kl = means_and_kl(model, images, int(data.max_pixel_value))
+            mu, kl = posterior_means_and_kl(model, images, int(data.max_pixel_value))
             codes.append(mu)
             kls.append(kl)
         for correlation in udr.CORRELATIONS:

@@ -36,16 +36,18 @@ predictors 1.76x faster than one, with identical importances.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
-from typing import Any, ClassVar
+from dataclasses import asdict
+from typing import Any
 
 import numpy as np
 from sklearn.ensemble import GradientBoostingClassifier, HistGradientBoostingClassifier
 
+from betavae.config.metrics import DCI_ESTIMATORS as ESTIMATORS
+from betavae.config.metrics import DCIParams as Params
+from betavae.config.metrics import module_functions
 from betavae.data.ground_truth import GroundTruthData
 from betavae.errors import DataError
 from betavae.metrics.cache import CodeSource, Representation, draw_codes
-from betavae.metrics.settings import SplitSettings, module_functions, setting
 from betavae.metrics.utils import (
     check_codes_and_factors,
     classifier_threads,
@@ -55,22 +57,7 @@ from betavae.metrics.utils import (
 __all__ = ["ESTIMATORS", "Params", "compute", "describe", "from_codes", "importance_matrix", "num_draws",
            "scores_from_importance"]
 
-NAME = "dci"
-ESTIMATORS = ("gbt", "hist_gbt")
-
-
-@dataclass(frozen=True)
-class Params(SplitSettings):
-    """Settings of DCI; defaults are the reference study's (exact gradient-boosted trees)."""
-
-    metric: ClassVar[str] = NAME
-
-    estimator: str = setting("gbt", choices=ESTIMATORS)
-    n_estimators: int = setting(100, minimum=1)
-    max_depth: int = setting(3, minimum=1)
-    learning_rate: float = setting(0.1, minimum=0.0, exclusive=True)
-    num_threads: int = setting(1, minimum=1)
-
+NAME = Params.metric
 
 describe, num_draws = module_functions(Params)
 

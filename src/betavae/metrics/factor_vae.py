@@ -16,38 +16,20 @@ no latent crosses the pruning threshold).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
+from betavae.config.metrics import FactorVAEParams as Params
+from betavae.config.metrics import module_functions
 from betavae.data.ground_truth import GroundTruthData
 from betavae.metrics.cache import CodeSource, Representation, as_code_source
 from betavae.metrics.sampling import fixed_factor_chunks
-from betavae.metrics.settings import MetricSettings, module_functions, setting
 from betavae.metrics.utils import sub_rngs
 
 __all__ = ["Params", "compute", "describe", "majority_vote_accuracy", "num_draws", "vote_counts"]
 
-NAME = "factor_vae"
-
-
-@dataclass(frozen=True)
-class Params(MetricSettings):
-    """Settings of the FactorVAE score; defaults are the reference study's."""
-
-    metric: ClassVar[str] = NAME
-
-    batch_size: int = setting(64, minimum=2)
-    num_train: int = setting(10000, minimum=1)
-    num_eval: int = setting(5000, minimum=1)
-    num_variance_estimate: int = setting(10000, minimum=2)
-    prune_threshold: float = setting(0.05, minimum=0.0)
-
-    def draws(self) -> int:
-        """Number of observations `compute` encodes with these settings."""
-        return self.num_variance_estimate + (self.num_train + self.num_eval) * self.batch_size
-
+NAME = Params.metric
 
 describe, num_draws = module_functions(Params)
 

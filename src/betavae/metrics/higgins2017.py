@@ -25,68 +25,30 @@ the baseline rows under the default and under a tight tolerance. The classifier 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
-from betavae.config.validation import from_mapping, require_int, require_number
+from betavae.config.metrics import HIGGINS2017_CLASSIFIERS as CLASSIFIERS
+from betavae.config.metrics import Higgins2017Params as Params
 from betavae.data.ground_truth import GroundTruthData
 from betavae.errors import ConfigError, DataError
-from betavae.metrics.cache import CodeSource, Representation
+from betavae.metrics.cache import CodeSource, Representation, as_code_source
 from betavae.metrics.utils import classifier_threads, sub_rngs
+from betavae.metrics.z_diff import score_features, z_diff_features
 
 __all__ = ["CLASSIFIERS", "DSPRITES_FACTORS", "Params", "compute", "describe", "factor_choices", "num_draws",
            "train_softmax"]
 
-NAME = "beta_vae"
-CLASSIFIERS = ("adagrad", "logistic_regression")
+NAME = Params.metric
 #: A.4: "y is one of four generative factors (position X, position Y, scale and rotation)".
 DSPRITES_FACTORS = ("posX", "posY", "scale", "orientation")
 
 
-@dataclass(frozen=True)
-class Params:
-    """Settings of the ``higgins2017`` protocol (sample sizes as in the reference study by default)."""
-
-    protocol: str = "higgins2017"
-    batch_size: int = 64
-    num_train: int = 10000
-    num_eval: int = 5000
-    factors: tuple[str, ...] = ()  # empty: every factor of the dataset
-    classifier: str = "adagrad"
-    lr: float = 0.01
-    classifier_batch_size: int = 64
-    max_epochs: int = 1000
-    tol: float = 5e-3
-    patience: int = 5
-
-    def __post_init__(self) -> None:
-        if self.protocol != "higgins2017":
-            raise ConfigError(f"{NAME}.protocol must be 'higgins2017' here, got {self.protocol!r}")
-        for key, low in (("batch_size", 1), ("num_train", 1), ("num_eval", 1), ("classifier_batch_size", 1),
-                         ("max_epochs", 1), ("patience", 1)):
-            require_int(f"{NAME}.{key}", getattr(self, key), low)
-        if self.classifier not in CLASSIFIERS:
-            raise ConfigError(f"{NAME}.classifier must be one of {', '.join(CLASSIFIERS)}; got {self.classifier!r}")
-        require_number(f"{NAME}.lr", self.lr, 0.0, exclusive=True)
-        require_number(f"{NAME}.tol", self.tol, 0.0)
-        names = self.factors
-        if isinstance(names, str) or not isinstance(names, (list, tuple)) or \
-                not all(isinstance(n, str) and n for n in names) or len(set(names)) != len(names):
-            raise ConfigError(f"{NAME}.factors must be a list of distinct factor names, got {names!r}")
-        object.__setattr__(self, "factors", tuple(names))
-
-
-def _params(params: dict[str, Any]) -> Params:
-    return from_mapping(Params, NAME, params, what="setting")
-
-
 def num_draws(**params: Any) -> int:
     """Number of observations `compute` encodes with these settings."""
-    p = _params(params)
-    return (p.num_train + p.num_eval) * p.batch_size * 2
+    return Params.parse(params).draws()
 
 
 def factor_choices(data: GroundTruthData, names: tuple[str, ...]) -> np.ndarray:
@@ -141,8 +103,6 @@ def _accuracies(train_x: np.ndarray, train_y: np.ndarray, eval_x: np.ndarray, ev
         only = train_y[0]
         return {"train_accuracy": float(np.mean(train_y == only)), "eval_accuracy": float(np.mean(eval_y == only))}
     if p.classifier == "logistic_regression":
-        from betavae.metrics.beta_vae import score_features
-
         return score_features(train_x, train_y, eval_x, eval_y, seed=seed)
     torch_threads = torch.get_num_threads()
     torch.set_num_threads(1)  # tiny matrices: extra threads only contend on a shared machine
@@ -160,10 +120,7 @@ def _accuracies(train_x: np.ndarray, train_y: np.ndarray, eval_x: np.ndarray, ev
 
 def compute(data: GroundTruthData, representation: Representation | CodeSource, rng: np.random.Generator, **params: Any) -> dict[str, float]:
     """BetaVAE score by A.4: {"train_accuracy", "eval_accuracy"} of predicting y from z_diff (Eq. 5)."""
-    from betavae.metrics.beta_vae import z_diff_features
-    from betavae.metrics.cache import as_code_source
-
-    p = _params(params)
+    p = Params.parse(params)
     choices = factor_choices(data, p.factors)
     if choices.size < 2:
         raise DataError(f"the BetaVAE score needs at least 2 factors to classify, got {choices.size}")
@@ -176,6 +133,4 @@ def compute(data: GroundTruthData, representation: Representation | CodeSource, 
 
 def describe(**params: Any) -> dict[str, Any]:
     """All settings `compute` would use, defaults filled in (for logging)."""
-    out = asdict(_params(params))
-    out["factors"] = list(out["factors"])
-    return out
+    return Params.parse(params).as_dict()

@@ -14,15 +14,15 @@ gap of zero for the factor they encode.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
+from betavae.config.metrics import MIGParams as Params
+from betavae.config.metrics import module_functions
 from betavae.data.ground_truth import GroundTruthData
 from betavae.errors import DataError
 from betavae.metrics.cache import CodeSource, Representation, draw_codes
-from betavae.metrics.settings import MetricSettings, module_functions, setting
 from betavae.metrics.utils import (
     check_codes_and_factors,
     discretize,
@@ -32,22 +32,7 @@ from betavae.metrics.utils import (
 
 __all__ = ["Params", "compute", "describe", "from_codes", "gap_from_mutual_information", "num_draws"]
 
-NAME = "mig"
-
-
-@dataclass(frozen=True)
-class Params(MetricSettings):
-    """Settings of MIG; defaults are the reference study's."""
-
-    metric: ClassVar[str] = NAME
-
-    num_train: int = setting(10000, minimum=2)
-    num_bins: int = setting(20, minimum=1)
-
-    def draws(self) -> int:
-        """Number of observations `compute` encodes with these settings."""
-        return self.num_train
-
+NAME = Params.metric
 
 describe, num_draws = module_functions(Params)
 

@@ -19,17 +19,17 @@ scores 0.5 (chance); explicitness is not a disentanglement score. Defaults: 10,0
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 from scipy.stats import rankdata
 from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 
+from betavae.config.metrics import ModularityParams as Params
+from betavae.config.metrics import module_functions
 from betavae.data.ground_truth import GroundTruthData
 from betavae.metrics.cache import CodeSource, Representation, draw_codes
-from betavae.metrics.settings import SplitSettings, module_functions, setting
 from betavae.metrics.utils import (
     check_codes_and_factors,
     classifier_threads,
@@ -41,18 +41,7 @@ from betavae.metrics.utils import (
 __all__ = ["Params", "compute", "describe", "explicitness", "from_codes", "modularity_from_mutual_information",
            "num_draws", "one_vs_rest_auc"]
 
-NAME = "modularity"
-
-
-@dataclass(frozen=True)
-class Params(SplitSettings):
-    """Settings of modularity and explicitness; defaults are the reference study's."""
-
-    metric: ClassVar[str] = NAME
-
-    num_bins: int = setting(20, minimum=1)
-    classifier_max_iter: int = setting(1000, minimum=1)
-
+NAME = Params.metric
 
 describe, num_draws = module_functions(Params)
 

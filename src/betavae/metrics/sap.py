@@ -20,16 +20,16 @@ regularisation depends on scale).
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.svm import LinearSVC
 
+from betavae.config.metrics import SAPParams as Params
+from betavae.config.metrics import module_functions
 from betavae.data.ground_truth import GroundTruthData
 from betavae.metrics.cache import CodeSource, Representation, draw_codes
-from betavae.metrics.settings import SplitSettings, module_functions, setting
 from betavae.metrics.utils import (
     check_codes_and_factors,
     classifier_threads,
@@ -38,18 +38,7 @@ from betavae.metrics.utils import (
 
 __all__ = ["Params", "compute", "describe", "from_codes", "gap_from_scores", "num_draws", "score_matrix"]
 
-NAME = "sap"
-
-
-@dataclass(frozen=True)
-class Params(SplitSettings):
-    """Settings of SAP; defaults are the reference study's."""
-
-    metric: ClassVar[str] = NAME
-
-    C: float = setting(0.01, minimum=0.0, exclusive=True)
-    continuous_factors: bool = setting(False)
-
+NAME = Params.metric
 
 describe, num_draws = module_functions(Params)
 

@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from betavae.config.metrics import describe, planned_draws
 from betavae.data.ground_truth import GroundTruthData
-from betavae.errors import ConfigError
 from betavae.metrics import beta_vae, dci, factor_vae, mig, modularity, sap
 from betavae.metrics.cache import (
     DEFAULT_BATCH_SIZE,
@@ -48,31 +48,7 @@ METRICS: Mapping[str, Metric] = types.MappingProxyType({
     "dci": dci,
     "sap": sap,
     "modularity": modularity,
-})
-
-def _check_names(params: Mapping[str, Any]) -> None:
-    if not isinstance(params, Mapping):
-        raise ConfigError(f"metric params must map metric names to settings, got {type(params).__name__}")
-    unknown = sorted(set(params) - set(METRICS))
-    if unknown:
-        hint = " (reconstruction measures need the model: use betavae.evaluation.reconstruction)" \
-            if "reconstruction" in unknown else ""
-        raise ConfigError(f"unknown metric(s) {', '.join(unknown)}; expected some of {', '.join(METRICS)}{hint}")
-    for name, settings in params.items():
-        if settings is not None and not isinstance(settings, Mapping):
-            raise ConfigError(f"settings of metric {name} must be a mapping, got {settings!r}")
-
-
-def describe(params: Mapping[str, Mapping[str, Any] | None]) -> dict[str, dict[str, Any]]:
-    """Every metric's full settings, defaults filled in; raises ConfigError on an unknown name or key."""
-    _check_names(params)
-    return {name: METRICS[name].describe(**dict(settings or {})) for name, settings in params.items()}
-
-
-def planned_draws(params: Mapping[str, Mapping[str, Any] | None]) -> int:
-    """Total number of observations the metrics in `params` draw (with repetition)."""
-    _check_names(params)
-    return sum(METRICS[name].num_draws(**dict(settings or {})) for name, settings in params.items())
+})  # the names and order of betavae.config.metrics.METRIC_SETTINGS, which checks their settings
 
 
 def code_source(data: GroundTruthData, representation: Representation | CodeSource,

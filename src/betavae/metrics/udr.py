@@ -5,7 +5,8 @@ the *same* axis-aligned latents up to permutation and sign, while entangled solu
 to seed. For two models a and b encoding the same N images:
 
 1. Standardise every latent mean over the images and keep the *informative* latents, those whose mean
-   KL(q(z_i|x) || p(z_i)) exceeds `kl_threshold` (the indicator I_KL; 0.01 nats by default).
+   KL(q(z_i|x) || p(z_i)) exceeds `kl_threshold` (the indicator I_KL; by default
+   :data:`betavae.config.metrics.ACTIVE_KL_NATS`, 0.01 nats).
 2. Fill a similarity matrix R (d_a x d_b) between the latents of a and of b: the absolute Spearman rank
    correlation (``udr.spearman``), or the absolute weights of a Lasso regression (alpha 0.1, the value
    of the reference implementation) predicting b's latents from a's (``udr.lasso``).
@@ -28,36 +29,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
 
 import numpy as np
 from scipy.stats import spearmanr
 from sklearn.linear_model import Lasso
 
+from betavae.config.metrics import ACTIVE_KL_NATS
+from betavae.config.metrics import UDRParams as Params
+from betavae.config.metrics import module_functions
 from betavae.errors import ConfigError, DataError
-from betavae.metrics.settings import MetricSettings, module_functions, setting
 from betavae.metrics.utils import classifier_threads
 
 __all__ = ["CORRELATIONS", "Params", "UDRResult", "describe", "from_codes", "pairwise_score", "similarity"]
 
-NAME = "udr"
+NAME = Params.metric
 CORRELATIONS = ("spearman", "lasso")
-
-
-@dataclass(frozen=True)
-class Params(MetricSettings):
-    """Settings of UDR (defaults: the reference implementation's)."""
-
-    metric: ClassVar[str] = NAME
-
-    num_samples: int = setting(10000, minimum=2)
-    kl_threshold: float = setting(0.01, minimum=0.0)
-    lasso_alpha: float = setting(0.1, minimum=0.0, exclusive=True)
-
-    def draws(self) -> int:
-        """Number of images each model encodes."""
-        return self.num_samples
-
 
 describe, _ = module_functions(Params)
 
@@ -109,7 +95,7 @@ def pairwise_score(r: np.ndarray) -> float:
 
 
 def from_codes(codes: Sequence[np.ndarray], kl_per_latent: Sequence[np.ndarray], *,
-               correlation: str = "spearman", kl_threshold: float = 0.01, lasso_alpha: float = 0.1,
+               correlation: str = "spearman", kl_threshold: float = ACTIVE_KL_NATS, lasso_alpha: float = 0.1,
                normalise: bool = False, seed: int = 0) -> UDRResult:
     """UDR of m >= 2 models from their latent means on the same images (n, d_i) and mean KL per latent (d_i,)."""
     if correlation not in CORRELATIONS:

@@ -2,8 +2,8 @@
 
 The moving version of Higgins et al. 2017 Fig. 7, as peers publish it: one frame shows every seed image
 decoded with one latent set to one value, and the animation cycles through every active latent (mean
-KL above :data:`ACTIVE_KL` nats). Frame size: `(SCALE * W * seeds, SCALE * H + LABEL_HEIGHT)` pixels,
-e.g. 256 x 148 for two 64 x 64 seed images.
+KL above the active-latent threshold, :data:`betavae.config.metrics.ACTIVE_KL_NATS` nats). Frame size:
+`(SCALE * W * seeds, SCALE * H + LABEL_HEIGHT)` pixels, e.g. 256 x 148 for two 64 x 64 seed images.
 """
 
 from __future__ import annotations
@@ -14,17 +14,17 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
+from betavae.config.metrics import ACTIVE_KL_NATS
 from betavae.io import atomic_path
 from betavae.models.inputs import to_float_images
 from betavae.render.figure import to_intensities, to_uint8
 
-ACTIVE_KL = 0.01  # nats: below this a latent carries (almost) no information about the image
 SCALE = 2
 LABEL_HEIGHT = 20
 FRAME_MS = 120
 
 
-def active_latents(kl: np.ndarray, threshold: float = ACTIVE_KL) -> np.ndarray:
+def active_latents(kl: np.ndarray, threshold: float = ACTIVE_KL_NATS) -> np.ndarray:
     """Latents with KL above `threshold`, most informative first; the top latent when none is active."""
     order = np.argsort(-kl, kind="stable")
     active = order[kl[order] > threshold]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from betavae.render.comparison import write_csv
+from betavae.tracking.runs_table import write_csv
 
 
 def write_loss_csv(history: dict[str, tuple[np.ndarray, np.ndarray]], path: Path) -> Path:

@@ -1,7 +1,7 @@
 """KL divergence per latent as a bar chart: which latents a beta-VAE keeps and which it switches off.
 
 Higgins et al. 2017 (Sec. 4) read the number of informative latents off their KL; the dashed line marks
-:data:`betavae.render.animation.ACTIVE_KL`. Picture size: `SIZES["kl_per_latent"]` (800 x 400 pixels).
+:data:`betavae.config.metrics.ACTIVE_KL_NATS`. Picture size: `SIZES["kl_per_latent"]` (800 x 400 pixels).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from betavae.render.animation import ACTIVE_KL
+from betavae.config.metrics import ACTIVE_KL_NATS
 from betavae.render.figure import new_figure, save_png
 
 
@@ -19,7 +19,7 @@ def save_kl_bars_png(kl: np.ndarray, path: Path, title: str = "") -> Path:
     fig, axes = new_figure("kl_per_latent")
     ax = axes[0, 0]
     ax.bar(np.arange(len(kl)), kl, color="tab:blue")
-    ax.axhline(ACTIVE_KL, color="grey", linestyle="--", linewidth=1, label=f"active above {ACTIVE_KL} nats")
+    ax.axhline(ACTIVE_KL_NATS, color="grey", linestyle="--", linewidth=1, label=f"active above {ACTIVE_KL_NATS} nats")
     ax.set_xticks(np.arange(len(kl)))
     ax.set_xticklabels([f"z{i}" for i in range(len(kl))])
     ax.set_xlabel("latent")

@@ -9,18 +9,16 @@ and `mlflow.load_table`).
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
+from betavae.tracking.tags import IMAGE_SHA256_PREFIX
+
 #: Picture kinds kept under the run's `traversals/` artifact folder; the rest go to `pictures/`.
 TRAVERSAL_KINDS = ("traversal", "traversal_gif")
-IMAGE_TAG_PREFIX = "betavae.image_sha256."
-UI_ENV = "BETAVAE_MLFLOW_UI"
-DEFAULT_UI = "http://127.0.0.1:5000"
 
 
 def log_run_pictures(client: Any, run_id: str, pictures: Mapping[str, Path], step: int) -> None:
@@ -34,7 +32,7 @@ def log_run_pictures(client: Any, run_id: str, pictures: Mapping[str, Path], ste
     for kind, path in pictures.items():
         path = Path(path)
         if path.suffix == ".png":
-            tag = f"{IMAGE_TAG_PREFIX}{kind}"
+            tag = f"{IMAGE_SHA256_PREFIX}{kind}"
             digest = f"{hashlib.sha256(path.read_bytes()).hexdigest()}@{step}"
             if logged.get(tag) != digest:
                 with Image.open(path) as img:
@@ -51,20 +49,3 @@ def log_sweep_results(client: Any, parent_run_id: str, pictures: Mapping[str, Pa
     for path in pictures.values():
         client.log_artifact(parent_run_id, str(path), "sweep")
     client.log_table(parent_run_id, data=pd.DataFrame(list(rows)), artifact_file="comparison.json")
-
-
-def ui_base(tracking_uri: str) -> str:
-    """Where users open the MLflow UI: `BETAVAE_MLFLOW_UI`, an http tracking server, or `make mlflow-ui`'s."""
-    if os.environ.get(UI_ENV):
-        return os.environ[UI_ENV].rstrip("/")
-    return tracking_uri.rstrip("/") if tracking_uri.startswith(("http://", "https://")) else DEFAULT_UI
-
-
-def run_url(base: str, experiment_id: str, run_id: str) -> str:
-    """Link to a run's page in the model-training view of the MLflow UI (not the GenAI view)."""
-    return f"{base}/#/experiments/{experiment_id}/runs/{run_id}?workflowType=machine_learning"
-
-
-def experiment_url(base: str, experiment_id: str) -> str:
-    """Link to the experiment's training-runs table."""
-    return f"{base}/#/experiments/{experiment_id}/runs?workflowType=machine_learning"

@@ -18,7 +18,7 @@ import torch
 from betavae.config import RenderConfig
 from betavae.data.protocols import ImageSet
 from betavae.errors import DataError
-from betavae.evaluation.inference import encode_means, representation_of
+from betavae.evaluation.inference import encode_means, kl_per_latent, representation_of
 from betavae.render import (
     animation,
     factor_response,
@@ -29,7 +29,6 @@ from betavae.render import (
     scatter,
 )
 from betavae.render.traversal import (
-    kl_per_latent,
     posterior_ranges,
     save_traversal_png,
     sweep_values,
@@ -42,6 +41,7 @@ logger = logging.getLogger(__name__)
 
 PRIOR_SAMPLES = samples.GRID * samples.GRID
 SCATTER_POINTS = 2000
+RANGE_TAIL = 0.01  # a posterior range leaves out this share of the means at each end (outliers)
 
 
 @dataclass
@@ -63,7 +63,7 @@ def draw_run(checkpoint: Path, data: ImageSet, settings: RenderConfig, out_dir: 
     kl = kl_per_latent(model, images[held], data.max_pixel_value)
     order = np.argsort(-kl, kind="stable")
     means = encode_means(model, images[held], data.max_pixel_value)
-    ranges = posterior_ranges(means, 0.01) if settings.range == "posterior" else None
+    ranges = posterior_ranges(means, RANGE_TAIL) if settings.range == "posterior" else None
     values = sweep_values(order, settings.steps, settings.limit, ranges)
     seeds = images[rng.choice(len(images), size=settings.seed_images, replace=False)]
     out: dict[str, Path] = {}

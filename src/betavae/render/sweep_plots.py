@@ -16,8 +16,8 @@ import matplotlib.colors as mcolors
 import matplotlib.ticker as mticker
 import numpy as np
 
-from betavae.render.comparison import DISENTANGLEMENT, RECONSTRUCTION, SweepPoint
 from betavae.render.figure import new_figure, save_png
+from betavae.tracking.runs_table import DISENTANGLEMENT, RECONSTRUCTION, SweepPoint
 
 MARKERS = "osD^vP*X"
 

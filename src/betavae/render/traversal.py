@@ -1,6 +1,7 @@
 """Latent traversals (Higgins et al. 2017, Figs. 1-4 and 7): decode while sweeping one latent at a time.
 
-Rows are latents sorted by their average KL divergence from the prior, most informative first, so the
+Rows are latents sorted by their average KL divergence from the prior
+(:func:`betavae.evaluation.inference.kl_per_latent`), most informative first, so the
 latents a beta-VAE switched off (KL near 0) sink to the bottom of the grid. Columns sweep the latent
 either over `linspace(-limit, limit)` (the prior's scale) or over the range its posterior means take on
 held-out images (where the model actually puts data). The other latents stay at the posterior mean of a
@@ -17,21 +18,6 @@ import torch
 
 from betavae.models.inputs import to_float_images
 from betavae.render.figure import new_figure, save_png, to_intensities, to_uint8
-
-
-@torch.no_grad()
-def kl_per_latent(model: torch.nn.Module, images: np.ndarray, max_pixel_value: int,
-                  batch_size: int = 1024) -> np.ndarray:
-    """Mean KL(q(z_i|x) || N(0, 1)) per latent over `images` (Kingma & Welling 2014, Appendix B)."""
-    model.eval()
-    total = None
-    for start in range(0, len(images), batch_size):
-        x = to_float_images(torch.from_numpy(images[start:start + batch_size]), max_pixel_value)
-        mu, logvar = model.encode(x)
-        kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)  # (B, d)
-        part = kl.sum(0).double()
-        total = part if total is None else total + part
-    return (total / len(images)).numpy()
 
 
 def sweep_values(order: Sequence[int], steps: int, limit: float,

@@ -11,6 +11,7 @@ from typing import Any
 from mlflow.exceptions import MlflowException
 
 from betavae.errors import DataError
+from betavae.tracking.tags import DATASET_DIGEST_TAG, DATASET_TAG, GIT_COMMIT_SOURCE_TAG, PARENT_RUN_TAG
 
 
 def champion_lineage(client: Any, registered: Mapping[str, Any]) -> dict[str, Any]:
@@ -21,7 +22,7 @@ def champion_lineage(client: Any, registered: Mapping[str, Any]) -> dict[str, An
     except MlflowException as exc:
         raise DataError(f"cannot read the lineage of {registered.get('uri')}: {exc}") from exc
     tags = run.data.tags
-    parent_id = tags.get("mlflow.parentRunId")
+    parent_id = tags.get(PARENT_RUN_TAG)
     parent_name = None
     if parent_id:
         try:
@@ -35,8 +36,8 @@ def champion_lineage(client: Any, registered: Mapping[str, Any]) -> dict[str, An
         "uri": registered.get("uri"), "metric": registered.get("metric"), "value": registered.get("value"),
         "version_tags": dict(version.tags or {}),
         "run_id": run.info.run_id, "run_name": run.info.run_name, "experiment_id": run.info.experiment_id,
-        "status": run.info.status, "git_commit": tags.get("mlflow.source.git.commit"),
-        "dataset": tags.get("betavae.dataset"), "dataset_digest": tags.get("betavae.dataset_digest"),
+        "status": run.info.status, "git_commit": tags.get(GIT_COMMIT_SOURCE_TAG),
+        "dataset": tags.get(DATASET_TAG), "dataset_digest": tags.get(DATASET_DIGEST_TAG),
         "dataset_inputs": datasets, "sweep_run_id": parent_id, "sweep_name": parent_name,
         "params": {k: run.data.params[k] for k in sorted(run.data.params) if k.startswith(("train.", "model."))},
     }

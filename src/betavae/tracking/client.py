@@ -21,12 +21,23 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
 from betavae.paths import ProjectPaths
-from betavae.processes import process_alive
+from betavae.processes import pid_space, process_running, process_start_time
+from betavae.tracking.tags import (
+    FAILURE_REASON_TAG,
+    HEARTBEAT_TAG,
+    OWNER_HOST_TAG,
+    OWNER_PID_SPACE_TAG,
+    OWNER_PID_TAG,
+    OWNER_START_TAG,
+    PARENT_RUN_TAG,
+    RUN_NAME_TAG,
+)
 
-PARENT_TAG = "mlflow.parentRunId"
-OWNER_HOST_TAG = "betavae.owner_host"
-OWNER_PID_TAG = "betavae.owner_pid"
 MAX_BATCH = 900  # MLflow accepts at most 1000 entities per log_batch call
+HEARTBEAT_TIMEOUT_S = 3600.0
+"""Seconds without a heartbeat after which a RUNNING run owned by a process on another host is taken for
+dead. Far longer than the gap between two logging points of any run (or the model logging after the last):
+a run that is merely slow must never be closed under its owner."""
 
 
 def tracking_uri(root: Path) -> str:
@@ -119,12 +130,19 @@ class RunLogger:
         items = [RunTag(k, str(v)) for k, v in tags.items()]
         self.client.log_batch(self.run_id, tags=items)
 
-    def log_metrics(self, metrics: Mapping[str, float], step: int) -> None:
-        """Log finite values; MLflow stores NaN poorly and a diverged value is recorded as a tag instead."""
-        now = int(time.time() * 1000)
-        items = [Metric(k, float(v), now, step) for k, v in metrics.items() if math.isfinite(float(v))]
+    def log_metrics(self, metrics: Mapping[str, float], step: int, *, heartbeat: bool = False) -> None:
+        """Log finite values; MLflow stores NaN poorly and a diverged value is recorded as a tag instead.
+
+        With `heartbeat`, the run's heartbeat tag (`betavae.heartbeat`) is refreshed in the same request:
+        the owner shows it is alive, so a process on another host does not take the run for an orphan
+        (:func:`orphan_reason`)."""
+        now = time.time()
+        items = [Metric(k, float(v), int(now * 1000), step) for k, v in metrics.items() if math.isfinite(float(v))]
+        beat = [RunTag(HEARTBEAT_TAG, heartbeat_value(now))] if heartbeat else []
+        if beat and not items:
+            self.client.log_batch(self.run_id, tags=beat)
         for i in range(0, len(items), MAX_BATCH):
-            self.client.log_batch(self.run_id, metrics=items[i:i + MAX_BATCH])
+            self.client.log_batch(self.run_id, metrics=items[i:i + MAX_BATCH], tags=beat if i == 0 else [])
 
     def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
         self.client.log_artifact(self.run_id, str(path), artifact_path)
@@ -133,32 +151,90 @@ class RunLogger:
         self.client.set_terminated(self.run_id, status=status)
 
 
+def heartbeat_value(now: float | None = None) -> str:
+    """The heartbeat tag's value: Unix time in seconds."""
+    return f"{time.time() if now is None else now:.3f}"
+
+
+def owner_tags(*, heartbeat: bool = False) -> dict[str, str]:
+    """Tags naming the process that owns a new run: host, pid, where that pid can be looked up (machine id
+    and pid namespace) and the pid's start time where the OS records them (so a later process given the
+    same pid is told apart), and with `heartbeat` a first heartbeat."""
+    tags = {OWNER_HOST_TAG: socket.gethostname(), OWNER_PID_TAG: str(os.getpid())}
+    space, started = pid_space(), process_start_time(os.getpid())
+    if space is not None:
+        tags[OWNER_PID_SPACE_TAG] = space
+    if started is not None:
+        tags[OWNER_START_TAG] = started
+    if heartbeat:
+        tags[HEARTBEAT_TAG] = heartbeat_value()
+    return tags
+
+
 def start_run(client: MlflowClient, experiment_id: str, name: str, *, parent_id: str | None = None,
-              tags: Mapping[str, Any] | None = None) -> RunLogger:
-    """Create a run (nested under `parent_id` when given) and return a logger bound to it."""
-    all_tags = {"mlflow.runName": name, OWNER_HOST_TAG: socket.gethostname(), OWNER_PID_TAG: os.getpid(),
-                **(tags or {})}
+              tags: Mapping[str, Any] | None = None, heartbeat: bool = False) -> RunLogger:
+    """Create a run (nested under `parent_id` when given) and return a logger bound to it.
+
+    The run is tagged with its owner (:func:`owner_tags`). `heartbeat` promises that the owner refreshes
+    the heartbeat tag as it works (`RunLogger.log_metrics(..., heartbeat=True)`); only such a run can be
+    closed from another host once its heartbeat stops (:func:`orphan_reason`).
+    """
+    all_tags = {RUN_NAME_TAG: name, **owner_tags(heartbeat=heartbeat), **(tags or {})}
     if parent_id:
-        all_tags[PARENT_TAG] = parent_id
+        all_tags[PARENT_RUN_TAG] = parent_id
     run = client.create_run(experiment_id, run_name=name, tags={k: str(v) for k, v in all_tags.items()})
     return RunLogger(client, run.info.run_id)
 
 
-def close_orphaned_runs(client: MlflowClient, experiment_id: str) -> list[str]:
-    """Mark KILLED, with the reason, every RUNNING run started on this host by a process that has died.
+def orphan_reason(tags: Mapping[str, str], *, host: str | None = None, now: float | None = None,
+                  heartbeat_timeout_s: float = HEARTBEAT_TIMEOUT_S) -> str | None:
+    """Why a RUNNING run with these tags has lost the process that owns it, or None while it may be alive.
+
+    - On this host (`host`, default this machine's name, with the same machine id and pid namespace when
+      both are recorded): the recorded pid no longer runs, or it runs but started at another time than
+      the one recorded (the pid was given to a later process).
+    - On another host (or in a container whose pids cannot be seen from here): the run's heartbeat is older
+      than `heartbeat_timeout_s`. A run without a heartbeat tag (its owner never promised one) is left
+      alone.
+    - A run without owner tags (not started by :func:`start_run`) is left alone.
+    """
+    host = socket.gethostname() if host is None else host
+    owner, pid = tags.get(OWNER_HOST_TAG), tags.get(OWNER_PID_TAG, "")
+    if owner is None or not pid.isdigit():
+        return None
+    space = tags.get(OWNER_PID_SPACE_TAG)
+    if owner == host and (space is None or space == pid_space()):
+        if process_running(int(pid), tags.get(OWNER_START_TAG)):
+            return None
+        return f"process {pid} on {host} ended before the run finished (killed)"
+    try:
+        last = float(tags[HEARTBEAT_TAG])
+    except (KeyError, ValueError):
+        return None
+    age = (time.time() if now is None else now) - last
+    if age <= heartbeat_timeout_s:
+        return None
+    return (f"process {pid} on {owner} ended before the run finished: no heartbeat for {age:.0f} s "
+            f"(more than {heartbeat_timeout_s:.0f} s)")
+
+
+def close_orphaned_runs(client: MlflowClient, experiment_id: str, *, tags: Mapping[str, str] | None = None,
+                        heartbeat_timeout_s: float = HEARTBEAT_TIMEOUT_S) -> list[str]:
+    """Mark KILLED, with the reason, every RUNNING run whose owning process is gone (:func:`orphan_reason`);
+    with `tags`, only the runs carrying all of them (e.g. one configuration's digest). Returns their ids.
 
     A SIGKILL leaves no chance to end a run; without this, the MLflow UI would show it running forever.
-    Runs of live processes (a concurrent sweep) and of other hosts are left alone. Returns their ids.
+    A run whose owner may still be at work (this host's live process, or another host's run with a fresh
+    heartbeat, such as a retry's first attempt still training on another worker) is never touched.
     """
     host = socket.gethostname()
+    query = " and ".join([*(f"tags.`{k}` = '{v}'" for k, v in (tags or {}).items()), "attributes.status = 'RUNNING'"])
     closed = []
-    for run in client.search_runs([experiment_id], filter_string="attributes.status = 'RUNNING'"):
-        tags = run.data.tags
-        pid = tags.get(OWNER_PID_TAG, "")
-        if tags.get(OWNER_HOST_TAG) != host or not pid.isdigit() or process_alive(int(pid)):
+    for run in client.search_runs([experiment_id], filter_string=query):
+        reason = orphan_reason(run.data.tags, host=host, heartbeat_timeout_s=heartbeat_timeout_s)
+        if reason is None:
             continue
-        client.set_tag(run.info.run_id, "betavae.failure_reason",
-                       f"process {pid} on {host} ended before the run finished (killed)")
+        client.set_tag(run.info.run_id, FAILURE_REASON_TAG, reason)
         client.set_terminated(run.info.run_id, status="KILLED")
         closed.append(run.info.run_id)
     return closed

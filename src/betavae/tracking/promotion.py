@@ -30,19 +30,29 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from betavae import faults
 from betavae.errors import DataError
 from betavae.tracking.registry import model_name, model_uri
 from betavae.tracking.sweep_record import RunRecord
+from betavae.tracking.tags import (
+    CONFIG_DIGEST_TAG,
+    DATASET_DIGEST_TAG,
+    DATASET_TAG,
+    GIT_COMMIT_SOURCE_TAG,
+    GIT_COMMIT_TAG,
+    LIBRARY_PREFIX,
+    METRIC_MODE_TAG,
+    METRIC_TAG,
+    METRIC_VALUE_TAG,
+    PARAM_PREFIX,
+    REGISTERED_RUN_NAME_TAG,
+    RUN_ID_TAG,
+    RUN_NAME_TAG,
+    SCORE_PREFIX,
+)
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
-RUN_ID_TAG = "betavae.run_id"
-METRIC_TAG = "betavae.metric"
-VALUE_TAG = "betavae.metric_value"
-MODE_TAG = "betavae.metric_mode"
-SCORE_PREFIX = "betavae.score."
-PARAM_PREFIX = "betavae.param."
-LIBRARY_PREFIX = "betavae.library."
 LIBRARIES = ("betavae", "torch", "numpy", "mlflow", "prefect", "dvc")
 SETTLE_ROUNDS = 20
 
@@ -107,6 +117,7 @@ def registry_lock(client: MlflowClient, name: str, timeout: float = 300.0) -> It
     path = lock_path(client, name)
     try:
         with FileLock(str(path), timeout=timeout):
+            faults.reached("registry-locked")
             yield
     except Timeout as exc:
         raise DataError(f"could not take the registry lock {path} within {timeout:.0f} s") from exc
@@ -129,7 +140,7 @@ def version_value(version: ModelVersion, metric: str) -> float | None:
     tags = version.tags or {}
     raw = tags.get(SCORE_PREFIX + metric)
     if raw is None and tags.get(METRIC_TAG) == metric:
-        raw = tags.get(VALUE_TAG)
+        raw = tags.get(METRIC_VALUE_TAG)
     try:
         return float(raw) if raw is not None else None
     except ValueError:
@@ -142,13 +153,13 @@ def version_tags(run: Any, *, dataset: str, metric: str, mode: str, value: float
     library versions. `run` is the MLflow run the version was logged from."""
     run_tags = run.data.tags
     tags = {
-        METRIC_TAG: metric, VALUE_TAG: repr(float(value)), MODE_TAG: mode,
+        METRIC_TAG: metric, METRIC_VALUE_TAG: repr(float(value)), METRIC_MODE_TAG: mode,
         RUN_ID_TAG: run.info.run_id,
-        "betavae.run_name": run_tags.get("mlflow.runName", run.info.run_name or ""),
-        "betavae.dataset": dataset,
-        "betavae.dataset_digest": run_tags.get("betavae.dataset_digest", "unknown"),
-        "betavae.config_digest": run_tags.get("betavae.config_digest", "unknown"),
-        "betavae.git_commit": run_tags.get("mlflow.source.git.commit", "unknown"),
+        REGISTERED_RUN_NAME_TAG: run_tags.get(RUN_NAME_TAG, run.info.run_name or ""),
+        DATASET_TAG: dataset,
+        DATASET_DIGEST_TAG: run_tags.get(DATASET_DIGEST_TAG, "unknown"),
+        CONFIG_DIGEST_TAG: run_tags.get(CONFIG_DIGEST_TAG, "unknown"),
+        GIT_COMMIT_TAG: run_tags.get(GIT_COMMIT_SOURCE_TAG, "unknown"),
     }
     tags |= {SCORE_PREFIX + k: repr(float(v)) for k, v in scores.items()
              if isinstance(v, (int, float)) and not isinstance(v, bool)}
@@ -167,13 +178,13 @@ def model_card(dataset: str, tags: Mapping[str, str], scores: Mapping[str, float
         f"# {model_name(dataset)}: {p.get('train.objective', 'beta-VAE')} on {dataset}",
         "",
         f"Encoder/decoder of a beta-VAE (Higgins et al. 2017) trained on `{dataset}` "
-        f"(digest `{tags['betavae.dataset_digest'][:16]}`).",
+        f"(digest `{tags[DATASET_DIGEST_TAG][:16]}`).",
         f"- architecture `{p.get('model.architecture', '?')}`, {p.get('model.latent_dim', '?')} latents, "
         f"beta = {p.get('train.beta', '?')}, {p.get('train.steps', '?')} steps of batch "
         f"{p.get('train.batch_size', '?')} ({p.get('train.optimizer', '?')}, lr {p.get('train.lr', '?')})",
-        f"- selected by `{tags[METRIC_TAG]}` ({tags[MODE_TAG]}) = {float(tags[VALUE_TAG]):.4f}",
-        f"- run `{tags[RUN_ID_TAG]}` ({tags['betavae.run_name']}), commit `{tags['betavae.git_commit'][:12]}`, "
-        f"config `{tags['betavae.config_digest']}`",
+        f"- selected by `{tags[METRIC_TAG]}` ({tags[METRIC_MODE_TAG]}) = {float(tags[METRIC_VALUE_TAG]):.4f}",
+        f"- run `{tags[RUN_ID_TAG]}` ({tags[REGISTERED_RUN_NAME_TAG]}), commit `{tags[GIT_COMMIT_TAG][:12]}`, "
+        f"config `{tags[CONFIG_DIGEST_TAG]}`",
         "",
         "Scores: " + ", ".join(f"{k} = {numeric[k]:.4f}" for k in headline),
         "",
@@ -223,11 +234,12 @@ def register_run(client: MlflowClient, *, run_id: str, model_source: str, datase
             aliases = set(version.aliases or [])
             alias = CHAMPION if CHAMPION in aliases else CHALLENGER if CHALLENGER in aliases else ""
             return Registration(name, int(version.version), alias, False, run_id,
-                                version.tags.get("betavae.run_name", ""), metric, value, None,
+                                version.tags.get(REGISTERED_RUN_NAME_TAG, ""), metric, value, None,
                                 f"models:/{name}/{version.version}")
         tags = version_tags(run, dataset=dataset, metric=metric, mode=mode, value=value, scores=scores)
         created = mlflow.register_model(model_source, name, tags=tags)
         number = int(created.version)
+        faults.reached("model-version-created")
         duplicates = _versions_of_run(client, name, run_id)
         if duplicates and int(duplicates[0].version) != number:  # a caller on another machine won the race
             client.delete_model_version(name, str(number))
@@ -237,7 +249,7 @@ def register_run(client: MlflowClient, *, run_id: str, model_source: str, datase
         client.update_registered_model(name, description=f"beta-VAEs trained on {dataset}; `@{CHAMPION}` is the "
                                                          f"best by {metric} ({mode}).")
         alias, previous = _settle_aliases(client, name, number, value, metric, mode)
-    return Registration(name, number, alias, True, run_id, tags["betavae.run_name"], metric, value, previous,
+    return Registration(name, number, alias, True, run_id, tags[REGISTERED_RUN_NAME_TAG], metric, value, previous,
                         model_uri(dataset, alias))
 
 

@@ -12,27 +12,26 @@ from mlflow.tracking import MlflowClient
 from betavae.config import RunConfig
 from betavae.data.protocols import ImageSet
 from betavae.errors import TrainingDiverged
-from betavae.paths import ProjectPaths
-from betavae.tracking.client import RunLogger, git_commit, start_run
+from betavae.paths import WEIGHTS_FILE, ProjectPaths
+from betavae.tracking.client import RunLogger, close_orphaned_runs, git_commit, heartbeat_value, start_run
 from betavae.tracking.model_package import log_model_package
 from betavae.tracking.promotion import record_library_versions
 from betavae.tracking.sweep_record import RunRecord
+from betavae.tracking.tags import (
+    CONFIG_DIGEST_TAG,
+    DATASET_DIGEST_TAG,
+    DATASET_TAG,
+    DEVICE_TAG,
+    FAILURE_REASON_TAG,
+    HEARTBEAT_TAG,
+    MODEL_URI_TAG,
+    OBJECTIVE_TAG,
+    OUTCOME_TAG,
+    RESUMED_FROM_STEP_TAG,
+)
 from betavae.tracking.ui import log_dataset, source_tags
 from betavae.training.checkpoint import export_weights
 from betavae.training.engine import TrainResult, train
-
-DIGEST_TAG = "betavae.config_digest"
-MODEL_URI_TAG = "betavae.model_uri"
-OUTCOME_TAG = "betavae.outcome"
-
-
-def _close_stale_runs(client: MlflowClient, experiment_id: str, digest: str) -> None:
-    """Runs of this configuration left RUNNING by a killed process are marked KILLED before resuming."""
-    stale = client.search_runs([experiment_id],
-                               filter_string=f"tags.`{DIGEST_TAG}` = '{digest}' and attributes.status = 'RUNNING'")
-    for old in stale:
-        client.set_tag(old.info.run_id, "betavae.failure_reason", "process ended before the run finished")
-        client.set_terminated(old.info.run_id, status="KILLED")
 
 
 def train_and_track(run: RunConfig, data: ImageSet, *, root: Path, client: MlflowClient, experiment_id: str,
@@ -41,13 +40,18 @@ def train_and_track(run: RunConfig, data: ImageSet, *, root: Path, client: Mlflo
 
     A diverged run is recorded (status FAILED with the reason as a tag) and reported with status
     `diverged`; any other error is recorded the same way and re-raised, so the orchestrator can retry it.
+
+    Earlier runs of this configuration left RUNNING are closed as KILLED first, but only those whose owning
+    process is gone (:func:`~betavae.tracking.client.orphan_reason`): a retry started while the first
+    attempt still trains on another worker leaves that attempt alone. The run's heartbeat is refreshed at
+    every logging point of the training loop.
     """
-    _close_stale_runs(client, experiment_id, run.digest)
-    logger = start_run(client, experiment_id, run.name, parent_id=parent_id, tags={
-        DIGEST_TAG: run.digest,
-        "betavae.dataset": run.dataset,
-        "betavae.dataset_digest": getattr(data, "digest", ""),
-        "betavae.objective": run.objective.objective,
+    close_orphaned_runs(client, experiment_id, tags={CONFIG_DIGEST_TAG: run.digest})
+    logger = start_run(client, experiment_id, run.name, parent_id=parent_id, heartbeat=True, tags={
+        CONFIG_DIGEST_TAG: run.digest,
+        DATASET_TAG: run.dataset,
+        DATASET_DIGEST_TAG: getattr(data, "digest", ""),
+        OBJECTIVE_TAG: run.objective.objective,
         **source_tags("pipelines/train.py", git_commit(root)),
         **record_library_versions(),
     })
@@ -55,19 +59,20 @@ def train_and_track(run: RunConfig, data: ImageSet, *, root: Path, client: Mlflo
     logger.log_params(run.flat_params())
     ckpt_dir = ProjectPaths(root).run_checkpoints(run.dataset, run.name, run.digest)
     try:
-        result: TrainResult = train(run, data, ckpt_dir, on_metrics=logger.log_metrics, progress=progress)
+        result: TrainResult = train(run, data, ckpt_dir, progress=progress,
+                                    on_metrics=lambda terms, step: logger.log_metrics(terms, step, heartbeat=True))
     except TrainingDiverged as exc:
         _record_failure(logger, str(exc), "diverged")
         return RunRecord(run.name, run.to_dict(), logger.run_id, "diverged", failure_reason=str(exc))
     except BaseException as exc:
         _record_failure(logger, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}", "failed")
         raise
-    logger.set_tags({"betavae.device": result.device,
-                     "betavae.resumed_from_step": result.resumed_from_step or 0})
+    logger.set_tags({DEVICE_TAG: result.device, RESUMED_FROM_STEP_TAG: result.resumed_from_step or 0,
+                     HEARTBEAT_TAG: heartbeat_value()})
     # MLflow keeps the inference-only weights inside the model package; the training checkpoint with the
     # optimiser state stays local (for resuming) and is thinned when the sweep is sealed.
     example = np.ascontiguousarray(data.images[:2])
-    weights = export_weights(result.checkpoint, result.checkpoint.with_name("weights.pt"))
+    weights = export_weights(result.checkpoint, result.checkpoint.with_name(WEIGHTS_FILE))
     model_uri = log_model_package(logger.run_id, weights, example, run.model.latent_dim)
     weights.unlink()
     logger.set_tags({MODEL_URI_TAG: model_uri, OUTCOME_TAG: "finished"})
@@ -78,5 +83,5 @@ def train_and_track(run: RunConfig, data: ImageSet, *, root: Path, client: Mlflo
 
 
 def _record_failure(logger: RunLogger, reason: str, outcome: str) -> None:
-    logger.set_tags({"betavae.failure_reason": reason[:5000], OUTCOME_TAG: outcome})
+    logger.set_tags({FAILURE_REASON_TAG: reason[:5000], OUTCOME_TAG: outcome})
     logger.finish("FAILED")

@@ -15,6 +15,7 @@ from typing import Any
 from betavae.config import RunConfig
 from betavae.errors import DataError
 from betavae.io import read_json, write_json
+from betavae.paths import ProjectPaths
 
 STATUSES = ("finished", "diverged", "failed")
 
@@ -80,15 +81,10 @@ class SweepRecord:
                    runs=tuple(RunRecord.from_dict(r) for r in d["runs"]))
 
 
-def _project_root(path: Path) -> Path:
-    """The project a record at `<root>/models/<dataset>/sweep.json` belongs to."""
-    return Path(path).resolve().parents[2]
-
-
 def write_sweep_record(path: Path, record: SweepRecord) -> Path:
     """Write the record atomically, checkpoints inside the project as paths relative to it, so the record
     stays true in another clone (a worker that `dvc pull`s the weights) or a moved project."""
-    root = _project_root(path)
+    root = ProjectPaths.of_sweep_record(path).root
     data = record.to_dict()
     for run in data["runs"]:
         checkpoint = run.get("checkpoint")
@@ -102,12 +98,13 @@ def read_sweep_record(path: Path) -> SweepRecord:
     stage to run when it is missing or malformed."""
     if not path.is_file():
         raise DataError(f"no sweep record at {path}; run the train stage first (dvc repro train)")
+    root = ProjectPaths.of_sweep_record(path).root
     try:
         data = read_json(path)
         for run in data["runs"]:
             checkpoint = run.get("checkpoint")
             if checkpoint and not Path(checkpoint).is_absolute():
-                run["checkpoint"] = str(_project_root(path) / checkpoint)
+                run["checkpoint"] = str(root / checkpoint)
         return SweepRecord.from_dict(data)
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise DataError(f"{path} is not a sweep record ({type(exc).__name__}: {exc}); "

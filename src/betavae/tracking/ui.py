@@ -9,11 +9,13 @@
   (name, digest, source URI), so the runs table's Dataset column names it.
 - Source: `mlflow.source.name`/`type` name the entry point and `mlflow.source.git.commit` the commit.
 - Sweep parent runs are named after what they sweep and when, so two sweeps can be told apart.
+- Links: where the UI is (:func:`ui_base`) and the addresses of a run's page and of an experiment's runs.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,11 +25,19 @@ from mlflow.entities import Dataset, DatasetInput, InputTag
 from mlflow.tracking import MlflowClient
 
 from betavae.data.protocols import ImageSet
+from betavae.tracking.tags import (
+    DATASET_CONTEXT_TAG,
+    EXPERIMENT_KIND_TAG,
+    GIT_COMMIT_SOURCE_TAG,
+    SOURCE_NAME_TAG,
+    SOURCE_TYPE_TAG,
+)
 
-EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 TRAINING_KIND = "custom_model_development"
-DATASET_CONTEXT_TAG = "mlflow.data.context"
 DIGEST_CHARS = 16  # MLflow stores at most 36 characters of a dataset digest; the full sha256 is a run tag
+UI_ENV = "BETAVAE_MLFLOW_UI"
+DEFAULT_UI = "http://127.0.0.1:5000"  # where `make mlflow-ui` serves the UI
+ML_VIEW = "workflowType=machine_learning"  # the query that opens the model-training view, not GenAI
 
 
 def mark_training_experiment(client: MlflowClient, experiment_id: str) -> None:
@@ -71,7 +81,7 @@ def _log_input(client: MlflowClient, run_id: str, name: str, digest: str, source
 
 def source_tags(entry_point: str, commit: str) -> dict[str, str]:
     """Run tags naming the code that made the run (the UI's Source column and its commit)."""
-    return {"mlflow.source.name": entry_point, "mlflow.source.type": "LOCAL", "mlflow.source.git.commit": commit}
+    return {SOURCE_NAME_TAG: entry_point, SOURCE_TYPE_TAG: "LOCAL", GIT_COMMIT_SOURCE_TAG: commit}
 
 
 def sweep_run_name(name: str, grid: Mapping[str, Sequence[Any]], seeds: Sequence[int],
@@ -83,3 +93,20 @@ def sweep_run_name(name: str, grid: Mapping[str, Sequence[Any]], seeds: Sequence
     seeds_text = ",".join(str(s) for s in seeds)
     return " ".join(part for part in (name, swept, f"seeds={seeds_text}", when.strftime("%Y-%m-%dT%H:%M:%SZ"))
                     if part)
+
+
+def ui_base(tracking_uri: str) -> str:
+    """Where users open the MLflow UI: `BETAVAE_MLFLOW_UI`, an http tracking server, or `make mlflow-ui`'s."""
+    if os.environ.get(UI_ENV):
+        return os.environ[UI_ENV].rstrip("/")
+    return tracking_uri.rstrip("/") if tracking_uri.startswith(("http://", "https://")) else DEFAULT_UI
+
+
+def run_url(base: str, experiment_id: str, run_id: str) -> str:
+    """Link to a run's page in the model-training view of the MLflow UI (not the GenAI view)."""
+    return f"{base}/#/experiments/{experiment_id}/runs/{run_id}?{ML_VIEW}"
+
+
+def experiment_url(base: str, experiment_id: str) -> str:
+    """Link to the experiment's training-runs table."""
+    return f"{base}/#/experiments/{experiment_id}/runs?{ML_VIEW}"

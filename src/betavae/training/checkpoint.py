@@ -17,12 +17,12 @@ import torch
 
 from betavae.config import RunConfig
 from betavae.errors import DataError
+from betavae import faults
 from betavae.io import atomic_path
 from betavae.models import build_model
+from betavae.paths import FINAL_STATE_FILE
 
 FORMAT_VERSION = 1
-LAST = "last.pt"
-FINAL = "final.pt"
 
 
 def save_checkpoint(path: Path, *, run: RunConfig, step: int, model: torch.nn.Module,
@@ -44,7 +44,9 @@ def save_checkpoint(path: Path, *, run: RunConfig, step: int, model: torch.nn.Mo
         "rng": rng,
         "metrics": dict(metrics or {}),
     }
-    return _save_atomically(payload, path)
+    _save_atomically(payload, path)
+    faults.reached("checkpoint-written")
+    return path
 
 
 def _save_atomically(payload: dict[str, Any], path: Path) -> Path:
@@ -95,7 +97,8 @@ def model_from_checkpoint(path: Path, map_location: str | torch.device = "cpu") 
 
 def seal_checkpoint(last: Path, weights: Path, keep_training_state: bool = False) -> Path:
     """Seal a finished run once its whole sweep has finished: its inference weights go to `weights`, and
-    its `last.pt` is removed, or kept as `final.pt` when `keep_training_state` (`train.keep_checkpoints`).
+    its training state `last` is removed, or kept beside it as `final_state.pt` when `keep_training_state`
+    (`train.keep_checkpoints`).
 
     Until then an interrupted sweep resumes every run from its `last.pt` (a finished run is not trained
     again); afterwards a re-run of the stage, for example after a code change, trains from scratch. The
@@ -107,7 +110,7 @@ def seal_checkpoint(last: Path, weights: Path, keep_training_state: bool = False
     if last.exists():
         export_weights(last, weights)
         if keep_training_state:
-            os.replace(last, last.with_name(FINAL))
+            os.replace(last, last.with_name(FINAL_STATE_FILE))
         else:
             last.unlink()
             with contextlib.suppress(OSError):

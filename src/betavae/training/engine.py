@@ -23,8 +23,9 @@ from betavae.config import RunConfig
 from betavae.data.protocols import ImageSet
 from betavae.errors import ConfigError, TrainingDiverged
 from betavae.models import build_model, build_objective
+from betavae.paths import LAST_STATE_FILE
 from betavae.training.allocator import keep_freed_memory
-from betavae.training.checkpoint import LAST, load_checkpoint, save_checkpoint
+from betavae.training.checkpoint import load_checkpoint, save_checkpoint
 from betavae.training.device import autocast_dtype, select_device
 from betavae.training.step import (
     BatchSampler,
@@ -99,7 +100,7 @@ def train(run: RunConfig, data: ImageSet, checkpoint_dir: Path, *, on_metrics: M
     sampler = BatchSampler(data.images, int(data.max_pixel_value), cfg.batch_size, device, cfg.seed)
 
     start_step = 0
-    last_path = checkpoint_dir / LAST
+    last_path = checkpoint_dir / LAST_STATE_FILE
     if last_path.exists():
         state = load_checkpoint(last_path, map_location=device)
         if state["config_digest"] != run.digest:

@@ -22,6 +22,8 @@ from typing import BinaryIO
 
 import numpy as np
 
+from betavae.config.datasets import EMNIST_LABELS
+from betavae.config.datasets import MNIST_SPLITS as SPLITS
 from betavae.data.importers.base import ImportedData
 from betavae.errors import ConfigError, DataError
 
@@ -61,16 +63,6 @@ MNIST_MD5: dict[str, str] = {
 EMNIST_URL = "https://biometrics.nist.gov/cs_links/EMNIST/gzip.zip"
 EMNIST_FILENAME = "gzip.zip"
 EMNIST_MD5 = "58c8d27c78d21e728a6bc7b3cc06412e"
-#: The label values of each EMNIST subset (Cohen et al. 2017, Table II). ``letters`` counts from 1.
-EMNIST_LABELS: dict[str, tuple[int, ...]] = {
-    "byclass": tuple(range(62)),
-    "bymerge": tuple(range(47)),
-    "balanced": tuple(range(47)),
-    "letters": tuple(range(1, 27)),
-    "digits": tuple(range(10)),
-    "mnist": tuple(range(10)),
-}
-SPLITS = ("train", "test")
 IMAGE_SIDE = 28
 
 _GZIP_MAGIC = b"\x1f\x8b"

@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from betavae import faults
 from betavae.data._zstd_npy import save_array, sha256_file
 from betavae.data.ground_truth import grid_index
 from betavae.data.storage.layout import (
@@ -103,6 +104,7 @@ def write_dataset(
         manifest["images_compression"] = {"codec": "zstd", "level": level}
         digest = save_array(tmp / IMAGES_FILE, payload, level=level)
         manifest["files"][IMAGES_FILE] = {"sha256": digest, "bytes": (tmp / IMAGES_FILE).stat().st_size}
+        faults.reached("dataset-staged")
         if names:
             table = pa.table({n: pa.array(classes[:, i], type=pa.int64()) for i, n in enumerate(names)})
             pq.write_table(table, tmp / FACTORS_FILE, compression="zstd")

@@ -7,14 +7,13 @@ IoU = |A and B| / |A or B| (1 when both are empty). The report summarises the Io
 shape or which orientation disagrees), and the worst images.
 
 Works on the bit-packed rows as stored, so even the full 737280-image dSprites pair needs only
-two 377 MB arrays and a pass of popcounts.
+two 377 MB arrays and a pass of popcounts. On the command line:
 
-    python -m betavae.data.compare data/datasets/dsprites data/datasets/dsprites_official report.json
+    betavae compare data/datasets/dsprites data/datasets/dsprites_official --out report.json
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import math
@@ -29,7 +28,7 @@ import numpy as np
 from betavae.data.ground_truth import grid_strides
 from betavae.errors import DataError
 
-__all__ = ["QUANTILES", "compare_datasets", "iou_packed", "iou_report", "main", "write_report"]
+__all__ = ["QUANTILES", "compare_datasets", "iou_packed", "iou_report", "write_report"]
 
 log = logging.getLogger(__name__)
 
@@ -199,23 +198,3 @@ def write_report(report: dict[str, Any], path: Path | str) -> Path:
         temp.unlink(missing_ok=True)
     return path
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Per-image IoU of a candidate dataset against a reference one.")
-    parser.add_argument("candidate", type=Path, help="dataset to check, e.g. data/datasets/dsprites")
-    parser.add_argument("reference", type=Path, help="dataset taken as truth, e.g. data/datasets/dsprites_official")
-    parser.add_argument("output", type=Path, help="where to write the JSON report")
-    parser.add_argument("--worst", type=int, default=10, help="number of lowest-IoU images to list")
-    args = parser.parse_args(argv)
-    report = compare_datasets(args.candidate, args.reference, num_worst=args.worst)
-    write_report(report, args.output)
-    summary = report["iou"]
-    print(
-        f"compared {report['num_compared']} images: mean IoU {summary['mean']:.4f}, min {summary['min']:.4f}, "
-        f"exact {report['exact_match_fraction']:.3f} -> {args.output}"
-    )
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,5 +1,7 @@
-"""The comparison table of Higgins et al. 2017, Fig. 5 (left): baselines and every trained
-configuration, each scored over its replicas by the Appendix A.4 protocol."""
+"""One sweep's table in the layout of Higgins et al. 2017, Fig. 5 (left): the baselines and every trained
+configuration of the sweep, each scored over its replicas (seeds) by the Appendix A.4 protocol.
+
+The rows come from :mod:`betavae.evaluation.fig5`; :mod:`betavae.evaluation.table` writes them out."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The comparison of every run of a sweep: one row per run with its parameters and headline scores.
+"""The table of a sweep's runs: one row per run with its parameters and headline scores.
 
 One home for the table that MLflow (`log_table` on the sweep's parent run), the Prefect artifact, the
 DVC plot data (`curves/runs.csv`) and the HTML report all show, and for the points of the sweep plots.
