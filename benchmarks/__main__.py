@@ -30,24 +30,38 @@ SECTIONS = ("hardware", "training", "encode", "data", "suite")
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="the < 60 s subset (no metric suite; the "
-                        "dSprites stage projected from a slice of the grid)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="the < 60 s subset (no metric suite; the dSprites stage projected from a slice of the grid)",
+    )
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch intra-op threads (default: the cores free to this process)")
-    parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=None,
-                        help="run only these sections")
-    parser.add_argument("--dataset-dir", type=Path, default=None,
-                        help="a stored dSprites dataset for the metric suite (default: render the grid)")
-    parser.add_argument("--checkpoint", type=Path, default=None,
-                        help="a trained checkpoint to encode with in the metric suite")
-    parser.add_argument("--suite-arch", choices=evaluation.SUITE_ARCHITECTURES, default=None,
-                        help="without --checkpoint: time the metric suite on a random-weight encoder of "
-                        "this architecture (default mlp64)")
-    parser.add_argument("--params", type=Path, default=Path("params.yaml"),
-                        help="where the metric profiles are read from")
-    parser.add_argument("--profiles", nargs="+", default=None,
-                        help="metric profiles to time (default: every profile in --params)")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch intra-op threads (default: the cores free to this process)"
+    )
+    parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=None, help="run only these sections")
+    parser.add_argument(
+        "--dataset-dir",
+        type=Path,
+        default=None,
+        help="a stored dSprites dataset for the metric suite (default: render the grid)",
+    )
+    parser.add_argument(
+        "--checkpoint", type=Path, default=None, help="a trained checkpoint to encode with in the metric suite"
+    )
+    parser.add_argument(
+        "--suite-arch",
+        choices=evaluation.SUITE_ARCHITECTURES,
+        default=None,
+        help="without --checkpoint: time the metric suite on a random-weight encoder of "
+        "this architecture (default mlp64)",
+    )
+    parser.add_argument(
+        "--params", type=Path, default=Path("params.yaml"), help="where the metric profiles are read from"
+    )
+    parser.add_argument(
+        "--profiles", nargs="+", default=None, help="metric profiles to time (default: every profile in --params)"
+    )
     parser.add_argument("--out", type=Path, default=None, help="the JSON file to write")
     return parser
 
@@ -63,12 +77,16 @@ def _device(name: str) -> torch.device:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     device = _device(args.device)
-    threads = args.threads or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                               else os.cpu_count() or 1)
+    threads = args.threads or (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    )
     torch.set_num_threads(threads)
     sections = args.sections or [s for s in SECTIONS if not (args.quick and s == "suite")]
-    result: dict[str, Any] = {"mode": "quick" if args.quick else "full", "machine": machine(device),
-                              "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    result: dict[str, Any] = {
+        "mode": "quick" if args.quick else "full",
+        "machine": machine(device),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
     started = time.perf_counter()
     if "hardware" in sections:
         result["matmul_gflops"] = hardware.measure(device, args.quick)
@@ -83,15 +101,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         from betavae.errors import ConfigError
 
         if args.checkpoint is not None and args.suite_arch is not None:
-            raise ConfigError("give --checkpoint or --suite-arch, not both: the checkpoint names its own "
-                              "architecture")
+            raise ConfigError("give --checkpoint or --suite-arch, not both: the checkpoint names its own architecture")
 
         section = load_params(args.params)["evaluate"]
-        profiles = {name: EvaluateConfig.from_dict({**section, "profile": name}).metrics
-                    for name in args.profiles or section.get("profiles", {})}
+        profiles = {
+            name: EvaluateConfig.from_dict({**section, "profile": name}).metrics
+            for name in args.profiles or section.get("profiles", {})
+        }
         grid = evaluation.load_grid(args.dataset_dir)
-        result["metric_suite"] = evaluation.suite_times(grid, profiles, device, args.checkpoint,
-                                                        arch=args.suite_arch or "mlp64")
+        result["metric_suite"] = evaluation.suite_times(
+            grid, profiles, device, args.checkpoint, arch=args.suite_arch or "mlp64"
+        )
     result["machine"]["load_average_end"] = round(os.getloadavg()[0], 2)
     result["seconds"] = round(time.perf_counter() - started, 1)
     result["summary"] = summarise(result)

@@ -25,12 +25,18 @@ IMAGES_PER_SPRITE = dsprites.NUM_IMAGES // dsprites.NUM_SPRITES
 
 def _write_sprites(out_dir: Path, num_sprites: int) -> Path:
     bits = dsprites.render_sprites_packed(range(num_sprites))
-    return write_dataset(out_dir, name=out_dir.name, kind="dsprites",
-                         images=PackedImages(bits, (dsprites.IMAGE_SIZE, dsprites.IMAGE_SIZE, 1)),
-                         factor_names=dsprites.FACTOR_NAMES, factor_sizes=dsprites.FACTOR_SIZES,
-                         factor_values=dsprites.FACTOR_VALUES,
-                         factor_classes=dsprites.all_classes()[: num_sprites * IMAGES_PER_SPRITE],
-                         binary=True, source="procedural")
+    return write_dataset(
+        out_dir,
+        name=out_dir.name,
+        kind="dsprites",
+        images=PackedImages(bits, (dsprites.IMAGE_SIZE, dsprites.IMAGE_SIZE, 1)),
+        factor_names=dsprites.FACTOR_NAMES,
+        factor_sizes=dsprites.FACTOR_SIZES,
+        factor_values=dsprites.FACTOR_VALUES,
+        factor_classes=dsprites.all_classes()[: num_sprites * IMAGES_PER_SPRITE],
+        binary=True,
+        source="procedural",
+    )
 
 
 def fixture_iou() -> list[float]:

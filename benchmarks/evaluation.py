@@ -37,16 +37,23 @@ def encode_rate(images: np.ndarray, device: torch.device, quick: bool) -> dict[s
         torch.manual_seed(0)
         model = build_model(ModelConfig(arch, 10), tuple(images.shape[1:])).to(device).eval()
         batch = images[:ENCODE_IMAGES]
-        rate = median_rate(lambda m=model, b=batch: encode_means(m, b, 1, device=device),
-                           len(batch), device, repeats=3 if quick else 5, target_s=0.3 if quick else 1.0,
-                           warmup=1)
-        out[arch] = {"images_per_s": rate["per_s"], "images_per_cpu_s": rate["per_cpu_s"],
-                     "batch": inference_batch_size(model.encoder, device)}
+        rate = median_rate(
+            lambda m=model, b=batch: encode_means(m, b, 1, device=device),
+            len(batch),
+            device,
+            repeats=3 if quick else 5,
+            target_s=0.3 if quick else 1.0,
+            warmup=1,
+        )
+        out[arch] = {
+            "images_per_s": rate["per_s"],
+            "images_per_cpu_s": rate["per_cpu_s"],
+            "batch": inference_batch_size(model.encoder, device),
+        }
     return out
 
 
-def _representation(data: Any, checkpoint: Path | None, arch: str,
-                    device: torch.device) -> tuple[Any, str, str]:
+def _representation(data: Any, checkpoint: Path | None, arch: str, device: torch.device) -> tuple[Any, str, str]:
     """(representation, its description, its architecture): the checkpoint's posterior mean, or a
     random-weight `arch` encoder with unit-std latents."""
     from betavae.evaluation.inference import representation_of
@@ -69,8 +76,14 @@ REPEAT_BELOW_S = 60.0
 """A profile whose first model took less than this is timed on `repeats` models in all."""
 
 
-def suite_times(data: Any, profiles: dict[str, dict[str, Any]], device: torch.device,
-                checkpoint: Path | None = None, repeats: int = 3, arch: str = "mlp64") -> dict[str, Any]:
+def suite_times(
+    data: Any,
+    profiles: dict[str, dict[str, Any]],
+    device: torch.device,
+    checkpoint: Path | None = None,
+    repeats: int = 3,
+    arch: str = "mlp64",
+) -> dict[str, Any]:
     """Seconds per model for each metric profile, with a per-metric breakdown.
 
     Like the evaluate stage, which scores every model of a sweep in one process, each profile scores
@@ -100,10 +113,14 @@ def suite_times(data: Any, profiles: dict[str, dict[str, Any]], device: torch.de
             started = time.perf_counter()
             suite.evaluate(data, cache, np.random.default_rng(0), {metric: settings})
             breakdown[metric] = round(time.perf_counter() - started, 2)
-        out[name] = {"seconds_per_model": round(statistics.median(totals), 2),
-                     "first_model_seconds": round(totals[0], 2), "models_timed": len(totals),
-                     "images_encoded": encoded,
-                     "planned_draws": suite.planned_draws(params), "breakdown_s": breakdown}
+        out[name] = {
+            "seconds_per_model": round(statistics.median(totals), 2),
+            "first_model_seconds": round(totals[0], 2),
+            "models_timed": len(totals),
+            "images_encoded": encoded,
+            "planned_draws": suite.planned_draws(params),
+            "breakdown_s": breakdown,
+        }
     return out
 
 

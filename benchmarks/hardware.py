@@ -17,8 +17,9 @@ from benchmarks.timing import synchronize
 SHAPES = {"large": (2048, 4096, 1200), "batch64": (64, 4096, 1200)}
 
 
-def matmul_gflops(m: int, k: int, n: int, dtype: torch.dtype, device: torch.device, *, repeats: int,
-                  min_seconds: float) -> tuple[float, float]:
+def matmul_gflops(
+    m: int, k: int, n: int, dtype: torch.dtype, device: torch.device, *, repeats: int, min_seconds: float
+) -> tuple[float, float]:
     """Best GFLOP/s of (m, k) @ (k, n) in `dtype` over `repeats` windows of at least `min_seconds`: per
     wall-clock second, and per second of this process's CPU time (on a shared CPU the second is what
     the process got; on CUDA only the first means anything)."""

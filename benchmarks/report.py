@@ -74,32 +74,42 @@ def summarise(result: dict[str, Any]) -> dict[str, Any]:
 
 def format_report(result: dict[str, Any]) -> str:
     m = result["machine"]
-    lines = [f"betavae benchmark ({result['mode']}, {result.get('seconds', '?')} s): {m['device']}"
-             f"{' ' + m['gpu'] if 'gpu' in m else ''}, {m['cpu']}, {m['torch_threads']} threads, torch {m['torch']}, "
-             f"load average {m['load_average_start']} -> {m.get('load_average_end', '?')}"]
+    lines = [
+        f"betavae benchmark ({result['mode']}, {result.get('seconds', '?')} s): {m['device']}"
+        f"{' ' + m['gpu'] if 'gpu' in m else ''}, {m['cpu']}, {m['torch_threads']} threads, torch {m['torch']}, "
+        f"load average {m['load_average_start']} -> {m.get('load_average_end', '?')}"
+    ]
     rates = result.get("matmul_gflops")
     if rates:
-        lines.append("matmul GFLOP/s (best of repeats; per CPU-second in brackets): " + "; ".join(
-            f"{dt} {v['large']:.0f} [{v.get('large_per_cpu_s', 0):.0f}] (2048x4096@4096x1200), "
-            f"{v['batch64']:.0f} [{v.get('batch64_per_cpu_s', 0):.0f}] (64x4096@4096x1200)"
-            for dt, v in rates.items()))
+        lines.append(
+            "matmul GFLOP/s (best of repeats; per CPU-second in brackets): "
+            + "; ".join(
+                f"{dt} {v['large']:.0f} [{v.get('large_per_cpu_s', 0):.0f}] (2048x4096@4096x1200), "
+                f"{v['batch64']:.0f} [{v.get('batch64_per_cpu_s', 0):.0f}] (64x4096@4096x1200)"
+                for dt, v in rates.items()
+            )
+        )
     rows = result.get("training")
     if rows:
         lines.append("")
-        lines.append(f"{'training case':<17}{'model':<12}{'batch':>6}{'prec':>6}{'img/s':>8}{'x plain':>9}"
-                     f"{'img/cpu-s':>10}{'x plain':>9}{'MFLOP/img':>10}{'GFLOP/s':>8}{'of matmul':>10}{'(cpu)':>7}")
+        lines.append(
+            f"{'training case':<17}{'model':<12}{'batch':>6}{'prec':>6}{'img/s':>8}{'x plain':>9}"
+            f"{'img/cpu-s':>10}{'x plain':>9}{'MFLOP/img':>10}{'GFLOP/s':>8}{'of matmul':>10}{'(cpu)':>7}"
+        )
         for r in rows:
             lines.append(
                 f"{r['case']:<17}{r['model']:<12}{r['batch']:>6}{r['precision']:>6}{r['images_per_s']:>8.0f}"
                 f"{_fmt(r.get('x_plain_loop'), '{:.2f}x'):>9}{_fmt(r.get('images_per_cpu_s'), '{:.0f}'):>10}"
                 f"{_fmt(r.get('x_plain_loop_cpu'), '{:.2f}x'):>9}{_fmt(r.get('flops_per_image'), '{:.1f}', 1e-6):>10}"
                 f"{_fmt(r.get('achieved_gflops'), '{:.0f}'):>8}{_fmt(r.get('fraction_of_matmul'), '{:.0%}'):>10}"
-                f"{_fmt(r.get('fraction_of_matmul_cpu'), '{:.0%}'):>7}")
+                f"{_fmt(r.get('fraction_of_matmul_cpu'), '{:.0%}'):>7}"
+            )
     enc = result.get("encode")
     if enc:
         lines.append("")
-        lines.append("encode images/s: " + ", ".join(f"{k} {v['images_per_s']:.0f} (batch {v['batch']})"
-                                                     for k, v in enc.items()))
+        lines.append(
+            "encode images/s: " + ", ".join(f"{k} {v['images_per_s']:.0f} (batch {v['batch']})" for k, v in enc.items())
+        )
     data = result.get("data")
     if data:
         lines.append("dSprites: " + ", ".join(f"{k} {v}" for k, v in data.items()))
@@ -108,15 +118,19 @@ def format_report(result: dict[str, Any]) -> str:
         arch = f" ({suite['arch']})" if "arch" in suite else ""
         for name, v in suite.items():
             if isinstance(v, dict):
-                lines.append(f"metric suite '{name}'{arch}: {v['seconds_per_model']} s per model (median of "
-                             f"{v.get('models_timed', 1)}; first {v.get('first_model_seconds', '-')} s); "
-                             f"{v['breakdown_s']}")
+                lines.append(
+                    f"metric suite '{name}'{arch}: {v['seconds_per_model']} s per model (median of "
+                    f"{v.get('models_timed', 1)}; first {v.get('first_model_seconds', '-')} s); "
+                    f"{v['breakdown_s']}"
+                )
     summary = result.get("summary")
     if summary:
         lines.append("")
         for k, v in summary.items():
             bound = "<=" if v.get("at_most") else ">="
-            target = "" if v["target"] is None else f" (target {bound} {v['target']}: {'met' if v['met'] else 'NOT met'})"
+            target = (
+                "" if v["target"] is None else f" (target {bound} {v['target']}: {'met' if v['met'] else 'NOT met'})"
+            )
             lines.append(f"{k}: {v['value']}{target}")
     return "\n".join(lines)
 

@@ -19,8 +19,15 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def median_rate(fn: Callable[[], Any], items_per_call: int, device: torch.device, *, repeats: int = 5,
-                target_s: float = 0.4, warmup: int = 2) -> dict[str, float]:
+def median_rate(
+    fn: Callable[[], Any],
+    items_per_call: int,
+    device: torch.device,
+    *,
+    repeats: int = 5,
+    target_s: float = 0.4,
+    warmup: int = 2,
+) -> dict[str, float]:
     """Items/s of `fn` (each call handles `items_per_call` items): the median over `repeats` timed
     windows of equal length, after `warmup` calls. Each window holds as many calls as fit in about
     `target_s` seconds (at least one), judged from the last warm-up call."""
@@ -40,8 +47,14 @@ def median_rate(fn: Callable[[], Any], items_per_call: int, device: torch.device
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         rates.append(calls * items_per_call / wall)
         cpu_rates.append(calls * items_per_call / max(cpu, 1e-9))
-    return {"per_s": statistics.median(rates), "per_s_min": min(rates), "per_s_max": max(rates),
-            "per_cpu_s": statistics.median(cpu_rates), "calls_per_repeat": calls, "repeats": repeats}
+    return {
+        "per_s": statistics.median(rates),
+        "per_s_min": min(rates),
+        "per_s_max": max(rates),
+        "per_cpu_s": statistics.median(cpu_rates),
+        "calls_per_repeat": calls,
+        "repeats": repeats,
+    }
 
 
 def timed(fn: Callable[[], Any], repeats: int) -> tuple[list[float], Any]:

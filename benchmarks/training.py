@@ -44,32 +44,64 @@ def dsprites_sample(n: int, seed: int = 0) -> np.ndarray:
     return render(classes)[..., None]
 
 
-def engine_case(images: np.ndarray, arch: str, batch: int, device: torch.device, *, precision: str = "auto",
-                fast_path: bool = True, fused: bool = True, quick: bool) -> dict[str, Any]:
+def engine_case(
+    images: np.ndarray,
+    arch: str,
+    batch: int,
+    device: torch.device,
+    *,
+    precision: str = "auto",
+    fast_path: bool = True,
+    fused: bool = True,
+    quick: bool,
+) -> dict[str, Any]:
     """Images/s of the engine's step for one configuration, with its FLOPs per image."""
     torch.manual_seed(0)
     model = build_model(ModelConfig(arch, LATENTS), tuple(images.shape[1:])).to(device)
     if hasattr(model.encoder, "first"):
         model.encoder.first.binary_fast_path = fast_path
     objective = build_objective(objective_config("beta_vae", beta=BETA), LATENTS, len(images)).to(device)
-    optimizer = (make_optimizer("adam", list(model.parameters()), LR, device) if fused
-                 else torch.optim.Adam(model.parameters(), lr=LR))
+    optimizer = (
+        make_optimizer("adam", list(model.parameters()), LR, device)
+        if fused
+        else torch.optim.Adam(model.parameters(), lr=LR)
+    )
     amp = autocast_dtype(device, precision)
     if fused and device.type == "cpu":
         keep_freed_memory()  # as train() does; the baselines and the previous engine run before this
     sampler = BatchSampler(images, 1, batch, device, seed=0)
-    step = TrainStep(model, objective, {"model": optimizer}, device=device, amp_dtype=amp,
-                     check_finite=device.type == "cpu", name=arch)
+    step = TrainStep(
+        model,
+        objective,
+        {"model": optimizer},
+        device=device,
+        amp_dtype=amp,
+        check_finite=device.type == "cpu",
+        name=arch,
+    )
     model.train()
     flops = training_flops_per_image(model, sampler.draw())
     counter = iter(range(10**9))
-    rate = median_rate(lambda: step(sampler.draw(), next(counter)), batch, device,
-                       repeats=3 if quick else 5, target_s=0.3 if quick else 1.0)
-    return {"model": arch, "batch": batch, "precision": "bf16" if amp == torch.bfloat16 else "fp32",
-            "fast_path": bool(fast_path and arch.startswith("mlp")), "fused_optimizer": fused,
-            "images_per_s": rate["per_s"], "images_per_cpu_s": rate["per_cpu_s"],
-            "spread": [rate["per_s_min"], rate["per_s_max"]], "flops_per_image": flops["executed"],
-            "dense_flops_per_image": flops["dense"], "input_density": flops["density"]}
+    rate = median_rate(
+        lambda: step(sampler.draw(), next(counter)),
+        batch,
+        device,
+        repeats=3 if quick else 5,
+        target_s=0.3 if quick else 1.0,
+    )
+    return {
+        "model": arch,
+        "batch": batch,
+        "precision": "bf16" if amp == torch.bfloat16 else "fp32",
+        "fast_path": bool(fast_path and arch.startswith("mlp")),
+        "fused_optimizer": fused,
+        "images_per_s": rate["per_s"],
+        "images_per_cpu_s": rate["per_cpu_s"],
+        "spread": [rate["per_s_min"], rate["per_s_max"]],
+        "flops_per_image": flops["executed"],
+        "dense_flops_per_image": flops["dense"],
+        "input_density": flops["density"],
+    }
 
 
 class PlainMLP(nn.Module):
@@ -77,10 +109,18 @@ class PlainMLP(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.encoder = nn.Sequential(nn.Linear(4096, 1200), nn.ReLU(), nn.Linear(1200, 1200), nn.ReLU(),
-                                     nn.Linear(1200, 2 * LATENTS))
-        self.decoder = nn.Sequential(nn.Linear(LATENTS, 1200), nn.Tanh(), nn.Linear(1200, 1200), nn.Tanh(),
-                                     nn.Linear(1200, 1200), nn.Tanh(), nn.Linear(1200, 4096))
+        self.encoder = nn.Sequential(
+            nn.Linear(4096, 1200), nn.ReLU(), nn.Linear(1200, 1200), nn.ReLU(), nn.Linear(1200, 2 * LATENTS)
+        )
+        self.decoder = nn.Sequential(
+            nn.Linear(LATENTS, 1200),
+            nn.Tanh(),
+            nn.Linear(1200, 1200),
+            nn.Tanh(),
+            nn.Linear(1200, 1200),
+            nn.Tanh(),
+            nn.Linear(1200, 4096),
+        )
 
 
 def plain_case(images: np.ndarray, batch: int, device: torch.device, *, quick: bool) -> dict[str, Any]:
@@ -104,9 +144,16 @@ def plain_case(images: np.ndarray, batch: int, device: torch.device, *, quick: b
         opt.step()
 
     rate = median_rate(step, batch, device, repeats=3 if quick else 5, target_s=0.3 if quick else 1.0)
-    return {"model": "plain mlp64", "batch": batch, "precision": "fp32", "fast_path": False,
-            "fused_optimizer": False, "images_per_s": rate["per_s"], "images_per_cpu_s": rate["per_cpu_s"],
-            "spread": [rate["per_s_min"], rate["per_s_max"]]}
+    return {
+        "model": "plain mlp64",
+        "batch": batch,
+        "precision": "fp32",
+        "fast_path": False,
+        "fused_optimizer": False,
+        "images_per_s": rate["per_s"],
+        "images_per_cpu_s": rate["per_cpu_s"],
+        "spread": [rate["per_s_min"], rate["per_s_max"]],
+    }
 
 
 def large_batch(device: torch.device) -> int:
@@ -122,15 +169,19 @@ def measure(device: torch.device, quick: bool) -> list[dict[str, Any]]:
     for batch in (64, big):
         rows.append({"case": "plain loop", **plain_case(images, batch, device, quick=quick)})
     for arch in ("mlp64", "conv64"):
-        rows.append({"case": "previous engine", **engine_case(images, arch, 64, device, precision="fp32",
-                                                              fused=False, quick=quick)})
+        rows.append(
+            {
+                "case": "previous engine",
+                **engine_case(images, arch, 64, device, precision="fp32", fused=False, quick=quick),
+            }
+        )
     for batch in (64, big):
         rows.append({"case": "engine", **engine_case(images, "mlp64", batch, device, quick=quick)})
-    rows.append({"case": "engine fp32", **engine_case(images, "mlp64", 64, device, precision="fp32",
-                                                      quick=quick)})
+    rows.append({"case": "engine fp32", **engine_case(images, "mlp64", 64, device, precision="fp32", quick=quick)})
     for batch in (64,) if quick else (64, big):
-        rows.append({"case": "engine dense", **engine_case(images, "mlp64", batch, device, fast_path=False,
-                                                           quick=quick)})
+        rows.append(
+            {"case": "engine dense", **engine_case(images, "mlp64", batch, device, fast_path=False, quick=quick)}
+        )
     for batch in (64,) if quick else (64, big):
         rows.append({"case": "engine", **engine_case(images, "conv64", batch, device, quick=quick)})
     return rows

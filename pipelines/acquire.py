@@ -1,6 +1,6 @@
 """`acquire@<name>` stage: write dataset `<name>` of `params.yaml: data.datasets` to `data/datasets/<name>/`.
 
-    python -m pipelines.acquire dsprites
+python -m pipelines.acquire dsprites
 """
 
 from __future__ import annotations

@@ -19,8 +19,9 @@ def artifact_key(stage: str, dataset: str) -> str:
     return f"{stage}-{dataset}".lower().replace("_", "-")
 
 
-def publish_sweep_artifacts(stage: str, dataset: str, sweep: SweepRecord, rows: list[dict[str, Any]],
-                            root: Path) -> None:
+def publish_sweep_artifacts(
+    stage: str, dataset: str, sweep: SweepRecord, rows: list[dict[str, Any]], root: Path
+) -> None:
     """The flow run's artifacts: `rows` as a table, and a Markdown summary with MLflow links."""
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
@@ -30,10 +31,13 @@ def publish_sweep_artifacts(stage: str, dataset: str, sweep: SweepRecord, rows: 
 
     base = ui_base(tracking_uri(root))
     key = artifact_key(stage, dataset)
-    create_table_artifact(key=f"{key}-runs", table=list(rows),
-                          description=f"Every run of the latest {dataset} sweep, {WHAT[stage]}")
+    create_table_artifact(
+        key=f"{key}-runs", table=list(rows), description=f"Every run of the latest {dataset} sweep, {WHAT[stage]}"
+    )
     links = {r["run"]: run_url(base, sweep.experiment_id, r["run_id"]) for r in rows if r["run_id"]}
-    markdown = summary_markdown(dataset, rows, experiment_url(base, sweep.experiment_id), links,
-                                title=f"{WHAT[stage]} sweep")
-    create_markdown_artifact(key=key, markdown=markdown,
-                             description=f"The {dataset} sweep, {WHAT[stage]}, with MLflow links")
+    markdown = summary_markdown(
+        dataset, rows, experiment_url(base, sweep.experiment_id), links, title=f"{WHAT[stage]} sweep"
+    )
+    create_markdown_artifact(
+        key=key, markdown=markdown, description=f"The {dataset} sweep, {WHAT[stage]}, with MLflow links"
+    )

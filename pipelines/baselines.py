@@ -46,14 +46,31 @@ def measure(argv: list[str] | None = None) -> None:
     import numpy as np
 
     rows, details = baseline_rows(
-        data, args.only or table.baselines, rng=np.random.default_rng(cfg.seed), metric=table.metric,
-        score=table.score, params=metric_params, classifier_seeds=table.classifier_seeds,
-        keep_fraction=table.keep_fraction, fit_samples=table.fit_samples, identity_factor=table.identity_factor,
-        model_config=ModelConfig.from_dict(p["model"]), untrained_seeds=args.untrained_seeds)
+        data,
+        args.only or table.baselines,
+        rng=np.random.default_rng(cfg.seed),
+        metric=table.metric,
+        score=table.score,
+        params=metric_params,
+        classifier_seeds=table.classifier_seeds,
+        keep_fraction=table.keep_fraction,
+        fit_samples=table.fit_samples,
+        identity_factor=table.identity_factor,
+        model_config=ModelConfig.from_dict(p["model"]),
+        untrained_seeds=args.untrained_seeds,
+    )
     title = protocol_title(table.metric, table.score, metric_params, table.keep_fraction, table.classifier_seeds)
     out = Path(args.out) if args.out else PATHS.metrics(args.dataset) / "baselines"
-    write_json(out.with_suffix(".json"), {"dataset": args.dataset, "protocol": title, "settings": metric_params,
-                                          "seconds": time.perf_counter() - started, "rows": details})
+    write_json(
+        out.with_suffix(".json"),
+        {
+            "dataset": args.dataset,
+            "protocol": title,
+            "settings": metric_params,
+            "seconds": time.perf_counter() - started,
+            "rows": details,
+        },
+    )
     md = render_markdown(rows, dataset=args.dataset, score_name=f"{table.metric}.{table.score}", protocol=title)
     with atomic_path(out.with_suffix(".md")) as tmp:
         tmp.write_text(md, encoding="utf-8")

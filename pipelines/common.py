@@ -41,4 +41,3 @@ def main_guard(fn: Callable[..., Any], *args: Any, flow: bool = False) -> None:
     except BetavaeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(1)
-

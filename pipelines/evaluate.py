@@ -44,14 +44,14 @@ def evaluate_run(record: RunRecord, data: GroundTruthData, cfg: EvaluateConfig, 
 
 
 @task(cache_policy=NO_CACHE)
-def build_table(data: GroundTruthData, scored: list[ScoredRun], cfg: EvaluateConfig, dataset: str,
-                root: Path) -> str:
+def build_table(data: GroundTruthData, scored: list[ScoredRun], cfg: EvaluateConfig, dataset: str, root: Path) -> str:
     return write_table_files(ProjectPaths(root), dataset, data, scored, cfg)
 
 
 @flow(name="evaluate-sweep", log_prints=True)
-def evaluate_sweep(dataset: str, root: str | None = None,
-                   overrides: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+def evaluate_sweep(
+    dataset: str, root: str | None = None, overrides: dict[str, Any] | None = None
+) -> dict[str, dict[str, Any]]:
     project = Path(root or ROOT)
     paths = ProjectPaths(project)
     p = apply_overrides(load_params(paths.params_file), overrides)

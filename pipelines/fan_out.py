@@ -28,10 +28,21 @@ def _submit(deployment: str, run: RunConfig, experiment_id: str, parent_id: str,
     from prefect.deployments import run_deployment
 
     # called from a synchronous flow, where Prefect's sync-compatible function returns the flow run itself
-    return cast(FlowRun, run_deployment(
-        deployment, timeout=0, as_subflow=True, flow_run_name=f"train-{run.name}",
-        parameters={"run_config": run.to_dict(), "experiment_id": experiment_id, "parent_run_id": parent_id,
-                    "keep_checkpoints": keep}))
+    return cast(
+        FlowRun,
+        run_deployment(
+            deployment,
+            timeout=0,
+            as_subflow=True,
+            flow_run_name=f"train-{run.name}",
+            parameters={
+                "run_config": run.to_dict(),
+                "experiment_id": experiment_id,
+                "parent_run_id": parent_id,
+                "keep_checkpoints": keep,
+            },
+        ),
+    )
 
 
 def _wait(flow_run_ids: list[UUID], timeout: float | None = None) -> dict[UUID, State]:
@@ -57,15 +68,22 @@ def train_on_workers(sweep: SweepRun, deployment: str) -> list[RunRecord]:
     pending = {run.digest: run for run in runs}
     records: dict[str, RunRecord] = {}
     for attempt in range(RESUBMITS + 1):
-        submitted = {_submit(deployment, run, experiment_id, parent_id, sweep.plan.keep_checkpoints).id: run
-                     for run in pending.values()}
+        submitted = {
+            _submit(deployment, run, experiment_id, parent_id, sweep.plan.keep_checkpoints).id: run
+            for run in pending.values()
+        }
         logger.info("submitted %d configurations to %s (attempt %d)", len(submitted), deployment, attempt + 1)
         states = _wait(list(submitted))
         retry = {}
         for fid, run in submitted.items():
             state = states[fid]
-            record = worker_record(run, find_worker_run(client, experiment_id, parent_id, run.digest),
-                                   state.type.value, state.message, sweep.paths)
+            record = worker_record(
+                run,
+                find_worker_run(client, experiment_id, parent_id, run.digest),
+                state.type.value,
+                state.message,
+                sweep.paths,
+            )
             records[run.digest] = record
             if record.status == "failed" and attempt < RESUBMITS:
                 retry[run.digest] = run

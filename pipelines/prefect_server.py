@@ -39,13 +39,35 @@ def temporary_prefect_server(project: Path) -> Iterator[str | None]:
     records = Path(project) / ".prefect" / "servers"
     reap_orphans(records)
     port = free_port()
-    env = {**os.environ, **get_current_settings().to_environment_variables(exclude_unset=True),
-           "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
+    env = {
+        **os.environ,
+        **get_current_settings().to_environment_variables(exclude_unset=True),
+        "PREFECT_UI_ENABLED": "0",
+        "PREFECT__SERVER_EPHEMERAL": "1",
+        "PREFECT__SERVER_FINAL": "1",
+    }
     import prefect
 
-    child = spawn_bound([sys.executable, "-m", "uvicorn", "--app-dir", str(Path(prefect.__file__).parents[1]),
-                         "--factory", MARKER, "--host", "127.0.0.1", "--port", str(port), "--log-level", "error",
-                         "--lifespan", "on"], env=env)
+    child = spawn_bound(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--app-dir",
+            str(Path(prefect.__file__).parents[1]),
+            "--factory",
+            MARKER,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "error",
+            "--lifespan",
+            "on",
+        ],
+        env=env,
+    )
     record = write_pid_record(records, child.pid, os.getpid(), MARKER)
     url = f"http://127.0.0.1:{port}/api"
     try:

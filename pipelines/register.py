@@ -32,12 +32,13 @@ def register_dataset(dataset: str, root: Path | None = None) -> dict[str, Any]:
     cfg = register_config(p, checked_dataset(p, dataset))
     sweep = read_sweep_record(paths.sweep_record(dataset))
     scores = read_json(paths.scores(dataset))
-    entry = promote_best(client_for(project), sweep.runs, scores, dataset, metric=cfg.metric,
-                         mode=cfg.mode).to_dict()
+    entry = promote_best(client_for(project), sweep.runs, scores, dataset, metric=cfg.metric, mode=cfg.mode).to_dict()
     write_json(paths.registered(dataset), entry)
     verb = "registered" if entry["created"] else "already registered:"
-    print(f"{verb} {entry['name']} version {entry['version']} @{entry['alias']} ({entry['run_name']}, "
-          f"{cfg.metric}={entry['value']:.4f})")
+    print(
+        f"{verb} {entry['name']} version {entry['version']} @{entry['alias']} ({entry['run_name']}, "
+        f"{cfg.metric}={entry['value']:.4f})"
+    )
     return entry
 
 

@@ -32,14 +32,20 @@ from pipelines.dataset_arg import dataset_argument
 
 
 @task(cache_policy=NO_CACHE, task_run_name="render-{record.name}")
-def render_run(record: RunRecord, data: ImageSet, settings: RenderConfig, root: Path, out_dir: Path,
-               ) -> dict[str, Any]:
+def render_run(
+    record: RunRecord,
+    data: ImageSet,
+    settings: RenderConfig,
+    root: Path,
+    out_dir: Path,
+) -> dict[str, Any]:
     return draw_run_pictures(record, data, settings, client_for(root), out_dir)
 
 
 @task(cache_policy=NO_CACHE)
-def render_sweep_plots(sweep: SweepRecord, rows: list[dict[str, Any]], root: Path, out_dir: Path,
-                       dataset: str) -> dict[str, str]:
+def render_sweep_plots(
+    sweep: SweepRecord, rows: list[dict[str, Any]], root: Path, out_dir: Path, dataset: str
+) -> dict[str, str]:
     return draw_sweep_plots(sweep, rows, client_for(root), out_dir, dataset)
 
 

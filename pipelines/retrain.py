@@ -37,8 +37,9 @@ def register(dataset: str, root: Path) -> dict[str, Any]:
 
 
 @flow(name="retrain", log_prints=True)
-def retrain(dataset: str, overrides: dict[str, Any] | None = None, root: str | None = None,
-            train_deployment: str | None = None) -> dict[str, Any]:
+def retrain(
+    dataset: str, overrides: dict[str, Any] | None = None, root: str | None = None, train_deployment: str | None = None
+) -> dict[str, Any]:
     """Retrain `dataset`'s sweep with `overrides` of `params.yaml` sections and register the best run.
 
     `train_deployment` (e.g. `train-one/train-one`) sends each configuration to the GPU workers; without

@@ -45,8 +45,13 @@ def _retry_infrastructure_only(task: Any, task_run: Any, state: Any) -> bool:
     return False
 
 
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10, retry_condition_fn=_retry_infrastructure_only,
-      task_run_name="train-{run.name}")
+@task(
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=10,
+    retry_condition_fn=_retry_infrastructure_only,
+    task_run_name="train-{run.name}",
+)
 def train_configuration(run: RunConfig, experiment_id: str, parent_id: str, root: Path) -> RunRecord:
     record = train_in_sweep(run, root, experiment_id, parent_id)
     if not record.finished:
@@ -55,8 +60,9 @@ def train_configuration(run: RunConfig, experiment_id: str, parent_id: str, root
 
 
 @flow(name="train-sweep", log_prints=True)
-def train_sweep(dataset: str, root: str | None = None, overrides: dict[str, Any] | None = None,
-                deployment: str | None = None) -> str:
+def train_sweep(
+    dataset: str, root: str | None = None, overrides: dict[str, Any] | None = None, deployment: str | None = None
+) -> str:
     """Train the sweep of `params.yaml` for `dataset` (optionally with `overrides` of its sections) and
     write `models/<dataset>/sweep.json`. Returns the MLflow id of the sweep's parent run.
 
@@ -68,8 +74,7 @@ def train_sweep(dataset: str, root: str | None = None, overrides: dict[str, Any]
         if deployment:
             records = train_on_workers(sweep, deployment)
         else:
-            records = [train_configuration(run, sweep.experiment_id, sweep.parent_run_id, project)
-                       for run in plan.runs]
+            records = [train_configuration(run, sweep.experiment_id, sweep.parent_run_id, project) for run in plan.runs]
     trained = close_sweep(sweep, records)
     publish_sweep_artifacts("train", dataset, trained, comparison_rows(trained.runs, {}), project)
     if not trained.finished:

@@ -20,8 +20,13 @@ from pipelines.train import train_configuration
 
 
 @flow(name="train-one", log_prints=True, retries=1, retry_delay_seconds=5)
-def train_one(run_config: dict[str, Any], experiment_id: str, parent_run_id: str, root: str | None = None,
-              keep_checkpoints: bool = False) -> dict[str, Any]:
+def train_one(
+    run_config: dict[str, Any],
+    experiment_id: str,
+    parent_run_id: str,
+    root: str | None = None,
+    keep_checkpoints: bool = False,
+) -> dict[str, Any]:
     """Train one configuration of a sweep on this worker.
 
     The data comes from the worker's clone (pulled from the DVC remote when missing); the run is nested

@@ -13,8 +13,8 @@ from betavae.config import (
     expand_sweep,
     load_params,
 )
-from betavae.errors import ConfigError
 from betavae.config.per_dataset import checked_dataset
+from betavae.errors import ConfigError
 from tests.helpers.runs import tiny_params
 
 ROOT = Path(__file__).parents[1]
@@ -32,16 +32,19 @@ def test_project_params_expand_to_the_default_beta_sweep():
     RegisterConfig.from_dict(load_params(ROOT / "params.yaml")["register"])
 
 
-@pytest.mark.parametrize("section, key, value, message", [
-    ("train", "objective", "foo", "train.objective"),
-    ("train", "beta", -1.0, "train.beta"),
-    ("model", "latent_dim", 0, "model.latent_dim"),
-    ("train", "batch_size", 0, "train.batch_size"),
-    ("train", "optimizer", "sgd", "train.optimizer"),
-    ("train", "lr", 0.0, "train.lr"),
-    ("train", "device", "tpu", "train.device"),
-    ("train", "betta", 4.0, "train.betta"),
-])
+@pytest.mark.parametrize(
+    "section, key, value, message",
+    [
+        ("train", "objective", "foo", "train.objective"),
+        ("train", "beta", -1.0, "train.beta"),
+        ("model", "latent_dim", 0, "model.latent_dim"),
+        ("train", "batch_size", 0, "train.batch_size"),
+        ("train", "optimizer", "sgd", "train.optimizer"),
+        ("train", "lr", 0.0, "train.lr"),
+        ("train", "device", "tpu", "train.device"),
+        ("train", "betta", 4.0, "train.betta"),
+    ],
+)
 def test_bad_values_name_their_key(section, key, value, message):
     params = tiny_params()
     params[section][key] = value
@@ -62,7 +65,8 @@ def test_sweep_crosses_grid_and_seeds():
     runs = expand_sweep(params, "tiny")
     assert len(runs) == 8
     assert {(r.objective.beta, r.model.latent_dim, r.train.seed) for r in runs} == {
-        (b, d, s) for b in (1.0, 4.0) for d in (4, 6) for s in (0, 1)}
+        (b, d, s) for b in (1.0, 4.0) for d in (4, 6) for s in (0, 1)
+    }
 
 
 def test_sweep_keys_outside_model_and_train_are_rejected():

@@ -29,8 +29,14 @@ RUN_BY_THE_LOGGED_MODEL = {"src/betavae/evaluation/__init__.py", "src/betavae/ev
 def lint_imports(project: Path) -> subprocess.CompletedProcess[str]:
     """Run import-linter on the project at `project` (its `src/betavae`, `pipelines` and pyproject.toml)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(project / "src"), str(project)])}
-    return subprocess.run([sys.executable, "-c", LINT, "--no-cache", "--config", str(project / "pyproject.toml")],
-                          cwd=project, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", LINT, "--no-cache", "--config", str(project / "pyproject.toml")],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def contracts() -> list[dict]:
@@ -50,16 +56,26 @@ def test_the_documented_floor_plan_is_the_contract() -> None:
     assert [line.strip() for line in plan.splitlines()] == layers
 
 
-@pytest.mark.parametrize(("edits", "message"), [
-    # a function-local import from config up to a metric: what made every metric edit re-train
-    ({"config/sections.py": "def _up():\n    from betavae.metrics import dci\n"},
-     "betavae.config is not allowed to import betavae.metrics"),
-    # two metric modules importing each other
-    ({"metrics/mig.py": "from betavae.metrics import sap\n", "metrics/sap.py": "from betavae.metrics import mig\n"},
-     "No cycles are allowed in betavae.metrics"),
-], ids=["upward", "cycle"])
-def test_an_upward_import_or_a_cycle_breaks_the_contracts(tmp_path: Path, edits: dict[str, str],
-                                                          message: str) -> None:
+@pytest.mark.parametrize(
+    ("edits", "message"),
+    [
+        # a function-local import from config up to a metric: what made every metric edit re-train
+        (
+            {"config/sections.py": "def _up():\n    from betavae.metrics import dci\n"},
+            "betavae.config is not allowed to import betavae.metrics",
+        ),
+        # two metric modules importing each other
+        (
+            {
+                "metrics/mig.py": "from betavae.metrics import sap\n",
+                "metrics/sap.py": "from betavae.metrics import mig\n",
+            },
+            "No cycles are allowed in betavae.metrics",
+        ),
+    ],
+    ids=["upward", "cycle"],
+)
+def test_an_upward_import_or_a_cycle_breaks_the_contracts(tmp_path: Path, edits: dict[str, str], message: str) -> None:
     for tree in ("src/betavae", "pipelines"):
         shutil.copytree(ROOT / tree, tmp_path / tree, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(PYPROJECT, tmp_path / "pyproject.toml")

@@ -29,16 +29,20 @@ def _load_images(args: argparse.Namespace, root: Path, model: object) -> np.ndar
     package = model.unwrap_python_model()
     shape, max_pixel_value = tuple(package.model.observation_shape), package.max_pixel_value
     if args.images:
-        return check_images(read_npy(args.images, "--images"), shape, max_pixel_value, rescale=args.rescale,
-                            what=f"--images {args.images}")
+        return check_images(
+            read_npy(args.images, "--images"),
+            shape,
+            max_pixel_value,
+            rescale=args.rescale,
+            what=f"--images {args.images}",
+        )
     if _is_package(args.model):
         raise DataError("--images is required with a pulled model folder (a dataset sample needs a dataset name)")
     from betavae.data.storage import load_dataset
 
     data = load_dataset(dataset_dir(root, args.model))
     if not 1 <= args.sample <= len(data.images):
-        raise DataError(f"--sample must lie in 1..{len(data.images)} (the images of {args.model}), "
-                        f"got {args.sample}")
+        raise DataError(f"--sample must lie in 1..{len(data.images)} (the images of {args.model}), got {args.sample}")
     rng = np.random.default_rng(args.seed)
     return data.images[np.sort(rng.choice(len(data.images), size=args.sample, replace=False))]
 
@@ -77,8 +81,9 @@ def cmd_pull(args: argparse.Namespace) -> int:
 
     root = Path(args.root).resolve()
     dataset_dir(root, args.dataset)
-    out = pull(args.dataset, Path(args.out or f"betavae-{args.dataset}"), root=root, alias=args.alias,
-               version=args.version)
+    out = pull(
+        args.dataset, Path(args.out or f"betavae-{args.dataset}"), root=root, alias=args.alias, version=args.version
+    )
     print(f"pulled {registry_uri(args.dataset, args.alias, args.version)} to {out}")
     return 0
 
@@ -108,8 +113,9 @@ def cmd_decode(args: argparse.Namespace) -> int:
     model = _model(args)
     d = model.unwrap_python_model().model.config.latent_dim
     if latents.ndim != 2 or latents.shape[1] != d or latents.dtype.kind not in "uif" or not np.isfinite(latents).all():
-        raise DataError(f"--latents {args.latents}: expected finite numbers of shape (n, {d}), "
-                        f"got {latents.dtype} {latents.shape}")
+        raise DataError(
+            f"--latents {args.latents}: expected finite numbers of shape (n, {d}), got {latents.dtype} {latents.shape}"
+        )
     images = np.asarray(model.predict(latents.astype(np.float32), params={"method": "decode"}))
     _save_npy(images, args.out)
     print(f"wrote images {images.shape} decoded by {args.model} to {args.out}")
@@ -177,8 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     encode.add_argument("--sample", type=int, default=8, help="number of dataset images when --images is absent")
     encode.add_argument("--seed", type=int, default=0)
     encode.add_argument("--out", help="write the means to this .npy instead of printing them")
-    encode.add_argument("--rescale", action="store_true",
-                        help="map 0..255 integer (or 0..1 float) images onto the model's pixel range")
+    encode.add_argument(
+        "--rescale", action="store_true", help="map 0..255 integer (or 0..1 float) images onto the model's pixel range"
+    )
     encode.set_defaults(func=cmd_encode)
 
     decode = sub.add_parser("decode", help="decode latents (n, d) to images with a registered or pulled model")

@@ -110,8 +110,9 @@ class ProjectPaths:
         another clone or a moved project); DataError unless `path` is `<root>/models/<dataset>/sweep.json`."""
         path = Path(path).resolve()
         if len(path.parents) < 3 or cls(path.parents[2]).sweep_record(path.parent.name) != path:
-            raise DataError(f"{path} is not where a sweep record lives: expected <project>/models/<dataset>/"
-                            f"{SWEEP_RECORD_FILE}")
+            raise DataError(
+                f"{path} is not where a sweep record lives: expected <project>/models/<dataset>/{SWEEP_RECORD_FILE}"
+            )
         return cls(path.parents[2])
 
     def checkpoints(self, dataset: str) -> Path:
@@ -167,7 +168,6 @@ class ProjectPaths:
     def report(self, dataset: str) -> Path:
         """`reports/<dataset>/index.html`: the static HTML report."""
         return self.root / "reports" / dataset / "index.html"
-
 
     def results_doc(self, dataset: str) -> Path:
         """`docs/results/<dataset>-fig5.md`: a committed paper-scale table."""

@@ -35,8 +35,9 @@ def _die_with_parent(parent_pid: int, sig: int) -> None:
         os._exit(1)
 
 
-def spawn_bound(args: Sequence[str], *, env: dict[str, str] | None = None, sig: int = signal.SIGTERM,
-                **popen: object) -> subprocess.Popen:
+def spawn_bound(
+    args: Sequence[str], *, env: dict[str, str] | None = None, sig: int = signal.SIGTERM, **popen: object
+) -> subprocess.Popen:
     """Start `args` as a child that receives `sig` when this process dies (Linux), in its own process group."""
     parent = os.getpid()
     preexec = (lambda: _die_with_parent(parent, sig)) if sys.platform.startswith("linux") else None
@@ -133,7 +134,7 @@ def _proc_stat(pid: int) -> list[str] | None:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return stat[stat.rindex(")") + 2:].split()  # the name may hold spaces and parentheses
+    return stat[stat.rindex(")") + 2 :].split()  # the name may hold spaces and parentheses
 
 
 def process_start_time(pid: int) -> str | None:
@@ -205,4 +206,3 @@ def wait_healthy(url: str, child: subprocess.Popen, timeout: float, what: str) -
                     return
         time.sleep(0.1)
     raise BetavaeError(f"{what} did not answer {url} within {timeout:.0f} s")
-

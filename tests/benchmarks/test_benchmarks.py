@@ -53,25 +53,59 @@ def test_conv64_flops_from_the_layer_shapes():
 
 def test_summary_ratios_and_targets():
     result = {
-        "mode": "quick", "seconds": 1.0,
+        "mode": "quick",
+        "seconds": 1.0,
         "machine": {"device": "cpu", "cpu": "x", "torch_threads": 2, "torch": "2", "load_average_start": 0.0},
         "matmul_gflops": {"fp32": {"large": 200.0, "batch64": 120.0}, "bf16": {"large": 400.0, "batch64": 300.0}},
         "training": [
-            {"case": "plain loop", "model": "plain mlp64", "batch": 64, "precision": "fp32", "images_per_s": 800.0,
-             "images_per_cpu_s": 500.0},
+            {
+                "case": "plain loop",
+                "model": "plain mlp64",
+                "batch": 64,
+                "precision": "fp32",
+                "images_per_s": 800.0,
+                "images_per_cpu_s": 500.0,
+            },
             {"case": "plain loop", "model": "plain mlp64", "batch": 256, "precision": "fp32", "images_per_s": 1700.0},
-            {"case": "previous engine", "model": "conv64", "batch": 64, "precision": "fp32",
-             "images_per_s": 300.0, "flops_per_image": 1e8},
-            {"case": "engine", "model": "mlp64", "batch": 64, "precision": "bf16", "images_per_s": 2600.0,
-             "images_per_cpu_s": 1400.0, "flops_per_image": 5e7},
-            {"case": "engine", "model": "mlp64", "batch": 256, "precision": "bf16", "images_per_s": 6000.0,
-             "flops_per_image": 5e7},
-            {"case": "engine", "model": "conv64", "batch": 64, "precision": "bf16", "images_per_s": 450.0,
-             "flops_per_image": 1e8},
+            {
+                "case": "previous engine",
+                "model": "conv64",
+                "batch": 64,
+                "precision": "fp32",
+                "images_per_s": 300.0,
+                "flops_per_image": 1e8,
+            },
+            {
+                "case": "engine",
+                "model": "mlp64",
+                "batch": 64,
+                "precision": "bf16",
+                "images_per_s": 2600.0,
+                "images_per_cpu_s": 1400.0,
+                "flops_per_image": 5e7,
+            },
+            {
+                "case": "engine",
+                "model": "mlp64",
+                "batch": 256,
+                "precision": "bf16",
+                "images_per_s": 6000.0,
+                "flops_per_image": 5e7,
+            },
+            {
+                "case": "engine",
+                "model": "conv64",
+                "batch": 64,
+                "precision": "bf16",
+                "images_per_s": 450.0,
+                "flops_per_image": 1e8,
+            },
         ],
     }
-    result["encode"] = {"mlp64": {"images_per_s": 35000.0, "images_per_cpu_s": 17500.0, "batch": 2048},
-                        "conv64": {"images_per_s": 8000.4, "images_per_cpu_s": 4000.0, "batch": 512}}
+    result["encode"] = {
+        "mlp64": {"images_per_s": 35000.0, "images_per_cpu_s": 17500.0, "batch": 2048},
+        "conv64": {"images_per_s": 8000.4, "images_per_cpu_s": 4000.0, "batch": 512},
+    }
     summary = result["summary"] = summarise(result)
     assert summary["mlp64_b64_vs_plain"] == {"value": 3.25, "target": 3.0, "met": True}
     assert summary["mlp64_b64_vs_plain_cpu"] == {"value": 2.8, "target": 3.0, "met": False}  # per CPU-second
@@ -86,17 +120,34 @@ def test_summary_ratios_and_targets():
 
 
 def test_the_metric_suite_time_is_held_against_a_ceiling():
-    result = {"mode": "full", "seconds": 1.0,
-              "machine": {"device": "cpu", "cpu": "x", "torch_threads": 2, "torch": "2", "load_average_start": 0.0},
-              "metric_suite": {"representation": "r",
-                               "cpu": {"seconds_per_model": 9.9, "first_model_seconds": 10.6, "models_timed": 3,
-                                       "images_encoded": 1, "planned_draws": 2, "breakdown_s": {}},
-                               "reference": {"seconds_per_model": 190.0, "first_model_seconds": 190.0,
-                                             "models_timed": 1, "images_encoded": 1, "planned_draws": 2,
-                                             "breakdown_s": {}}}}
+    result = {
+        "mode": "full",
+        "seconds": 1.0,
+        "machine": {"device": "cpu", "cpu": "x", "torch_threads": 2, "torch": "2", "load_average_start": 0.0},
+        "metric_suite": {
+            "representation": "r",
+            "cpu": {
+                "seconds_per_model": 9.9,
+                "first_model_seconds": 10.6,
+                "models_timed": 3,
+                "images_encoded": 1,
+                "planned_draws": 2,
+                "breakdown_s": {},
+            },
+            "reference": {
+                "seconds_per_model": 190.0,
+                "first_model_seconds": 190.0,
+                "models_timed": 1,
+                "images_encoded": 1,
+                "planned_draws": 2,
+                "breakdown_s": {},
+            },
+        },
+    }
     summary = result["summary"] = summarise(result)
-    assert summary == {"metric_suite_cpu_seconds_per_model": {"value": 9.9, "target": 10.0, "at_most": True,
-                                                              "met": True}}
+    assert summary == {
+        "metric_suite_cpu_seconds_per_model": {"value": 9.9, "target": 10.0, "at_most": True, "met": True}
+    }
     text = format_report(result)
     assert "metric_suite_cpu_seconds_per_model: 9.9 (target <= 10.0: met)" in text
     assert "metric suite 'cpu': 9.9 s per model (median of 3; first 10.6 s)" in text
@@ -114,26 +165,41 @@ class SpriteGrid(SyntheticGrid):
         self.max_pixel_value = 1
         self.images = np.zeros((self.num_images, 64, 64, 1), dtype=np.uint8)
         for index, (row, col) in enumerate(self.index_to_classes(np.arange(self.num_images))):
-            self.images[index, 8 + 20 * row: 24 + 20 * row, 8 + 16 * col: 24 + 16 * col] = 1
+            self.images[index, 8 + 20 * row : 24 + 20 * row, 8 + 16 * col : 24 + 16 * col] = 1
 
 
 @pytest.mark.parametrize("arch", ["mlp64", "conv64"])
 def test_the_metric_suite_is_timed_on_a_random_encoder_of_the_chosen_architecture(arch: str) -> None:
-    out = evaluation.suite_times(SpriteGrid(), {"tiny": {"mig": {"num_train": 60, "num_bins": 4}}},
-                                 torch.device("cpu"), repeats=1, arch=arch)
+    out = evaluation.suite_times(
+        SpriteGrid(), {"tiny": {"mig": {"num_train": 60, "num_bins": 4}}}, torch.device("cpu"), repeats=1, arch=arch
+    )
     assert out["arch"] == arch
     assert out["representation"] == f"random-weight {arch} encoder, unit-std latents"
     assert out["tiny"]["images_encoded"] == 6  # every grid row once, through the shared code cache
     assert out["tiny"]["models_timed"] == 1
     assert set(out["tiny"]["breakdown_s"]) == {"encode_whole_grid", "mig"}
-    result = {"mode": "full", "seconds": 1.0, "metric_suite": out,
-              "machine": {"device": "cpu", "cpu": "x", "torch_threads": 2, "torch": "2", "load_average_start": 0.0}}
+    result = {
+        "mode": "full",
+        "seconds": 1.0,
+        "metric_suite": out,
+        "machine": {"device": "cpu", "cpu": "x", "torch_threads": 2, "torch": "2", "load_average_start": 0.0},
+    }
     assert f"metric suite 'tiny' ({arch}): " in format_report(result)
 
 
 def test_a_checkpoint_and_a_suite_architecture_are_not_given_together(tmp_path, capsys) -> None:
-    code = benchmarks_main(["--sections", "suite", "--checkpoint", str(tmp_path / "weights.pt"),
-                            "--suite-arch", "conv64", "--out", str(tmp_path / "out.json")])
+    code = benchmarks_main(
+        [
+            "--sections",
+            "suite",
+            "--checkpoint",
+            str(tmp_path / "weights.pt"),
+            "--suite-arch",
+            "conv64",
+            "--out",
+            str(tmp_path / "out.json"),
+        ]
+    )
     assert code == 1
     assert "give --checkpoint or --suite-arch, not both" in capsys.readouterr().err
     assert not (tmp_path / "out.json").exists()

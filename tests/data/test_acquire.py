@@ -65,24 +65,40 @@ def _hidden(directory: Path) -> list[str]:
 def _official_specs(base: str, site: dict[str, Path]) -> dict[str, dict]:
     return {
         "dsprites": {
-            "kind": "dsprites", "source": "official", "url": f"{base}/{dsprites_official.FILENAME}",
-            "md5": _md5(site["dsprites"]), "expect_full": False,
+            "kind": "dsprites",
+            "source": "official",
+            "url": f"{base}/{dsprites_official.FILENAME}",
+            "md5": _md5(site["dsprites"]),
+            "expect_full": False,
         },
         "shapes3d": {
-            "kind": "shapes3d", "source": "official", "url": f"{base}/{shapes3d.FILENAME}",
-            "sha256": _sha256(site["shapes3d"]), "expect_full": False,
+            "kind": "shapes3d",
+            "source": "official",
+            "url": f"{base}/{shapes3d.FILENAME}",
+            "sha256": _sha256(site["shapes3d"]),
+            "expect_full": False,
         },
         "mnist": {
-            "kind": "mnist", "source": "official", "url": f"{base}/mnist",
-            "md5": {p.name: _md5(p) for p in (site["mnist_images"], site["mnist_labels"])}, "limit": 25,
+            "kind": "mnist",
+            "source": "official",
+            "url": f"{base}/mnist",
+            "md5": {p.name: _md5(p) for p in (site["mnist_images"], site["mnist_labels"])},
+            "limit": 25,
         },
         "emnist": {
-            "kind": "emnist", "source": "official", "url": f"{base}/gzip.zip", "md5": _md5(site["emnist"]),
-            "subset": "balanced", "split": "test",
+            "kind": "emnist",
+            "source": "official",
+            "url": f"{base}/gzip.zip",
+            "md5": _md5(site["emnist"]),
+            "subset": "balanced",
+            "split": "test",
         },
         "celeba": {
-            "kind": "celeba", "source": "official", "url": f"{base}/img_align_celeba.zip",
-            "md5": _md5(site["celeba"]), "crop": 140,
+            "kind": "celeba",
+            "source": "official",
+            "url": f"{base}/img_align_celeba.zip",
+            "md5": _md5(site["celeba"]),
+            "crop": 140,
         },
     }
 
@@ -133,7 +149,9 @@ def test_dsprites_official_content_round_trips(server, site, project: Path) -> N
 
 
 def test_blobs_procedural(project: Path) -> None:
-    out = acquire_dataset("blobs", {"kind": "blobs", "source": "procedural", "grid": [4, 3], "sigma": 2.0}, project / "d", project)
+    out = acquire_dataset(
+        "blobs", {"kind": "blobs", "source": "procedural", "grid": [4, 3], "sigma": 2.0}, project / "d", project
+    )
     data = load_dataset(out)
     assert data.factor_sizes == (4, 3) and data.num_images == 12 and data.is_complete_grid
     assert data.images[0, 4, 4, 0] == 255  # margin 2 * sigma = 4: first centre on pixel (4, 4)
@@ -144,7 +162,13 @@ def test_path_source_reads_in_place(site, project: Path) -> None:
     raw = project / "raw"
     raw.mkdir()
     (raw / "mine.npz").write_bytes(site["dsprites"].read_bytes())
-    spec = {"kind": "dsprites", "source": "path", "path": "raw/mine.npz", "expect_full": False, "md5": _md5(site["dsprites"])}
+    spec = {
+        "kind": "dsprites",
+        "source": "path",
+        "path": "raw/mine.npz",
+        "expect_full": False,
+        "md5": _md5(site["dsprites"]),
+    }
     data = load_dataset(acquire_dataset("d", spec, project / "data" / "datasets", project))
     assert data.num_images == 48 and data.manifest["source"] == "path"
     assert not (project / "data" / "downloads").exists()  # nothing copied
@@ -152,8 +176,17 @@ def test_path_source_reads_in_place(site, project: Path) -> None:
 
 def test_official_download_without_checksum_is_checked_against_the_published_one(server, site, project: Path) -> None:
     base, _ = server
-    spec = {"kind": "dsprites", "source": "official", "url": f"{base}/{dsprites_official.FILENAME}", "expect_full": False}
-    with pytest.raises(DataError, match=rf"checksum mismatch for {dsprites_official.FILENAME}: expected {dsprites_official.OFFICIAL_MD5}, got {_md5(site['dsprites'])}"):
+    spec = {
+        "kind": "dsprites",
+        "source": "official",
+        "url": f"{base}/{dsprites_official.FILENAME}",
+        "expect_full": False,
+    }
+    with pytest.raises(
+        DataError,
+        match=rf"checksum mismatch for {dsprites_official.FILENAME}: expected {dsprites_official.OFFICIAL_MD5}, "
+        rf"got {_md5(site['dsprites'])}",
+    ):
         acquire_dataset("d", spec, project / "data" / "datasets", project)
     assert not (project / "data" / "datasets" / "d").exists()
     assert _hidden(project) == []
@@ -166,7 +199,9 @@ def test_checksum_mismatch_leaves_an_existing_dataset_untouched(server, site, pr
     out = acquire_dataset("s", good, data_root, project)
     manifest_before = (out / "manifest.json").read_bytes()
     bad = dict(good, sha256="f" * 64)
-    with pytest.raises(DataError, match=rf"checksum mismatch for 3dshapes\.h5: expected {'f' * 64}, got {_sha256(site['shapes3d'])}"):
+    with pytest.raises(
+        DataError, match=rf"checksum mismatch for 3dshapes\.h5: expected {'f' * 64}, got {_sha256(site['shapes3d'])}"
+    ):
         acquire_dataset("s", bad, data_root, project)
     assert (out / "manifest.json").read_bytes() == manifest_before
     assert _hidden(project) == []
@@ -176,7 +211,9 @@ def test_truncated_download_fails_without_output(server, site, project: Path) ->
     base, _ = server
     spec = dict(_official_specs(base, site)["emnist"], url=f"{base}/truncate/500/gzip.zip")
     size = site["emnist"].stat().st_size
-    with pytest.raises(DataError, match=rf"truncated download: got 500 of {size} bytes from {base}/truncate/500/gzip\.zip"):
+    with pytest.raises(
+        DataError, match=rf"truncated download: got 500 of {size} bytes from {base}/truncate/500/gzip\.zip"
+    ):
         acquire_dataset("e", spec, project / "data" / "datasets", project, fetch_options={"attempts": 1})
     assert list((project / "data" / "datasets").iterdir()) == []
     assert _hidden(project) == []
@@ -221,10 +258,14 @@ def test_stale_scratch_from_a_killed_run_is_removed(project: Path) -> None:
 def test_path_outside_project_fails_naming_the_key(site, project: Path) -> None:
     outside = site["dsprites"]  # lives in another temp directory
     spec = {"kind": "dsprites", "source": "path", "path": str(outside), "expect_full": False}
-    with pytest.raises(ConfigError, match=rf"data\.datasets\.d\.path '{outside}' resolves to .* outside the project root {project}"):
+    with pytest.raises(
+        ConfigError, match=rf"data\.datasets\.d\.path '{outside}' resolves to .* outside the project root {project}"
+    ):
         acquire_dataset("d", spec, project / "data" / "datasets", project)
     assert not (project / "data" / "datasets" / "d").exists()
-    data = load_dataset(acquire_dataset("d", dict(spec, allow_outside_project=True), project / "data" / "datasets", project))
+    data = load_dataset(
+        acquire_dataset("d", dict(spec, allow_outside_project=True), project / "data" / "datasets", project)
+    )
     assert data.num_images == 48
 
 
@@ -235,7 +276,10 @@ def test_data_root_outside_project_fails(tmp_path: Path, project: Path) -> None:
 
 
 def test_unknown_dataset_name_lists_the_known_ones(project: Path) -> None:
-    datasets = {"dsprites": {"kind": "dsprites", "source": "procedural"}, "blobs": {"kind": "blobs", "source": "procedural"}}
+    datasets = {
+        "dsprites": {"kind": "dsprites", "source": "procedural"},
+        "blobs": {"kind": "blobs", "source": "procedural"},
+    }
     with pytest.raises(ConfigError, match=r"data\.datasets has no dataset 'mnist'; defined: blobs, dsprites"):
         acquire_named("mnist", datasets, project / "d", project)
     out = acquire_named("blobs", datasets, project / "d", project)
@@ -245,25 +289,64 @@ def test_unknown_dataset_name_lists_the_known_ones(project: Path) -> None:
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ({"kind": "svhn", "source": "official"}, r"data\.datasets\.x\.kind must be one of dsprites, shapes3d, mnist, emnist, celeba, blobs; got 'svhn'"),
+        (
+            {"kind": "svhn", "source": "official"},
+            r"data\.datasets\.x\.kind must be one of dsprites, shapes3d, mnist, emnist, celeba, blobs; got 'svhn'",
+        ),
         ({"source": "official"}, r"data\.datasets\.x\.kind is missing"),
         ({"kind": "mnist"}, r"data\.datasets\.x\.source is missing; kind mnist takes one of official, path"),
-        ({"kind": "blobs", "source": "official"}, r"data\.datasets\.x\.source must be one of procedural; got 'official'"),
-        ({"kind": "dsprites", "source": "procedural", "colour": 1}, r"unknown key\(s\) data\.datasets\.x\.colour for kind dsprites"),
-        ({"kind": "dsprites", "source": "procedural", "expect_full": False}, r"unknown key\(s\) data\.datasets\.x\.expect_full"),
+        (
+            {"kind": "blobs", "source": "official"},
+            r"data\.datasets\.x\.source must be one of procedural; got 'official'",
+        ),
+        (
+            {"kind": "dsprites", "source": "procedural", "colour": 1},
+            r"unknown key\(s\) data\.datasets\.x\.colour for kind dsprites",
+        ),
+        (
+            {"kind": "dsprites", "source": "procedural", "expect_full": False},
+            r"unknown key\(s\) data\.datasets\.x\.expect_full",
+        ),
         ({"kind": "dsprites", "source": "official", "path": "a.npz"}, r"unknown key\(s\) data\.datasets\.x\.path"),
-        ({"kind": "mnist", "source": "official", "split": "valid"}, r"data\.datasets\.x\.split must be one of train, test; got 'valid'"),
+        (
+            {"kind": "mnist", "source": "official", "split": "valid"},
+            r"data\.datasets\.x\.split must be one of train, test; got 'valid'",
+        ),
         ({"kind": "mnist", "source": "official", "limit": 0}, r"data\.datasets\.x\.limit must be >= 1, got 0"),
-        ({"kind": "mnist", "source": "official", "md5": "a" * 32}, r"data\.datasets\.x\.md5 must map each MNIST file name"),
-        ({"kind": "shapes3d", "source": "official", "sha256": "a" * 64, "md5": "b" * 32}, r"give either sha256 or md5, not both"),
-        ({"kind": "shapes3d", "source": "official", "sha256": "xyz"}, r"data\.datasets\.x\.sha256: sha256 checksum must be 64 hex digits"),
+        (
+            {"kind": "mnist", "source": "official", "md5": "a" * 32},
+            r"data\.datasets\.x\.md5 must map each MNIST file name",
+        ),
+        (
+            {"kind": "shapes3d", "source": "official", "sha256": "a" * 64, "md5": "b" * 32},
+            r"give either sha256 or md5, not both",
+        ),
+        (
+            {"kind": "shapes3d", "source": "official", "sha256": "xyz"},
+            r"data\.datasets\.x\.sha256: sha256 checksum must be 64 hex digits",
+        ),
         ({"kind": "shapes3d", "source": "path"}, r"data\.datasets\.x\.path is required for source path"),
-        ({"kind": "shapes3d", "source": "official", "url": "ftp://host/f.h5"}, r"data\.datasets\.x\.url must be an http, https or file URL"),
-        ({"kind": "shapes3d", "source": "official", "expect_full": "no"}, r"data\.datasets\.x\.expect_full must be true or false, got 'no'"),
-        ({"kind": "blobs", "source": "procedural", "grid": [4, 4, 4]}, r"data\.datasets\.x\.grid must be an integer or a pair"),
+        (
+            {"kind": "shapes3d", "source": "official", "url": "ftp://host/f.h5"},
+            r"data\.datasets\.x\.url must be an http, https or file URL",
+        ),
+        (
+            {"kind": "shapes3d", "source": "official", "expect_full": "no"},
+            r"data\.datasets\.x\.expect_full must be true or false, got 'no'",
+        ),
+        (
+            {"kind": "blobs", "source": "procedural", "grid": [4, 4, 4]},
+            r"data\.datasets\.x\.grid must be an integer or a pair",
+        ),
         ({"kind": "blobs", "source": "procedural", "sigma": -1}, r"data\.datasets\.x\.sigma must be > 0.0, got -1"),
-        ({"kind": "celeba", "source": "official", "image_size": 4}, r"data\.datasets\.x\.image_size must be >= 8, got 4"),
-        ({"kind": "emnist", "source": "official", "subset": "greek"}, r"data\.datasets\.x\.subset must be one of byclass"),
+        (
+            {"kind": "celeba", "source": "official", "image_size": 4},
+            r"data\.datasets\.x\.image_size must be >= 8, got 4",
+        ),
+        (
+            {"kind": "emnist", "source": "official", "subset": "greek"},
+            r"data\.datasets\.x\.subset must be one of byclass",
+        ),
     ],
 )
 def test_bad_specs_name_the_params_key(spec: dict, message: str, project: Path) -> None:
@@ -281,9 +364,12 @@ def test_bad_dataset_names_are_rejected(project: Path) -> None:
 def test_spec_defaults_are_filled_in() -> None:
     spec = parse_spec("e", {"kind": "emnist", "source": "official"})
     assert dict(spec.options) == {"limit": None, "split": "train", "subset": "balanced"}
-    assert parse_spec("m", {"kind": "mnist", "source": "official", "md5": dict.fromkeys(mnist.MNIST_MD5, "a" * 32)}).file_checksums[
-        "t10k-images-idx3-ubyte.gz"
-    ].value == "a" * 32
+    assert (
+        parse_spec("m", {"kind": "mnist", "source": "official", "md5": dict.fromkeys(mnist.MNIST_MD5, "a" * 32)})
+        .file_checksums["t10k-images-idx3-ubyte.gz"]
+        .value
+        == "a" * 32
+    )
 
 
 def test_procedural_dsprites_dispatches_to_the_renderer(monkeypatch: pytest.MonkeyPatch, project: Path) -> None:
@@ -296,10 +382,16 @@ def test_procedural_dsprites_dispatches_to_the_renderer(monkeypatch: pytest.Monk
         calls.append(Path(out_dir))
         arrays = samples.dsprites_arrays()
         return storage.write_dataset(
-            out_dir, name=Path(out_dir).name, kind="dsprites", images=arrays["imgs"][..., None],
-            factor_names=dsprites.FACTOR_NAMES, factor_sizes=(3, 2, 2, 2, 2),
+            out_dir,
+            name=Path(out_dir).name,
+            kind="dsprites",
+            images=arrays["imgs"][..., None],
+            factor_names=dsprites.FACTOR_NAMES,
+            factor_sizes=(3, 2, 2, 2, 2),
             factor_values=[v[:s] for v, s in zip(dsprites.FACTOR_VALUES, (3, 2, 2, 2, 2), strict=True)],
-            factor_classes=arrays["latents_classes"][:, 1:], binary=True, source="procedural",
+            factor_classes=arrays["latents_classes"][:, 1:],
+            binary=True,
+            source="procedural",
         )
 
     monkeypatch.setattr(dsprites, "write_procedural_dsprites", small_grid)
@@ -312,12 +404,18 @@ def test_procedural_dsprites_dispatches_to_the_renderer(monkeypatch: pytest.Monk
 def test_path_source_of_the_wrong_type_is_named(site, project: Path) -> None:
     (project / "raw" / "mnist").mkdir(parents=True)
     (project / "raw" / "file.bin").write_bytes(b"x")
-    with pytest.raises(ConfigError, match=r"data\.datasets\.s\.path must name a file for kind shapes3d, got the directory"):
+    with pytest.raises(
+        ConfigError, match=r"data\.datasets\.s\.path must name a file for kind shapes3d, got the directory"
+    ):
         acquire_dataset("s", {"kind": "shapes3d", "source": "path", "path": "raw/mnist"}, project / "d", project)
-    with pytest.raises(ConfigError, match=r"data\.datasets\.m\.path must be a directory holding train-images-idx3-ubyte\.gz"):
+    with pytest.raises(
+        ConfigError, match=r"data\.datasets\.m\.path must be a directory holding train-images-idx3-ubyte\.gz"
+    ):
         acquire_dataset("m", {"kind": "mnist", "source": "path", "path": "raw/file.bin"}, project / "d", project)
     with pytest.raises(DataError, match=r"MNIST directory .*raw/mnist has no train-images-idx3-ubyte\.gz"):
         acquire_dataset("m", {"kind": "mnist", "source": "path", "path": "raw/mnist"}, project / "d", project)
     samples.write_mnist_dir(project / "raw" / "mnist", "train", 12, compress=False)
-    data = load_dataset(acquire_dataset("m", {"kind": "mnist", "source": "path", "path": "raw/mnist"}, project / "d", project))
+    data = load_dataset(
+        acquire_dataset("m", {"kind": "mnist", "source": "path", "path": "raw/mnist"}, project / "d", project)
+    )
     assert data.num_images == 12 and data.factor_classes[:, 0].tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]

@@ -46,9 +46,7 @@ def _leftovers(directory: Path) -> list[str]:
 
 def test_known_digests_of_the_payload() -> None:
     # Literal digests pin the hashing itself, independently of hashlib calls in this module.
-    assert hashlib.sha256(b"abc").hexdigest() == (
-        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-    )
+    assert hashlib.sha256(b"abc").hexdigest() == ("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     assert len(PAYLOAD) == 10240
 
 
@@ -189,7 +187,11 @@ def test_resolve_inside_follows_symlinks(tmp_path: Path, project: Path) -> None:
 
 @pytest.mark.parametrize(
     ("algorithm", "value", "expected"),
-    [("sha1", "a" * 40, "algorithm must be one of"), ("md5", "xyz", "must be 32 hex digits"), ("sha256", "a" * 63, "must be 64 hex digits")],
+    [
+        ("sha1", "a" * 40, "algorithm must be one of"),
+        ("md5", "xyz", "must be 32 hex digits"),
+        ("sha256", "a" * 63, "must be 64 hex digits"),
+    ],
 )
 def test_bad_checksums_are_config_errors(algorithm: str, value: str, expected: str) -> None:
     with pytest.raises(ConfigError, match=expected):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.helpers.block_grid import BlockGrid, block_image
 from betavae.data.ground_truth import grid_strides
 from betavae.errors import DataError
+from tests.helpers.block_grid import BlockGrid, block_image
 
 
 def test_grid_strides_match_dsprites_order() -> None:

@@ -51,7 +51,11 @@ def test_check_complete_grid_names_the_first_row_out_of_place() -> None:
     classes = samples.grid_classes((2, 3))
     check_complete_grid(classes, (2, 3), "t")
     swapped = classes[[0, 2, 1, 3, 4, 5]]
-    with pytest.raises(DataError, match=r"t: rows are not the factor grid \(2, 3\) in row-major order \(row 1 holds classes \[0, 2\], 2 rows out of place\)"):
+    with pytest.raises(
+        DataError,
+        match=r"t: rows are not the factor grid \(2, 3\) in row-major order "
+        r"\(row 1 holds classes \[0, 2\], 2 rows out of place\)",
+    ):
         check_complete_grid(swapped, (2, 3), "t")
     with pytest.raises(DataError, match=r"5 rows do not form the complete factor grid \(2, 3\) \(6 rows\)"):
         check_complete_grid(classes[:5], (2, 3), "t")
@@ -179,7 +183,9 @@ def test_shapes3d_reduced_grid_imports_exactly_in_chunks(tmp_path: Path) -> None
 
 def test_shapes3d_default_requires_the_full_official_shape(tmp_path: Path) -> None:
     path = samples.save_h5(tmp_path / "s.h5", samples.shapes3d_arrays())
-    with pytest.raises(DataError, match=r"dataset 'images' has shape \(96, 64, 64, 3\), expected \(480000, 64, 64, 3\)"):
+    with pytest.raises(
+        DataError, match=r"dataset 'images' has shape \(96, 64, 64, 3\), expected \(480000, 64, 64, 3\)"
+    ):
         shapes3d.read_shapes3d_h5(path)
 
 
@@ -187,8 +193,14 @@ def test_shapes3d_default_requires_the_full_official_shape(tmp_path: Path) -> No
     ("change", "message"),
     [
         ({"labels": None}, r"is missing dataset 'labels'"),
-        ({"images": np.zeros((96, 64, 64, 3), dtype=np.float32)}, r"dataset 'images' has dtype float32, expected uint8"),
-        ({"images": np.zeros((96, 32, 32, 3), dtype=np.uint8)}, r"dataset 'images' has shape \(96, 32, 32, 3\), expected \(N, 64, 64, 3\)"),
+        (
+            {"images": np.zeros((96, 64, 64, 3), dtype=np.float32)},
+            r"dataset 'images' has dtype float32, expected uint8",
+        ),
+        (
+            {"images": np.zeros((96, 32, 32, 3), dtype=np.uint8)},
+            r"dataset 'images' has shape \(96, 32, 32, 3\), expected \(N, 64, 64, 3\)",
+        ),
         ({"labels": np.zeros((96, 6), dtype=np.int32)}, r"dataset 'labels' has dtype int32, expected float64"),
         ({"labels": np.zeros((95, 6))}, r"dataset 'labels' has shape \(95, 6\), expected \(96, 6\)"),
     ],
@@ -225,10 +237,10 @@ def test_shapes3d_not_hdf5(tmp_path: Path) -> None:
 
 def test_idx_header_bytes_are_the_published_layout() -> None:
     raw = mnist.idx_bytes(np.zeros((2, 28, 28), dtype=np.uint8), compress=False)
-    assert raw[:16].hex() == "00000803" "00000002" "0000001c" "0000001c"
+    assert raw[:16].hex() == "00000803000000020000001c0000001c"
     assert int.from_bytes(raw[:4], "big") == 2051
     labels = mnist.idx_bytes(np.array([7, 1], dtype=np.uint8), compress=False)
-    assert labels.hex() == "00000801" "00000002" "0701"
+    assert labels.hex() == "00000801000000020701"
 
 
 @pytest.mark.parametrize("compress", [True, False])
@@ -379,8 +391,16 @@ def _store(path: Path, images: np.ndarray, classes: np.ndarray, values: tuple | 
     if values is None:
         values = tuple(np.unique(arrays["latents_values"][:, k + 1]) for k in range(5))
     return write_dataset(
-        path, name=path.name, kind="dsprites", images=images[..., None], factor_names=names or dsprites_official.FACTOR_NAMES,
-        factor_sizes=sizes, factor_values=values, factor_classes=classes, binary=True, source="test",
+        path,
+        name=path.name,
+        kind="dsprites",
+        images=images[..., None],
+        factor_names=names or dsprites_official.FACTOR_NAMES,
+        factor_sizes=sizes,
+        factor_values=values,
+        factor_classes=classes,
+        binary=True,
+        source="test",
     )
 
 
@@ -401,7 +421,9 @@ def test_agreement_report_finds_the_altered_image(tmp_path: Path) -> None:
     assert report["iou"]["mean"] == pytest.approx((2 + 13 / 17) / 3)
     assert report["exact_match_fraction"] == pytest.approx(2 / 3)
     assert report["worst"][0] == {
-        "index": 2, "iou": pytest.approx(13 / 17), "candidate_index": 5,
+        "index": 2,
+        "iou": pytest.approx(13 / 17),
+        "candidate_index": 5,
         "classes": {"shape": 0, "scale": 0, "orientation": 1, "posX": 0, "posY": 1},
     }
     assert report["worst"][1]["iou"] == 1.0 and len(report["worst"]) == 2
@@ -441,14 +463,24 @@ def test_agreement_of_the_renderer_with_the_twelve_real_images(tmp_path: Path) -
     real = np.load(FIXTURES / "dsprites_real_12.npz")
     lat = real["latents_values"]
     classes = np.rint(
-        np.stack([lat[:, 1] - 1, (lat[:, 2] - 0.5) / 0.1, lat[:, 3] / (2 * np.pi / 39), lat[:, 4] * 31, lat[:, 5] * 31], axis=1)
+        np.stack(
+            [lat[:, 1] - 1, (lat[:, 2] - 0.5) / 0.1, lat[:, 3] / (2 * np.pi / 39), lat[:, 4] * 31, lat[:, 5] * 31],
+            axis=1,
+        )
     ).astype(np.int64)
 
     def store(path: Path, images: np.ndarray) -> Path:
         return write_dataset(
-            path, name=path.name, kind="dsprites", images=images.reshape(-1, 64, 64, 1),
-            factor_names=dsprites.FACTOR_NAMES, factor_sizes=dsprites.FACTOR_SIZES, factor_values=dsprites.FACTOR_VALUES,
-            factor_classes=classes, binary=True, source="test",
+            path,
+            name=path.name,
+            kind="dsprites",
+            images=images.reshape(-1, 64, 64, 1),
+            factor_names=dsprites.FACTOR_NAMES,
+            factor_sizes=dsprites.FACTOR_SIZES,
+            factor_values=dsprites.FACTOR_VALUES,
+            factor_classes=classes,
+            binary=True,
+            source="test",
         )
 
     candidate = store(tmp_path / "procedural", dsprites.render(classes))

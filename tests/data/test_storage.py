@@ -11,9 +11,9 @@ import pytest
 
 from betavae.data import _zstd_npy as zstd_npy
 from betavae.data import storage
-from tests.helpers.block_grid import BlockGrid
 from betavae.data.storage import PackedImages, load_dataset, write_dataset, writer
 from betavae.errors import DataError
+from tests.helpers.block_grid import BlockGrid
 
 
 def test_round_trip_is_exact(block_dir: Path) -> None:
@@ -51,8 +51,16 @@ def test_grey_images_round_trip_unpacked(tmp_path: Path) -> None:
     images = rng.integers(0, 256, size=(10, 5, 4, 3), dtype=np.uint8)
     labels = rng.integers(0, 3, size=(10, 1))
     out = write_dataset(
-        tmp_path / "grey", name="grey", kind="test", images=images, factor_names=["label"], factor_sizes=[3],
-        factor_values=[[0, 1, 2]], factor_classes=labels, binary=False, source="path",
+        tmp_path / "grey",
+        name="grey",
+        kind="test",
+        images=images,
+        factor_names=["label"],
+        factor_sizes=[3],
+        factor_values=[[0, 1, 2]],
+        factor_classes=labels,
+        binary=False,
+        source="path",
     )
     ds = load_dataset(out)
     assert np.array_equal(ds.images, images)
@@ -72,9 +80,16 @@ def test_packed_input_equals_unpacked_input(tmp_path: Path, block_dir: Path) -> 
     grid = BlockGrid()
     bits = np.packbits(grid.images.reshape(32, -1), axis=1)
     out = write_dataset(
-        tmp_path / "packed", name="blocks", kind="dummy", images=PackedImages(bits, (8, 8, 1)),
-        factor_names=grid.factor_names, factor_sizes=grid.factor_sizes, factor_values=grid.factor_values,
-        factor_classes=grid.all_classes, binary=True, source="procedural",
+        tmp_path / "packed",
+        name="blocks",
+        kind="dummy",
+        images=PackedImages(bits, (8, 8, 1)),
+        factor_names=grid.factor_names,
+        factor_sizes=grid.factor_sizes,
+        factor_values=grid.factor_values,
+        factor_classes=grid.all_classes,
+        binary=True,
+        source="procedural",
     )
     assert (out / "images.npy.zst").read_bytes() == (block_dir / "images.npy.zst").read_bytes()
     assert np.array_equal(load_dataset(out).images, grid.images)
@@ -84,9 +99,16 @@ def test_rewrite_replaces_existing_dataset(block_dir: Path) -> None:
     grid = BlockGrid()
     flipped = grid.images[::-1].copy()
     write_dataset(
-        block_dir, name="blocks2", kind="dummy", images=flipped, factor_names=grid.factor_names,
-        factor_sizes=grid.factor_sizes, factor_values=grid.factor_values, factor_classes=grid.all_classes[::-1],
-        binary=True, source="procedural",
+        block_dir,
+        name="blocks2",
+        kind="dummy",
+        images=flipped,
+        factor_names=grid.factor_names,
+        factor_sizes=grid.factor_sizes,
+        factor_values=grid.factor_values,
+        factor_classes=grid.all_classes[::-1],
+        binary=True,
+        source="procedural",
     )
     ds = load_dataset(block_dir)
     assert ds.name == "blocks2" and np.array_equal(ds.images, flipped)
@@ -101,9 +123,16 @@ def test_failure_mid_write_leaves_nothing(tmp_path: Path, monkeypatch: pytest.Mo
     grid = BlockGrid()
     with pytest.raises(RuntimeError, match="disk full"):
         write_dataset(
-            tmp_path / "blocks", name="blocks", kind="dummy", images=grid.images,
-            factor_names=grid.factor_names, factor_sizes=grid.factor_sizes, factor_values=grid.factor_values,
-            factor_classes=grid.all_classes, binary=True, source="procedural",
+            tmp_path / "blocks",
+            name="blocks",
+            kind="dummy",
+            images=grid.images,
+            factor_names=grid.factor_names,
+            factor_sizes=grid.factor_sizes,
+            factor_values=grid.factor_values,
+            factor_classes=grid.all_classes,
+            binary=True,
+            source="procedural",
         )
     assert list(tmp_path.iterdir()) == []
 
@@ -118,9 +147,16 @@ def test_failure_mid_rewrite_keeps_old_dataset(block_dir: Path, monkeypatch: pyt
     grid = BlockGrid()
     with pytest.raises(RuntimeError, match="killed"):
         write_dataset(
-            block_dir, name="other", kind="dummy", images=grid.images, factor_names=grid.factor_names,
-            factor_sizes=grid.factor_sizes, factor_values=grid.factor_values, factor_classes=grid.all_classes,
-            binary=True, source="procedural",
+            block_dir,
+            name="other",
+            kind="dummy",
+            images=grid.images,
+            factor_names=grid.factor_names,
+            factor_sizes=grid.factor_sizes,
+            factor_values=grid.factor_values,
+            factor_classes=grid.all_classes,
+            binary=True,
+            source="procedural",
         )
     assert (block_dir / "images.npy.zst").read_bytes() == before
     assert [p.name for p in block_dir.parent.iterdir()] == ["blocks"]
@@ -170,9 +206,15 @@ def test_missing_manifest_is_a_clear_error(tmp_path: Path) -> None:
 def test_bad_input_is_rejected(tmp_path: Path, change: dict, message: str) -> None:
     grid = BlockGrid()
     kwargs = dict(
-        name="blocks", kind="dummy", images=grid.images, factor_names=grid.factor_names,
-        factor_sizes=grid.factor_sizes, factor_values=grid.factor_values, factor_classes=grid.all_classes,
-        binary=True, source="procedural",
+        name="blocks",
+        kind="dummy",
+        images=grid.images,
+        factor_names=grid.factor_names,
+        factor_sizes=grid.factor_sizes,
+        factor_values=grid.factor_values,
+        factor_classes=grid.all_classes,
+        binary=True,
+        source="procedural",
     )
     kwargs.update(change)
     with pytest.raises(DataError, match=message):

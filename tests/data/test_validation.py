@@ -110,4 +110,3 @@ def test_tampered_digest_is_named(block_dir: Path, tmp_path: Path) -> None:
     message, failed = failures(block_dir, tmp_path / "docs")
     assert failed == {("expect_column_pair_values_to_be_equal", "files: manifest_sha256 == actual_sha256")}
     assert "expect_column_pair_values_to_be_equal" in message and "1 unexpected" in message
-

@@ -106,9 +106,18 @@ class Chromium:
         port_file = self.profile / "DevToolsActivePort"
         port_file.unlink(missing_ok=True)  # a previous browser's port
         self.proc = subprocess.Popen(
-            [chromium_binary(), *FLAGS, "--remote-debugging-port=0", "--remote-allow-origins=*",
-             f"--user-data-dir={self.profile}", f"--window-size={self.size[0]},{self.size[1]}", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                chromium_binary(),
+                *FLAGS,
+                "--remote-debugging-port=0",
+                "--remote-allow-origins=*",
+                f"--user-data-dir={self.profile}",
+                f"--window-size={self.size[0]},{self.size[1]}",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 60
         while not (port_file.is_file() and port_file.read_text().strip()):
             if self.proc.poll() is not None or time.monotonic() > deadline:

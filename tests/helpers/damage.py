@@ -16,5 +16,5 @@ def damage(data: st.DataObject, raw: bytes, *, max_extension: int, max_patch: in
         damaged += data.draw(st.binary(min_size=1, max_size=max_extension))
     else:
         patch = data.draw(st.binary(min_size=1, max_size=max_patch))
-        damaged[at:at + len(patch)] = patch
+        damaged[at : at + len(patch)] = patch
     return bytes(damaged)

@@ -12,8 +12,8 @@ import pyarrow.parquet as pq
 
 from betavae.data import _zstd_npy as zstd_npy
 from betavae.data import storage
-from tests.helpers.block_grid import BlockGrid
 from betavae.data.storage import write_dataset
+from tests.helpers.block_grid import BlockGrid
 
 
 def write_block_grid(out_dir: Path) -> Path:

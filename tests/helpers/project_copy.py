@@ -28,10 +28,17 @@ def clean_env(project: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "MLFLOW_", "DVC_"))}
     # The copy's own sources come first, so a stage runs the code under test, not whatever is installed.
     pythonpath = os.pathsep.join([str(project / "src"), str(project)])
-    env.update(PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}", PYTHONPATH=pythonpath,
-               BETAVAE_ROOT=str(project), PREFECT_HOME=str(project / ".prefect"),
-               PREFECT_SERVER_ANALYTICS_ENABLED="false", GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.com",
-               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.com")
+    env.update(
+        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+        PYTHONPATH=pythonpath,
+        BETAVAE_ROOT=str(project),
+        PREFECT_HOME=str(project / ".prefect"),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        GIT_AUTHOR_NAME="t",
+        GIT_AUTHOR_EMAIL="t@example.com",
+        GIT_COMMITTER_NAME="t",
+        GIT_COMMITTER_EMAIL="t@example.com",
+    )
     return env
 
 

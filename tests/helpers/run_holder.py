@@ -46,8 +46,15 @@ def main(project: str, experiment_id: str, parent_id: str) -> None:
         raise SystemExit("released")
 
     runs.start_run, runs.train = start_and_note, hold
-    runs.train_and_track(run_holder_config(), run_holder_data(), root=Path(project), client=client_for(Path(project)),
-                         experiment_id=experiment_id, parent_id=parent_id, progress=False)
+    runs.train_and_track(
+        run_holder_config(),
+        run_holder_data(),
+        root=Path(project),
+        client=client_for(Path(project)),
+        experiment_id=experiment_id,
+        parent_id=parent_id,
+        progress=False,
+    )
 
 
 if __name__ == "__main__":

@@ -23,8 +23,18 @@ def random_binary_images(n: int, size: int, seed: int = 0, prototypes: int = 8) 
 
 def tiny_params(**train: object) -> dict:
     """params.yaml content for a fast run: the 28x28 MLP with 4 latents (on any dataset: no `data` section)."""
-    base_train = {"objective": "beta_vae", "beta": 4.0, "steps": 30, "batch_size": 16, "optimizer": "adam",
-                  "lr": 1e-3, "seed": 0, "device": "cpu", "checkpoint_every": 10, "log_every": 5}
+    base_train = {
+        "objective": "beta_vae",
+        "beta": 4.0,
+        "steps": 30,
+        "batch_size": 16,
+        "optimizer": "adam",
+        "lr": 1e-3,
+        "seed": 0,
+        "device": "cpu",
+        "checkpoint_every": 10,
+        "log_every": 5,
+    }
     base_train.update(train)
     if "beta" not in train and base_train["objective"] != "beta_vae":
         del base_train["beta"]  # each objective takes only its own settings

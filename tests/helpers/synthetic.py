@@ -26,10 +26,14 @@ class SyntheticGrid:
         self.max_pixel_value = 255
         self.is_complete_grid = True
         self.num_images = math.prod(self.factor_sizes)
-        self._strides = np.array([math.prod(self.factor_sizes[i + 1:]) for i in range(self.num_factors)],
-                                 dtype=np.int64)
-        self.images = self.index_to_classes(np.arange(self.num_images)).astype(np.uint8).reshape(
-            self.num_images, 1, 1, self.num_factors)
+        self._strides = np.array(
+            [math.prod(self.factor_sizes[i + 1 :]) for i in range(self.num_factors)], dtype=np.int64
+        )
+        self.images = (
+            self.index_to_classes(np.arange(self.num_images))
+            .astype(np.uint8)
+            .reshape(self.num_images, 1, 1, self.num_factors)
+        )
 
     def classes_to_index(self, classes: np.ndarray) -> np.ndarray:
         return np.asarray(classes, dtype=np.int64) @ self._strides
@@ -91,8 +95,18 @@ def mixed(images: np.ndarray) -> np.ndarray:
     """
     f = identity(images)  # (n, 6)
     h = f @ np.array([1.0, 7.0, 31.0, 127.0, 511.0, 2047.0])
-    z = np.stack([f[:, 0] + 0.5 * f[:, 1], f[:, 1], f[:, 2] + 0.3 * f[:, 3], f[:, 3], f[:, 4], f[:, 5],
-                  np.sin(1.7 * f[:, 0] * f[:, 2] + f[:, 5])], axis=1)
+    z = np.stack(
+        [
+            f[:, 0] + 0.5 * f[:, 1],
+            f[:, 1],
+            f[:, 2] + 0.3 * f[:, 3],
+            f[:, 3],
+            f[:, 4],
+            f[:, 5],
+            np.sin(1.7 * f[:, 0] * f[:, 2] + f[:, 5]),
+        ],
+        axis=1,
+    )
     return z + 0.05 * np.sin(0.731 * np.outer(h + 1.0, np.arange(1.0, 8.0)))
 
 

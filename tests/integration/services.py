@@ -73,11 +73,31 @@ class Services:
             shutil.chown(folder, "postgres")
             os.chmod(folder, 0o755)
             as_user = ["runuser", "-u", "postgres", "--"]
-        subprocess.run([*as_user, postgres_bin("initdb"), "-D", str(self.pg_data), "-U", "postgres", "-A", "trust",
-                        "--no-sync"], check=True, capture_output=True, timeout=120)
-        subprocess.run([*as_user, postgres_bin("pg_ctl"), "-D", str(self.pg_data), "-w", "-t", "60", "-l",
-                        str(folder / "server.log"), "-o", f"-h 127.0.0.1 -p {port} -k {folder} -F", "start"],
-                       check=True, capture_output=True, timeout=90)
+        subprocess.run(
+            [*as_user, postgres_bin("initdb"), "-D", str(self.pg_data), "-U", "postgres", "-A", "trust", "--no-sync"],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        subprocess.run(
+            [
+                *as_user,
+                postgres_bin("pg_ctl"),
+                "-D",
+                str(self.pg_data),
+                "-w",
+                "-t",
+                "60",
+                "-l",
+                str(folder / "server.log"),
+                "-o",
+                f"-h 127.0.0.1 -p {port} -k {folder} -F",
+                "start",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=90,
+        )
         self._pg_user = as_user
         uri = f"postgresql+psycopg2://postgres@127.0.0.1:{port}/postgres"
         import sqlalchemy
@@ -90,8 +110,12 @@ class Services:
 
     def stop_postgres(self) -> None:
         if self.pg_data is not None and (self.pg_data / "postmaster.pid").exists():
-            subprocess.run([*self._pg_user, postgres_bin("pg_ctl"), "-D", str(self.pg_data), "-m", "immediate",
-                            "-w", "stop"], capture_output=True, timeout=60, check=False)
+            subprocess.run(
+                [*self._pg_user, postgres_bin("pg_ctl"), "-D", str(self.pg_data), "-m", "immediate", "-w", "stop"],
+                capture_output=True,
+                timeout=60,
+                check=False,
+            )
         if self.pg_data is not None and not (self.pg_data / "postmaster.pid").exists():
             shutil.rmtree(self.pg_data.parent, ignore_errors=True)
 
@@ -103,8 +127,13 @@ class Services:
         wait_http(f"{endpoint}/moto-api/", proc, 60, "moto server")
         import boto3
 
-        s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing",
-                          region_name="us-east-1")
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            region_name="us-east-1",
+        )
         for bucket in buckets:
             s3.create_bucket(Bucket=bucket)
         return endpoint
@@ -112,17 +141,37 @@ class Services:
     # --- MLflow and Prefect servers ----------------------------------------------------------------------
     def mlflow(self, backend: str, artifacts: str, env: dict[str, str], cwd: Path) -> str:
         port = free_port()
-        proc = self.start("mlflow", [str(BIN / "mlflow"), "server", "--backend-store-uri", backend,
-                                     "--artifacts-destination", artifacts, "--host", "127.0.0.1", "--port", str(port),
-                                     "--workers", "1"], env=env, cwd=cwd)
+        proc = self.start(
+            "mlflow",
+            [
+                str(BIN / "mlflow"),
+                "server",
+                "--backend-store-uri",
+                backend,
+                "--artifacts-destination",
+                artifacts,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                "1",
+            ],
+            env=env,
+            cwd=cwd,
+        )
         uri = f"http://127.0.0.1:{port}"
         wait_http(f"{uri}/health", proc, 180, "mlflow server")
         return uri
 
     def prefect(self, env: dict[str, str], cwd: Path) -> str:
         port = free_port()
-        proc = self.start("prefect-server", [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1",
-                                             "--port", str(port)], env=env, cwd=cwd)
+        proc = self.start(
+            "prefect-server",
+            [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            cwd=cwd,
+        )
         api = f"http://127.0.0.1:{port}/api"
         wait_http(f"{api}/health", proc, 180, "prefect server")
         return api
@@ -165,8 +214,10 @@ def _signal_group(proc: subprocess.Popen, sig: int) -> None:
 def _group_alive(pgid: int) -> bool:
     """Whether any process of group `pgid` is alive (zombies do not count)."""
     out = subprocess.run(["ps", "-eo", "pgid=,stat="], capture_output=True, text=True, check=False).stdout
-    return any(int(g) == pgid and not stat.startswith("Z")
-               for g, stat in (line.split()[:2] for line in out.splitlines() if line.strip()))
+    return any(
+        int(g) == pgid and not stat.startswith("Z")
+        for g, stat in (line.split()[:2] for line in out.splitlines() if line.strip())
+    )
 
 
 def processes_under(folder: Path) -> list[str]:

@@ -5,8 +5,8 @@ as the DVC remote, `mlflow server`, `prefect server`, the work pool `gpu` with t
 orchestrating worker, and the deployments of `pipelines/prefect.yaml` with a tiny budget. A first
 retrain fans its two configurations out over the two workers and registers a champion; a second, worse
 retrain loses its training process after a checkpoint (SIGKILL), resubmits the crashed configuration,
-which resumes from that checkpoint, then keeps the champion and adds a challenger; re-registering makes no version; the pulled package
-loads offline and a served model answers. Every process started here is stopped at the end.
+which resumes from that checkpoint, then keeps the champion and adds a challenger; re-registering makes no
+version; the pulled package loads offline and a served model answers. Every process started here is stopped at the end.
 """
 
 from __future__ import annotations
@@ -26,36 +26,60 @@ import pytest
 import yaml
 
 from betavae.data.storage import load_dataset
-from tests.integration.services import AWS, Services, processes_under, wait_http
 from tests.helpers.project_copy import BIN, clean_env, copy_project, free_port, run_ok
+from tests.integration.services import AWS, Services, processes_under, wait_http
 
 pytestmark = pytest.mark.slow
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 
 PARAMS = {
-    "data": {"train_on": ["blobs"],
-             "datasets": {"blobs": {"kind": "blobs", "source": "procedural", "grid": 8}}},
+    "data": {"train_on": ["blobs"], "datasets": {"blobs": {"kind": "blobs", "source": "procedural", "grid": 8}}},
     "model": {"architecture": "mlp64", "latent_dim": 3, "likelihood": "bernoulli"},
-    "train": {"objective": "beta_vae", "beta": 4.0, "steps": 40, "batch_size": 16, "optimizer": "adam",
-              "lr": 0.002, "seed": 0, "device": "cpu", "checkpoint_every": 20, "log_every": 10},
+    "train": {
+        "objective": "beta_vae",
+        "beta": 4.0,
+        "steps": 40,
+        "batch_size": 16,
+        "optimizer": "adam",
+        "lr": 0.002,
+        "seed": 0,
+        "device": "cpu",
+        "checkpoint_every": 20,
+        "log_every": 10,
+    },
     "sweep": {"name": "nightly", "grid": {"train.beta": [1.0, 4.0]}, "seeds": [0]},
-    "evaluate": {"seed": 0, "reconstruction_samples": 64, "profile": "tiny",
-                 "table": {"metric": "beta_vae", "score": "eval_accuracy", "classifier_seeds": [0],
-                           "baselines": [], "fit_samples": 64},
-                 "profiles": {"tiny": {"beta_vae": {"batch_size": 4, "num_train": 40, "num_eval": 20}}}},
+    "evaluate": {
+        "seed": 0,
+        "reconstruction_samples": 64,
+        "profile": "tiny",
+        "table": {
+            "metric": "beta_vae",
+            "score": "eval_accuracy",
+            "classifier_seeds": [0],
+            "baselines": [],
+            "fit_samples": 64,
+        },
+        "profiles": {"tiny": {"beta_vae": {"batch_size": 4, "num_train": 40, "num_eval": 20}}},
+    },
     "render": {"limit": 2.0, "steps": 3, "seed_images": 1, "kl_samples": 32, "seed": 0},
     "register": {"metric": "reconstruction.elbo", "mode": "max", "alias": "champion"},
 }
 # barely trained (learning rate 1e-6): a lower ELBO; long enough to lose its worker after a checkpoint
-WORSE = {"train": {"steps": 200, "lr": 1e-6, "checkpoint_every": 25, "log_every": 25},
-         "sweep": {"grid": {"train.beta": [4.0]}}}
+WORSE = {
+    "train": {"steps": 200, "lr": 1e-6, "checkpoint_every": 25, "log_every": 25},
+    "sweep": {"grid": {"train.beta": [4.0]}},
+}
 
 
 def _api(api: str, path: str, body: dict | None = None) -> dict:
     data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(f"{api}{path}", data=data, method="POST" if body is not None else "GET",
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        f"{api}{path}",
+        data=data,
+        method="POST" if body is not None else "GET",
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(req, timeout=30) as resp:
         return json.loads(resp.read())
 
@@ -67,8 +91,9 @@ def _ran_on(worker_log: str) -> set[str]:
 
 
 def _run_deployment(prefect: str, project: Path, env: dict, api: str, params: dict, timeout: float = 300) -> dict:
-    out = run_ok([prefect, "deployment", "run", "retrain/retrain-dsprites", "--params", json.dumps(params)],
-                 project, env).stdout
+    out = run_ok(
+        [prefect, "deployment", "run", "retrain/retrain-dsprites", "--params", json.dumps(params)], project, env
+    ).stdout
     flow_run_id = re.search(r"UUID: ([0-9a-f-]{36})", out).group(1)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -79,8 +104,9 @@ def _run_deployment(prefect: str, project: Path, env: dict, api: str, params: di
     raise TimeoutError(f"retrain flow run {flow_run_id} not finished after {timeout} s")
 
 
-def _kill_flow_run_after_checkpoint(services: Services, workers: tuple[str, ...], checkpoints: Path,
-                                    timeout: float = 240) -> str:
+def _kill_flow_run_after_checkpoint(
+    services: Services, workers: tuple[str, ...], checkpoints: Path, timeout: float = 240
+) -> str:
     """SIGKILL the `train-one` flow-run process once its configuration wrote a checkpoint, as a lost
     machine would; returns the worker that ran it."""
     deadline = time.monotonic() + timeout
@@ -126,15 +152,24 @@ def test_scheduled_retraining_on_workers_promotes_only_a_better_model(stack):
 
     # the team's clone: data built once and pushed to the DVC remote; a worker's clone pulls it
     dvc, prefect = str(BIN / "dvc"), str(BIN / "prefect")
-    for cmd in (["git", "init", "-q"], [dvc, "remote", "add", "-d", "store", "s3://dvc/store"],
-                [dvc, "remote", "modify", "store", "endpointurl", s3], [dvc, "repro", "validate@blobs"],
-                [dvc, "push"], ["git", "add", "-A"], ["git", "commit", "-qm", "data"]):
+    for cmd in (
+        ["git", "init", "-q"],
+        [dvc, "remote", "add", "-d", "store", "s3://dvc/store"],
+        [dvc, "remote", "modify", "store", "endpointurl", s3],
+        [dvc, "repro", "validate@blobs"],
+        [dvc, "push"],
+        ["git", "add", "-A"],
+        ["git", "commit", "-qm", "data"],
+    ):
         run_ok(cmd, origin, env)
     worker = tmp / "worker"
     run_ok(["git", "clone", "-q", str(origin), str(worker)], tmp, env)
     assert not (worker / "data" / "datasets" / "blobs").exists()
-    env |= {"BETAVAE_ROOT": str(worker), "PREFECT_HOME": str(worker / ".prefect"),
-            "PYTHONPATH": os.pathsep.join([str(worker / "src"), str(worker)])}
+    env |= {
+        "BETAVAE_ROOT": str(worker),
+        "PREFECT_HOME": str(worker / ".prefect"),
+        "PYTHONPATH": os.pathsep.join([str(worker / "src"), str(worker)]),
+    }
 
     # the project's deployments, with a CPU device for this machine
     spec = yaml.safe_load((worker / "pipelines" / "prefect.yaml").read_text())
@@ -146,16 +181,21 @@ def test_scheduled_retraining_on_workers_promotes_only_a_better_model(stack):
     listing = run_ok([prefect, "deployment", "ls"], worker, {**env, "COLUMNS": "250"}).stdout
     assert "retrain/retrain-dsprites" in listing and "train-one/train-one" in listing
     for name, queue in (("gpu-0", "train"), ("gpu-1", "train"), ("orchestrator", "retrain")):
-        services.start(name, [prefect, "worker", "start", "--pool", "gpu", "--work-queue", queue, "--limit", "1",
-                              "--name", name], env=env, cwd=worker)
+        services.start(
+            name,
+            [prefect, "worker", "start", "--pool", "gpu", "--work-queue", queue, "--limit", "1", "--name", name],
+            env=env,
+            cwd=worker,
+        )
 
     # first retrain: two configurations on two workers at once, a champion registered
     first = _run_deployment(prefect, worker, env, api, {"dataset": "blobs", "overrides": {}})
     assert first["state"]["type"] == "COMPLETED", services.log("orchestrator")[-4000:]
     train_runs = _api(api, "/flow_runs/filter", {"flows": {"name": {"any_": ["train-one"]}}})
     assert len(train_runs) == 2 and all(r["state"]["type"] == "COMPLETED" for r in train_runs)
-    by_worker = {name: [r["id"] for r in train_runs if r["id"] in _ran_on(services.log(name))]
-                 for name in ("gpu-0", "gpu-1")}
+    by_worker = {
+        name: [r["id"] for r in train_runs if r["id"] in _ran_on(services.log(name))] for name in ("gpu-0", "gpu-1")
+    }
     assert sorted(len(ids) for ids in by_worker.values()) == [1, 1], by_worker
     starts = [r["start_time"] for r in train_runs]
     ends = [r["end_time"] for r in train_runs]
@@ -193,19 +233,22 @@ def test_scheduled_retraining_on_workers_promotes_only_a_better_model(stack):
     # second, worse retrain; its worker's flow-run process is killed after the first checkpoint: the
     # crashed flow run is submitted again and resumes from that checkpoint
     with ThreadPoolExecutor(1) as pool:
-        killer = pool.submit(_kill_flow_run_after_checkpoint, services, ("gpu-0", "gpu-1"),
-                             worker / "models" / "blobs" / "checkpoints")
+        killer = pool.submit(
+            _kill_flow_run_after_checkpoint, services, ("gpu-0", "gpu-1"), worker / "models" / "blobs" / "checkpoints"
+        )
         second = _run_deployment(prefect, worker, env, api, {"dataset": "blobs", "overrides": WORSE})
         killed_on = killer.result(timeout=10)
     assert second["state"]["type"] == "COMPLETED", services.log("orchestrator")[-4000:]
-    retried = _api(api, "/flow_runs/filter", {"flows": {"name": {"any_": ["train-one"]}},
-                                              "sort": "START_TIME_ASC"})[2:]
+    retried = _api(api, "/flow_runs/filter", {"flows": {"name": {"any_": ["train-one"]}}, "sort": "START_TIME_ASC"})[2:]
     assert [r["state"]["type"] for r in retried] == ["CRASHED", "COMPLETED"], (killed_on, retried)
     resumed = json.loads((worker / "models" / "blobs" / "sweep.json").read_text())["runs"]
     assert [r["status"] for r in resumed] == ["finished"]
     digest = client.get_run(resumed[0]["run_id"]).data.tags["betavae.config_digest"]
-    attempts = client.search_runs([nested[0].info.experiment_id], order_by=["attributes.start_time ASC"],
-                                  filter_string=f"tags.`betavae.config_digest` = '{digest}'")
+    attempts = client.search_runs(
+        [nested[0].info.experiment_id],
+        order_by=["attributes.start_time ASC"],
+        filter_string=f"tags.`betavae.config_digest` = '{digest}'",
+    )
     assert [a.info.status for a in attempts] == ["KILLED", "FINISHED"]
     assert int(attempts[1].data.tags["betavae.resumed_from_step"]) >= 25
     assert attempts[1].info.run_id == resumed[0]["run_id"]
@@ -239,8 +282,24 @@ def test_scheduled_retraining_on_workers_promotes_only_a_better_model(stack):
 
     # a served model answers /invocations for encode and decode
     port = free_port()
-    services.start("serve", [str(BIN / "mlflow"), "models", "serve", "-m", "models:/betavae-blobs@champion",
-                             "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)], env=env, cwd=worker)
+    services.start(
+        "serve",
+        [
+            str(BIN / "mlflow"),
+            "models",
+            "serve",
+            "-m",
+            "models:/betavae-blobs@champion",
+            "--env-manager",
+            "local",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        env=env,
+        cwd=worker,
+    )
     url = f"http://127.0.0.1:{port}"
     wait_http(f"{url}/ping", services.procs["serve"], 120, "mlflow models serve")
     encoded = _api(url, "/invocations", {"inputs": real.tolist()})["predictions"]

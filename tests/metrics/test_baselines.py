@@ -22,7 +22,7 @@ class BlobGrid(SyntheticGrid):
         classes = self.index_to_classes(np.arange(self.num_images))
         images = np.zeros((self.num_images, 8, 8, 1), dtype=np.uint8)
         for i, (x, y, s) in enumerate(classes):
-            images[i, y:y + 3 + s, x:x + 3 + s, 0] = 200
+            images[i, y : y + 3 + s, x : x + 3 + s, 0] = 200
         self.images = images
 
 
@@ -84,8 +84,9 @@ def test_raw_pixel_pair_features_in_integers_match_the_float_codes(binary: bool)
     by_hand = np.zeros((8, 8))
     by_hand[0:3, 0:3] = value  # the first square; the second (rows and columns 3..6) does not overlap it
     by_hand[3:7, 3:7] = value
-    np.testing.assert_array_equal(source.mean_abs_difference(first, second)[0],
-                                  by_hand.ravel() / (2 * data.max_pixel_value))
+    np.testing.assert_array_equal(
+        source.mean_abs_difference(first, second)[0], by_hand.ravel() / (2 * data.max_pixel_value)
+    )
 
 
 def test_raw_pixel_pair_features_refuse_mismatched_pairs() -> None:

@@ -28,19 +28,32 @@ SMALL = {
 }
 
 # For the invariance checks: tiny BetaVAE / FactorVAE batches, so the mixed code scores well below 1.
-INVARIANCE = {**SMALL, "beta_vae": {**SMALL["beta_vae"], "batch_size": 3},
-              "factor_vae": {**SMALL["factor_vae"], "batch_size": 3}}
+INVARIANCE = {
+    **SMALL,
+    "beta_vae": {**SMALL["beta_vae"], "batch_size": 3},
+    "factor_vae": {**SMALL["factor_vae"], "batch_size": 3},
+}
 
 # The disentanglement score of each metric (explicitness and informativeness measure something else).
-DISENTANGLEMENT_KEYS = ("beta_vae.eval_accuracy", "factor_vae.eval_accuracy", "mig.score", "dci.disentanglement",
-                        "dci.completeness", "sap.score", "modularity.modularity")
+DISENTANGLEMENT_KEYS = (
+    "beta_vae.eval_accuracy",
+    "factor_vae.eval_accuracy",
+    "mig.score",
+    "dci.disentanglement",
+    "dci.completeness",
+    "sap.score",
+    "modularity.modularity",
+)
 
 
 @pytest.fixture(scope="module")
 def scores() -> dict[str, dict[str, float]]:
     data = SyntheticGrid((2, 3, 4, 3, 2, 4))
     reps: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-        "identity": identity, "constant": constant, "mixed": mixed, "duplicated": duplicated,
+        "identity": identity,
+        "constant": constant,
+        "mixed": mixed,
+        "duplicated": duplicated,
     }
     out = {name: suite.evaluate(data, rep, np.random.default_rng(7), SMALL) for name, rep in reps.items()}
     for name, rep in {"mixed": mixed, "permuted": permuted, "permuted_scaled": permuted_scaled}.items():
@@ -83,9 +96,19 @@ def test_mixed_code_scores_between_extremes(scores: dict[str, dict[str, float]])
         assert scores["constant"][key] < scores["mixed"][key] < scores["identity"][key], key
 
 
-@pytest.mark.parametrize("key", ["mig.score", "factor_vae.eval_accuracy", "factor_vae.train_accuracy",
-                                 "modularity.modularity", "modularity.explicitness_test",
-                                 "dci.disentanglement", "dci.completeness", "dci.informativeness_test"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "mig.score",
+        "factor_vae.eval_accuracy",
+        "factor_vae.train_accuracy",
+        "modularity.modularity",
+        "modularity.explicitness_test",
+        "dci.disentanglement",
+        "dci.completeness",
+        "dci.informativeness_test",
+    ],
+)
 def test_invariant_to_permutation_and_positive_scaling(scores: dict[str, dict[str, float]], key: str) -> None:
     assert scores["permuted_scaled/invariance"][key] == pytest.approx(scores["mixed/invariance"][key], abs=1e-6)
 
@@ -98,8 +121,14 @@ def test_invariant_to_permutation(scores: dict[str, dict[str, float]], key: str)
 def test_mixed_code_is_not_trivially_perfect(scores: dict[str, dict[str, float]]) -> None:
     # Guards the invariance tests: they compare scores that are not pinned at 0 or 1.
     s = scores["mixed/invariance"]
-    for key in ("mig.score", "sap.score", "beta_vae.eval_accuracy", "factor_vae.eval_accuracy",
-                "dci.disentanglement", "modularity.modularity"):
+    for key in (
+        "mig.score",
+        "sap.score",
+        "beta_vae.eval_accuracy",
+        "factor_vae.eval_accuracy",
+        "dci.disentanglement",
+        "modularity.modularity",
+    ):
         assert 0.2 < s[key] < 0.99, key
 
 

@@ -63,8 +63,9 @@ def test_dci_from_codes_uses_first_rows_for_training() -> None:
 
 def test_duplicated_latents_keep_perfect_prediction(grid: SyntheticGrid) -> None:
     # Trees pick one copy of each duplicated latent, so DCI stays high: documented behaviour, unlike MIG.
-    scores = dci.compute(grid, duplicated, np.random.default_rng(1), num_train=600, num_test=300,
-                         estimator="hist_gbt", n_estimators=20)
+    scores = dci.compute(
+        grid, duplicated, np.random.default_rng(1), num_train=600, num_test=300, estimator="hist_gbt", n_estimators=20
+    )
     assert scores["informativeness_test"] == 1.0
     assert scores["disentanglement"] >= 0.9
 

@@ -15,11 +15,13 @@ PARAMS = {"protocol": "higgins2017", "batch_size": 8, "num_train": 100, "num_eva
 
 def test_ica_is_fitted_once_per_pair_of_identities() -> None:
     grid = SyntheticGrid((3, 4, 4, 4))
-    models = baselines.ica_pairwise(grid, np.random.default_rng(0), identity_factor="f0", num_components=2,
-                                    num_samples=200)
+    models = baselines.ica_pairwise(
+        grid, np.random.default_rng(0), identity_factor="f0", num_components=2, num_samples=200
+    )
     assert [m.fitted_on for m in models] == [f"200 images with f0 in {p}" for p in ([0, 1], [0, 2], [1, 2])]
-    single = baselines.ica_pairwise(grid, np.random.default_rng(0), identity_factor="shape", num_components=2,
-                                    num_samples=200)
+    single = baselines.ica_pairwise(
+        grid, np.random.default_rng(0), identity_factor="shape", num_components=2, num_samples=200
+    )
     assert len(single) == 1 and single[0].fitted_on == "200 images"  # no such factor: one model on everything
 
 
@@ -32,8 +34,7 @@ def test_pca_reports_its_explained_variance() -> None:
 
 
 def test_averaged_replicas_report_the_mean_and_spread_of_their_pooled_scores(grid: SyntheticGrid) -> None:
-    pooling = dict(metric="beta_vae", score="eval_accuracy", params=PARAMS, classifier_seeds=[0, 1],
-                   keep_fraction=0.5)
+    pooling = dict(metric="beta_vae", score="eval_accuracy", params=PARAMS, classifier_seeds=[0, 1], keep_fraction=0.5)
     good, _ = fig5.pooled_row(grid, "good", [identity], **pooling)
     bad, _ = fig5.pooled_row(grid, "bad", [constant], **pooling)
     both, details = fig5.pooled_row(grid, "ICA", [identity, constant], average_replicas=True, **pooling)
@@ -44,14 +45,27 @@ def test_averaged_replicas_report_the_mean_and_spread_of_their_pooled_scores(gri
 
 def test_rows_state_their_budget_and_the_table_its_protocol(grid: SyntheticGrid) -> None:
     budget = fig5.Budget(steps=1200, batch_size=64, dataset_size=737280)
-    row, details = fig5.pooled_row(grid, "VAE", [identity, identity], metric="beta_vae", score="eval_accuracy",
-                                   params=PARAMS, classifier_seeds=[0], keep_fraction=0.5, budget=budget)
+    row, details = fig5.pooled_row(
+        grid,
+        "VAE",
+        [identity, identity],
+        metric="beta_vae",
+        score="eval_accuracy",
+        params=PARAMS,
+        classifier_seeds=[0],
+        keep_fraction=0.5,
+        budget=budget,
+    )
     assert (row.steps, row.images_seen, row.replicas) == (1200, 76800, 2)
     assert row.epochs == pytest.approx(76800 / 737280) and details["images_seen"] == 76800
     title = fig5.protocol_title("beta_vae", "eval_accuracy", {**PARAMS, "factors": ["f1", "f2"]}, 0.5, [0, 1, 2])
     assert "protocol higgins2017" in title and "y in {f1, f2}" in title and "3 classifier seeds" in title
-    md = render_markdown([row, TableRow("PCA", 0.9, note="10 whitened components explain 60.8% of pixel variance")],
-                         dataset="dsprites", score_name="beta_vae.eval_accuracy", protocol=title)
+    md = render_markdown(
+        [row, TableRow("PCA", 0.9, note="10 whitened components explain 60.8% of pixel variance")],
+        dataset="dsprites",
+        score_name="beta_vae.eval_accuracy",
+        protocol=title,
+    )
     assert f"Protocol: {title}." in md
     vae_line = next(line for line in md.splitlines() if line.startswith("| VAE |"))
     assert vae_line.endswith("| 2 | 1,200 | 76,800 | 0.104 |  |")
@@ -66,7 +80,8 @@ def test_datasets_without_two_factors_are_named_with_the_reason(grid: SyntheticG
     assert requirements.missing_factors(grid) is None
     assert requirements.missing_factors(Digits()) == (
         "dataset 'mnist' has no ground-truth factors of variation (only ['label']); the disentanglement "
-        "metrics need at least 2")
+        "metrics need at least 2"
+    )
     notes = requirements.estimators({"dci": {"estimator": "gbt"}, "beta_vae": {"protocol": "higgins2017"}})
     assert notes["estimator.dci"].startswith("gbt (scikit-learn GradientBoostingClassifier")
     assert notes["estimator.beta_vae"] == "protocol higgins2017, classifier adagrad"

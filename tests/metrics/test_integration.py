@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.helpers.block_grid import BlockGrid
 from betavae.errors import DataError
 from betavae.evaluation import baselines
 from betavae.metrics import dci, suite
+from tests.helpers.block_grid import BlockGrid
 from tests.helpers.synthetic import CountingRepresentation, SyntheticGrid, mixed
 
 PARAMS = {

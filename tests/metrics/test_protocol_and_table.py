@@ -39,8 +39,12 @@ def test_summarise_discards_the_bottom_half() -> None:
 
 def test_run_scores_every_replica_with_every_seed(grid: SyntheticGrid) -> None:
     counting = CountingRepresentation(identity)
-    result = protocol.run(grid, [counting, constant], classifier_seeds=[0, 1, 2],
-                          params={"batch_size": 32, "num_train": 60, "num_eval": 60})
+    result = protocol.run(
+        grid,
+        [counting, constant],
+        classifier_seeds=[0, 1, 2],
+        params={"batch_size": 32, "num_train": 60, "num_eval": 60},
+    )
     assert len(result.scores) == 6 and len(result.kept) == 3
     assert [r[:2] for r in result.runs] == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]
     identity_scores = sorted((r[2] for r in result.runs if r[0] == 0), reverse=True)
@@ -51,19 +55,36 @@ def test_run_scores_every_replica_with_every_seed(grid: SyntheticGrid) -> None:
     assert max(counting.seen.values()) == 1  # one cache per replica, shared by its seeds
     assert json.loads(json.dumps(result.as_dict()))["num_kept"] == 3
     with pytest.raises(ConfigError, match="no score 'accuracy'"):
-        protocol.run(grid, [identity], classifier_seeds=[0], score="accuracy",
-                     params={"batch_size": 8, "num_train": 10, "num_eval": 10})
+        protocol.run(
+            grid,
+            [identity],
+            classifier_seeds=[0],
+            score="accuracy",
+            params={"batch_size": 8, "num_train": 10, "num_eval": 10},
+        )
 
 
 def test_table_layout_and_files(tmp_path) -> None:
-    rows = [TableRow("Ground truth", 1.0), TableRow("PCA", 0.849, 0.004, 5),
-            TableRow("beta-VAE (beta=4)", 0.9923, 0.001, 10)]
+    rows = [
+        TableRow("Ground truth", 1.0),
+        TableRow("PCA", 0.849, 0.004, 5),
+        TableRow("beta-VAE (beta=4)", 0.9923, 0.001, 10),
+    ]
     json_path, md_path = write_table(tmp_path / "metrics", "dsprites", rows)
     assert json_path == tmp_path / "metrics" / "dsprites" / "table.json"
     payload = json.loads(json_path.read_text())
     assert payload["dataset"] == "dsprites"
-    assert payload["rows"][1] == {"model": "PCA", "mean": 0.849, "std": 0.004, "num_scores": 5, "replicas": 1,
-                                  "steps": 0, "images_seen": 0, "epochs": 0.0, "note": ""}
+    assert payload["rows"][1] == {
+        "model": "PCA",
+        "mean": 0.849,
+        "std": 0.004,
+        "num_scores": 5,
+        "replicas": 1,
+        "steps": 0,
+        "images_seen": 0,
+        "epochs": 0.0,
+        "note": "",
+    }
     md = md_path.read_text()
     assert md == render_markdown(rows, dataset="dsprites", score_name="BetaVAE disentanglement metric score")
     assert "| Ground truth | 100.00% |" in md

@@ -52,8 +52,9 @@ def test_stub_model_gives_hand_computed_values(grid: SyntheticGrid) -> None:
 
 
 def test_thresholds_are_parameters(grid: SyntheticGrid) -> None:
-    out = reconstruction.compute(StubVAE(), grid, np.random.default_rng(0), num_samples=grid.num_images,
-                                 kl_threshold=1.0, variance_threshold=2.0)
+    out = reconstruction.compute(
+        StubVAE(), grid, np.random.default_rng(0), num_samples=grid.num_images, kl_threshold=1.0, variance_threshold=2.0
+    )
     assert out["active_latents_kl"] == 1.0  # only latent 2 (KL 1.75) is above 1 nat
     assert out["active_latents_var"] == 0.0  # its means vary with variance 1.25 < 2
     with pytest.raises(ConfigError, match="reconstruction.num_samples must be >= 2"):
@@ -89,16 +90,22 @@ def test_images_to_input_layout() -> None:
     assert float(x[1, 1, 2, 3]) == pytest.approx(images[1, 2, 3, 1] / 255)
 
 
-@pytest.mark.parametrize("images, found", [
-    (np.zeros((2, 3, 4, 1), dtype=np.float32), "float32 (2, 3, 4, 1)"),
-    (np.zeros((3, 4, 1), dtype=np.uint8), "uint8 (3, 4, 1)"),
-])
+@pytest.mark.parametrize(
+    "images, found",
+    [
+        (np.zeros((2, 3, 4, 1), dtype=np.float32), "float32 (2, 3, 4, 1)"),
+        (np.zeros((3, 4, 1), dtype=np.uint8), "uint8 (3, 4, 1)"),
+    ],
+)
 def test_every_inference_entry_refuses_images_the_models_do_not_take_with_one_error(images, found) -> None:
     from tests.helpers.decoders import KnownDecoder
 
     message = f"images: expected uint8 images of shape (n, H, W, C), got {found}"
-    for call in (lambda: images_to_input(images, 255), lambda: encode_means(KnownDecoder(), images, 1),
-                 lambda: kl_per_latent(KnownDecoder(), images, 1)):
+    for call in (
+        lambda: images_to_input(images, 255),
+        lambda: encode_means(KnownDecoder(), images, 1),
+        lambda: kl_per_latent(KnownDecoder(), images, 1),
+    ):
         with pytest.raises(DataError) as raised:
             call()
         assert str(raised.value) == message

@@ -13,11 +13,18 @@ from tests.helpers.synthetic import CountingRepresentation, SyntheticGrid, mixed
 
 
 def test_flat_keys_name_metric_and_score(grid: SyntheticGrid) -> None:
-    scores = suite.evaluate(grid, mixed, np.random.default_rng(0),
-                            {"mig": {"num_train": 200}, "factor_vae": {"batch_size": 8, "num_train": 20,
-                                                                       "num_eval": 20, "num_variance_estimate": 100}})
-    assert {"mig.score", "factor_vae.eval_accuracy", "factor_vae.train_accuracy",
-            "factor_vae.num_active_dims"} <= set(scores)
+    scores = suite.evaluate(
+        grid,
+        mixed,
+        np.random.default_rng(0),
+        {
+            "mig": {"num_train": 200},
+            "factor_vae": {"batch_size": 8, "num_train": 20, "num_eval": 20, "num_variance_estimate": 100},
+        },
+    )
+    assert {"mig.score", "factor_vae.eval_accuracy", "factor_vae.train_accuracy", "factor_vae.num_active_dims"} <= set(
+        scores
+    )
     assert {f"mig.gap.{j}" for j in range(6)} <= set(scores)
     assert all(isinstance(v, float) for v in scores.values())
 
@@ -25,8 +32,9 @@ def test_flat_keys_name_metric_and_score(grid: SyntheticGrid) -> None:
 def test_each_metric_has_its_own_stream(grid: SyntheticGrid) -> None:
     mig_params = {"num_train": 300}
     alone = suite.evaluate(grid, mixed, np.random.default_rng(3), {"mig": mig_params})
-    together = suite.evaluate(grid, mixed, np.random.default_rng(3),
-                              {"sap": {"num_train": 50, "num_test": 50}, "mig": mig_params})
+    together = suite.evaluate(
+        grid, mixed, np.random.default_rng(3), {"sap": {"num_train": 50, "num_test": 50}, "mig": mig_params}
+    )
     assert alone["mig.score"] == together["mig.score"]
     other_seed = suite.evaluate(grid, mixed, np.random.default_rng(4), {"mig": mig_params})
     assert other_seed["mig.score"] != alone["mig.score"]
@@ -55,8 +63,13 @@ def test_parameter_sets() -> None:
     profiles = load_params(ROOT / "params.yaml")["evaluate"]["profiles"]  # the one home of the profiles
     ref = suite.describe(profiles["reference"])
     assert set(ref) == set(suite.METRICS)
-    assert ref["beta_vae"] == {"protocol": "locatello2019", "batch_size": 64, "num_train": 10000, "num_eval": 5000,
-                               "classifier_max_iter": 1000}
+    assert ref["beta_vae"] == {
+        "protocol": "locatello2019",
+        "batch_size": 64,
+        "num_train": 10000,
+        "num_eval": 5000,
+        "classifier_max_iter": 1000,
+    }
     # "reference" numbers are the reference study's: DCI by exact gradient boosting; the faster
     # histogram estimator is the cpu profile's, under its own name.
     assert ref["dci"]["estimator"] == "gbt" and suite.describe(profiles["cpu"])["dci"]["estimator"] == "hist_gbt"

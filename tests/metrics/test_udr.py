@@ -39,8 +39,7 @@ def test_permuted_and_sign_flipped_copy_scores_one(correlation: str) -> None:
     other = -3.0 * codes[:, [2, 0, 1]] + 5.0  # permuted latents, flipped signs, rescaled and shifted
     result = udr.from_codes([codes, other], [ACTIVE, ACTIVE[[2, 0, 1]]], correlation=correlation)
     assert result.model_scores == pytest.approx((CEILING[correlation],) * 2, abs=1e-9)
-    normalised = udr.from_codes([codes, other], [ACTIVE, ACTIVE[[2, 0, 1]]], correlation=correlation,
-                                normalise=True)
+    normalised = udr.from_codes([codes, other], [ACTIVE, ACTIVE[[2, 0, 1]]], correlation=correlation, normalise=True)
     assert normalised.model_scores == pytest.approx((1.0, 1.0), abs=1e-9)
 
 

@@ -33,8 +33,9 @@ def test_mutual_information_of_independent_arrays_is_zero() -> None:
 
 def test_mutual_information_hand_computed_asymmetric_case() -> None:
     # x = [0,0,0,1], y = [0,0,1,1]: p(0,0)=1/2, p(0,1)=1/4, p(1,1)=1/4; p_x=(3/4,1/4), p_y=(1/2,1/2).
-    expected = 0.5 * math.log(0.5 / (0.75 * 0.5)) + 0.25 * math.log(0.25 / (0.75 * 0.5)) \
-        + 0.25 * math.log(0.25 / (0.25 * 0.5))
+    expected = (
+        0.5 * math.log(0.5 / (0.75 * 0.5)) + 0.25 * math.log(0.25 / (0.75 * 0.5)) + 0.25 * math.log(0.25 / (0.25 * 0.5))
+    )
     assert expected == pytest.approx(0.21576155433883568, abs=1e-15)
     assert mutual_information(np.array([0, 0, 0, 1]), np.array([0, 0, 1, 1])) == pytest.approx(expected, abs=1e-12)
 
@@ -43,8 +44,9 @@ def test_entropy_known_values() -> None:
     assert entropy(np.array([0, 0, 1, 1])) == pytest.approx(LOG2, abs=1e-12)
     assert entropy(np.array([3, 3, 3])) == 0.0
     assert entropy(np.arange(8)) == pytest.approx(math.log(8), abs=1e-12)
-    np.testing.assert_allclose(factor_entropies(np.array([[0, 0], [1, 0], [2, 1], [3, 1]])),
-                               [math.log(4), LOG2], atol=1e-12)
+    np.testing.assert_allclose(
+        factor_entropies(np.array([[0, 0], [1, 0], [2, 1], [3, 1]])), [math.log(4), LOG2], atol=1e-12
+    )
 
 
 def test_mutual_information_matrix_layout() -> None:
@@ -97,8 +99,9 @@ def test_mutual_information_matrix_equals_scikit_learn_mutual_info_score():
 
     rng = np.random.default_rng(0)
     factors = np.stack([rng.integers(0, 40, 3000), rng.integers(0, 3, 3000) * 7 + 2], axis=1)
-    codes = np.stack([factors[:, 0] // 2, rng.integers(0, 20, 3000), (factors[:, 1] + rng.integers(0, 2, 3000)) % 5],
-                     axis=1)
+    codes = np.stack(
+        [factors[:, 0] // 2, rng.integers(0, 20, 3000), (factors[:, 1] + rng.integers(0, 2, 3000)) % 5], axis=1
+    )
     expected = [[mutual_info_score(codes[:, i], factors[:, j]) for j in range(2)] for i in range(3)]
     np.testing.assert_allclose(mutual_information_matrix(codes, factors), expected, rtol=1e-12, atol=1e-14)
     assert expected[0][0] > 2.0 and expected[1][0] < 0.2  # informative and independent (plug-in bias only) pairs

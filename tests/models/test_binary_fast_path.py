@@ -34,8 +34,14 @@ def test_mlp64_encode_and_gradients_identical_with_and_without_fast_path():
         model.zero_grad()
         mu, logvar = model.encode(x)
         (mu.pow(2).sum() + logvar.sum()).backward()
-        results.append((mu.detach(), logvar.detach(), model.encoder.first.weight.grad.clone(),
-                        model.encoder.first.bias.grad.clone()))
+        results.append(
+            (
+                mu.detach(),
+                logvar.detach(),
+                model.encoder.first.weight.grad.clone(),
+                model.encoder.first.bias.grad.clone(),
+            )
+        )
     for a, b in zip(*results):
         assert torch.allclose(a, b, atol=1e-5, rtol=0)
     assert results[0][2].abs().sum() > 0

@@ -35,7 +35,8 @@ def test_capacity_objective_total():
 def _posteriors(kind: str, seed: int, m: int = 1000):
     """Batches of q(z|x) = N(mu, 0.5^2 I) in 2-D with known aggregate posterior.
 
-    independent: mu ~ N(0, 4 I), so q(z) = N(0, 4.25 I): TC = 0, MI = 2 * 0.5 log(17), DWKL = 2 * KL(N(0, 4.25) || N(0, 1)).
+    independent: mu ~ N(0, 4 I), so q(z) = N(0, 4.25 I): TC = 0, MI = 2 * 0.5 log(17),
+    DWKL = 2 * KL(N(0, 4.25) || N(0, 1)).
     correlated: mu = (a, a) with a ~ N(0, 4): q(z) is Gaussian with correlation 4 / 4.25, TC = -0.5 log(1 - rho^2).
     """
     g = torch.Generator().manual_seed(seed)

@@ -74,14 +74,16 @@ def test_objective_keys_are_the_config_fields():
     assert ObjectiveConfig.from_dict(cfg.to_dict()) == cfg
 
 
-@pytest.mark.parametrize(("objective", "settings", "weight"),
-                         [("ae", {}, 0.0), ("vae", {}, 1.0), ("beta_vae", {"beta": 4.0}, 4.0)])
+@pytest.mark.parametrize(
+    ("objective", "settings", "weight"), [("ae", {}, 0.0), ("vae", {}, 1.0), ("beta_vae", {"beta": 4.0}, 4.0)]
+)
 def test_kl_weight_of_the_beta_family(objective, settings, weight):
     assert objective_config(objective, **settings).kl_weight == weight
 
 
-@pytest.mark.parametrize(("objective", "key"), [("ae", "beta"), ("vae", "beta"), ("beta_vae", "gamma"),
-                                                ("factor_vae", "capacity_max")])
+@pytest.mark.parametrize(
+    ("objective", "key"), [("ae", "beta"), ("vae", "beta"), ("beta_vae", "gamma"), ("factor_vae", "capacity_max")]
+)
 def test_a_setting_of_another_objective_is_an_error(objective, key):
     with pytest.raises(ConfigError, match=rf"^train\.{key}: not a setting of train\.objective '{objective}'"):
         objective_config(objective, **{key: 7.0})

@@ -27,8 +27,7 @@ def _setup(discriminator=None):
     torch.manual_seed(0)
     model = build_model(ModelConfig("mlp28", 4), (28, 28, 1))
     cfg = objective_config("factor_vae", gamma=10.0)
-    objective = (build_objective(cfg, 4, 1000) if discriminator is None
-                 else FactorVAEObjective(cfg, 4, discriminator))
+    objective = build_objective(cfg, 4, 1000) if discriminator is None else FactorVAEObjective(cfg, 4, discriminator)
     g = torch.Generator().manual_seed(1)
     x = (torch.rand(16, 1, 28, 28, generator=g) < 0.3).float()
     x_aux = (torch.rand(16, 1, 28, 28, generator=g) < 0.3).float()
@@ -91,8 +90,10 @@ def test_discriminator_learns_to_tell_joint_from_permuted_codes():
         z = torch.cat([a, a + 0.1 * torch.randn(256, 1, generator=g)], 1)
         logits_joint = disc(z)
         logits_perm = disc(permute_dims(z, g))
-        loss = 0.5 * (torch.nn.functional.cross_entropy(logits_joint, torch.zeros(256, dtype=torch.long))
-                      + torch.nn.functional.cross_entropy(logits_perm, torch.ones(256, dtype=torch.long)))
+        loss = 0.5 * (
+            torch.nn.functional.cross_entropy(logits_joint, torch.zeros(256, dtype=torch.long))
+            + torch.nn.functional.cross_entropy(logits_perm, torch.ones(256, dtype=torch.long))
+        )
         opt.zero_grad()
         loss.backward()
         opt.step()

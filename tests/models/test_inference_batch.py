@@ -23,8 +23,11 @@ from betavae.training.allocator import MMAP_THRESHOLD
 def _widest_activation_bytes(network: torch.nn.Module, example: torch.Tensor) -> int:
     """Bytes of the largest output of any submodule for one input (float32, as at inference)."""
     sizes: list[int] = []
-    hooks = [m.register_forward_hook(lambda _m, _i, out: sizes.append(out.numel() * out.element_size()))
-             for m in network.modules() if m is not network]
+    hooks = [
+        m.register_forward_hook(lambda _m, _i, out: sizes.append(out.numel() * out.element_size()))
+        for m in network.modules()
+        if m is not network
+    ]
     with torch.no_grad():
         network(example)
     for hook in hooks:
@@ -40,8 +43,9 @@ def test_cpu_batch_keeps_every_activation_below_the_allocator_reuse_threshold(ar
         assert inference_batch_size(network, "cpu") * per_image < MMAP_THRESHOLD
         assert inference_batch_size(network, "cuda") == INFERENCE_BATCH_SIZE  # no such threshold on a GPU
     if architecture == "conv64":  # the reason conv64 sets its own: the default would reach the threshold
-        assert INFERENCE_BATCH_SIZE * _widest_activation_bytes(model.encoder, torch.zeros(1, 1, 64, 64)) \
-            >= MMAP_THRESHOLD
+        assert (
+            INFERENCE_BATCH_SIZE * _widest_activation_bytes(model.encoder, torch.zeros(1, 1, 64, 64)) >= MMAP_THRESHOLD
+        )
         assert inference_batch_size(model.encoder, "cpu") == 512
 
 
@@ -55,14 +59,18 @@ def test_conv64_codes_and_decoded_images_do_not_depend_on_the_batch(max_pixel_va
     in_one_pass = encode_means(model, images, max_pixel_value, batch_size=len(images))
     np.testing.assert_array_equal(by_default, in_one_pass)
     assert by_default.shape == (700, 10) and by_default.dtype == np.float32
-    np.testing.assert_array_equal(decode_images(model, by_default, max_pixel_value),
-                                  decode_images(model, by_default, max_pixel_value, batch_size=len(images)))
+    np.testing.assert_array_equal(
+        decode_images(model, by_default, max_pixel_value),
+        decode_images(model, by_default, max_pixel_value, batch_size=len(images)),
+    )
 
 
 @pytest.mark.parametrize("batch_size", [0, -5, 2.5, True])
 def test_a_batch_size_that_is_not_a_positive_count_is_refused(batch_size):
     model = build_model(ModelConfig("mlp64", 4), (64, 64, 1)).eval()
-    with pytest.raises(ValueError, match=f"batch_size must be a positive number of images per pass, got {batch_size!r}"):
+    with pytest.raises(
+        ValueError, match=f"batch_size must be a positive number of images per pass, got {batch_size!r}"
+    ):
         encode_means(model, np.zeros((3, 64, 64, 1), dtype=np.uint8), 1, batch_size=batch_size)
     with pytest.raises(ValueError, match="batch_size must be a positive number"):
         decode_images(model, np.zeros((3, 4), dtype=np.float32), 1, batch_size=batch_size)
@@ -92,6 +100,7 @@ def test_inference_keeps_freed_memory_in_a_fresh_process(entry):
     that only decodes (`betavae serve`, rendering) reuses its batch buffers too."""
     root = Path(__file__).parents[2]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "src"), str(root)]), "OMP_NUM_THREADS": "1"}
-    out = subprocess.run([sys.executable, "-c", FRESH_PROCESS, entry], capture_output=True, text=True, timeout=120,
-                         env=env, check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", FRESH_PROCESS, entry], capture_output=True, text=True, timeout=120, env=env, check=True
+    ).stdout.split()
     assert out == ["None", "True"]

@@ -1,4 +1,3 @@
-
 import numpy as np
 import pytest
 import torch
@@ -53,7 +52,9 @@ def test_density_depends_on_the_layout():
     assert not torch.allclose(LpNestedISA((1, 2), 1.0, 3.0).log_prob(z), LpNestedISA((3,), 1.0, 3.0).log_prob(z))
 
 
-@pytest.mark.parametrize(("layout", "p0", "p"), [((1, 2), 1.0, 2.0), ((2, 1), 2.0, 0.8), ((3,), 1.5, 3.0), ((2,), 0.8, 1.3)])
+@pytest.mark.parametrize(
+    ("layout", "p0", "p"), [((1, 2), 1.0, 2.0), ((2, 1), 2.0, 0.8), ((3,), 1.5, 3.0), ((2,), 0.8, 1.3)]
+)
 def test_sampler_moments_match_the_density(layout, p0, p):
     prior = LpNestedISA(layout, p0, p)
     _, z, dens = _integrate(prior, sum(layout))
@@ -101,7 +102,8 @@ def test_isa_vae_objective():
     assert torch.allclose(t["kl"], mc_kl, atol=1e-4)  # p0 = p = 2 is N(0, I): Eq. 12 with a Gaussian prior
     assert torch.allclose(t["total"], t["reconstruction"] + 3.0 * t["kl"])
     learned = build_objective(
-        objective_config("isa_vae", isa_layout=(1, 3), isa_p0=1.2, isa_p=0.8, isa_learn_exponents=True), 4, 100)
+        objective_config("isa_vae", isa_layout=(1, 3), isa_p0=1.2, isa_p=0.8, isa_learn_exponents=True), 4, 100
+    )
     assert len(learned.model_parameters()) == 2
     terms = learned(model, x, 0)
     assert terms["isa_p0"].item() == pytest.approx(1.2)

@@ -27,8 +27,9 @@ def test_vae_objective_is_the_negative_elbo_from_torch_distributions():
     assert torch.allclose(terms["kl_per_latent"].sum(), terms["kl"])
 
 
-@pytest.mark.parametrize(("objective", "settings", "weight"),
-                         [("ae", {}, 0.0), ("vae", {}, 1.0), ("beta_vae", {"beta": 7.0}, 7.0)])
+@pytest.mark.parametrize(
+    ("objective", "settings", "weight"), [("ae", {}, 0.0), ("vae", {}, 1.0), ("beta_vae", {"beta": 7.0}, 7.0)]
+)
 def test_beta_family_total_is_recon_plus_weighted_kl(objective, settings, weight):
     torch.manual_seed(0)
     model = build_model(ModelConfig("mlp28", 3), (28, 28, 1))

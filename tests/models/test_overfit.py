@@ -21,8 +21,8 @@ def _batch():
     """16 binary 28x28 images: bars of varying position and width, a batch with structure to memorise."""
     x = torch.zeros(16, 1, 28, 28)
     for i in range(16):
-        x[i, 0, :, (i % 8) * 3:(i % 8) * 3 + 2 + i // 8] = 1.0
-        x[i, 0, (i * 5) % 24:(i * 5) % 24 + 4, :] = 1.0
+        x[i, 0, :, (i % 8) * 3 : (i % 8) * 3 + 2 + i // 8] = 1.0
+        x[i, 0, (i * 5) % 24 : (i * 5) % 24 + 4, :] = 1.0
     return x
 
 

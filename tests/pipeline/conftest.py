@@ -20,15 +20,33 @@ from tests.integration.services import Services
 SMALL_PARAMS = {
     "data": {"train_on": ["blobs"], "datasets": {"blobs": {"kind": "blobs", "source": "procedural", "grid": 12}}},
     "model": {"architecture": "mlp64", "latent_dim": 4, "likelihood": "bernoulli"},
-    "train": {"objective": "beta_vae", "beta": 4.0, "steps": 30, "batch_size": 32, "optimizer": "adam",
-              "lr": 0.0005, "seed": 0, "device": "cpu", "precision": "auto", "compile": False,
-              "checkpoint_every": 20, "log_every": 10},
+    "train": {
+        "objective": "beta_vae",
+        "beta": 4.0,
+        "steps": 30,
+        "batch_size": 32,
+        "optimizer": "adam",
+        "lr": 0.0005,
+        "seed": 0,
+        "device": "cpu",
+        "precision": "auto",
+        "compile": False,
+        "checkpoint_every": 20,
+        "log_every": 10,
+    },
     "sweep": {"name": "test-sweep", "grid": {"train.beta": [1.0, 4.0]}, "seeds": [0]},
-    "evaluate": {"seed": 0, "reconstruction_samples": 128, "profile": "tiny",
-                 "table": {"metric": "beta_vae", "score": "eval_accuracy", "classifier_seeds": [0, 1],
-                           "fit_samples": 100},
-                 "profiles": {"tiny": {"beta_vae": {"batch_size": 8, "num_train": 100, "num_eval": 50},
-                                       "mig": {"num_train": 256, "num_bins": 20}}}},
+    "evaluate": {
+        "seed": 0,
+        "reconstruction_samples": 128,
+        "profile": "tiny",
+        "table": {"metric": "beta_vae", "score": "eval_accuracy", "classifier_seeds": [0, 1], "fit_samples": 100},
+        "profiles": {
+            "tiny": {
+                "beta_vae": {"batch_size": 8, "num_train": 100, "num_eval": 50},
+                "mig": {"num_train": 256, "num_bins": 20},
+            }
+        },
+    },
     "render": {"limit": 2.0, "steps": 5, "seed_images": 1, "kl_samples": 128, "seed": 0},
     "register": {"metric": "beta_vae.eval_accuracy", "mode": "max", "alias": "champion"},
 }
@@ -70,8 +88,12 @@ def project_copy(repro_project, prefect_api, tmp_path):
     dest = shutil.copytree(source, tmp_path / "project", symlinks=True)
     old, new = str(source), str(dest)
     with sqlite3.connect(dest / "mlflow.db") as db:
-        for table, column in (("experiments", "artifact_location"), ("runs", "artifact_uri"),
-                              ("model_versions", "source"), ("model_versions", "storage_location")):
+        for table, column in (
+            ("experiments", "artifact_location"),
+            ("runs", "artifact_uri"),
+            ("model_versions", "source"),
+            ("model_versions", "storage_location"),
+        ):
             db.execute(f"UPDATE {table} SET {column} = replace({column}, ?, ?)", (old, new))
     for record in (dest / "models").rglob("*.json"):
         record.write_text(record.read_text().replace(old, new))

@@ -13,8 +13,11 @@ pytestmark = pytest.mark.slow
 
 
 def _digests(folder):
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_final_weights_and_data_travel_through_the_remote(project_copy, tmp_path):

@@ -19,6 +19,7 @@ from tests.helpers.project_copy import BIN, run_ok
 
 pytestmark = pytest.mark.slow
 
+
 @pytest.fixture
 def project(repro_project):
     """The project copy after `dvc repro` on SMALL_PARAMS (`tests/pipeline/conftest.py`, built once)."""
@@ -142,8 +143,9 @@ def test_encode_pull_and_decode_with_the_champion(project):
     images = np.zeros((3, 64, 64, 1), dtype=np.uint8)
     np.save(dest / "imgs.npy", images)
     betavae = str(BIN / "betavae")
-    proc = run_ok([betavae, "--root", str(dest), "encode", "blobs", "--images", "imgs.npy", "--out", "codes.npy"],
-                  dest, env)
+    proc = run_ok(
+        [betavae, "--root", str(dest), "encode", "blobs", "--images", "imgs.npy", "--out", "codes.npy"], dest, env
+    )
     assert "codes.npy" in proc.stdout
     codes = np.load(dest / "codes.npy")
     assert codes.shape == (3, 4) and np.isfinite(codes).all()

@@ -17,15 +17,22 @@ pytestmark = pytest.mark.slow
 
 
 def test_exp_run_survives_a_killed_train_stage_and_commits_scores_not_checkpoints(project_copy):
-    """A SIGKILL mid-train, then the same `dvc exp run` again: training resumes, no MLflow run stays RUNNING, and the experiment commit holds the scores
-    (listed by `dvc exp show` and `dvc metrics diff`) and no file over 1 MB."""
+    """A SIGKILL mid-train, then the same `dvc exp run` again: training resumes, no MLflow run stays RUNNING,
+    and the experiment commit holds the scores (listed by `dvc exp show` and `dvc metrics diff`) and no file
+    over 1 MB."""
     from mlflow.tracking import MlflowClient
 
     dest, env = project_copy
     cmd = [str(BIN / "dvc"), "exp", "run", "-S", "train.steps=60", "--name", "longer"]
     # The train stage kills itself once the first configuration's first checkpoint is on disk (step 20 of 60).
-    killed = subprocess.run(cmd, cwd=dest, env=env | {"BETAVAE_FAULT": "train:checkpoint-written"},
-                            capture_output=True, text=True, timeout=600)
+    killed = subprocess.run(
+        cmd,
+        cwd=dest,
+        env=env | {"BETAVAE_FAULT": "train:checkpoint-written"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert killed.returncode != 0 and "exited with -9" in killed.stdout + killed.stderr, killed.stdout + killed.stderr
     proc = run_ok(cmd, dest, env, timeout=900)
     assert "Running stage 'register@blobs'" in proc.stdout

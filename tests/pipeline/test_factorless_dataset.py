@@ -19,17 +19,39 @@ from tests.helpers.project_copy import BIN, clean_env, copy_project, run_ok
 pytestmark = pytest.mark.slow
 
 PARAMS = {
-    "data": {"train_on": ["mnist"], "datasets": {"mnist": {"kind": "mnist", "source": "path", "path": "downloads/mnist",
-                                                        "split": "train"}}},
+    "data": {
+        "train_on": ["mnist"],
+        "datasets": {"mnist": {"kind": "mnist", "source": "path", "path": "downloads/mnist", "split": "train"}},
+    },
     "model": {"architecture": "mlp28", "latent_dim": 4, "likelihood": "bernoulli"},
-    "train": {"objective": "beta_vae", "beta": 4.0, "steps": 20, "batch_size": 16, "optimizer": "adam",
-              "lr": 0.001, "seed": 0, "device": "cpu", "precision": "auto", "compile": False,
-              "checkpoint_every": 20, "log_every": 10},
+    "train": {
+        "objective": "beta_vae",
+        "beta": 4.0,
+        "steps": 20,
+        "batch_size": 16,
+        "optimizer": "adam",
+        "lr": 0.001,
+        "seed": 0,
+        "device": "cpu",
+        "precision": "auto",
+        "compile": False,
+        "checkpoint_every": 20,
+        "log_every": 10,
+    },
     "sweep": {"name": "mnist-sweep", "grid": {"train.beta": [4.0]}, "seeds": [0, 1]},
-    "evaluate": {"seed": 0, "reconstruction_samples": 64, "profile": "tiny", "udr": {"num_samples": 60},
-                 "table": {"metric": "beta_vae", "score": "eval_accuracy", "classifier_seeds": [0]},
-                 "profiles": {"tiny": {"beta_vae": {"batch_size": 8, "num_train": 50, "num_eval": 50},
-                                       "mig": {"num_train": 64, "num_bins": 10}}}},
+    "evaluate": {
+        "seed": 0,
+        "reconstruction_samples": 64,
+        "profile": "tiny",
+        "udr": {"num_samples": 60},
+        "table": {"metric": "beta_vae", "score": "eval_accuracy", "classifier_seeds": [0]},
+        "profiles": {
+            "tiny": {
+                "beta_vae": {"batch_size": 8, "num_train": 50, "num_eval": 50},
+                "mig": {"num_train": 64, "num_bins": 10},
+            }
+        },
+    },
     "render": {"limit": 2.0, "steps": 3, "seed_images": 1, "kl_samples": 32, "seed": 0},
     "register": {"metric": "udr.spearman", "mode": "max", "alias": "champion"},
 }

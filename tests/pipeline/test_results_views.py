@@ -24,8 +24,15 @@ from tests.helpers.project_copy import BIN, free_port, run_ok
 pytestmark = pytest.mark.slow
 
 RUNS = ["beta_vae-beta=1-seed=0", "beta_vae-beta=4-seed=0"]
-RUN_PICTURES = {"traversal", "traversal_gif", "reconstructions", "prior_samples", "kl_per_latent", "losses",
-                "factor_response"}  # no latent scatter: the test model has 4 latents
+RUN_PICTURES = {
+    "traversal",
+    "traversal_gif",
+    "reconstructions",
+    "prior_samples",
+    "kl_per_latent",
+    "losses",
+    "factor_response",
+}  # no latent scatter: the test model has 4 latents
 
 COLUMN_VALUES = """(name => {
   const table = document.getElementById('runs-table');
@@ -57,12 +64,17 @@ def test_report_in_chromium_decodes_every_image_and_sorts(repro_project, tmp_pat
         assert all(complete and width > 0 for complete, width, _ in images), images
         assert page.evaluate(f"{COLUMN_VALUES}('run')") == RUNS  # sweep order before sorting
 
-        page.evaluate("Array.from(document.querySelectorAll('#runs-table th')).find(th => th.textContent === 'mig.score').click()")
+        page.evaluate(
+            "Array.from(document.querySelectorAll('#runs-table th')).find(th => th.textContent === 'mig.score').click()"
+        )
         by_mig = sorted(RUNS, key=lambda r: scores[r]["mig.score"])
         assert page.evaluate(f"{COLUMN_VALUES}('run')") == by_mig
         assert [float(v) for v in page.evaluate(f"{COLUMN_VALUES}('mig.score')")] == sorted(
-            scores[r]["mig.score"] for r in RUNS)
-        page.evaluate("Array.from(document.querySelectorAll('#runs-table th')).find(th => th.textContent === 'mig.score').click()")
+            scores[r]["mig.score"] for r in RUNS
+        )
+        page.evaluate(
+            "Array.from(document.querySelectorAll('#runs-table th')).find(th => th.textContent === 'mig.score').click()"
+        )
         assert page.evaluate(f"{COLUMN_VALUES}('run')") == by_mig[::-1]
 
         shot = Image.open(io.BytesIO(page.screenshot())).convert("L")
@@ -86,7 +98,10 @@ def test_pictures_and_comparison_are_logged_to_mlflow(repro_project):
         logged_images = {a.path for a in client.list_artifacts(record["run_id"], "images")}
         assert len(logged_images) >= 2 * (len(RUN_PICTURES) - 1)  # each PNG and its thumbnail
     parent = sweep["parent_run_id"]
-    assert {a.path for a in client.list_artifacts(parent, "sweep")} == {"sweep/tradeoff.png", "sweep/metric_vs_beta.png"}
+    assert {a.path for a in client.list_artifacts(parent, "sweep")} == {
+        "sweep/tradeoff.png",
+        "sweep/metric_vs_beta.png",
+    }
     table = json.loads(Path(client.download_artifacts(parent, "comparison.json")).read_text(encoding="utf-8"))
     rows = [dict(zip(table["columns"], row)) for row in table["data"]]
     assert [r["run"] for r in rows] == RUNS and [r["train.beta"] for r in rows] == [1.0, 4.0]
@@ -106,8 +121,11 @@ def test_dvc_plots_render_losses_scores_and_traversals(repro_project):
 
 
 def _get(url: str, payload: dict | None = None) -> dict:
-    request = urllib.request.Request(url, data=json.dumps(payload).encode() if payload is not None else None,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(payload).encode() if payload is not None else None,
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
 
@@ -116,11 +134,27 @@ def _get(url: str, payload: dict | None = None) -> dict:
 def mlflow_server(repro_project):
     dest, env = repro_project
     port = free_port()
-    proc = subprocess.Popen([str(BIN / "mlflow"), "server", "--backend-store-uri", f"sqlite:///{dest / 'mlflow.db'}",
-                             "--artifacts-destination", str(dest / "mlruns"), "--host", "127.0.0.1",
-                             "--port", str(port), "--workers", "1"],
-                            cwd=dest, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            str(BIN / "mlflow"),
+            "server",
+            "--backend-store-uri",
+            f"sqlite:///{dest / 'mlflow.db'}",
+            "--artifacts-destination",
+            str(dest / "mlruns"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        cwd=dest,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -185,10 +219,13 @@ def test_mlflow_ui_shows_training_runs_with_dataset_source_and_model(repro_proje
         page.evaluate(f"""Array.from(document.querySelectorAll('[col-id="attributes.`Run Name`"]'))
             .find(c => c.innerText.includes({json.dumps(parent_name)})).querySelector('button').click()""")
         page.wait_for(f"document.body.innerText.includes({json.dumps(RUNS[1])})", timeout=60)
-        cells = page.wait_for("""(() => {
+        cells = page.wait_for(
+            """(() => {
             const rows = Array.from(document.querySelectorAll('.ag-center-cols-container [role=row]'));
             const text = rows.map(r => [r.getAttribute('row-id'), r.innerText.replace(/\\n/g, ' | ')]);
-            return text.filter(([, t]) => t.includes('blobs (')).length === 3 ? text : null; })()""", timeout=60)
+            return text.filter(([, t]) => t.includes('blobs (')).length === 3 ? text : null; })()""",
+            timeout=60,
+        )
         page.close()
     table_rows = dict(cells)
     assert "blobs (" in table_rows[sweep["parent_run_id"]]  # the sweep's parent names its dataset too

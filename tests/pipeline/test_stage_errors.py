@@ -18,8 +18,9 @@ from tests.helpers.project_copy import ROOT, clean_env
 def _stage(module: str, *args: str, project: Path) -> subprocess.CompletedProcess:
     env = clean_env(project)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
-    return subprocess.run([sys.executable, "-m", module, *args], cwd=project, env=env, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", module, *args], cwd=project, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_validate_stage_fails_naming_the_expectation(tmp_path):

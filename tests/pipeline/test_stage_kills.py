@@ -30,14 +30,16 @@ SCORE_FILES = ("scores.json", "table.json", "table.md")
 
 def _scores(dest: Path) -> dict:
     """The scores and the table, byte for byte (timings go to MLflow only, so nothing downstream re-runs)."""
-    return {name: hashlib.sha256((dest / "metrics/blobs" / name).read_bytes()).hexdigest()
-            for name in SCORE_FILES}
+    return {name: hashlib.sha256((dest / "metrics/blobs" / name).read_bytes()).hexdigest() for name in SCORE_FILES}
 
 
 def _pictures(dest: Path) -> dict:
     root = dest / "plots/blobs"
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _registry(dest: Path) -> dict:
@@ -48,8 +50,11 @@ def _registry(dest: Path) -> dict:
 # stage, what it produces, its output files, and where the stage kills itself (BETAVAE_FAULT): a point the code
 # reaches on every machine, however idle or loaded, while some of the outputs are still missing.
 CASES = {
-    "validate": (_validation, lambda d: [d / "data/validation/blobs" / n for n in ("summary.json", "verdict.json")],
-                 "output-written"),
+    "validate": (
+        _validation,
+        lambda d: [d / "data/validation/blobs" / n for n in ("summary.json", "verdict.json")],
+        "output-written",
+    ),
     "evaluate": (_scores, lambda d: [d / "metrics/blobs" / n for n in SCORE_FILES], "output-written"),
     "render": (_pictures, lambda d: [d / "plots/blobs" / n for n in _pictures(d)], "output-written"),
     "register": (_registry, lambda d: [d / "models/blobs/registered.json"], "registry-locked"),
@@ -66,9 +71,14 @@ def test_sigkilled_stage_reruns_to_the_uninterrupted_result(project_copy, stage)
     files = outputs(dest)
     assert files and all(path.exists() for path in files)
 
-    killed = subprocess.run([str(BIN / "dvc"), "repro", "--force", "--single-item", f"{stage}@blobs"], cwd=dest,
-                            env=env | {"BETAVAE_FAULT": f"{stage}:{point}"}, capture_output=True, text=True,
-                            timeout=600)
+    killed = subprocess.run(
+        [str(BIN / "dvc"), "repro", "--force", "--single-item", f"{stage}@blobs"],
+        cwd=dest,
+        env=env | {"BETAVAE_FAULT": f"{stage}:{point}"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     out = killed.stdout + killed.stderr
     assert killed.returncode != 0, f"dvc repro reported success for a killed stage:\n{out}"
     assert "exited with -9" in out, f"the stage did not die by SIGKILL at {point}:\n{out}"

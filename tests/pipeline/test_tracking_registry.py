@@ -31,8 +31,12 @@ def test_sweep_runs_are_nested_logged_registered_and_pulled(project):
     assert client.tracking_uri == f"sqlite:///{project / 'mlflow.db'}"
     experiment_id = ensure_experiment(client, "betavae-tiny", project)
     parent = start_run(client, experiment_id, "sweep")
-    records = [train_and_track(r, data, root=project, client=client, experiment_id=experiment_id,
-                               parent_id=parent.run_id, progress=False) for r in runs]
+    records = [
+        train_and_track(
+            r, data, root=project, client=client, experiment_id=experiment_id, parent_id=parent.run_id, progress=False
+        )
+        for r in runs
+    ]
     parent.finish()
 
     assert [r.status for r in records] == ["finished", "finished"]
@@ -81,8 +85,9 @@ def test_choose_best_skips_diverged_runs_and_names_missing_metrics():
     runs = [RunRecord("a", {}, "id-a", "diverged"), RunRecord("b", {}, "id-b", "finished")]
     best, _ = choose_best(runs, {"a": {"m": 9.0}, "b": {"m": 1.0}}, "m", "max")
     assert best.name == "b"
-    best, _ = choose_best(runs + [RunRecord("c", {}, "id-c", "finished")], {"b": {"m": 1.0}, "c": {"m": 0.5}},
-                          "m", "min")
+    best, _ = choose_best(
+        runs + [RunRecord("c", {}, "id-c", "finished")], {"b": {"m": 1.0}, "c": {"m": 0.5}}, "m", "min"
+    )
     assert best.name == "c"
     from betavae.errors import ConfigError
 
@@ -96,8 +101,9 @@ def test_diverged_run_is_recorded_as_failed_with_its_reason(project):
     client = client_for(project)
     experiment_id = ensure_experiment(client, "betavae-tiny", project)
     parent = start_run(client, experiment_id, "sweep")
-    record = train_and_track(run, data, root=project, client=client, experiment_id=experiment_id,
-                             parent_id=parent.run_id, progress=False)
+    record = train_and_track(
+        run, data, root=project, client=client, experiment_id=experiment_id, parent_id=parent.run_id, progress=False
+    )
     assert record.status == "diverged"
     logged = client.get_run(record.run_id)
     assert logged.info.status == "FAILED"

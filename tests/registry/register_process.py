@@ -1,6 +1,6 @@
 """One register call in its own process, started when a go-file appears (the concurrency test's racer).
 
-    python -m tests.registry.register_process PROJECT RUN_ID MODEL_URI DATASET VALUE GO_FILE OUT_JSON
+python -m tests.registry.register_process PROJECT RUN_ID MODEL_URI DATASET VALUE GO_FILE OUT_JSON
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from betavae.tracking.promotion import register_run
 from betavae.tracking.client import client_for
+from betavae.tracking.promotion import register_run
 
 
 def main(project: str, run_id: str, model_uri: str, dataset: str, value: str, go: str, out: str) -> None:
@@ -22,8 +22,16 @@ def main(project: str, run_id: str, model_uri: str, dataset: str, value: str, go
         if time.monotonic() > deadline:
             raise TimeoutError("no go signal")
         time.sleep(0.01)
-    entry = register_run(client, run_id=run_id, model_source=model_uri, dataset=dataset, metric="m", mode="max",
-                         value=float(value), scores={"m": float(value)})
+    entry = register_run(
+        client,
+        run_id=run_id,
+        model_source=model_uri,
+        dataset=dataset,
+        metric="m",
+        mode="max",
+        value=float(value),
+        scores={"m": float(value)},
+    )
     Path(out).write_text(json.dumps(entry.to_dict()))
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from betavae.errors import ConfigError
 from betavae.config.per_dataset import (
     apply_overrides,
     checked_dataset,
@@ -12,13 +11,20 @@ from betavae.config.per_dataset import (
     keep_checkpoints,
     register_config,
 )
+from betavae.errors import ConfigError
 
 PARAMS = {
-    "data": {"train_on": ["dsprites", "mnist"],
-             "datasets": {"dsprites": {"kind": "dsprites"}, "mnist": {"kind": "mnist"}, "blobs": {"kind": "blobs"}}},
+    "data": {
+        "train_on": ["dsprites", "mnist"],
+        "datasets": {"dsprites": {"kind": "dsprites"}, "mnist": {"kind": "mnist"}, "blobs": {"kind": "blobs"}},
+    },
     "train": {"steps": 10},
-    "register": {"metric": "beta_vae.eval_accuracy", "mode": "max", "alias": "champion",
-                 "datasets": {"mnist": {"metric": "reconstruction.elbo"}}},
+    "register": {
+        "metric": "beta_vae.eval_accuracy",
+        "mode": "max",
+        "alias": "champion",
+        "datasets": {"mnist": {"metric": "reconstruction.elbo"}},
+    },
 }
 
 
@@ -27,7 +33,9 @@ def test_each_dataset_gets_its_own_view_and_register_metric():
     assert checked_dataset(PARAMS, "mnist") == "mnist"
     assert PARAMS["data"]["train_on"] == ["dsprites", "mnist"]  # the input is not modified
     assert (register_config(PARAMS, "mnist").metric, register_config(PARAMS, "mnist").mode) == (
-        "reconstruction.elbo", "max")
+        "reconstruction.elbo",
+        "max",
+    )
     assert register_config(PARAMS, "dsprites").metric == "beta_vae.eval_accuracy"
     with pytest.raises(ConfigError, match=r"dataset 'blobs' is not in data.train_on \['dsprites', 'mnist'\]"):
         checked_dataset(PARAMS, "blobs")

@@ -16,9 +16,9 @@ import torch
 
 from betavae.config import expand_sweep
 from betavae.errors import ConfigError, DataError
+from betavae.tracking.client import client_for, ensure_experiment, start_run
 from betavae.tracking.promotion import CHALLENGER, CHAMPION, promote_best, register_run
 from betavae.tracking.runs import train_and_track
-from betavae.tracking.client import client_for, ensure_experiment, start_run
 from tests.helpers.runs import InMemoryImages, random_binary_images, tiny_params
 
 ROOT = Path(__file__).parents[2]
@@ -30,10 +30,12 @@ def store(tmp_path_factory):
     project = tmp_path_factory.mktemp("project")
     env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@e"}
     subprocess.run(["git", "init", "-q"], cwd=project, check=True)
-    subprocess.run(["git", "commit", "-q", "--allow-empty", "-m", "x"], cwd=project, check=True,
-                   env={**os.environ, **env})
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True,
-                            check=True).stdout.strip()
+    subprocess.run(
+        ["git", "commit", "-q", "--allow-empty", "-m", "x"], cwd=project, check=True, env={**os.environ, **env}
+    )
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True, check=True
+    ).stdout.strip()
     with pytest.MonkeyPatch.context() as mp:
         # set through the monkeypatch so that it is removed again: MLflow writes it into os.environ
         mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{project / 'mlflow.db'}")
@@ -45,24 +47,51 @@ def store(tmp_path_factory):
         client = client_for(project)
         experiment_id = ensure_experiment(client, "betavae-tiny", project)
         parent = start_run(client, experiment_id, "sweep")
-        records = [train_and_track(r, data, root=project, client=client, experiment_id=experiment_id,
-                                   parent_id=parent.run_id, progress=False) for r in expand_sweep(params, "tiny")]
+        records = [
+            train_and_track(
+                r,
+                data,
+                root=project,
+                client=client,
+                experiment_id=experiment_id,
+                parent_id=parent.run_id,
+                progress=False,
+            )
+            for r in expand_sweep(params, "tiny")
+        ]
         diverged_run = expand_sweep(tiny_params(steps=50, lr=1e30), "tiny")[0]
-        diverged = train_and_track(diverged_run, data, root=project / "div", client=client,
-                                   experiment_id=experiment_id, parent_id=parent.run_id, progress=False)
+        diverged = train_and_track(
+            diverged_run,
+            data,
+            root=project / "div",
+            client=client,
+            experiment_id=experiment_id,
+            parent_id=parent.run_id,
+            progress=False,
+        )
         parent.finish()
         assert [r.status for r in records] == ["finished"] * 3 and diverged.status == "diverged"
         yield project, client, records, diverged, commit
 
 
 def _register(client, record, dataset, value, mode="max", scores=None):
-    return register_run(client, run_id=record.run_id, model_source=record.model_uri, dataset=dataset, metric="m",
-                        mode=mode, value=value, scores=scores or {"m": value})
+    return register_run(
+        client,
+        run_id=record.run_id,
+        model_source=record.model_uri,
+        dataset=dataset,
+        metric="m",
+        mode=mode,
+        value=value,
+        scores=scores or {"m": value},
+    )
 
 
 def _aliases(client, dataset):
     model = client.get_registered_model(f"betavae-{dataset}")
-    return {k: int(v) for k, v in dict(model.aliases).items()}, len(client.search_model_versions(f"name = 'betavae-{dataset}'"))
+    return {k: int(v) for k, v in dict(model.aliases).items()}, len(
+        client.search_model_versions(f"name = 'betavae-{dataset}'")
+    )
 
 
 def test_champion_moves_only_when_beaten(store):
@@ -97,8 +126,12 @@ def test_registering_the_same_run_again_creates_no_version(store):
 
 def test_version_carries_lineage_and_a_model_card(store):
     _, client, (_, b, _), _, commit = store
-    scores = {"m": 0.55, "mig.score": 0.25, "beta_vae.eval_accuracy": 0.875,
-              "notes": {"skipped.sap": "no factors"}}  # scores.json keeps notes beside the numbers
+    scores = {
+        "m": 0.55,
+        "mig.score": 0.25,
+        "beta_vae.eval_accuracy": 0.875,
+        "notes": {"skipped.sap": "no factors"},
+    }  # scores.json keeps notes beside the numbers
     entry = _register(client, b, "gate-tags", 0.55, scores=scores)
     version = client.get_model_version("betavae-gate-tags", str(entry.version))
     tags = version.tags
@@ -109,9 +142,16 @@ def test_version_carries_lineage_and_a_model_card(store):
     assert tags["betavae.git_commit"] == commit and len(commit) == 40
     assert tags["betavae.dataset"] == "gate-tags" and tags["betavae.dataset_digest"] == "d" * 64
     assert tags["betavae.run_id"] == b.run_id == version.run_id
-    assert tags["betavae.config_digest"] == expand_sweep(
-        {**tiny_params(steps=4, log_every=2, checkpoint_every=4),
-         "sweep": {"grid": {"train.beta": [2.0]}, "seeds": [0]}}, "tiny")[0].digest
+    assert (
+        tags["betavae.config_digest"]
+        == expand_sweep(
+            {
+                **tiny_params(steps=4, log_every=2, checkpoint_every=4),
+                "sweep": {"grid": {"train.beta": [2.0]}, "seeds": [0]},
+            },
+            "tiny",
+        )[0].digest
+    )
     assert tags["betavae.param.train.beta"] == "2.0" and tags["betavae.param.model.latent_dim"] == "4"
     assert tags["betavae.library.torch"] == torch.__version__
     assert {"betavae.library.mlflow", "betavae.library.numpy", "betavae.library.betavae"} <= set(tags)
@@ -123,12 +163,19 @@ def test_version_carries_lineage_and_a_model_card(store):
 def test_failed_and_diverged_runs_are_never_registered(store):
     _, client, (a, _, _), diverged, _ = store
     with pytest.raises(DataError, match="status FAILED"):
-        register_run(client, run_id=diverged.run_id, model_source="runs:/x/model", dataset="gate-fail",
-                     metric="m", mode="max", value=0.9, scores={})
+        register_run(
+            client,
+            run_id=diverged.run_id,
+            model_source="runs:/x/model",
+            dataset="gate-fail",
+            metric="m",
+            mode="max",
+            value=0.9,
+            scores={},
+        )
     runs = [diverged, dataclasses.replace(a, status="failed")]
     with pytest.raises(ConfigError, match="no finished run"):
-        promote_best(client, runs, {diverged.name: {"m": 0.9}, a.name: {"m": 0.5}}, "gate-fail", metric="m",
-                     mode="max")
+        promote_best(client, runs, {diverged.name: {"m": 0.9}, a.name: {"m": 0.5}}, "gate-fail", metric="m", mode="max")
     with pytest.raises(DataError, match="not finite"):
         _register(client, a, "gate-fail", float("nan"))
     assert client.search_registered_models("name = 'betavae-gate-fail'") == []
@@ -143,10 +190,27 @@ def _race(store, dataset: str, contenders, tmp_path: Path, lock_dirs: list[str |
         env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
         if lock_dir:
             env["BETAVAE_LOCK_DIR"] = lock_dir
-        procs.append(subprocess.Popen(
-            [sys.executable, "-m", "tests.registry.register_process", str(project), record.run_id, record.model_uri,
-             dataset, str(value), str(go), str(tmp_path / f"{dataset}-{i}.json")], cwd=ROOT, env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "tests.registry.register_process",
+                    str(project),
+                    record.run_id,
+                    record.model_uri,
+                    dataset,
+                    str(value),
+                    str(go),
+                    str(tmp_path / f"{dataset}-{i}.json"),
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        )
     deadline = time.monotonic() + 120
     while not all((tmp_path / f"{dataset}-{i}.json.ready").exists() for i in range(len(procs))):
         assert time.monotonic() < deadline and all(p.poll() is None for p in procs), "racers did not start"

@@ -29,7 +29,8 @@ def test_checkpoints_are_stored_relative_and_follow_a_moved_project(tmp_path):
 
     moved = shutil.copytree(project, tmp_path / "b")
     assert read_sweep_record(moved / "models/blobs/sweep.json").runs[0].checkpoint == str(
-        moved / "models/blobs/weights/run-1234/weights.pt")
+        moved / "models/blobs/weights/run-1234/weights.pt"
+    )
 
 
 def test_a_checkpoint_outside_the_project_stays_absolute(tmp_path):

@@ -54,13 +54,16 @@ def test_random_damage_to_any_file_is_refused_or_harmless(pristine, tmp_path_fac
     assert loaded.images.shape[1:] == (8, 8, 1) and loaded.images.max() <= 1
 
 
-@pytest.mark.parametrize("edit, expected", [
-    (lambda m: m.pop("num_images"), "manifest lacks keys"),
-    (lambda m: m.update(num_images=31), "images"),
-    (lambda m: m.update(observation_shape=[8, 8, 3]), "expected packed uint8"),
-    (lambda m: m.update(factor_names=["a"]), "factor"),
-    (lambda m: m["files"]["images.npy.zst"].update(sha256="0" * 64), "does not match the manifest"),
-])
+@pytest.mark.parametrize(
+    "edit, expected",
+    [
+        (lambda m: m.pop("num_images"), "manifest lacks keys"),
+        (lambda m: m.update(num_images=31), "images"),
+        (lambda m: m.update(observation_shape=[8, 8, 3]), "expected packed uint8"),
+        (lambda m: m.update(factor_names=["a"]), "factor"),
+        (lambda m: m["files"]["images.npy.zst"].update(sha256="0" * 64), "does not match the manifest"),
+    ],
+)
 def test_a_mismatched_manifest_is_refused(pristine, tmp_path, edit, expected):
     copy = shutil.copytree(pristine, tmp_path / "blocks")
     manifest = json.loads((copy / "manifest.json").read_text())

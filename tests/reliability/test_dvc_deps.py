@@ -33,8 +33,13 @@ def test_stage_deps_are_exactly_its_import_closure(stage):
 
 def test_closure_follows_lazy_and_package_imports():
     files = closure("pipelines.register")
-    assert {"pipelines/register.py", "pipelines/common.py", "src/betavae/tracking/registry.py",
-            "src/betavae/__init__.py", "src/betavae/io.py"} <= files
+    assert {
+        "pipelines/register.py",
+        "pipelines/common.py",
+        "src/betavae/tracking/registry.py",
+        "src/betavae/__init__.py",
+        "src/betavae/io.py",
+    } <= files
     assert "src/betavae/render/traversal.py" not in files
 
 
@@ -47,8 +52,13 @@ def test_large_outputs_are_ignored_and_metrics_are_not():
     """Checkpoints never enter a git (or `dvc exp`) commit; scores and plots do, as `dvc metrics` expects."""
     checkpoints = "models/dsprites/checkpoints/run/final_state.pt"
     weights = "models/dsprites/weights/run/weights.pt"
-    small = ["metrics/dsprites/scores.json", "metrics/dsprites/table.md", "plots/dsprites/a_traversal.png",
-             "models/dsprites/sweep.json", "models/dsprites/registered.json"]
+    small = [
+        "metrics/dsprites/scores.json",
+        "metrics/dsprites/table.md",
+        "plots/dsprites/a_traversal.png",
+        "models/dsprites/sweep.json",
+        "models/dsprites/registered.json",
+    ]
     assert git_ignored([checkpoints, weights, *small]) == {checkpoints, weights}
     text = (ROOT / "dvc.yaml").read_text()
     outs = [o for stage in yaml.safe_load(text)["stages"].values() for o in stage.get("do", stage).get("outs", [])]

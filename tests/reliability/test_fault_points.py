@@ -31,8 +31,9 @@ STAGE = textwrap.dedent("""
 def _run(tmp_path, stage: str, **env: str) -> subprocess.CompletedProcess:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("BETAVAE_")} | env
     environ["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
-    return subprocess.run([sys.executable, "-c", STAGE, stage, str(tmp_path)], env=environ, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", STAGE, stage, str(tmp_path)], env=environ, capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.mark.parametrize("count, written", [("", ["a"]), (":2", ["a", "b"]), (":3", ["a", "b", "c"])])
@@ -51,11 +52,14 @@ def test_fault_for_another_stage_is_ignored(tmp_path):
 def test_pause_holds_the_stage_until_the_gate_opens(tmp_path):
     gate = tmp_path / "gate"
     environ = {k: v for k, v in os.environ.items() if not k.startswith("BETAVAE_")}
-    environ |= {"PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
-                "BETAVAE_PAUSE": f"evaluate:output-written:{gate}"}
+    environ |= {
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
+        "BETAVAE_PAUSE": f"evaluate:output-written:{gate}",
+    }
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-c", STAGE, "evaluate", str(out)], env=environ,
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", STAGE, "evaluate", str(out)], env=environ, stdout=subprocess.PIPE, text=True
+    )
     deadline = time.monotonic() + 120
     while not (tmp_path / "gate.reached").exists():
         assert proc.poll() is None and time.monotonic() < deadline, "the stage never reached its point"
@@ -67,13 +71,16 @@ def test_pause_holds_the_stage_until_the_gate_opens(tmp_path):
     assert proc.returncode == 0 and stdout.split() == ["a", "b", "c"]
 
 
-@pytest.mark.parametrize("spec, env, expected", [
-    ("evaluate", faults.FAULT_ENV, "expected <stage>:<point>"),
-    ("evaluate:no-such-point", faults.FAULT_ENV, "a point among"),
-    ("evaluate:output-written:0", faults.FAULT_ENV, "whole number >= 1"),
-    ("evaluate:output-written:x", faults.FAULT_ENV, "whole number >= 1"),
-    ("evaluate:output-written", faults.PAUSE_ENV, "<gate file>"),
-])
+@pytest.mark.parametrize(
+    "spec, env, expected",
+    [
+        ("evaluate", faults.FAULT_ENV, "expected <stage>:<point>"),
+        ("evaluate:no-such-point", faults.FAULT_ENV, "a point among"),
+        ("evaluate:output-written:0", faults.FAULT_ENV, "whole number >= 1"),
+        ("evaluate:output-written:x", faults.FAULT_ENV, "whole number >= 1"),
+        ("evaluate:output-written", faults.PAUSE_ENV, "<gate file>"),
+    ],
+)
 def test_a_mistyped_request_is_refused_when_the_stage_starts(monkeypatch, spec, env, expected):
     monkeypatch.setenv(env, spec)
     with pytest.raises(ConfigError, match=expected):

@@ -32,12 +32,20 @@ def test_sigkill_during_acquire_leaves_nothing_partial_and_a_rerun_matches(tmp_p
     reference = acquire_dataset("blobs", BLOBS, tmp_path / "ref" / "data" / "datasets", tmp_path / "ref")
     project = tmp_path / "project"
     project.mkdir()
-    (project / "params.yaml").write_text(yaml.safe_dump({"data": {"train_on": ["blobs"], "datasets": {"blobs": BLOBS}}}))
+    (project / "params.yaml").write_text(
+        yaml.safe_dump({"data": {"train_on": ["blobs"], "datasets": {"blobs": BLOBS}}})
+    )
     datasets = project / "data" / "datasets"
     cmd = [sys.executable, "-m", "pipelines.acquire", "blobs"]
     # mid-write: the dataset's temporary folder holds its images, not yet its factors or manifest
-    stage = subprocess.run(cmd, cwd=project, env=stage_env(project) | {"BETAVAE_FAULT": "acquire:dataset-staged"},
-                           capture_output=True, text=True, timeout=300)
+    stage = subprocess.run(
+        cmd,
+        cwd=project,
+        env=stage_env(project) | {"BETAVAE_FAULT": "acquire:dataset-staged"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert stage.returncode == -signal.SIGKILL, f"the acquisition was not killed mid-write:\n{stage.stderr}"
     assert any(p.name.startswith(".blobs.tmp-") for p in datasets.iterdir()), "no partial write to clean up"
     assert not (datasets / "blobs").exists(), "a killed acquisition left a dataset directory readers would trust"
@@ -71,8 +79,15 @@ WRITER = textwrap.dedent("""
 
 def test_two_processes_logging_to_one_tracking_store_both_land(tmp_path):
     start = time.time() + 8
-    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path), name, str(start)],
-                                env=stage_env(tmp_path), stderr=subprocess.PIPE, text=True) for name in ("a", "b")]
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(tmp_path), name, str(start)],
+            env=stage_env(tmp_path),
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("a", "b")
+    ]
     for writer in writers:
         assert writer.wait(240) == 0, writer.stderr.read()[-3000:]
     from mlflow.tracking import MlflowClient
@@ -96,21 +111,28 @@ def test_two_dvc_repro_in_one_clone_fail_clearly_on_the_lock(tmp_path):
     subprocess.run(["git", "init", "-q"], cwd=project, env=env, check=True)
     dvc = str(BIN / "dvc")
     gate = tmp_path / "release"  # the first repro's acquire stage holds here, inside DVC's lock, until released
-    first = subprocess.Popen([dvc, "repro", "acquire@blobs"], cwd=project,
-                             env=env | {"BETAVAE_PAUSE": f"acquire:dataset-staged:{gate}"},
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    first = subprocess.Popen(
+        [dvc, "repro", "acquire@blobs"],
+        cwd=project,
+        env=env | {"BETAVAE_PAUSE": f"acquire:dataset-staged:{gate}"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     deadline = time.monotonic() + 300
     while not gate.with_name("release.reached").exists():
         assert first.poll() is None and time.monotonic() < deadline, "the first repro never reached its stage"
         time.sleep(0.05)
-    second = subprocess.run([dvc, "repro", "acquire@blobs"], cwd=project, env=env, capture_output=True, text=True,
-                            timeout=120)
+    second = subprocess.run(
+        [dvc, "repro", "acquire@blobs"], cwd=project, env=env, capture_output=True, text=True, timeout=120
+    )
     gate.touch()
     assert second.returncode != 0
     text = second.stdout + second.stderr
     assert "lock" in text.lower() and "Traceback" not in text, text
     assert first.wait(300) == 0, first.stdout.read()
-    status = subprocess.run([dvc, "status", "acquire@blobs", "--json"], cwd=project, env=env, capture_output=True,
-                            text=True, timeout=120)
+    status = subprocess.run(
+        [dvc, "status", "acquire@blobs", "--json"], cwd=project, env=env, capture_output=True, text=True, timeout=120
+    )
     assert json.loads(status.stdout) == {}
     assert sorted(p.name for p in (project / "data" / "datasets").iterdir()) == ["blobs"]

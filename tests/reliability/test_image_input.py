@@ -33,12 +33,15 @@ def test_reads_a_plain_uint8_array(tmp_path):
     np.testing.assert_array_equal(out[..., 0], images)
 
 
-@pytest.mark.parametrize("content, expected", [
-    (b"", "is empty"),
-    (b"0 1 0 1\n1 0 1 0\n", "is not a .npy file"),
-    (b"PK\x03\x04rest-of-a-zip", "zip/.npz archive"),
-    (b"\x93NUMPY\x01\x00\x10\x00{'descr': garbage", "damaged .npy header"),
-])
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        (b"", "is empty"),
+        (b"0 1 0 1\n1 0 1 0\n", "is not a .npy file"),
+        (b"PK\x03\x04rest-of-a-zip", "zip/.npz archive"),
+        (b"\x93NUMPY\x01\x00\x10\x00{'descr': garbage", "damaged .npy header"),
+    ],
+)
 def test_refuses_files_that_are_not_arrays(tmp_path, content, expected):
     path = tmp_path / "x.npy"
     path.write_bytes(content)
@@ -54,8 +57,11 @@ def test_refuses_a_missing_file(tmp_path):
 def test_refuses_a_truncated_array(tmp_path):
     path = saved(tmp_path, np.zeros((4, 8, 8), dtype=np.uint8))
     path.write_bytes(path.read_bytes()[:-10])
-    with pytest.raises(DataError, match=r"truncated: its header announces uint8 \(4, 8, 8\) \(256 data bytes\), "
-                                        r"the file holds 246"):
+    with pytest.raises(
+        DataError,
+        match=r"truncated: its header announces uint8 \(4, 8, 8\) \(256 data bytes\), "
+        r"the file holds 246",
+    ):
         read_npy(path)
 
 
@@ -76,18 +82,27 @@ def test_never_unpickles_an_object_array(tmp_path):
     assert not target.exists()
 
 
-@pytest.mark.parametrize("images, expected", [
-    (np.zeros((2, 8, 9), dtype=np.uint8), r"expected images of shape \(n, 8, 8, 1\) or \(n, 8, 8\), got \(2, 8, 9\)"),
-    (np.zeros((8, 8), dtype=np.uint8), r"got \(8, 8\)"),
-    (np.zeros((2, 8, 8, 3), dtype=np.uint8), r"got \(2, 8, 8, 3\)"),
-    (np.zeros((0, 8, 8, 1), dtype=np.uint8), "no images"),
-    (np.array(["a"] * 64).reshape(1, 8, 8), "pixel values must be numbers"),
-    (np.full((1, 8, 8), np.nan), "NaN or infinity"),
-    (np.full((1, 8, 8), 255, dtype=np.uint8), r"span 255..255, but the model was trained on integers in 0..1 "
-                                               r"\(binary images\); .* pass --rescale"),
-    (np.full((1, 8, 8), -1, dtype=np.int16), r"span -1..-1"),
-    (np.full((1, 8, 8), 0.5), r"span 0.5..0.5 \(not all integers\)"),
-])
+@pytest.mark.parametrize(
+    "images, expected",
+    [
+        (
+            np.zeros((2, 8, 9), dtype=np.uint8),
+            r"expected images of shape \(n, 8, 8, 1\) or \(n, 8, 8\), got \(2, 8, 9\)",
+        ),
+        (np.zeros((8, 8), dtype=np.uint8), r"got \(8, 8\)"),
+        (np.zeros((2, 8, 8, 3), dtype=np.uint8), r"got \(2, 8, 8, 3\)"),
+        (np.zeros((0, 8, 8, 1), dtype=np.uint8), "no images"),
+        (np.array(["a"] * 64).reshape(1, 8, 8), "pixel values must be numbers"),
+        (np.full((1, 8, 8), np.nan), "NaN or infinity"),
+        (
+            np.full((1, 8, 8), 255, dtype=np.uint8),
+            r"span 255..255, but the model was trained on integers in 0..1 "
+            r"\(binary images\); .* pass --rescale",
+        ),
+        (np.full((1, 8, 8), -1, dtype=np.int16), r"span -1..-1"),
+        (np.full((1, 8, 8), 0.5), r"span 0.5..0.5 \(not all integers\)"),
+    ],
+)
 def test_refuses_images_the_model_cannot_take(images, expected):
     with pytest.raises(DataError, match=expected):
         check_images(images, SHAPE, 1)
@@ -128,9 +143,13 @@ def _check_or_refuse(array: np.ndarray, rescale: bool) -> None:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(array=hnp.arrays(dtype=st.one_of(hnp.scalar_dtypes(), hnp.unicode_string_dtypes(max_len=3)),
-                        shape=hnp.array_shapes(min_dims=0, max_dims=5, min_side=0, max_side=9)),
-       rescale=st.booleans())
+@given(
+    array=hnp.arrays(
+        dtype=st.one_of(hnp.scalar_dtypes(), hnp.unicode_string_dtypes(max_len=3)),
+        shape=hnp.array_shapes(min_dims=0, max_dims=5, min_side=0, max_side=9),
+    ),
+    rescale=st.booleans(),
+)
 def test_random_arrays_are_accepted_in_range_or_refused_with_one_line(array, rescale):
     _check_or_refuse(array, rescale)
 

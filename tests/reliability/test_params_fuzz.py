@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 
 from betavae.config import EvaluateConfig, RegisterConfig, RenderConfig, expand_sweep
 from betavae.config.datasets import parse_spec
-from betavae.errors import ConfigError
 from betavae.config.per_dataset import datasets_to_train, keep_checkpoints, register_config
+from betavae.errors import ConfigError
 from tests.helpers.project_copy import ROOT
 
 DEFAULT = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -55,9 +55,13 @@ def key_paths(tree: Any, prefix: tuple = ()) -> Iterator[tuple]:
 PATHS = sorted(key_paths(DEFAULT), key=str)
 
 JUNK = st.one_of(
-    st.none(), st.booleans(), st.integers(-10**12, 10**12), st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=12), st.lists(st.integers(-3, 3), max_size=3), st.dictionaries(st.text(max_size=4),
-                                                                                   st.integers(), max_size=2),
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
+    st.lists(st.integers(-3, 3), max_size=3),
+    st.dictionaries(st.text(max_size=4), st.integers(), max_size=2),
 )
 
 
@@ -103,25 +107,39 @@ def test_an_unknown_key_is_refused_with_the_allowed_ones(path, name):
     assert repr(name)[1:-1] in str(info.value) or name in str(info.value)
 
 
-@pytest.mark.parametrize("path, value, expected", [
-    (("sweep", "grid"), {"train.beta": [1.0, -1.0]}, "train.beta must be >= 0.0, got -1.0"),
-    (("train", "batch_size"), 0, "train.batch_size must be >= 1, got 0"),
-    (("train", "steps"), 2.5, "train.steps must be an integer, got 2.5"),
-    (("train", "optimizer"), "sgd", "train.optimizer must be one of adam, adagrad; got 'sgd'"),
-    (("train", "device"), "tpu", "train.device must be one of auto, cpu, cuda, mps; got 'tpu'"),
-    (("train", "lr"), math.nan, "train.lr must be a finite number, got nan"),
-    (("model", "architecture"), "resnet", "model.architecture"),
-    (("register", "mode"), "best", "register.mode must be one of max, min; got 'best'"),
-    (("render", "steps"), 1, "render.steps must be >= 2, got 1"),
-    (("data", "train_on"), ["../../etc"], "data.train_on: dataset name '../../etc' must start with a letter or digit"),
-    (("data", "train_on"), ["mnist"], "data.train_on names ['mnist'], which data.datasets does not define; "
-                                      "defined: ['dsprites']"),
-    (("data", "train_on"), "dsprites", "data.train_on must be a non-empty list of dataset names, got 'dsprites'"),
-    (("data", "dataset"), "dsprites", "rename `dataset: dsprites` to `train_on: [dsprites]`"),
-    (("register", "datasets"), {"dsprites": {"alias": "x"}}, "register.datasets.dsprites may set metric and mode"),
-    (("train", "keep_checkpoints"), "yes", "train.keep_checkpoints must be true or false, got 'yes'"),
-    (("evaluate", "profile"), "gpu", "evaluate.profile 'gpu' is not one of evaluate.profiles: ['cpu', 'reference']"),
-])
+@pytest.mark.parametrize(
+    "path, value, expected",
+    [
+        (("sweep", "grid"), {"train.beta": [1.0, -1.0]}, "train.beta must be >= 0.0, got -1.0"),
+        (("train", "batch_size"), 0, "train.batch_size must be >= 1, got 0"),
+        (("train", "steps"), 2.5, "train.steps must be an integer, got 2.5"),
+        (("train", "optimizer"), "sgd", "train.optimizer must be one of adam, adagrad; got 'sgd'"),
+        (("train", "device"), "tpu", "train.device must be one of auto, cpu, cuda, mps; got 'tpu'"),
+        (("train", "lr"), math.nan, "train.lr must be a finite number, got nan"),
+        (("model", "architecture"), "resnet", "model.architecture"),
+        (("register", "mode"), "best", "register.mode must be one of max, min; got 'best'"),
+        (("render", "steps"), 1, "render.steps must be >= 2, got 1"),
+        (
+            ("data", "train_on"),
+            ["../../etc"],
+            "data.train_on: dataset name '../../etc' must start with a letter or digit",
+        ),
+        (
+            ("data", "train_on"),
+            ["mnist"],
+            "data.train_on names ['mnist'], which data.datasets does not define; defined: ['dsprites']",
+        ),
+        (("data", "train_on"), "dsprites", "data.train_on must be a non-empty list of dataset names, got 'dsprites'"),
+        (("data", "dataset"), "dsprites", "rename `dataset: dsprites` to `train_on: [dsprites]`"),
+        (("register", "datasets"), {"dsprites": {"alias": "x"}}, "register.datasets.dsprites may set metric and mode"),
+        (("train", "keep_checkpoints"), "yes", "train.keep_checkpoints must be true or false, got 'yes'"),
+        (
+            ("evaluate", "profile"),
+            "gpu",
+            "evaluate.profile 'gpu' is not one of evaluate.profiles: ['cpu', 'reference']",
+        ),
+    ],
+)
 def test_known_mistakes_name_the_key_and_the_allowed_values(path, value, expected):
     with pytest.raises(ConfigError) as info:
         validate_everything(set_path(DEFAULT, path, value))

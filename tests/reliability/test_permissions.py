@@ -42,8 +42,9 @@ def test_checkpoints_plots_reports_and_datasets_follow_the_umask(tmp_path, umask
     run = build_run_config(tiny_params(steps=2, checkpoint_every=1), "tiny")
     result = train(run, InMemoryImages(random_binary_images(32, 28)), tmp_path / "ckpt", progress=False)
     assert mode(result.checkpoint) == expected
-    png = save_traversal_png(np.zeros((2 * 28, 3 * 28), dtype=np.float32), tmp_path / "plots" / "t.png",
-                             np.arange(2), np.ones(2), 2.0, 3)
+    png = save_traversal_png(
+        np.zeros((2 * 28, 3 * 28), dtype=np.float32), tmp_path / "plots" / "t.png", np.arange(2), np.ones(2), 2.0, 3
+    )
     assert mode(png) == expected
     json_path, md_path = write_table(tmp_path / "metrics", "d", [TableRow("m", 0.5, 0.0, 1)])
     assert mode(json_path) == expected and mode(md_path) == expected

@@ -36,8 +36,9 @@ def test_sigkilled_stage_takes_its_prefect_server_with_it(tmp_path):
     env = clean_env(tmp_path)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
     env["BETAVAE_ROOT"] = str(tmp_path)
-    stage = subprocess.Popen([sys.executable, "-c", STAGE], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+    stage = subprocess.Popen(
+        [sys.executable, "-c", STAGE], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         assert stage.stdout.readline().strip() == "READY", stage.stderr.read()
         records = list((tmp_path / ".prefect" / "servers").glob("*.json"))
@@ -57,8 +58,7 @@ def test_sigkilled_stage_takes_its_prefect_server_with_it(tmp_path):
 
 def test_next_run_reaps_a_server_recorded_by_a_dead_stage(tmp_path):
     """Where the kernel cannot signal the child (not Linux), the pid record lets the next stage stop it."""
-    orphan = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", MARKER],
-                              start_new_session=True)
+    orphan = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", MARKER], start_new_session=True)
     bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
     dead_owner = subprocess.Popen([sys.executable, "-c", "pass"])
     dead_owner.wait()

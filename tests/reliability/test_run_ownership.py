@@ -41,9 +41,15 @@ def test_a_retry_leaves_the_live_first_attempt_running_and_closes_it_once_killed
     experiment = ensure_experiment(client, "betavae-tiny", project)
     parent = start_run(client, experiment, "sweep")
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
-    holder = subprocess.Popen([sys.executable, "-m", "tests.helpers.run_holder", str(project), experiment,
-                               parent.run_id], cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-m", "tests.helpers.run_holder", str(project), experiment, parent.run_id],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = holder.stdout.readline()  # blocks until the holder's run exists (or the holder died)
         assert line.startswith("holding "), f"the holder ended early: {line!r} {holder.stderr.read()[-3000:]}"
@@ -58,24 +64,27 @@ def test_a_retry_leaves_the_live_first_attempt_running_and_closes_it_once_killed
 
         # A second start of the same configuration (a retry) while the first attempt still runs.
         run, data = run_holder_config(), run_holder_data()
-        retry = train_and_track(run, data, root=project, client=client, experiment_id=experiment,
-                                parent_id=parent.run_id, progress=False)
+        retry = train_and_track(
+            run, data, root=project, client=client, experiment_id=experiment, parent_id=parent.run_id, progress=False
+        )
         assert retry.status == "finished" and retry.run_id != first
         assert client.get_run(first).info.status == "RUNNING"
         assert client.get_run(first).data.tags[CONFIG_DIGEST_TAG] == run.digest
 
         holder.kill()
         holder.wait()  # reaped: its pid no longer runs
-        again = train_and_track(run, data, root=project, client=client, experiment_id=experiment,
-                                parent_id=parent.run_id, progress=False)
+        again = train_and_track(
+            run, data, root=project, client=client, experiment_id=experiment, parent_id=parent.run_id, progress=False
+        )
     finally:
         if holder.poll() is None:
             holder.kill()
         holder.communicate()
     closed = client.get_run(first)
     assert closed.info.status == "KILLED"
-    assert closed.data.tags[FAILURE_REASON_TAG] == (f"process {holder.pid} on {HOST} ended before the run "
-                                                    "finished (killed)")
+    assert closed.data.tags[FAILURE_REASON_TAG] == (
+        f"process {holder.pid} on {HOST} ended before the run finished (killed)"
+    )
     assert {client.get_run(r.run_id).info.status for r in (retry, again)} == {"FINISHED"}
     parent.finish()
 
@@ -91,11 +100,13 @@ def test_a_run_of_this_host_is_orphaned_once_its_pid_ends_or_belongs_to_a_later_
     reused = orphan_reason(_owned(HOST, me, **{OWNER_START_TAG: "another-boot:1"}), host=HOST)
     if started is not None:  # /proc tells start times apart (Linux)
         assert reused == f"process {me} on {HOST} ended before the run finished (killed)"
-    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                           text=True, check=True)
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
     dead = int(ended.stdout)
     assert orphan_reason(_owned(HOST, dead), host=HOST) == (
-        f"process {dead} on {HOST} ended before the run finished (killed)")
+        f"process {dead} on {HOST} ended before the run finished (killed)"
+    )
 
 
 def test_a_run_of_another_host_is_orphaned_only_by_a_stale_heartbeat():
@@ -103,7 +114,8 @@ def test_a_run_of_another_host_is_orphaned_only_by_a_stale_heartbeat():
     beat = {HEARTBEAT_TAG: "1000.000"}
     assert orphan_reason(_owned(other, 42, **beat), host=HOST, now=1000.0 + 3600.0, heartbeat_timeout_s=3600) is None
     assert orphan_reason(_owned(other, 42, **beat), host=HOST, now=1000.0 + 3601.0, heartbeat_timeout_s=3600) == (
-        "process 42 on worker-7 ended before the run finished: no heartbeat for 3601 s (more than 3600 s)")
+        "process 42 on worker-7 ended before the run finished: no heartbeat for 3601 s (more than 3600 s)"
+    )
     # Without a heartbeat (a sweep's parent run) or without owner tags, nothing says the owner is gone.
     assert orphan_reason(_owned(other, 42), host=HOST, now=1e12) is None
     assert orphan_reason({HEARTBEAT_TAG: "1000.000"}, host=HOST, now=1e12) is None
@@ -114,17 +126,22 @@ def test_a_run_of_another_host_is_orphaned_only_by_a_stale_heartbeat():
 def test_a_pid_of_another_machine_or_container_with_this_host_name_is_not_looked_up_here():
     """Two machines named alike, or a container sharing the host's name, cannot see each other's pids:
     only the heartbeat can tell that their owner is gone."""
-    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                           text=True, check=True)
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
     dead = int(ended.stdout)
     elsewhere = {OWNER_PID_SPACE_TAG: "another-machine/pid:[4026531836]"}
     assert orphan_reason(_owned(HOST, dead, **elsewhere), host=HOST) is None
-    assert orphan_reason(_owned(HOST, dead, **elsewhere, **{HEARTBEAT_TAG: "1000.000"}), host=HOST, now=1000.0 + 7200,
-                         heartbeat_timeout_s=3600) == (f"process {dead} on {HOST} ended before the run finished: "
-                                                       "no heartbeat for 7200 s (more than 3600 s)")
+    assert orphan_reason(
+        _owned(HOST, dead, **elsewhere, **{HEARTBEAT_TAG: "1000.000"}),
+        host=HOST,
+        now=1000.0 + 7200,
+        heartbeat_timeout_s=3600,
+    ) == (f"process {dead} on {HOST} ended before the run finished: no heartbeat for 7200 s (more than 3600 s)")
     here = {OWNER_PID_SPACE_TAG: pid_space()} if pid_space() is not None else {}
     assert orphan_reason(_owned(HOST, dead, **here), host=HOST) == (
-        f"process {dead} on {HOST} ended before the run finished (killed)")
+        f"process {dead} on {HOST} ended before the run finished (killed)"
+    )
 
 
 def test_closing_by_configuration_leaves_other_configurations_and_stale_heartbeats_elsewhere(project):
@@ -132,18 +149,27 @@ def test_closing_by_configuration_leaves_other_configurations_and_stale_heartbea
 
     client = client_for(project)
     experiment = ensure_experiment(client, "owners", project)
-    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                           text=True, check=True)
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
     dead = ended.stdout.strip()
     mine = start_run(client, experiment, "a", tags={CONFIG_DIGEST_TAG: "a", OWNER_PID_TAG: dead})
     other_config = start_run(client, experiment, "b", tags={CONFIG_DIGEST_TAG: "b", OWNER_PID_TAG: dead})
-    far_stale = start_run(client, experiment, "a-far", heartbeat=True,
-                          tags={CONFIG_DIGEST_TAG: "a", OWNER_HOST_TAG: "worker-7", HEARTBEAT_TAG: "1000.000"})
-    far_live = start_run(client, experiment, "a-far-live", heartbeat=True,
-                         tags={CONFIG_DIGEST_TAG: "a", OWNER_HOST_TAG: "worker-8"})
+    far_stale = start_run(
+        client,
+        experiment,
+        "a-far",
+        heartbeat=True,
+        tags={CONFIG_DIGEST_TAG: "a", OWNER_HOST_TAG: "worker-7", HEARTBEAT_TAG: "1000.000"},
+    )
+    far_live = start_run(
+        client, experiment, "a-far-live", heartbeat=True, tags={CONFIG_DIGEST_TAG: "a", OWNER_HOST_TAG: "worker-8"}
+    )
     closed = close_orphaned_runs(client, experiment, tags={CONFIG_DIGEST_TAG: "a"})
     assert sorted(closed) == sorted([mine.run_id, far_stale.run_id])
     status = {r: client.get_run(r.run_id).info.status for r in (mine, other_config, far_stale, far_live)}
     assert status == {mine: "KILLED", other_config: "RUNNING", far_stale: "KILLED", far_live: "RUNNING"}
-    assert "worker-7 ended before the run finished: no heartbeat for" in \
-        client.get_run(far_stale.run_id).data.tags[FAILURE_REASON_TAG]
+    assert (
+        "worker-7 ended before the run finished: no heartbeat for"
+        in client.get_run(far_stale.run_id).data.tags[FAILURE_REASON_TAG]
+    )

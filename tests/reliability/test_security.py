@@ -40,12 +40,15 @@ def keyword(node: ast.Call, name: str):
 
 def test_every_torch_load_refuses_pickled_code():
     found = list(calls("load"))
-    torch_loads = [(p, n) for p, n in found if isinstance(n.func, ast.Attribute)
-                   and getattr(n.func.value, "id", None) == "torch"]
+    torch_loads = [
+        (p, n) for p, n in found if isinstance(n.func, ast.Attribute) and getattr(n.func.value, "id", None) == "torch"
+    ]
     assert torch_loads, "expected the checkpoint loader to call torch.load"
     for path, node in torch_loads:
         flag = keyword(node, "weights_only")
-        assert isinstance(flag, ast.Constant) and flag.value is True, f"{path}:{node.lineno} torch.load without weights_only=True"
+        assert isinstance(flag, ast.Constant) and flag.value is True, (
+            f"{path}:{node.lineno} torch.load without weights_only=True"
+        )
 
 
 def test_no_numpy_load_allows_pickles_and_no_module_imports_an_unpickler():
@@ -54,8 +57,11 @@ def test_no_numpy_load_allows_pickles_and_no_module_imports_an_unpickler():
         assert flag is None or (isinstance(flag, ast.Constant) and flag.value is False), f"{path}:{node.lineno}"
     for path in SOURCES:
         for node in ast.walk(ast.parse(path.read_text())):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else ([node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            )
             assert not {n.split(".")[0] for n in names} & UNPICKLERS, f"{path.relative_to(ROOT)} imports {names}"
 
 
@@ -72,8 +78,13 @@ def test_official_dsprites_metadata_is_never_unpickled(tmp_path):
     classes = np.zeros((2, 6), dtype=np.int64)
     classes[1, 1] = 1
     path = tmp_path / "dsprites.npz"
-    np.savez(path, imgs=np.zeros((2, 64, 64), dtype=np.uint8), latents_values=classes.astype(np.float64),
-             latents_classes=classes, metadata=metadata)
+    np.savez(
+        path,
+        imgs=np.zeros((2, 64, 64), dtype=np.uint8),
+        latents_values=classes.astype(np.float64),
+        latents_classes=classes,
+        metadata=metadata,
+    )
     try:
         read_dsprites_npz(path, expect_full=False)
     except DataError:
@@ -88,28 +99,38 @@ def test_dataset_names_cannot_leave_the_data_folder(name):
 
 
 def test_cli_refuses_a_dataset_name_that_is_a_path(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "betavae.cli", "--root", str(tmp_path), "pull", "../../etc"],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "betavae.cli", "--root", str(tmp_path), "pull", "../../etc"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == [
         "error: dataset: dataset name '../../etc' must start with a letter or digit and use only letters, "
-        "digits, '_', '-' and '.'"]
+        "digits, '_', '-' and '.'"
+    ]
 
 
 def test_servers_default_to_loopback():
     from betavae.cli import build_parser
 
     assert build_parser().parse_args(["serve", "x"]).host == "127.0.0.1"
-    texts = [p.read_text() for p in SOURCES] + [(ROOT / "Makefile").read_text(),
-                                                 (ROOT / "pipelines" / "prefect.yaml").read_text()]
+    texts = [p.read_text() for p in SOURCES] + [
+        (ROOT / "Makefile").read_text(),
+        (ROOT / "pipelines" / "prefect.yaml").read_text(),
+    ]
     assert not [t for t in texts if "0.0.0.0" in t]
 
 
-@pytest.mark.parametrize("make, expected", [
-    (lambda d: d / "absent", "first: {p} is not a dataset folder"),
-    (lambda d: (d / "f.npy").write_bytes(b"x") and d / "f.npy", "first: {p} is not a dataset folder"),
-    (lambda d: (d / "empty").mkdir() or d / "empty", "no manifest"),
-])
+@pytest.mark.parametrize(
+    "make, expected",
+    [
+        (lambda d: d / "absent", "first: {p} is not a dataset folder"),
+        (lambda d: (d / "f.npy").write_bytes(b"x") and d / "f.npy", "first: {p} is not a dataset folder"),
+        (lambda d: (d / "empty").mkdir() or d / "empty", "no manifest"),
+    ],
+)
 def test_compare_refuses_what_is_not_a_dataset(tmp_path, capsys, make, expected):
     from betavae.cli import main
 

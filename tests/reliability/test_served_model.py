@@ -37,11 +37,26 @@ def project(tmp_path_factory):
     experiment = ensure_experiment(client, "betavae-tiny", root)
     parent = start_run(client, experiment, "sweep")
     run = build_run_config(tiny_params(steps=4, checkpoint_every=4), "tiny")
-    record = train_and_track(run, InMemoryImages(random_binary_images(64, 28)), root=root, client=client,
-                             experiment_id=experiment, parent_id=parent.run_id, progress=False)
+    record = train_and_track(
+        run,
+        InMemoryImages(random_binary_images(64, 28)),
+        root=root,
+        client=client,
+        experiment_id=experiment,
+        parent_id=parent.run_id,
+        progress=False,
+    )
     parent.finish()
-    register_run(client, run_id=record.run_id, model_source=record.model_uri, dataset="tiny", metric="m",
-                 mode="max", value=1.0, scores={"m": 1.0})
+    register_run(
+        client,
+        run_id=record.run_id,
+        model_source=record.model_uri,
+        dataset="tiny",
+        metric="m",
+        mode="max",
+        value=1.0,
+        scores={"m": 1.0},
+    )
     return root
 
 
@@ -63,17 +78,26 @@ ones = np.ones((2, 28, 28), dtype=np.uint8)
 objects = np.empty(1, dtype=object)
 
 
-@pytest.mark.parametrize("content, expected", [
-    (ones.astype(np.uint8) * 255, "pixel values span 255..255, but the model was trained on integers in 0..1 "
-                                  "(binary images); convert them, or pass --rescale"),
-    (ones.astype(np.float32) * 0.5, "pixel values span 0.5..0.5 (not all integers)"),
-    (np.ones((2, 64, 64), dtype=np.uint8), "expected images of shape (n, 28, 28, 1) or (n, 28, 28), got (2, 64, 64)"),
-    (objects, "holds Python objects (dtype object), which would have to be unpickled"),
-    (pickle.dumps({"a": 1}), "is not a .npy file"),
-    (b"1 0 1\n", "is not a .npy file"),
-    (b"", "is empty"),
-    ("truncated", "is truncated: its header announces uint8 (2, 28, 28)"),
-])
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        (
+            ones.astype(np.uint8) * 255,
+            "pixel values span 255..255, but the model was trained on integers in 0..1 "
+            "(binary images); convert them, or pass --rescale",
+        ),
+        (ones.astype(np.float32) * 0.5, "pixel values span 0.5..0.5 (not all integers)"),
+        (
+            np.ones((2, 64, 64), dtype=np.uint8),
+            "expected images of shape (n, 28, 28, 1) or (n, 28, 28), got (2, 64, 64)",
+        ),
+        (objects, "holds Python objects (dtype object), which would have to be unpickled"),
+        (pickle.dumps({"a": 1}), "is not a .npy file"),
+        (b"1 0 1\n", "is not a .npy file"),
+        (b"", "is empty"),
+        ("truncated", "is truncated: its header announces uint8 (2, 28, 28)"),
+    ],
+)
 def test_pull_refuses_bad_image_files_in_one_line(project, tmp_path, capsys, content, expected):
     path = tmp_path / "images.npy"
     if isinstance(content, str):
@@ -91,16 +115,21 @@ def test_pull_rescales_only_when_asked(project, tmp_path, capsys):
     code, out, err = pull(project, capsys, "--images", path, "--rescale", "--out", str(tmp_path / "codes.npy"))
     assert code == 0, err
     rescaled = np.load(tmp_path / "codes.npy")
-    code, _, err = pull(project, capsys, "--images", write(tmp_path / "b.npy", ones), "--out", str(tmp_path / "b_codes.npy"))
+    code, _, err = pull(
+        project, capsys, "--images", write(tmp_path / "b.npy", ones), "--out", str(tmp_path / "b_codes.npy")
+    )
     assert code == 0, err
     np.testing.assert_array_equal(rescaled, np.load(tmp_path / "b_codes.npy"))
     assert rescaled.shape == (2, 4) and np.isfinite(rescaled).all()
 
 
-@pytest.mark.parametrize("args, expected", [
-    (["--alias", "nope"], "error: no registered model models:/betavae-tiny@nope"),
-    (["--out", "{tmp}"], "is a directory; expected a file name"),
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["--alias", "nope"], "error: no registered model models:/betavae-tiny@nope"),
+        (["--out", "{tmp}"], "is a directory; expected a file name"),
+    ],
+)
 def test_pull_names_a_missing_alias_or_a_bad_output(project, tmp_path, capsys, args, expected):
     code, out, err = pull(project, capsys, *[a.format(tmp=tmp_path) for a in args])
     assert code == 1 and expected in err and "Traceback" not in err
@@ -109,8 +138,13 @@ def test_pull_names_a_missing_alias_or_a_bad_output(project, tmp_path, capsys, a
 def test_pull_of_an_unregistered_dataset_exits_1_without_traceback(project):
     env = clean_env(project)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
-    proc = subprocess.run([sys.executable, "-m", "betavae.cli", "--root", str(project), "pull", "other"],
-                          env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "betavae.cli", "--root", str(project), "pull", "other"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     # MLflow may first log its own set-up of a new tracking store; our message is a line of its own.
     assert "\nerror: no registered model models:/betavae-other@champion" in "\n" + proc.stderr
@@ -129,8 +163,12 @@ def start_server(project) -> tuple[subprocess.Popen, int, int]:
     env = clean_env(project)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
     port = free_port()
-    serve = subprocess.Popen([sys.executable, "-m", "betavae.cli", "--root", str(project), "serve", "tiny",
-                              "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "betavae.cli", "--root", str(project), "serve", "tiny", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         assert serve.poll() is None, serve.stderr.read().decode()[-3000:]
@@ -147,13 +185,18 @@ def start_server(project) -> tuple[subprocess.Popen, int, int]:
 
 
 BAD_REQUESTS = [
-    ({"inputs": (np.ones((2, 28, 28, 1)) * 0.5).tolist()}, "images"),                 # not whole pixel values
+    ({"inputs": (np.ones((2, 28, 28, 1)) * 0.5).tolist()}, "images"),  # not whole pixel values
     ({"inputs": np.ones((2, 32, 32, 1), dtype=np.uint8).tolist()}, "expected images of shape (n, 28, 28, 1)"),
     ({"inputs": [["a", "b"]]}, "pixel values must be numbers"),
     ({"inputs": []}, "expected images of shape"),
-    ({"inputs": np.ones((2, 28, 28, 1), dtype=np.uint8).tolist(), "params": {"method": "bogus"}},
-     "params.method must be one of encode, decode, reconstruct"),
-    ({"inputs": np.ones((2, 7)).tolist(), "params": {"method": "decode"}}, "latents: expected finite numbers of shape (n, 4)"),
+    (
+        {"inputs": np.ones((2, 28, 28, 1), dtype=np.uint8).tolist(), "params": {"method": "bogus"}},
+        "params.method must be one of encode, decode, reconstruct",
+    ),
+    (
+        {"inputs": np.ones((2, 7)).tolist(), "params": {"method": "decode"}},
+        "latents: expected finite numbers of shape (n, 4)",
+    ),
 ]
 
 
@@ -170,8 +213,10 @@ def test_served_model_answers_refuses_and_stops_with_its_command(project, stop_s
             for payload, expected in BAD_REQUESTS:
                 status, body = post(port, payload)
                 # one line naming the problem, not MLflow's dump of the request's array
-                assert status == 400 and expected in body["message"], (payload if len(str(payload)) < 200 else
-                                                                       expected, body)
+                assert status == 400 and expected in body["message"], (
+                    payload if len(str(payload)) < 200 else expected,
+                    body,
+                )
                 assert "\n" not in body["message"] and len(body["message"]) < 300, body["message"]
         serve.send_signal(stop_signal)
         serve.wait(30)
@@ -192,8 +237,9 @@ def test_runs_of_dead_processes_on_this_host_are_closed_and_no_others(project):
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     orphan = start_run(client, experiment, "orphan", tags={OWNER_PID_TAG: dead.stdout.strip()})
     live = start_run(client, experiment, "live")  # owned by this process
-    elsewhere = start_run(client, experiment, "elsewhere", tags={OWNER_HOST_TAG: "another-host",
-                                                                  OWNER_PID_TAG: dead.stdout.strip()})
+    elsewhere = start_run(
+        client, experiment, "elsewhere", tags={OWNER_HOST_TAG: "another-host", OWNER_PID_TAG: dead.stdout.strip()}
+    )
     assert close_orphaned_runs(client, experiment) == [orphan.run_id]
     closed = client.get_run(orphan.run_id)
     assert closed.info.status == "KILLED"

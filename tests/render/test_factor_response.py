@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from tests.helpers.block_grid import BlockGrid
 from betavae.render.factor_response import factor_response, save_factor_response_png
 from betavae.render.figure import SIZES
+from tests.helpers.block_grid import BlockGrid
 
 
 def block_position_encoder(images: np.ndarray) -> np.ndarray:
@@ -25,8 +25,9 @@ def block_position_encoder(images: np.ndarray) -> np.ndarray:
 
 def test_heatmaps_hold_the_mean_activation_of_every_cell_per_group():
     data = BlockGrid()
-    response = factor_response(data, block_position_encoder, np.random.default_rng(0), x="x", y="y",
-                               group="size", samples_per_cell=3)
+    response = factor_response(
+        data, block_position_encoder, np.random.default_rng(0), x="x", y="y", group="size", samples_per_cell=3
+    )
     assert sorted(response.heatmaps) == [0, 1] and response.groups == [1.0, 2.0]
     ix, iy = np.meshgrid(np.arange(4), np.arange(4), indexing="ij")
     for size in (0, 1):
@@ -41,8 +42,9 @@ def test_heatmaps_hold_the_mean_activation_of_every_cell_per_group():
 def test_curves_average_over_the_factors_not_shown():
     data = BlockGrid()
     # no position axes: every factor but the group gets a curve; x and y average over the other classes
-    response = factor_response(data, block_position_encoder, np.random.default_rng(0), x="none", y="none",
-                               group=None, samples_per_value=4000)
+    response = factor_response(
+        data, block_position_encoder, np.random.default_rng(0), x="none", y="none", group=None, samples_per_value=4000
+    )
     assert response.heatmaps == {} and sorted(response.curves) == ["size", "x", "y"]
     size = response.curves["size"][0]  # (2 size classes, 3 latents)
     np.testing.assert_allclose(size[:, 1], [1.5, 11.5], atol=0.1)  # mean y class 1.5, + 10 per size class

@@ -11,7 +11,6 @@ import torch
 from PIL import Image
 
 from betavae.config import RenderConfig, expand_sweep
-from tests.helpers.block_grid import BlockGrid
 from betavae.models.priors import LpNestedISA
 from betavae.render.animation import active_latents, save_gif, traversal_frames
 from betavae.render.figure import SIZES
@@ -20,6 +19,7 @@ from betavae.render.samples import prior_of, sample_prior
 from betavae.render.sweep_plots import SweepPoint, by_beta, metrics_present
 from betavae.render.traversal import posterior_ranges, sweep_values, traversal_grid
 from betavae.training.engine import train
+from tests.helpers.block_grid import BlockGrid
 from tests.helpers.decoders import KnownDecoder, expected_pixel
 
 
@@ -29,11 +29,18 @@ def test_posterior_range_sweeps_each_latent_over_its_own_range():
     np.testing.assert_array_equal(ranges, [[0.0, 2.0], [-4.0, 4.0]])
     values = sweep_values([1, 0], 3, limit=9.0, ranges=ranges)
     np.testing.assert_array_equal(values, [[-4.0, 0.0, 4.0], [0.0, 1.0, 2.0]])
-    grid = traversal_grid(KnownDecoder(), np.zeros((2, 3, 1), np.uint8), 1, np.array([1, 0]), 9.0, 3,
-                          values=np.array([[-0.1, 0.0, 0.1], [0.0, 1.0, 2.0]]))
+    grid = traversal_grid(
+        KnownDecoder(),
+        np.zeros((2, 3, 1), np.uint8),
+        1,
+        np.array([1, 0]),
+        9.0,
+        3,
+        values=np.array([[-0.1, 0.0, 0.1], [0.0, 1.0, 2.0]]),
+    )
     for col, (v1, v0) in enumerate([(-0.1, 0.0), (0.0, 1.0), (0.1, 2.0)]):
-        assert (grid[0:2, 3 * col:3 * col + 3, 0] == expected_pixel(0.5 + 10 * v1)).all()  # z1 swept, z0 = 0.5
-        assert (grid[2:4, 3 * col:3 * col + 3, 0] == expected_pixel(v0 - 10.0)).all()  # z0 swept, z1 = -1
+        assert (grid[0:2, 3 * col : 3 * col + 3, 0] == expected_pixel(0.5 + 10 * v1)).all()  # z1 swept, z0 = 0.5
+        assert (grid[2:4, 3 * col : 3 * col + 3, 0] == expected_pixel(v0 - 10.0)).all()  # z0 swept, z1 = -1
 
 
 def test_gif_cycles_every_active_latent_forth_and_back(tmp_path):
@@ -56,9 +63,11 @@ def test_gif_cycles_every_active_latent_forth_and_back(tmp_path):
 
 
 def test_isa_prior_samples_come_from_its_own_sampler():
-    params = {"model": {"architecture": "mlp28", "latent_dim": 4},
-              "train": {"objective": "isa_vae", "beta": 1.0, "isa_layout": [2, 2], "isa_p0": 2.0, "isa_p": 0.8},
-              "sweep": {"grid": {}, "seeds": [0]}}
+    params = {
+        "model": {"architecture": "mlp28", "latent_dim": 4},
+        "train": {"objective": "isa_vae", "beta": 1.0, "isa_layout": [2, 2], "isa_p0": 2.0, "isa_p": 0.8},
+        "sweep": {"grid": {}, "seeds": [0]},
+    }
     run = expand_sweep(params, "tiny")[0]
     prior = prior_of(run, None)
     assert isinstance(prior, LpNestedISA) and prior.layout == (2, 2)
@@ -70,9 +79,11 @@ def test_isa_prior_samples_come_from_its_own_sampler():
 
 
 def test_sweep_points_pool_seeds_per_beta():
-    points = [SweepPoint("a", "beta_vae", 1.0, 0, {"mig.score": 0.1, "reconstruction.log_likelihood": -5}),
-              SweepPoint("b", "beta_vae", 1.0, 1, {"mig.score": 0.3, "reconstruction.log_likelihood": -6}),
-              SweepPoint("c", "beta_vae", 4.0, 0, {"mig.score": 0.5, "reconstruction.log_likelihood": -9})]
+    points = [
+        SweepPoint("a", "beta_vae", 1.0, 0, {"mig.score": 0.1, "reconstruction.log_likelihood": -5}),
+        SweepPoint("b", "beta_vae", 1.0, 1, {"mig.score": 0.3, "reconstruction.log_likelihood": -6}),
+        SweepPoint("c", "beta_vae", 4.0, 0, {"mig.score": 0.5, "reconstruction.log_likelihood": -9}),
+    ]
     assert metrics_present(points) == ["mig.score"]
     rows = by_beta(points, "mig.score")["beta_vae"]
     assert [r[0] for r in rows] == [1.0, 4.0] and [r[3] for r in rows] == [2, 1]
@@ -82,13 +93,23 @@ def test_sweep_points_pool_seeds_per_beta():
 @pytest.fixture(scope="module")
 def block_checkpoint(tmp_path_factory):
     """A 2-latent model trained for a few steps on the 8 x 8 block grid (small, real)."""
-    params = {"model": {"architecture": "mlp28", "latent_dim": 2},
-              "train": {"objective": "beta_vae", "beta": 4.0, "steps": 4, "batch_size": 8, "device": "cpu",
-                        "checkpoint_every": 4, "log_every": 2},
-              "sweep": {"grid": {}, "seeds": [0]}}
+    params = {
+        "model": {"architecture": "mlp28", "latent_dim": 2},
+        "train": {
+            "objective": "beta_vae",
+            "beta": 4.0,
+            "steps": 4,
+            "batch_size": 8,
+            "device": "cpu",
+            "checkpoint_every": 4,
+            "log_every": 2,
+        },
+        "sweep": {"grid": {}, "seeds": [0]},
+    }
     data = BlockGrid()
-    padded = SimpleNamespace(images=np.pad(data.images, ((0, 0), (0, 20), (0, 20), (0, 0))), max_pixel_value=1,
-                             digest="blocks")
+    padded = SimpleNamespace(
+        images=np.pad(data.images, ((0, 0), (0, 20), (0, 20), (0, 0))), max_pixel_value=1, digest="blocks"
+    )
     result = train(expand_sweep(params, "blocks")[0], padded, tmp_path_factory.mktemp("ckpt"), progress=False)
     return result.checkpoint, padded
 
@@ -111,8 +132,16 @@ def test_every_run_picture_has_its_fixed_size_and_repeats_byte_for_byte(block_ch
     settings = RenderConfig(steps=3, seed_images=2, kl_samples=32, seed=1, range="posterior")
     first = draw_run(checkpoint, Padded(), settings, tmp_path / "a", title="t", history=history)
     second = draw_run(checkpoint, Padded(), settings, tmp_path / "b", title="t", history=history)
-    assert set(first.paths) == {"traversal", "traversal_gif", "reconstructions", "prior_samples", "kl_per_latent",
-                                "losses", "factor_response", "latent_scatter"}
+    assert set(first.paths) == {
+        "traversal",
+        "traversal_gif",
+        "reconstructions",
+        "prior_samples",
+        "kl_per_latent",
+        "losses",
+        "factor_response",
+        "latent_scatter",
+    }
     for kind, path in first.paths.items():
         assert path.read_bytes() == second.paths[kind].read_bytes(), kind
         if kind != "traversal_gif":

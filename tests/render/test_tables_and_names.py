@@ -26,8 +26,10 @@ def _records():
 
 def test_comparison_rows_hold_parameters_and_only_the_scores_present():
     records = _records() + [dataclasses.replace(_records()[0], name="broken", status="diverged")]
-    scores = {"beta_vae-beta=1-seed=0": {"mig.score": 0.25, "reconstruction.log_likelihood": -10.0},
-              "beta_vae-beta=4-seed=0": {"mig.score": 0.5, "reconstruction.log_likelihood": float("nan")}}
+    scores = {
+        "beta_vae-beta=1-seed=0": {"mig.score": 0.25, "reconstruction.log_likelihood": -10.0},
+        "beta_vae-beta=4-seed=0": {"mig.score": 0.5, "reconstruction.log_likelihood": float("nan")},
+    }
     rows = comparison_rows(records, scores)
     assert [r["run"] for r in rows] == ["beta_vae-beta=1-seed=0", "beta_vae-beta=4-seed=0", "broken"]
     assert [r["train.beta"] for r in rows] == [1.0, 4.0, 1.0]
@@ -40,8 +42,10 @@ def test_comparison_rows_hold_parameters_and_only_the_scores_present():
 def test_dvc_plot_data_has_dot_free_columns_and_one_row_per_step(tmp_path):
     history = {"total": (np.array([10, 20]), np.array([5.0, 4.0])), "kl": (np.array([20]), np.array([1.5]))}
     with open(write_loss_csv(history, tmp_path / "loss.csv")) as f:
-        assert list(csv.DictReader(f)) == [{"step": "10", "kl": "", "total": "5.0"},
-                                           {"step": "20", "kl": "1.5", "total": "4.0"}]
+        assert list(csv.DictReader(f)) == [
+            {"step": "10", "kl": "", "total": "5.0"},
+            {"step": "20", "kl": "1.5", "total": "4.0"},
+        ]
     rows = comparison_rows(_records(), {"beta_vae-beta=1-seed=0": {"mig.score": 0.25}})
     with open(write_runs_csv(rows, tmp_path / "runs.csv")) as f:
         read = list(csv.DictReader(f))
@@ -53,9 +57,15 @@ def test_report_page_embeds_pictures_escapes_text_and_sorts_offline(tmp_path):
     Image.new("L", (4, 3), 128).save(picture)
     rows = comparison_rows(_records(), {})
     rows[0]["run"] = "<b>x</b>"
-    page = build_page(ReportInputs(dataset="tiny", comparison=rows, run_pictures={"<b>x</b>": {"traversal": picture}},
-                                   sweep_pictures={}, table={"score": "s", "rows": [
-                                       {"model": "VAE", "mean": 0.5, "std": 0.125, "num_scores": 2}]}))
+    page = build_page(
+        ReportInputs(
+            dataset="tiny",
+            comparison=rows,
+            run_pictures={"<b>x</b>": {"traversal": picture}},
+            sweep_pictures={},
+            table={"score": "s", "rows": [{"model": "VAE", "mean": 0.5, "std": 0.125, "num_scores": 2}]},
+        )
+    )
     assert page.count('src="data:image/png;base64,') == 1 and "<b>x</b>" not in page and "&lt;b&gt;x&lt;/b&gt;" in page
     assert "50.00 &plusmn; 12.50" in page and 'class="sortable"' in page and "addEventListener('click'" in page
     assert "http://" not in page and "https://" not in page  # nothing to fetch
@@ -63,8 +73,10 @@ def test_report_page_embeds_pictures_escapes_text_and_sorts_offline(tmp_path):
 
 def test_run_facts_for_the_mlflow_ui():
     when = datetime(2026, 11, 24, 9, 30, 12, tzinfo=UTC)
-    assert sweep_run_name("beta-sweep", {"train.beta": [1.0, 4.0], "model.latent_dim": [10]}, [0, 1], when) == \
-        "beta-sweep train.beta=1,4 model.latent_dim=10 seeds=0,1 2026-11-24T09:30:12Z"
+    assert (
+        sweep_run_name("beta-sweep", {"train.beta": [1.0, 4.0], "model.latent_dim": [10]}, [0, 1], when)
+        == "beta-sweep train.beta=1,4 model.latent_dim=10 seeds=0,1 2026-11-24T09:30:12Z"
+    )
     entry = dataset_input("dsprites", "ab" * 32, "file:///p/data/datasets/dsprites", {"num_images": 3})
     assert entry.dataset.digest == "ab" * 8 and entry.dataset.name == "dsprites"
     assert json.loads(entry.dataset.source) == {"uri": "file:///p/data/datasets/dsprites"}

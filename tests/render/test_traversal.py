@@ -18,8 +18,8 @@ def test_grid_rows_follow_the_order_and_columns_the_values():
     values = [-1.0, 0.0, 1.0]
     for col, v in enumerate(values):
         # row 0 sweeps z1 with z0 = 0.5; row 1 sweeps z0 with z1 = -1
-        row0 = grid[0:2, 3 * col:3 * col + 3, 0]
-        row1 = grid[2:4, 3 * col:3 * col + 3, 0]
+        row0 = grid[0:2, 3 * col : 3 * col + 3, 0]
+        row1 = grid[2:4, 3 * col : 3 * col + 3, 0]
         assert (row0 == expected_pixel(0.5 + 10.0 * v)).all()
         assert (row1 == expected_pixel(v - 10.0)).all()
 

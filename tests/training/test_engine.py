@@ -64,9 +64,17 @@ def test_resume_after_sigkill_reproduces_uninterrupted_weights(tmp_path):
     reference = train(run, data, tmp_path / "reference", progress=False)
 
     interrupted = tmp_path / "interrupted"
-    proc = subprocess.run([sys.executable, "-c", KILL_SCRIPT, str(interrupted)], cwd=Path(__file__).parents[2],
-                          capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[2] / "src"), str(Path(__file__).parents[2])])})
+    proc = subprocess.run(
+        [sys.executable, "-c", KILL_SCRIPT, str(interrupted)],
+        cwd=Path(__file__).parents[2],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[2] / "src"), str(Path(__file__).parents[2])]),
+        },
+    )
     assert proc.returncode == -9, proc.stderr
     assert load_checkpoint(interrupted / "last.pt")["step"] == 20
 
@@ -101,8 +109,7 @@ def test_checkpoint_trained_on_other_data_is_not_resumed(tmp_path):
     run = build_run_config(tiny_params(steps=10), "tiny")
     train(run, InMemoryImages(random_binary_images(64, 28), digest="a" * 64), tmp_path, progress=False)
     with pytest.raises(ConfigError, match="trained on other data"):
-        train(run, InMemoryImages(random_binary_images(64, 28, seed=1), digest="b" * 64), tmp_path,
-              progress=False)
+        train(run, InMemoryImages(random_binary_images(64, 28, seed=1), digest="b" * 64), tmp_path, progress=False)
 
 
 def test_non_finite_loss_stops_the_run_with_the_reason(tmp_path, tiny_images):
@@ -129,9 +136,10 @@ def test_torch_compile_trains_and_saves_plain_weights(tmp_path, tiny_images):
     """Compiled code draws its reparameterisation noise differently, so trajectories are not bitwise
     equal to eager ones; what must hold is that it learns and that checkpoints stay loadable."""
     totals = []
-    run = build_run_config(tiny_params(steps=60, batch_size=32, log_every=10, checkpoint_every=60, compile=True), "tiny")
-    result = train(run, tiny_images, tmp_path, on_metrics=lambda m, step: totals.append(m["total"]),
-                   progress=False)
+    run = build_run_config(
+        tiny_params(steps=60, batch_size=32, log_every=10, checkpoint_every=60, compile=True), "tiny"
+    )
+    result = train(run, tiny_images, tmp_path, on_metrics=lambda m, step: totals.append(m["total"]), progress=False)
     assert totals[-1] < 0.8 * totals[0]
     model, _ = model_from_checkpoint(result.checkpoint)  # no "_orig_mod." prefixes from the compiled wrapper
     eager = build_model(run.model, (28, 28, 1))

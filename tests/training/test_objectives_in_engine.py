@@ -30,34 +30,64 @@ Terms = dict[str, float]
 CASES: dict[str, tuple[dict, set[str], set[str], Callable[[Terms], float]]] = {
     "ae": ({"objective": "ae"}, set(), set(), lambda t: t["reconstruction"]),
     "vae": ({"objective": "vae"}, set(), set(), lambda t: t["reconstruction"] + t["kl"]),
-    "beta_vae": ({"objective": "beta_vae", "beta": 3.0}, set(), set(),
-                 lambda t: t["reconstruction"] + 3.0 * t["kl"]),
-    "beta_vae_b": ({"objective": "beta_vae_b", "gamma": 2.0, "capacity_max": 5.0, "capacity_steps": 4},
-                   {"capacity"}, set(),
-                   lambda t: t["reconstruction"] + 2.0 * abs(t["kl"] - t["capacity"])),
-    "beta_tcvae_mss": ({"objective": "beta_tcvae", "tc_estimator": "mss", "alpha": 0.5, "beta": 3.0,
-                        "gamma": 2.0}, {"mi", "tc", "dwkl"}, set(),
-                       lambda t: t["reconstruction"] + 0.5 * t["mi"] + 3.0 * t["tc"] + 2.0 * t["dwkl"]),
-    "beta_tcvae_mws": ({"objective": "beta_tcvae", "tc_estimator": "mws", "alpha": 0.5, "beta": 3.0,
-                        "gamma": 2.0}, {"mi", "tc", "dwkl"}, set(),
-                       lambda t: t["reconstruction"] + 0.5 * t["mi"] + 3.0 * t["tc"] + 2.0 * t["dwkl"]),
-    "factor_vae": ({"objective": "factor_vae", "gamma": 6.0}, {"tc", "discriminator_total",
-                                                               "discriminator_accuracy"}, set(),
-                   lambda t: t["reconstruction"] + t["kl"] + 6.0 * t["tc"]),
-    "isa_vae_fixed": ({"objective": "isa_vae", "beta": 2.0, "isa_layout": [2, 2], "isa_p0": 2.0,
-                       "isa_p": 1.5}, set(), {"isa_p0", "isa_p"},
-                      lambda t: t["reconstruction"] + 2.0 * t["kl"]),
-    "isa_vae_learned": ({"objective": "isa_vae", "beta": 2.0, "isa_layout": [2, 2], "isa_p0": 2.0,
-                         "isa_p": 1.5, "isa_learn_exponents": True}, {"isa_p0", "isa_p"}, set(),
-                        lambda t: t["reconstruction"] + 2.0 * t["kl"]),
-    "denoising_ae": ({"objective": "denoising_ae", "corruption": 0.3}, set(), set(),
-                     lambda t: t["reconstruction"]),
-    "sparse_ae": ({"objective": "sparse_ae", "sparsity_weight": 0.5}, {"code_l1"}, set(),
-                  lambda t: t["reconstruction"] + 0.5 * t["code_l1"]),
-    "k_sparse_ae": ({"objective": "k_sparse_ae", "sparsity_k": 2}, set(), set(),
-                    lambda t: t["reconstruction"]),
-    "contractive_ae": ({"objective": "contractive_ae", "contractive_weight": 0.5}, {"jacobian_frobenius_sq"},
-                       set(), lambda t: t["reconstruction"] + 0.5 * t["jacobian_frobenius_sq"]),
+    "beta_vae": ({"objective": "beta_vae", "beta": 3.0}, set(), set(), lambda t: t["reconstruction"] + 3.0 * t["kl"]),
+    "beta_vae_b": (
+        {"objective": "beta_vae_b", "gamma": 2.0, "capacity_max": 5.0, "capacity_steps": 4},
+        {"capacity"},
+        set(),
+        lambda t: t["reconstruction"] + 2.0 * abs(t["kl"] - t["capacity"]),
+    ),
+    "beta_tcvae_mss": (
+        {"objective": "beta_tcvae", "tc_estimator": "mss", "alpha": 0.5, "beta": 3.0, "gamma": 2.0},
+        {"mi", "tc", "dwkl"},
+        set(),
+        lambda t: t["reconstruction"] + 0.5 * t["mi"] + 3.0 * t["tc"] + 2.0 * t["dwkl"],
+    ),
+    "beta_tcvae_mws": (
+        {"objective": "beta_tcvae", "tc_estimator": "mws", "alpha": 0.5, "beta": 3.0, "gamma": 2.0},
+        {"mi", "tc", "dwkl"},
+        set(),
+        lambda t: t["reconstruction"] + 0.5 * t["mi"] + 3.0 * t["tc"] + 2.0 * t["dwkl"],
+    ),
+    "factor_vae": (
+        {"objective": "factor_vae", "gamma": 6.0},
+        {"tc", "discriminator_total", "discriminator_accuracy"},
+        set(),
+        lambda t: t["reconstruction"] + t["kl"] + 6.0 * t["tc"],
+    ),
+    "isa_vae_fixed": (
+        {"objective": "isa_vae", "beta": 2.0, "isa_layout": [2, 2], "isa_p0": 2.0, "isa_p": 1.5},
+        set(),
+        {"isa_p0", "isa_p"},
+        lambda t: t["reconstruction"] + 2.0 * t["kl"],
+    ),
+    "isa_vae_learned": (
+        {
+            "objective": "isa_vae",
+            "beta": 2.0,
+            "isa_layout": [2, 2],
+            "isa_p0": 2.0,
+            "isa_p": 1.5,
+            "isa_learn_exponents": True,
+        },
+        {"isa_p0", "isa_p"},
+        set(),
+        lambda t: t["reconstruction"] + 2.0 * t["kl"],
+    ),
+    "denoising_ae": ({"objective": "denoising_ae", "corruption": 0.3}, set(), set(), lambda t: t["reconstruction"]),
+    "sparse_ae": (
+        {"objective": "sparse_ae", "sparsity_weight": 0.5},
+        {"code_l1"},
+        set(),
+        lambda t: t["reconstruction"] + 0.5 * t["code_l1"],
+    ),
+    "k_sparse_ae": ({"objective": "k_sparse_ae", "sparsity_k": 2}, set(), set(), lambda t: t["reconstruction"]),
+    "contractive_ae": (
+        {"objective": "contractive_ae", "contractive_weight": 0.5},
+        {"jacobian_frobenius_sq"},
+        set(),
+        lambda t: t["reconstruction"] + 0.5 * t["jacobian_frobenius_sq"],
+    ),
 }
 
 
@@ -80,6 +110,7 @@ def _recorder(log: list[tuple[int, Terms]], stop_at: int | None = None):
         log.append((step, dict(metrics)))
         if step == stop_at:
             raise Interrupted(f"stopped at step {step}")
+
     return on_metrics
 
 
@@ -129,12 +160,21 @@ def test_every_objective_trains_and_logs_its_own_terms(case, tmp_path, tiny_imag
 
 
 def test_factor_vae_discriminator_trains_with_its_own_adam_and_resumes_exactly(tmp_path, tiny_images):
-    run = build_run_config(tiny_params(objective="factor_vae", gamma=6.0, discriminator_lr=2e-4,
-                                       discriminator_beta1=0.6, discriminator_beta2=0.95,
-                                       steps=8, log_every=1, checkpoint_every=4), "tiny")
+    run = build_run_config(
+        tiny_params(
+            objective="factor_vae",
+            gamma=6.0,
+            discriminator_lr=2e-4,
+            discriminator_beta1=0.6,
+            discriminator_beta2=0.95,
+            steps=8,
+            log_every=1,
+            checkpoint_every=4,
+        ),
+        "tiny",
+    )
     reference_log: list[tuple[int, Terms]] = []
-    reference = train(run, tiny_images, tmp_path / "reference", on_metrics=_recorder(reference_log),
-                      progress=False)
+    reference = train(run, tiny_images, tmp_path / "reference", on_metrics=_recorder(reference_log), progress=False)
     final = load_checkpoint(reference.checkpoint)
 
     mid, resumed, before, after = _interrupt_and_resume(run, tiny_images, tmp_path / "interrupted", stop_at=6)
@@ -174,12 +214,23 @@ def test_factor_vae_discriminator_trains_with_its_own_adam_and_resumes_exactly(t
 
 
 def test_isa_vae_learned_exponents_change_and_are_restored_on_resume(tmp_path, tiny_images):
-    run = build_run_config(tiny_params(objective="isa_vae", beta=2.0, isa_layout=[2, 2], isa_p0=2.0,
-                                       isa_p=1.5, isa_learn_exponents=True, lr=1e-2, steps=8,
-                                       log_every=1, checkpoint_every=4), "tiny")
+    run = build_run_config(
+        tiny_params(
+            objective="isa_vae",
+            beta=2.0,
+            isa_layout=[2, 2],
+            isa_p0=2.0,
+            isa_p=1.5,
+            isa_learn_exponents=True,
+            lr=1e-2,
+            steps=8,
+            log_every=1,
+            checkpoint_every=4,
+        ),
+        "tiny",
+    )
     reference_log: list[tuple[int, Terms]] = []
-    reference = train(run, tiny_images, tmp_path / "reference", on_metrics=_recorder(reference_log),
-                      progress=False)
+    reference = train(run, tiny_images, tmp_path / "reference", on_metrics=_recorder(reference_log), progress=False)
     final = load_checkpoint(reference.checkpoint)["objective"]
 
     mid_ckpt, resumed, _, after = _interrupt_and_resume(run, tiny_images, tmp_path / "interrupted", stop_at=6)
@@ -206,8 +257,18 @@ def test_isa_vae_learned_exponents_change_and_are_restored_on_resume(tmp_path, t
 
 def test_beta_vae_b_logs_the_capacity_of_the_step_its_terms_were_computed_at(tmp_path, tiny_images):
     c_max, c_steps = 3.0, 7
-    run = build_run_config(tiny_params(objective="beta_vae_b", gamma=2.0, capacity_max=c_max,
-                                       capacity_steps=c_steps, steps=12, log_every=1, checkpoint_every=5), "tiny")
+    run = build_run_config(
+        tiny_params(
+            objective="beta_vae_b",
+            gamma=2.0,
+            capacity_max=c_max,
+            capacity_steps=c_steps,
+            steps=12,
+            log_every=1,
+            checkpoint_every=5,
+        ),
+        "tiny",
+    )
     _, resumed, before, after = _interrupt_and_resume(run, tiny_images, tmp_path, stop_at=7)
     assert resumed.resumed_from_step == 5
     logged = before + after  # steps 1..7, then 6..12 again after resuming from 5

@@ -99,8 +99,9 @@ def test_keeping_freed_memory_serves_large_buffers_from_the_reused_heap():
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "src"), str(root)]), "OMP_NUM_THREADS": "1"}
     mapped = {}
     for mode in ("default", "keep"):
-        proc = subprocess.run([sys.executable, "-c", MAPPED_MB, mode], capture_output=True, text=True,
-                              timeout=120, env=env, check=True)
+        proc = subprocess.run(
+            [sys.executable, "-c", MAPPED_MB, mode], capture_output=True, text=True, timeout=120, env=env, check=True
+        )
         applied, megabytes = proc.stdout.split()
         mapped[mode] = int(megabytes)
         assert applied == ("True" if mode == "keep" else "None")
@@ -140,7 +141,11 @@ def test_cuda_bf16_run_keeps_data_and_batches_on_the_device_and_resumes_exactly(
 def test_cuda_compiled_bf16_run_learns(tmp_path):
     data = InMemoryImages(random_binary_images(256, 28))
     totals = []
-    run = build_run_config(tiny_params(steps=60, batch_size=32, log_every=10, checkpoint_every=60, device="cuda",
-                                       precision="bf16", compile=True), "tiny")
+    run = build_run_config(
+        tiny_params(
+            steps=60, batch_size=32, log_every=10, checkpoint_every=60, device="cuda", precision="bf16", compile=True
+        ),
+        "tiny",
+    )
     train(run, data, tmp_path, on_metrics=lambda m, step: totals.append(m["total"]), progress=False)
     assert totals[-1] < 0.8 * totals[0]

@@ -27,5 +27,15 @@ from betavae.config.sections import (
     TableConfig,
 )
 
-__all__ = ["EvaluateConfig", "RegisterConfig", "RenderConfig", "RunConfig", "SweepConfig", "TableConfig",
-           "TrainConfig", "build_run_config", "expand_sweep", "load_params"]
+__all__ = [
+    "EvaluateConfig",
+    "RegisterConfig",
+    "RenderConfig",
+    "RunConfig",
+    "SweepConfig",
+    "TableConfig",
+    "TrainConfig",
+    "build_run_config",
+    "expand_sweep",
+    "load_params",
+]

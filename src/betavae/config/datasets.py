@@ -94,20 +94,16 @@ class Checksum:
 
     def __post_init__(self) -> None:
         if self.algorithm not in ALGORITHMS:
-            raise ConfigError(
-                f"checksum algorithm must be one of {sorted(ALGORITHMS)}, got {self.algorithm!r}"
-            )
+            raise ConfigError(f"checksum algorithm must be one of {sorted(ALGORITHMS)}, got {self.algorithm!r}")
         if not isinstance(self.value, str):
             raise ConfigError(f"{self.algorithm} checksum must be a hex string, got {self.value!r}")
         value = self.value.strip().lower()
         length = ALGORITHMS[self.algorithm]
         if len(value) != length or any(c not in "0123456789abcdef" for c in value):
-            raise ConfigError(
-                f"{self.algorithm} checksum must be {length} hex digits, got {self.value!r}"
-            )
+            raise ConfigError(f"{self.algorithm} checksum must be {length} hex digits, got {self.value!r}")
         object.__setattr__(self, "value", value)
 
-    def new_hash(self) -> "hashlib._Hash":
+    def new_hash(self) -> hashlib._Hash:
         """A fresh hash object of this checksum's algorithm."""
         return hashlib.new(self.algorithm)
 
@@ -159,9 +155,7 @@ class DatasetSpec:
         return out
 
 
-def _checksums(
-    spec: Mapping[str, Any], where: str, kind: str
-) -> tuple[Checksum | None, dict[str, Checksum]]:
+def _checksums(spec: Mapping[str, Any], where: str, kind: str) -> tuple[Checksum | None, dict[str, Checksum]]:
     given = [a for a in ("sha256", "md5") if spec.get(a) is not None]
     if len(given) > 1:
         raise ConfigError(f"{where}: give either sha256 or md5, not both")

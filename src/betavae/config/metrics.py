@@ -56,11 +56,14 @@ __all__ = [
 ]
 
 
-def setting(default: Any, *, minimum: float | None = None, exclusive: bool = False,
-            choices: Sequence[str] | None = None) -> Any:
+def setting(
+    default: Any, *, minimum: float | None = None, exclusive: bool = False, choices: Sequence[str] | None = None
+) -> Any:
     """A settings field: its default, and the lower bound (strict with `exclusive`) or allowed values."""
-    return dataclasses.field(default=default, metadata={"minimum": minimum, "exclusive": exclusive,
-                                                        "choices": tuple(choices) if choices else None})
+    return dataclasses.field(
+        default=default,
+        metadata={"minimum": minimum, "exclusive": exclusive, "choices": tuple(choices) if choices else None},
+    )
 
 
 @dataclass(frozen=True)
@@ -168,17 +171,28 @@ class Higgins2017Params(MetricSettings):
         name = self.metric
         if self.protocol != "higgins2017":
             raise ConfigError(f"{name}.protocol must be 'higgins2017' here, got {self.protocol!r}")
-        for key, low in (("batch_size", 1), ("num_train", 1), ("num_eval", 1), ("classifier_batch_size", 1),
-                         ("max_epochs", 1), ("patience", 1)):
+        for key, low in (
+            ("batch_size", 1),
+            ("num_train", 1),
+            ("num_eval", 1),
+            ("classifier_batch_size", 1),
+            ("max_epochs", 1),
+            ("patience", 1),
+        ):
             require_int(f"{name}.{key}", getattr(self, key), low)
         if self.classifier not in HIGGINS2017_CLASSIFIERS:
-            raise ConfigError(f"{name}.classifier must be one of {', '.join(HIGGINS2017_CLASSIFIERS)}; "
-                              f"got {self.classifier!r}")
+            raise ConfigError(
+                f"{name}.classifier must be one of {', '.join(HIGGINS2017_CLASSIFIERS)}; got {self.classifier!r}"
+            )
         require_number(f"{name}.lr", self.lr, 0.0, exclusive=True)
         require_number(f"{name}.tol", self.tol, 0.0)
         names = self.factors
-        if isinstance(names, str) or not isinstance(names, (list, tuple)) or \
-                not all(isinstance(n, str) and n for n in names) or len(set(names)) != len(names):
+        if (
+            isinstance(names, str)
+            or not isinstance(names, (list, tuple))
+            or not all(isinstance(n, str) and n for n in names)
+            or len(set(names)) != len(names)
+        ):
             raise ConfigError(f"{name}.factors must be a list of distinct factor names, got {names!r}")
         object.__setattr__(self, "factors", tuple(names))
 
@@ -203,6 +217,7 @@ def beta_vae_protocol(params: Mapping[str, Any]) -> str:
 
 # ---- FactorVAE score (Kim & Mnih 2018, Sec. 4): betavae.metrics.factor_vae
 
+
 @dataclass(frozen=True)
 class FactorVAEParams(MetricSettings):
     """Settings of the FactorVAE score; defaults are the reference study's."""
@@ -221,6 +236,7 @@ class FactorVAEParams(MetricSettings):
 
 
 # ---- Mutual Information Gap (Chen et al. 2018, Eq. 6): betavae.metrics.mig
+
 
 @dataclass(frozen=True)
 class MIGParams(MetricSettings):
@@ -256,6 +272,7 @@ class DCIParams(SplitSettings):
 
 # ---- SAP (Kumar et al. 2018): betavae.metrics.sap
 
+
 @dataclass(frozen=True)
 class SAPParams(SplitSettings):
     """Settings of SAP; defaults are the reference study's."""
@@ -267,6 +284,7 @@ class SAPParams(SplitSettings):
 
 
 # ---- Modularity and explicitness (Ridgeway & Mozer 2018): betavae.metrics.modularity
+
 
 @dataclass(frozen=True)
 class ModularityParams(SplitSettings):
@@ -304,14 +322,16 @@ class UDRParams(MetricSettings):
 
 #: The metrics an `evaluate` profile may name, in the order the suite runs them, with their settings
 #: (the BetaVAE score's default protocol; ``protocol: higgins2017`` selects :class:`Higgins2017Params`).
-METRIC_SETTINGS: Mapping[str, type[MetricSettings]] = types.MappingProxyType({
-    "beta_vae": BetaVAEParams,
-    "factor_vae": FactorVAEParams,
-    "mig": MIGParams,
-    "dci": DCIParams,
-    "sap": SAPParams,
-    "modularity": ModularityParams,
-})
+METRIC_SETTINGS: Mapping[str, type[MetricSettings]] = types.MappingProxyType(
+    {
+        "beta_vae": BetaVAEParams,
+        "factor_vae": FactorVAEParams,
+        "mig": MIGParams,
+        "dci": DCIParams,
+        "sap": SAPParams,
+        "modularity": ModularityParams,
+    }
+)
 
 
 def _check_names(params: Mapping[str, Any]) -> None:
@@ -319,10 +339,14 @@ def _check_names(params: Mapping[str, Any]) -> None:
         raise ConfigError(f"metric params must map metric names to settings, got {type(params).__name__}")
     unknown = sorted(set(params) - set(METRIC_SETTINGS))
     if unknown:
-        hint = " (reconstruction measures need the model: use betavae.evaluation.reconstruction)" \
-            if "reconstruction" in unknown else ""
-        raise ConfigError(f"unknown metric(s) {', '.join(unknown)}; expected some of "
-                          f"{', '.join(METRIC_SETTINGS)}{hint}")
+        hint = (
+            " (reconstruction measures need the model: use betavae.evaluation.reconstruction)"
+            if "reconstruction" in unknown
+            else ""
+        )
+        raise ConfigError(
+            f"unknown metric(s) {', '.join(unknown)}; expected some of {', '.join(METRIC_SETTINGS)}{hint}"
+        )
     for name, settings in params.items():
         if settings is not None and not isinstance(settings, Mapping):
             raise ConfigError(f"settings of metric {name} must be a mapping, got {settings!r}")

@@ -40,8 +40,7 @@ class ModelConfig:
         require_choice("model.architecture", self.architecture, ARCHITECTURES, "architecture")
         require_int("model.latent_dim", self.latent_dim, 1)
         require_choice("model.likelihood", self.likelihood, LIKELIHOODS, "likelihood")
-        require_choice("model.gaussian_variance", self.gaussian_variance, GAUSSIAN_VARIANCES,
-                       "Gaussian variance mode")
+        require_choice("model.gaussian_variance", self.gaussian_variance, GAUSSIAN_VARIANCES, "Gaussian variance mode")
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ModelConfig:

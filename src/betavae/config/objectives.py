@@ -219,12 +219,26 @@ class ContractiveAEConfig(ObjectiveConfig):
     contractive_weight: float = 1e-3
 
 
-OBJECTIVE_CONFIGS: dict[str, type[ObjectiveConfig]] = {c.name: c for c in (
-    AEConfig, VAEConfig, BetaVAEConfig, CapacityConfig, BetaTCVAEConfig, FactorVAEConfig, ISAVAEConfig,
-    DenoisingAEConfig, SparseAEConfig, KSparseAEConfig, ContractiveAEConfig)}
+OBJECTIVE_CONFIGS: dict[str, type[ObjectiveConfig]] = {
+    c.name: c
+    for c in (
+        AEConfig,
+        VAEConfig,
+        BetaVAEConfig,
+        CapacityConfig,
+        BetaTCVAEConfig,
+        FactorVAEConfig,
+        ISAVAEConfig,
+        DenoisingAEConfig,
+        SparseAEConfig,
+        KSparseAEConfig,
+        ContractiveAEConfig,
+    )
+}
 OBJECTIVES: tuple[str, ...] = tuple(OBJECTIVE_CONFIGS)
 OBJECTIVE_KEYS: frozenset[str] = frozenset({"objective"}) | frozenset(
-    f.name for c in OBJECTIVE_CONFIGS.values() for f in dataclasses.fields(c))
+    f.name for c in OBJECTIVE_CONFIGS.values() for f in dataclasses.fields(c)
+)
 
 
 def _owners(key: str) -> list[str]:

@@ -14,8 +14,10 @@ from typing import Any
 from betavae.config.sections import RegisterConfig
 from betavae.errors import ConfigError
 
-RENAMED = ("data.dataset was replaced by data.train_on, a list of the datasets to train on: "
-           "rename `dataset: {old}` to `train_on: [{old}]` under `data:` in params.yaml")
+RENAMED = (
+    "data.dataset was replaced by data.train_on, a list of the datasets to train on: "
+    "rename `dataset: {old}` to `train_on: [{old}]` under `data:` in params.yaml"
+)
 
 
 def datasets_to_train(params: Mapping[str, Any]) -> list[str]:
@@ -39,8 +41,9 @@ def datasets_to_train(params: Mapping[str, Any]) -> list[str]:
         raise ConfigError(f"data.datasets must map dataset names to their definitions, got {known!r}")
     unknown = [n for n in names if n not in known]
     if unknown:
-        raise ConfigError(f"data.train_on names {unknown}, which data.datasets does not define; "
-                          f"defined: {sorted(known)}")
+        raise ConfigError(
+            f"data.train_on names {unknown}, which data.datasets does not define; defined: {sorted(known)}"
+        )
     return names
 
 
@@ -67,8 +70,9 @@ def register_config(params: Mapping[str, Any], dataset: str) -> RegisterConfig:
         raise ConfigError(f"register.datasets.{dataset} may set metric and mode only, got {own!r}")
     cfg = RegisterConfig.from_dict({**section, **own})
     if cfg.alias != "champion":
-        raise ConfigError(f"register.alias must be champion (the gate gives a worse version the alias "
-                          f"challenger), got {cfg.alias!r}")
+        raise ConfigError(
+            f"register.alias must be champion (the gate gives a worse version the alias challenger), got {cfg.alias!r}"
+        )
     return cfg
 
 

@@ -59,8 +59,19 @@ class TrainConfig:
     num_threads: int | str = "auto"  # torch intra-op threads; auto = every core free to the process
 
     KEYS = frozenset(
-        {"steps", "batch_size", "optimizer", "lr", "seed", "device", "precision", "compile",
-         "checkpoint_every", "log_every", "num_threads"}
+        {
+            "steps",
+            "batch_size",
+            "optimizer",
+            "lr",
+            "seed",
+            "device",
+            "precision",
+            "compile",
+            "checkpoint_every",
+            "log_every",
+            "num_threads",
+        }
     )
     # Where the run executes, not what it computes: left out of the digest, so a checkpoint resumes under
     # another thread count.
@@ -117,8 +128,11 @@ class RunConfig:
     def flat_params(self) -> dict[str, Any]:
         """All settings as `section.key` pairs, the form MLflow stores as run parameters."""
         flat: dict[str, Any] = {"data.dataset": self.dataset}
-        for section, values in (("model", asdict(self.model)), ("train", self.objective.to_dict()),
-                                ("train", asdict(self.train))):
+        for section, values in (
+            ("model", asdict(self.model)),
+            ("train", self.objective.to_dict()),
+            ("train", asdict(self.train)),
+        ):
             for key, value in values.items():
                 flat[f"{section}.{key}"] = value
         return flat
@@ -184,8 +198,7 @@ class SweepConfig:
         return cls(grid=clean, seeds=tuple(seeds), name=name)
 
 
-def build_run_config(params: Mapping[str, Any], dataset: str,
-                     overrides: Mapping[str, Any] | None = None) -> RunConfig:
+def build_run_config(params: Mapping[str, Any], dataset: str, overrides: Mapping[str, Any] | None = None) -> RunConfig:
     """Validate `model` and `train` of `params` (after `overrides`) into the RunConfig of a run on `dataset`.
 
     `dataset` is chosen by the caller (a stage: one of `data.train_on`, see
@@ -212,8 +225,9 @@ def build_run_config(params: Mapping[str, Any], dataset: str,
     check_keys("train", train_section, TrainConfig.KEYS | OBJECTIVE_KEYS | {"keep_checkpoints"})
     objective = ObjectiveConfig.from_dict({k: v for k, v in train_section.items() if k in OBJECTIVE_KEYS})
     train = TrainConfig.from_dict({k: v for k, v in train_section.items() if k in TrainConfig.KEYS})
-    return RunConfig(dataset=dataset, model=model, objective=objective, train=train,
-                     overrides=tuple((overrides or {}).items()))
+    return RunConfig(
+        dataset=dataset, model=model, objective=objective, train=train, overrides=tuple((overrides or {}).items())
+    )
 
 
 def expand_sweep(params: Mapping[str, Any], dataset: str) -> list[RunConfig]:

@@ -43,12 +43,23 @@ class TableConfig:
     params: Mapping[str, Any] = field(default_factory=dict)  # overrides the profile's settings of `metric`
     identity_factor: str = "shape"  # A.3: ICA is fitted per pair of this factor's classes
 
-    KEYS = frozenset({"metric", "score", "classifier_seeds", "keep_fraction", "baselines", "fit_samples", "params",
-                      "identity_factor"})
+    KEYS = frozenset(
+        {
+            "metric",
+            "score",
+            "classifier_seeds",
+            "keep_fraction",
+            "baselines",
+            "fit_samples",
+            "params",
+            "identity_factor",
+        }
+    )
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any] | None, *, metrics: Mapping[str, Any] | None = None,
-                  profile: str = "") -> TableConfig:
+    def from_dict(
+        cls, d: Mapping[str, Any] | None, *, metrics: Mapping[str, Any] | None = None, profile: str = ""
+    ) -> TableConfig:
         """Validate `evaluate.table`; with `metrics` (the chosen profile's), `table.metric` must be one."""
         d = section_dict("evaluate.table", d)
         check_keys("evaluate.table", d, cls.KEYS)
@@ -59,8 +70,11 @@ class TableConfig:
             if name not in ALL_BASELINES:
                 raise ConfigError(f"evaluate.table.baselines: unknown baseline {name!r}; expected {ALL_BASELINES}")
         seeds = d.get("classifier_seeds", list(cls.classifier_seeds))
-        if not isinstance(seeds, list) or not seeds or not all(
-                isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds):
+        if (
+            not isinstance(seeds, list)
+            or not seeds
+            or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)
+        ):
             raise ConfigError(f"evaluate.table.classifier_seeds must be a non-empty list of ints >= 0, got {seeds!r}")
         keep = d.get("keep_fraction", cls.keep_fraction)
         if isinstance(keep, bool) or not isinstance(keep, (int, float)) or not 0 < keep <= 1:
@@ -70,11 +84,14 @@ class TableConfig:
                 raise ConfigError(f"evaluate.table.{key} must name a {key}, got {d.get(key)!r}")
         metric = d.get("metric", cls.metric)
         if metrics is not None and metric not in metrics:
-            raise ConfigError(f"evaluate.table.metric {metric!r} is not in the evaluate profile "
-                              f"{profile!r} ({sorted(metrics)})")
+            raise ConfigError(
+                f"evaluate.table.metric {metric!r} is not in the evaluate profile {profile!r} ({sorted(metrics)})"
+            )
         overrides = d.get("params") or {}
         if not isinstance(overrides, Mapping):
-            raise ConfigError(f"evaluate.table.params must map settings of the table's metric to values, got {overrides!r}")
+            raise ConfigError(
+                f"evaluate.table.params must map settings of the table's metric to values, got {overrides!r}"
+            )
         try:
             metric_settings.describe({metric: dict(overrides)})  # names and values, before any work
         except ConfigError as exc:
@@ -82,10 +99,16 @@ class TableConfig:
         identity = d.get("identity_factor", cls.identity_factor)
         if not isinstance(identity, str) or not identity:
             raise ConfigError(f"evaluate.table.identity_factor must be a factor name, got {identity!r}")
-        table = cls(metric=metric, score=d.get("score", cls.score), classifier_seeds=tuple(seeds),
-                    keep_fraction=float(keep), baselines=tuple(names),
-                    fit_samples=require_int("evaluate.table.fit_samples", d.get("fit_samples", cls.fit_samples), 1),
-                    params=dict(overrides), identity_factor=identity)
+        table = cls(
+            metric=metric,
+            score=d.get("score", cls.score),
+            classifier_seeds=tuple(seeds),
+            keep_fraction=float(keep),
+            baselines=tuple(names),
+            fit_samples=require_int("evaluate.table.fit_samples", d.get("fit_samples", cls.fit_samples), 1),
+            params=dict(overrides),
+            identity_factor=identity,
+        )
         if metrics is not None:
             table.metric_params(metrics)  # the profile's settings with the overrides, checked together
         return table
@@ -145,8 +168,9 @@ class EvaluateConfig:
         return cls(
             seed=require_int("evaluate.seed", d.get("seed", 0), 0),
             metrics={k: dict(v or {}) for k, v in metrics.items()},
-            reconstruction_samples=require_int("evaluate.reconstruction_samples",
-                                               d.get("reconstruction_samples", 2048), 0),
+            reconstruction_samples=require_int(
+                "evaluate.reconstruction_samples", d.get("reconstruction_samples", 2048), 0
+            ),
             profile=profile,
             table=TableConfig.from_dict(d.get("table"), metrics=metrics, profile=profile),
             udr=dict(udr_settings),

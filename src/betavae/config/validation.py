@@ -16,7 +16,16 @@ from betavae.errors import ConfigError
 
 C = TypeVar("C")
 
-__all__ = ["check_keys", "section_dict", "from_mapping", "require_bool", "require_choice", "require_int", "require_number", "require_threads"]
+__all__ = [
+    "check_keys",
+    "section_dict",
+    "from_mapping",
+    "require_bool",
+    "require_choice",
+    "require_int",
+    "require_number",
+    "require_threads",
+]
 
 
 def section_dict(section: str, d: Any) -> dict[str, Any]:
@@ -47,14 +56,24 @@ def require_int(key: str, value: Any, minimum: int) -> int:
     return int(value)
 
 
-def require_number(key: str, value: Any, minimum: float | None = None, *, exclusive: bool = False,
-                   maximum: float | None = None, max_exclusive: bool = False) -> float:
+def require_number(
+    key: str,
+    value: Any,
+    minimum: float | None = None,
+    *,
+    exclusive: bool = False,
+    maximum: float | None = None,
+    max_exclusive: bool = False,
+) -> float:
     """`value` as a float, or ConfigError unless it is a finite number within the bounds.
 
     `exclusive` / `max_exclusive` make the lower / upper bound strict.
     """
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(value):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, np.integer, np.floating))
+        or not math.isfinite(value)
+    ):
         raise ConfigError(f"{key} must be a finite number, got {value!r}")
     if minimum is not None and (value < minimum or (exclusive and value == minimum)):
         raise ConfigError(f"{key} must be {'>' if exclusive else '>='} {minimum}, got {value}")
@@ -99,8 +118,11 @@ def from_mapping(cls: type[C], section: str, d: Mapping[str, Any] | None, *, wha
         raise ConfigError(f"{section} must be a mapping, got {type(d).__name__}")
     fields = dataclasses.fields(cls)  # type: ignore[arg-type]
     check_keys(section, d, {f.name for f in fields}, what)
-    missing = [f.name for f in fields
-               if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING and f.name not in d]
+    missing = [
+        f.name
+        for f in fields
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING and f.name not in d
+    ]
     if missing:
         raise ConfigError(f"{section}: missing required key(s) {', '.join(f'{section}.{k}' for k in missing)}")
     return cls(**dict(d))

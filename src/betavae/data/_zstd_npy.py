@@ -66,8 +66,16 @@ def load_array(path: Path) -> np.ndarray:
                 filled += got
             if stream.read(1):
                 raise DataError(f"{path}: trailing bytes after {view.nbytes} data bytes")
-    except (OSError, ValueError, EOFError, SyntaxError, TypeError, MemoryError, tokenize.TokenError,
-            pa.ArrowException) as exc:  # numpy's header parser raises several types on damaged headers
+    except (
+        OSError,
+        ValueError,
+        EOFError,
+        SyntaxError,
+        TypeError,
+        MemoryError,
+        tokenize.TokenError,
+        pa.ArrowException,
+    ) as exc:  # numpy's header parser raises several types on damaged headers
         raise DataError(f"{path}: not a readable zstd-compressed .npy file ({type(exc).__name__}: {exc})") from exc
     return out
 

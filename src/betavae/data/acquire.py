@@ -212,7 +212,9 @@ def acquire_dataset(
     root = Path(project_root).expanduser().resolve()
     allow = parsed.allow_outside_project
     data_root = resolve_inside(data_root, root, allow_outside=allow, what="data root")
-    cache = resolve_inside(cache_dir or data_root.parent / "downloads", root, allow_outside=allow, what="download cache")
+    cache = resolve_inside(
+        cache_dir or data_root.parent / "downloads", root, allow_outside=allow, what="download cache"
+    )
     target = data_root / name
     data_root.mkdir(parents=True, exist_ok=True)
     _remove_stale(data_root, name)

@@ -126,7 +126,8 @@ def compare_datasets(candidate_dir: Path | str, reference_dir: Path | str, *, nu
     names = tuple(ref_manifest["factor_names"])
     if tuple(cand_manifest["factor_names"]) != names:
         raise DataError(
-            f"factor names differ: {candidate_dir} has {cand_manifest['factor_names']}, {reference_dir} has {list(names)}"
+            f"factor names differ: {candidate_dir} has {cand_manifest['factor_names']}, "
+            f"{reference_dir} has {list(names)}"
         )
     if cand_manifest["observation_shape"] != ref_manifest["observation_shape"]:
         raise DataError(
@@ -153,8 +154,14 @@ def compare_datasets(candidate_dir: Path | str, reference_dir: Path | str, *, nu
         stop = start + _CHUNK
         iou[start:stop] = iou_packed(ref_bits[start:stop], cand_bits[cand_index[start:stop]])
 
-    report = iou_report(iou, ref_classes, names, tuple(int(s) for s in ref_manifest["factor_sizes"]),
-                        num_worst=num_worst, candidate_index=cand_index)
+    report = iou_report(
+        iou,
+        ref_classes,
+        names,
+        tuple(int(s) for s in ref_manifest["factor_sizes"]),
+        num_worst=num_worst,
+        candidate_index=cand_index,
+    )
     report["factor_value_mismatches"] = _value_mismatches(cand_manifest, ref_manifest, ref_classes)
     for mismatch in report["factor_value_mismatches"]:
         log.warning("factor value mismatch: %s", mismatch)
@@ -182,7 +189,10 @@ def _value_mismatches(cand: dict[str, Any], ref: dict[str, Any], ref_classes: np
         cand_values = np.asarray(cand["factor_values"][k], dtype=np.float64)
         for c in np.unique(ref_classes[:, k]):
             if not math.isclose(ref_values[c], cand_values[c], rel_tol=0.0, abs_tol=1e-6):
-                out.append(f"factor {name!r} class {int(c)}: reference {float(ref_values[c])!r}, candidate {float(cand_values[c])!r}")
+                out.append(
+                    f"factor {name!r} class {int(c)}: reference {float(ref_values[c])!r}, "
+                    f"candidate {float(cand_values[c])!r}"
+                )
     return out
 
 
@@ -197,4 +207,3 @@ def write_report(report: dict[str, Any], path: Path | str) -> Path:
     finally:
         temp.unlink(missing_ok=True)
     return path
-

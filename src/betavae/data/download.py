@@ -12,7 +12,6 @@ import hashlib
 import http.client
 import logging
 import os
-import socket
 import time
 import urllib.error
 import urllib.parse
@@ -117,7 +116,7 @@ def _open_source(
             response = urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 (scheme checked)
         except urllib.error.HTTPError as exc:
             raise DataError(f"download failed: HTTP {exc.code} {exc.reason} from {source}") from exc
-        except (urllib.error.URLError, TimeoutError, socket.timeout, ConnectionError) as exc:
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
             reason = getattr(exc, "reason", exc)
             raise _TransientError(f"download failed: cannot reach {source}: {reason}") from exc
         content_type = response.headers.get("Content-Type", "")
@@ -143,9 +142,7 @@ def _open_source(
     return handle, path.stat().st_size, str(path)
 
 
-def _stream_to(
-    stream: BinaryIO, target: BinaryIO, digest: "hashlib._Hash | None", chunk_size: int
-) -> Iterator[int]:
+def _stream_to(stream: BinaryIO, target: BinaryIO, digest: hashlib._Hash | None, chunk_size: int) -> Iterator[int]:
     """Copy ``stream`` to ``target`` chunk by chunk, updating ``digest``; yield bytes copied so far."""
     received = 0
     while True:
@@ -190,12 +187,12 @@ def _fetch_once(
                     if progress is not None:
                         progress(received, expected)
                     if received >= next_log:
-                        log.info("%s: %d MiB of %s", shown, received >> 20, f"{expected >> 20} MiB" if expected else "?")
+                        log.info(
+                            "%s: %d MiB of %s", shown, received >> 20, f"{expected >> 20} MiB" if expected else "?"
+                        )
                         next_log += _LOG_EVERY
-            except (TimeoutError, socket.timeout, ConnectionError) as exc:
-                raise _TransientError(
-                    f"download failed after {received} bytes from {shown}: {exc}"
-                ) from exc
+            except (TimeoutError, ConnectionError) as exc:
+                raise _TransientError(f"download failed after {received} bytes from {shown}: {exc}") from exc
             out.flush()
             os.fsync(out.fileno())
         if expected is not None and received != expected:

@@ -269,13 +269,16 @@ def classes_from_values(latents_values: np.ndarray) -> np.ndarray:
     lat = np.asarray(latents_values, dtype=np.float64)
     if lat.ndim != 2 or lat.shape[1] != 6:
         raise ValueError(f"latents_values must have shape (n, 6), got {lat.shape}")
-    return np.stack([
-        np.rint(lat[:, 1] - 1),
-        np.rint((lat[:, 2] - 0.5) / 0.1),
-        np.rint(lat[:, 3] / (2 * np.pi / 39)),
-        np.rint(lat[:, 4] * 31),
-        np.rint(lat[:, 5] * 31),
-    ], axis=1).astype(np.int64)
+    return np.stack(
+        [
+            np.rint(lat[:, 1] - 1),
+            np.rint((lat[:, 2] - 0.5) / 0.1),
+            np.rint(lat[:, 3] / (2 * np.pi / 39)),
+            np.rint(lat[:, 4] * 31),
+            np.rint(lat[:, 5] * 31),
+        ],
+        axis=1,
+    ).astype(np.int64)
 
 
 def all_classes() -> np.ndarray:

@@ -21,12 +21,20 @@ import numpy as np
 
 from betavae.errors import DataError
 
-__all__ = ["FactorGrid", "GroundTruthData", "all_grid_classes", "checked_classes", "grid_classes", "grid_index",
-           "grid_strides"]
+__all__ = [
+    "FactorGrid",
+    "GroundTruthData",
+    "all_grid_classes",
+    "checked_classes",
+    "grid_classes",
+    "grid_index",
+    "grid_strides",
+]
 
 
-def checked_classes(classes: np.ndarray, names: Sequence[str], sizes: Sequence[int],
-                    what: str = "factors") -> np.ndarray:
+def checked_classes(
+    classes: np.ndarray, names: Sequence[str], sizes: Sequence[int], what: str = "factors"
+) -> np.ndarray:
     """`classes` as int64 (n, k) with every entry inside its factor's range, or a DataError naming the
     first bad entry (row, factor, value and the range it must lie in)."""
     arr = np.asarray(classes)
@@ -39,8 +47,9 @@ def checked_classes(classes: np.ndarray, names: Sequence[str], sizes: Sequence[i
     bad = (arr < 0) | (arr >= bounds)
     if bad.any():
         row, col = (int(v) for v in np.argwhere(bad)[0])
-        raise DataError(f"factor {names[col]!r} class {int(arr[row, col])} in row {row} is outside "
-                        f"0..{int(bounds[col]) - 1}")
+        raise DataError(
+            f"factor {names[col]!r} class {int(arr[row, col])} in row {row} is outside 0..{int(bounds[col]) - 1}"
+        )
     return arr
 
 

@@ -180,12 +180,18 @@ def check_dataset(dataset_dir: Path | str, docs_dir: Path | str) -> ValidationRe
     verdict.unlink(missing_ok=True)
     if report.success:
         fields = report.to_dict()
-        write_json(verdict, {"images_sha256": storage.images_digest(manifest),
-                             **{k: fields[k] for k in ("dataset", "success", "num_rows", "outcomes")}})
+        write_json(
+            verdict,
+            {
+                "images_sha256": storage.images_digest(manifest),
+                **{k: fields[k] for k in ("dataset", "success", "num_rows", "outcomes")},
+            },
+        )
     if not report.success:
         named = [o.describe() for o in report.failed] + list(problems)
         raise DataValidationError(
-            f"dataset {report.dataset!r} ({dataset_dir}) failed {len(named)} check(s): " + "; ".join(named)
+            f"dataset {report.dataset!r} ({dataset_dir}) failed {len(named)} check(s): "
+            + "; ".join(named)
             + f". Data Docs: {docs_index}"
         )
     return report

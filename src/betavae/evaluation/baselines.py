@@ -30,8 +30,19 @@ from betavae.data.ground_truth import GroundTruthData
 from betavae.errors import ConfigError, DataError
 from betavae.metrics.cache import DEFAULT_BATCH_SIZE, ObservationEncoder
 
-__all__ = ["BASELINES", "FactorCodes", "FittedProjection", "PixelCodes", "RawPixelSource", "build", "ground_truth",
-           "ica", "ica_pairwise", "pca", "raw_pixels"]
+__all__ = [
+    "BASELINES",
+    "FactorCodes",
+    "FittedProjection",
+    "PixelCodes",
+    "RawPixelSource",
+    "build",
+    "ground_truth",
+    "ica",
+    "ica_pairwise",
+    "pca",
+    "raw_pixels",
+]
 
 ENCODINGS = ("index", "onehot")
 
@@ -54,8 +65,9 @@ class FactorCodes:
         bad = (factors < 0) | (factors >= np.asarray(self.factor_sizes))
         if bad.any():
             row, col = (int(v) for v in np.argwhere(bad)[0])
-            raise DataError(f"factor {col} class {factors[row, col]} in row {row} is outside "
-                            f"0..{self.factor_sizes[col] - 1}")
+            raise DataError(
+                f"factor {col} class {factors[row, col]} in row {row} is outside 0..{self.factor_sizes[col] - 1}"
+            )
         if self.encoding == "index":
             return factors.astype(np.float64)
         out = np.zeros((factors.shape[0], sum(self.factor_sizes)))
@@ -108,24 +120,28 @@ class RawPixelSource:
     def _images(self, factors: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
         """uint8 images (n, H*W*C) of `factors` (n, k), drawn in the encoder's batches."""
         step = self._encoder.batch_size
-        parts = [self.data.sample_observations_from_factors(factors[start:start + step], rng)
-                 for start in range(0, factors.shape[0], step)]
+        parts = [
+            self.data.sample_observations_from_factors(factors[start : start + step], rng)
+            for start in range(0, factors.shape[0], step)
+        ]
         images = np.concatenate(parts) if len(parts) > 1 else parts[0]
         if images.dtype != np.uint8:
             raise DataError(f"raw-pixel codes need uint8 images, got {images.dtype}")
         return images.reshape(images.shape[0], -1)
 
-    def mean_abs_difference(self, first: np.ndarray, second: np.ndarray,
-                            rng: np.random.Generator | None = None) -> np.ndarray:
+    def mean_abs_difference(
+        self, first: np.ndarray, second: np.ndarray, rng: np.random.Generator | None = None
+    ) -> np.ndarray:
         """Eq. 5 for raw pixels: mean over l of |x(first[:, l]) - x(second[:, l])| / max_pixel_value,
         (m, H*W*C) float64, for factor classes `first` and `second` (m, L, k)."""
         first, second = np.asarray(first), np.asarray(second)
         if first.ndim != 3 or first.shape != second.shape or first.shape[0] * first.shape[1] == 0:
-            raise DataError(f"pair factors must be two equal non-empty (m, L, k) arrays, got {first.shape} and "
-                            f"{second.shape}")
+            raise DataError(
+                f"pair factors must be two equal non-empty (m, L, k) arrays, got {first.shape} and {second.shape}"
+            )
         m, pairs, k = first.shape
         images = self._images(np.concatenate([first.reshape(-1, k), second.reshape(-1, k)]), rng)
-        x1, x2 = images[: m * pairs].reshape(m, pairs, -1), images[m * pairs:].reshape(m, pairs, -1)
+        x1, x2 = images[: m * pairs].reshape(m, pairs, -1), images[m * pairs :].reshape(m, pairs, -1)
         difference = np.maximum(x1, x2)
         difference -= np.minimum(x1, x2)  # |x1 - x2|, exact in uint8
         total = difference.sum(axis=1, dtype=np.uint32)  # exact: at most 255 x L per entry
@@ -140,8 +156,9 @@ def raw_pixels(data: GroundTruthData) -> RawPixelSource:
 class FittedProjection:
     """Representation images -> a fitted linear projection of their pixels (n, num_components)."""
 
-    def __init__(self, pixels: PixelCodes, steps: list[Any], *, explained_variance: float | None = None,
-                 fitted_on: str = "") -> None:
+    def __init__(
+        self, pixels: PixelCodes, steps: list[Any], *, explained_variance: float | None = None, fitted_on: str = ""
+    ) -> None:
         self.pixels = pixels
         self.steps = steps
         self.explained_variance = explained_variance  # share of the pixel variance kept (PCA)
@@ -154,8 +171,13 @@ class FittedProjection:
         return np.asarray(x, dtype=np.float64)
 
 
-def _fit_sample(data: GroundTruthData, rng: np.random.Generator, num_samples: int, num_components: int,
-                restrict: tuple[int, tuple[int, ...]] | None = None) -> tuple[PixelCodes, np.ndarray]:
+def _fit_sample(
+    data: GroundTruthData,
+    rng: np.random.Generator,
+    num_samples: int,
+    num_components: int,
+    restrict: tuple[int, tuple[int, ...]] | None = None,
+) -> tuple[PixelCodes, np.ndarray]:
     """Check the settings and draw the fitting sample: the pixel map and pixels (num_samples, H*W*C).
 
     `restrict` = (factor column, allowed classes) draws that factor among the allowed classes only.
@@ -178,18 +200,32 @@ def _fit_sample(data: GroundTruthData, rng: np.random.Generator, num_samples: in
     return pixels, x
 
 
-def pca(data: GroundTruthData, rng: np.random.Generator, *, num_components: int = 10, num_samples: int = 10000) -> FittedProjection:
+def pca(
+    data: GroundTruthData, rng: np.random.Generator, *, num_components: int = 10, num_samples: int = 10000
+) -> FittedProjection:
     """Whitened principal components of the pixels, fitted on `num_samples` images drawn with `rng`."""
     pixels, x = _fit_sample(data, rng, num_samples, num_components)
-    model = PCA(n_components=num_components, whiten=True, svd_solver="randomized",
-                random_state=int(rng.integers(2**31 - 1)))
+    model = PCA(
+        n_components=num_components, whiten=True, svd_solver="randomized", random_state=int(rng.integers(2**31 - 1))
+    )
     model.fit(x)
-    return FittedProjection(pixels, [model], explained_variance=float(model.explained_variance_ratio_.sum()),
-                            fitted_on=f"{num_samples} images")
+    return FittedProjection(
+        pixels,
+        [model],
+        explained_variance=float(model.explained_variance_ratio_.sum()),
+        fitted_on=f"{num_samples} images",
+    )
 
 
-def ica(data: GroundTruthData, rng: np.random.Generator, *, num_components: int = 10, num_samples: int = 10000,
-        max_iter: int = 1000, restrict: tuple[int, tuple[int, ...]] | None = None) -> FittedProjection:
+def ica(
+    data: GroundTruthData,
+    rng: np.random.Generator,
+    *,
+    num_components: int = 10,
+    num_samples: int = 10000,
+    max_iter: int = 1000,
+    restrict: tuple[int, tuple[int, ...]] | None = None,
+) -> FittedProjection:
     """FastICA (Hyvarinen & Oja 2000) components of the pixels, fitted on `num_samples` images.
 
     The whitening step is a randomised PCA to `num_components` whitened components, the same reduction
@@ -197,18 +233,25 @@ def ica(data: GroundTruthData, rng: np.random.Generator, *, num_components: int 
     FastICA then finds the rotation of those components that maximises non-Gaussianity.
     """
     pixels, x = _fit_sample(data, rng, num_samples, num_components, restrict)
-    whiten = PCA(n_components=num_components, whiten=True, svd_solver="randomized",
-                 random_state=int(rng.integers(2**31 - 1)))
+    whiten = PCA(
+        n_components=num_components, whiten=True, svd_solver="randomized", random_state=int(rng.integers(2**31 - 1))
+    )
     white = whiten.fit_transform(x)
-    rotation = FastICA(whiten=False, max_iter=max_iter,
-                       random_state=int(rng.integers(2**31 - 1)))
+    rotation = FastICA(whiten=False, max_iter=max_iter, random_state=int(rng.integers(2**31 - 1)))
     rotation.fit(white)
     where = "" if restrict is None else f" with {data.factor_names[restrict[0]]} in {list(restrict[1])}"
     return FittedProjection(pixels, [whiten, rotation], fitted_on=f"{num_samples} images{where}")
 
 
-def ica_pairwise(data: GroundTruthData, rng: np.random.Generator, *, identity_factor: str = "shape", num_components: int = 10,
-                 num_samples: int = 10000, max_iter: int = 1000) -> list[FittedProjection]:
+def ica_pairwise(
+    data: GroundTruthData,
+    rng: np.random.Generator,
+    *,
+    identity_factor: str = "shape",
+    num_components: int = 10,
+    num_samples: int = 10000,
+    max_iter: int = 1000,
+) -> list[FittedProjection]:
     """Higgins et al. 2017, A.3: one FastICA model per pair of classes of `identity_factor`.
 
     A dataset without that factor (or with a single identity) gets one model fitted on all its images.
@@ -218,8 +261,17 @@ def ica_pairwise(data: GroundTruthData, rng: np.random.Generator, *, identity_fa
         return [ica(data, rng, num_components=num_components, num_samples=num_samples, max_iter=max_iter)]
     column = names.index(identity_factor)
     pairs = itertools.combinations(range(data.factor_sizes[column]), 2)
-    return [ica(data, rng, num_components=num_components, num_samples=num_samples, max_iter=max_iter,
-                restrict=(column, pair)) for pair in pairs]
+    return [
+        ica(
+            data,
+            rng,
+            num_components=num_components,
+            num_samples=num_samples,
+            max_iter=max_iter,
+            restrict=(column, pair),
+        )
+        for pair in pairs
+    ]
 
 
 def build(name: str, data: GroundTruthData, rng: np.random.Generator, **kwargs: Any) -> Any:

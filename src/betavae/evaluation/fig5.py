@@ -31,8 +31,13 @@ from betavae.models import build_model
 
 __all__ = ["LABELS", "Budget", "baseline_rows", "pooled_row", "protocol_title"]
 
-LABELS = {"ground_truth": "Ground truth", "raw_pixels": "Raw pixels", "pca": "PCA", "ica": "ICA",
-          "untrained_vae": "Untrained VAE"}
+LABELS = {
+    "ground_truth": "Ground truth",
+    "raw_pixels": "Raw pixels",
+    "pca": "PCA",
+    "ica": "ICA",
+    "untrained_vae": "Untrained VAE",
+}
 
 
 @dataclass(frozen=True)
@@ -52,17 +57,32 @@ class Budget:
         return self.images_seen / max(self.dataset_size, 1)
 
 
-def pooled_row(data: GroundTruthData, label: str, replicas: Sequence[Any], *, metric: str, score: str,
-               params: Mapping[str, Any], classifier_seeds: Sequence[int], keep_fraction: float,
-               budget: Budget = Budget(), note: str = "", average_replicas: bool = False
-               ) -> tuple[TableRow, dict[str, Any]]:
+def pooled_row(
+    data: GroundTruthData,
+    label: str,
+    replicas: Sequence[Any],
+    *,
+    metric: str,
+    score: str,
+    params: Mapping[str, Any],
+    classifier_seeds: Sequence[int],
+    keep_fraction: float,
+    budget: Budget = Budget(),
+    note: str = "",
+    average_replicas: bool = False,
+) -> tuple[TableRow, dict[str, Any]]:
     """One table row: the A.4 pooling over `replicas` x `classifier_seeds`.
 
     With `average_replicas` (the ICA row, A.3) each replica is pooled over its seeds on its own and the
     row reports the mean and standard deviation of the replicas' pooled scores.
     """
-    common = dict(classifier_seeds=list(classifier_seeds), metric=metric, score=score, params=dict(params),
-                  keep_fraction=keep_fraction)
+    common = dict(
+        classifier_seeds=list(classifier_seeds),
+        metric=metric,
+        score=score,
+        params=dict(params),
+        keep_fraction=keep_fraction,
+    )
     if average_replicas and len(replicas) > 1:
         parts = [protocol.run(data, [r], **common) for r in replicas]
         means = np.array([p.mean for p in parts])
@@ -72,10 +92,20 @@ def pooled_row(data: GroundTruthData, label: str, replicas: Sequence[Any], *, me
     else:
         result = protocol.run(data, replicas, **common)
         mean, std, details, num_scores = result.mean, result.std, result.as_dict(), len(result.scores)
-    row = TableRow(model=label, mean=mean, std=std, num_scores=num_scores, replicas=len(replicas),
-                   steps=budget.steps, images_seen=budget.images_seen, epochs=budget.epochs, note=note)
-    details.update(replicas=len(replicas), steps=budget.steps, images_seen=budget.images_seen,
-                   epochs=budget.epochs, note=note)
+    row = TableRow(
+        model=label,
+        mean=mean,
+        std=std,
+        num_scores=num_scores,
+        replicas=len(replicas),
+        steps=budget.steps,
+        images_seen=budget.images_seen,
+        epochs=budget.epochs,
+        note=note,
+    )
+    details.update(
+        replicas=len(replicas), steps=budget.steps, images_seen=budget.images_seen, epochs=budget.epochs, note=note
+    )
     return row, details
 
 
@@ -89,14 +119,26 @@ def untrained_replicas(data: GroundTruthData, model_config: Any, seeds: Sequence
     return out
 
 
-def baseline_rows(data: GroundTruthData, names: Sequence[str], *, rng: np.random.Generator, metric: str, score: str,
-                  params: Mapping[str, Any], classifier_seeds: Sequence[int], keep_fraction: float,
-                  fit_samples: int, identity_factor: str = "shape", model_config: Any = None,
-                  untrained_seeds: Sequence[int] = (0,)) -> tuple[list[TableRow], dict[str, Any]]:
+def baseline_rows(
+    data: GroundTruthData,
+    names: Sequence[str],
+    *,
+    rng: np.random.Generator,
+    metric: str,
+    score: str,
+    params: Mapping[str, Any],
+    classifier_seeds: Sequence[int],
+    keep_fraction: float,
+    fit_samples: int,
+    identity_factor: str = "shape",
+    model_config: Any = None,
+    untrained_seeds: Sequence[int] = (0,),
+) -> tuple[list[TableRow], dict[str, Any]]:
     """The baseline rows named in `names` (keys of :data:`LABELS`), in that order."""
     rows, details = [], {}
-    pooling = dict(metric=metric, score=score, params=params, classifier_seeds=classifier_seeds,
-                   keep_fraction=keep_fraction)
+    pooling = dict(
+        metric=metric, score=score, params=params, classifier_seeds=classifier_seeds, keep_fraction=keep_fraction
+    )
     for name in names:
         note, average = "", False
         if name == "untrained_vae":
@@ -107,8 +149,9 @@ def baseline_rows(data: GroundTruthData, names: Sequence[str], *, rng: np.random
         elif name == "ica":
             replicas = baselines.ica_pairwise(data, rng, identity_factor=identity_factor, num_samples=fit_samples)
             average = True
-            note = f"FastICA, 10 components; {len(replicas)} model(s) averaged: " + \
-                   "; ".join(r.fitted_on for r in replicas)
+            note = f"FastICA, 10 components; {len(replicas)} model(s) averaged: " + "; ".join(
+                r.fitted_on for r in replicas
+            )
         elif name == "pca":
             replicas = [baselines.pca(data, rng, num_samples=fit_samples)]
             note = f"10 whitened components explain {100 * replicas[0].explained_variance:.1f}% of pixel variance"
@@ -122,8 +165,9 @@ def baseline_rows(data: GroundTruthData, names: Sequence[str], *, rng: np.random
     return rows, details
 
 
-def protocol_title(metric: str, score: str, params: Mapping[str, Any], keep_fraction: float,
-                   classifier_seeds: Sequence[int]) -> str:
+def protocol_title(
+    metric: str, score: str, params: Mapping[str, Any], keep_fraction: float, classifier_seeds: Sequence[int]
+) -> str:
     """One line saying which protocol made the table (for its Markdown title)."""
     from betavae.metrics import suite
 
@@ -133,11 +177,17 @@ def protocol_title(metric: str, score: str, params: Mapping[str, Any], keep_frac
         proto = settings.get("protocol", "locatello2019")
         if proto == "higgins2017":
             factors = ", ".join(settings["factors"]) or "all factors"
-            what += (f", protocol higgins2017 (Higgins et al. 2017 A.4: y in {{{factors}}}, linear softmax "
-                     f"by Adagrad lr {settings['lr']:g}, L = {settings['batch_size']}, "
-                     f"{settings['num_train']} train / {settings['num_eval']} test points)")
+            what += (
+                f", protocol higgins2017 (Higgins et al. 2017 A.4: y in {{{factors}}}, linear softmax "
+                f"by Adagrad lr {settings['lr']:g}, L = {settings['batch_size']}, "
+                f"{settings['num_train']} train / {settings['num_eval']} test points)"
+            )
         else:
-            what += (f", protocol locatello2019 (logistic regression over all factors, L = {settings['batch_size']}, "
-                     f"{settings['num_train']} train / {settings['num_eval']} test points)")
-    return (f"{what}; pooled by A.4 over replicas x {len(classifier_seeds)} classifier seeds, "
-            f"best {100 * keep_fraction:g}% kept")
+            what += (
+                f", protocol locatello2019 (logistic regression over all factors, L = {settings['batch_size']}, "
+                f"{settings['num_train']} train / {settings['num_eval']} test points)"
+            )
+    return (
+        f"{what}; pooled by A.4 over replicas x {len(classifier_seeds)} classifier seeds, "
+        f"best {100 * keep_fraction:g}% kept"
+    )

@@ -62,8 +62,14 @@ def _images_per_pass(batch_size: int | None, network: torch.nn.Module, device: t
 
 
 @torch.no_grad()
-def encode_means(model: torch.nn.Module, images: np.ndarray, max_pixel_value: int, *,
-                 batch_size: int | None = None, device: torch.device | str = "cpu") -> np.ndarray:
+def encode_means(
+    model: torch.nn.Module,
+    images: np.ndarray,
+    max_pixel_value: int,
+    *,
+    batch_size: int | None = None,
+    device: torch.device | str = "cpu",
+) -> np.ndarray:
     """Posterior means mu(x) for uint8 images (n, H, W, C) -> float32 (n, d), `batch_size` images per
     forward pass (default: :func:`inference_batch_size` of the encoder)."""
     check_uint8_images(images)
@@ -73,7 +79,7 @@ def encode_means(model: torch.nn.Module, images: np.ndarray, max_pixel_value: in
         keep_freed_memory()  # each batch allocates the same large float buffers again
     out = []
     for start in range(0, len(images), batch_size):
-        batch = torch.from_numpy(np.ascontiguousarray(images[start:start + batch_size])).to(device)
+        batch = torch.from_numpy(np.ascontiguousarray(images[start : start + batch_size])).to(device)
         mu, _ = model.encode(encoder_input(batch, max_pixel_value, model.encoder))
         out.append(mu.float().cpu().numpy())
     if not out:
@@ -81,8 +87,9 @@ def encode_means(model: torch.nn.Module, images: np.ndarray, max_pixel_value: in
     return np.concatenate(out)
 
 
-def representation_of(model: torch.nn.Module, max_pixel_value: int, *, batch_size: int | None = None,
-                      device: torch.device | str = "cpu") -> Callable[[np.ndarray], np.ndarray]:
+def representation_of(
+    model: torch.nn.Module, max_pixel_value: int, *, batch_size: int | None = None, device: torch.device | str = "cpu"
+) -> Callable[[np.ndarray], np.ndarray]:
     """The metrics' `representation` callable: uint8 images (n, H, W, C) -> latent means (n, d)."""
 
     def represent(images: np.ndarray) -> np.ndarray:
@@ -92,8 +99,14 @@ def representation_of(model: torch.nn.Module, max_pixel_value: int, *, batch_siz
 
 
 @torch.no_grad()
-def decode_images(model: torch.nn.Module, latents: np.ndarray, max_pixel_value: int, *,
-                  batch_size: int | None = None, device: torch.device | str = "cpu") -> np.ndarray:
+def decode_images(
+    model: torch.nn.Module,
+    latents: np.ndarray,
+    max_pixel_value: int,
+    *,
+    batch_size: int | None = None,
+    device: torch.device | str = "cpu",
+) -> np.ndarray:
     """Latents (n, d) -> uint8 images (n, H, W, C): the mean of p(x|z), scaled to the data's pixel range
     and rounded, so a decoded image has the format `encode_means` takes. `batch_size` latents per forward
     pass (default: :func:`inference_batch_size` of the decoder)."""
@@ -108,7 +121,7 @@ def decode_images(model: torch.nn.Module, latents: np.ndarray, max_pixel_value: 
     h, w, c = model.observation_shape
     out = [np.zeros((0, h, w, c), dtype=np.uint8)]
     for start in range(0, len(latents), batch_size):
-        z = torch.from_numpy(latents[start:start + batch_size]).to(device)
+        z = torch.from_numpy(latents[start : start + batch_size]).to(device)
         pixels = model.mean_image(model.decode(z)).float().clamp_(0.0, 1.0)  # (B, C, H, W)
         scaled = torch.round(pixels * max_pixel_value).to(torch.uint8).permute(0, 2, 3, 1)
         out.append(scaled.cpu().numpy())
@@ -124,8 +137,9 @@ def kl_sum(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def posterior_means_and_kl(model: torch.nn.Module, images: np.ndarray, max_pixel_value: int, *,
-                           batch_size: int = KL_BATCH_SIZE) -> tuple[np.ndarray, np.ndarray]:
+def posterior_means_and_kl(
+    model: torch.nn.Module, images: np.ndarray, max_pixel_value: int, *, batch_size: int = KL_BATCH_SIZE
+) -> tuple[np.ndarray, np.ndarray]:
     """Posterior means (n, d) of uint8 `images` (n, H, W, C), as float64, and the mean KL(q(z_i|x) || N(0, 1))
     per latent over them (d,), in nats (Kingma & Welling 2014, Appendix B)."""
     check_uint8_images(images)
@@ -134,7 +148,7 @@ def posterior_means_and_kl(model: torch.nn.Module, images: np.ndarray, max_pixel
     model.eval()
     means, total = [], None
     for start in range(0, len(images), batch_size):
-        mu, logvar = model.encode(images_to_input(images[start:start + batch_size], max_pixel_value))
+        mu, logvar = model.encode(images_to_input(images[start : start + batch_size], max_pixel_value))
         means.append(mu.double().numpy())
         part = kl_sum(mu, logvar)
         total = part if total is None else total + part
@@ -142,7 +156,8 @@ def posterior_means_and_kl(model: torch.nn.Module, images: np.ndarray, max_pixel
     return np.concatenate(means), (total / len(images)).numpy()
 
 
-def kl_per_latent(model: torch.nn.Module, images: np.ndarray, max_pixel_value: int, *,
-                  batch_size: int = KL_BATCH_SIZE) -> np.ndarray:
+def kl_per_latent(
+    model: torch.nn.Module, images: np.ndarray, max_pixel_value: int, *, batch_size: int = KL_BATCH_SIZE
+) -> np.ndarray:
     """Mean KL(q(z_i|x) || N(0, 1)) per latent (d,) over uint8 `images` (n, H, W, C), in nats."""
     return posterior_means_and_kl(model, images, max_pixel_value, batch_size=batch_size)[1]

@@ -38,14 +38,17 @@ def scores_entry(scored: ScoredRun) -> dict[str, Any]:
 
 def describe(name: str, scored: ScoredRun) -> str:
     """A run's scores on one line (KL per latent left out), then one indented line per note."""
-    lines = [f"{name}: " + ", ".join(f"{k}={v:.3f}" for k, v in sorted(scored.scores.items())
-                                     if not k.startswith("reconstruction.kl."))]
+    lines = [
+        f"{name}: "
+        + ", ".join(f"{k}={v:.3f}" for k, v in sorted(scored.scores.items()) if not k.startswith("reconstruction.kl."))
+    ]
     lines += [f"  {key}: {note}" for key, note in sorted(scored.notes.items())]
     return "\n".join(lines)
 
 
-def write_table_files(paths: ProjectPaths, dataset: str, data: GroundTruthData, scored: Sequence[ScoredRun],
-                      cfg: EvaluateConfig) -> str:
+def write_table_files(
+    paths: ProjectPaths, dataset: str, data: GroundTruthData, scored: Sequence[ScoredRun], cfg: EvaluateConfig
+) -> str:
     """Write the comparison table of `dataset` (or, without ground-truth factors, why it is skipped) to
     `metrics/<dataset>/table.{json,md}` and `table_details.json`; returns the Markdown."""
     reason = missing_factors(data)
@@ -56,7 +59,8 @@ def write_table_files(paths: ProjectPaths, dataset: str, data: GroundTruthData, 
             tmp.write_text(f"### No disentanglement table for {dataset}\n\nSkipped: {reason}.\n", encoding="utf-8")
         return paths.table_markdown(dataset).read_text()
     rows, details = comparison_table(data, list(scored), cfg)
-    _, md_path = write_table(paths.metrics_root, dataset, rows, score_name=f"{cfg.table.metric}.{cfg.table.score}",
-                             protocol=table_title(cfg))
+    _, md_path = write_table(
+        paths.metrics_root, dataset, rows, score_name=f"{cfg.table.metric}.{cfg.table.score}", protocol=table_title(cfg)
+    )
     write_json(paths.table_details(dataset), details)
     return md_path.read_text()

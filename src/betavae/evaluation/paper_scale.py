@@ -42,12 +42,14 @@ def write_results_doc(paths: ProjectPaths, dataset: str, config: Mapping[str, An
     train = config.get("train", {})
     sweep = config.get("sweep", {})
     header = [
-        f"# {dataset}: Higgins et al. 2017 Fig. 5 (left) at paper scale", "",
+        f"# {dataset}: Higgins et al. 2017 Fig. 5 (left) at paper scale",
+        "",
         f"- command: `python -m pipelines.paper_scale --config {config_path}`",
         f"- device: {device_name()}; finished {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
         f"- budget per model: {train.get('steps')} steps x batch {train.get('batch_size')}, "
         f"{train.get('optimizer')} lr {train.get('lr')}; replicas: {len(sweep.get('seeds', []))} seeds "
-        f"x {json.dumps(sweep.get('grid', {}))}", "",
+        f"x {json.dumps(sweep.get('grid', {}))}",
+        "",
     ]
     out = paths.results_doc(dataset)
     out.parent.mkdir(parents=True, exist_ok=True)

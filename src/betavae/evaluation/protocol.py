@@ -36,13 +36,20 @@ class ProtocolResult:
     runs: tuple[tuple[int, int, float], ...] = ()  # (replica index, classifier seed, score)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"mean": self.mean, "std": self.std, "num_scores": len(self.scores), "num_kept": len(self.kept),
-                "kept": list(self.kept), "scores": list(self.scores),
-                "runs": [{"replica": r, "seed": s, "score": v} for r, s, v in self.runs]}
+        return {
+            "mean": self.mean,
+            "std": self.std,
+            "num_scores": len(self.scores),
+            "num_kept": len(self.kept),
+            "kept": list(self.kept),
+            "scores": list(self.scores),
+            "runs": [{"replica": r, "seed": s, "score": v} for r, s, v in self.runs],
+        }
 
 
-def summarise(scores: Sequence[float], keep_fraction: float = 0.5,
-              runs: Sequence[tuple[int, int, float]] = ()) -> ProtocolResult:
+def summarise(
+    scores: Sequence[float], keep_fraction: float = 0.5, runs: Sequence[tuple[int, int, float]] = ()
+) -> ProtocolResult:
     """Keep the best ceil(keep_fraction * n) scores (at least one) and report their mean +- std."""
     values = np.asarray(scores, dtype=np.float64)
     if values.ndim != 1 or values.size == 0:
@@ -53,13 +60,25 @@ def summarise(scores: Sequence[float], keep_fraction: float = 0.5,
         raise ConfigError(f"keep_fraction must lie in (0, 1], got {keep_fraction}")
     num_kept = max(1, math.ceil(keep_fraction * values.size))
     kept = np.sort(values)[::-1][:num_kept]
-    return ProtocolResult(mean=float(kept.mean()), std=float(kept.std()), kept=tuple(float(v) for v in kept),
-                          scores=tuple(float(v) for v in values), runs=tuple(runs))
+    return ProtocolResult(
+        mean=float(kept.mean()),
+        std=float(kept.std()),
+        kept=tuple(float(v) for v in kept),
+        scores=tuple(float(v) for v in values),
+        runs=tuple(runs),
+    )
 
 
-def run(data: GroundTruthData, replicas: Iterable[Representation | CodeSource], *, classifier_seeds: Sequence[int], metric: str = "beta_vae",
-        score: str = "eval_accuracy", params: Mapping[str, Any] | None = None,
-        keep_fraction: float = 0.5) -> ProtocolResult:
+def run(
+    data: GroundTruthData,
+    replicas: Iterable[Representation | CodeSource],
+    *,
+    classifier_seeds: Sequence[int],
+    metric: str = "beta_vae",
+    score: str = "eval_accuracy",
+    params: Mapping[str, Any] | None = None,
+    keep_fraction: float = 0.5,
+) -> ProtocolResult:
     """Score every replica (a representation or code source) with every classifier seed; summarise.
 
     Each replica is encoded at most once per grid image across all of its seeds (one shared code cache).
@@ -73,8 +92,10 @@ def run(data: GroundTruthData, replicas: Iterable[Representation | CodeSource], 
     runs: list[tuple[int, int, float]] = []
     for index, representation in enumerate(replicas):
         source = suite.code_source(data, representation)
-        if isinstance(source, GridCodeCache) and \
-                suite.planned_draws(metric_params) * len(classifier_seeds) >= source.num_rows:
+        if (
+            isinstance(source, GridCodeCache)
+            and suite.planned_draws(metric_params) * len(classifier_seeds) >= source.num_rows
+        ):
             source.encode_all()
         for seed in classifier_seeds:
             result = suite.evaluate(data, source, np.random.default_rng(seed), metric_params)

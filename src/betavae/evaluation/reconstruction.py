@@ -85,7 +85,7 @@ def compute(model: torch.nn.Module, data: ImageSet, rng: np.random.Generator, **
     means = []
     try:
         for start in range(0, p.num_samples, p.batch_size):
-            x = images_to_input(images[start:start + p.batch_size], int(data.max_pixel_value), device)
+            x = images_to_input(images[start : start + p.batch_size], int(data.max_pixel_value), device)
             mu, logvar = model.encode(x)  # (B, d) each
             z = reparameterise(mu, logvar, generator)
             recon = model.decode(z)  # (B, C, H, W)

@@ -51,8 +51,9 @@ def evaluate_checkpoint(checkpoint: Path, data: GroundTruthData, cfg: EvaluateCo
     if cfg.reconstruction_samples:
         from betavae.evaluation import reconstruction
 
-        rec = reconstruction.compute(model, data, np.random.default_rng(cfg.seed + 1),
-                                     num_samples=cfg.reconstruction_samples)
+        rec = reconstruction.compute(
+            model, data, np.random.default_rng(cfg.seed + 1), num_samples=cfg.reconstruction_samples
+        )
         scores.update({f"reconstruction.{k}": float(v) for k, v in rec.items()})
     scores["evaluation.seconds"] = time.perf_counter() - started
     return ScoredRun(run, scores, source, notes, checkpoint)

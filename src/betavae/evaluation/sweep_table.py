@@ -29,35 +29,54 @@ def model_label(run: RunConfig) -> str:
         base = f"{objective} (\u03b2={run.objective.beta:g})"
     else:
         base = objective
-    swept = [f"{k.split('.')[-1]}={v}" for k, v in run.overrides
-             if k not in ("train.seed", "train.beta", "train.objective")]
+    swept = [
+        f"{k.split('.')[-1]}={v}" for k, v in run.overrides if k not in ("train.seed", "train.beta", "train.objective")
+    ]
     return base if not swept else f"{base} [{', '.join(swept)}]"
 
 
 def run_budget(run: RunConfig, data: ImageSet) -> fig5.Budget:
     """Steps, batch size and dataset size of a trained run, for its table row."""
-    return fig5.Budget(steps=int(run.train.steps), batch_size=int(run.train.batch_size),
-                       dataset_size=int(getattr(data, "num_images", 0) or len(data.images)))
+    return fig5.Budget(
+        steps=int(run.train.steps),
+        batch_size=int(run.train.batch_size),
+        dataset_size=int(getattr(data, "num_images", 0) or len(data.images)),
+    )
 
 
-def comparison_table(data: GroundTruthData, scored: Sequence[ScoredRun], cfg: EvaluateConfig,
-                     ) -> tuple[list[TableRow], dict[str, Any]]:
+def comparison_table(
+    data: GroundTruthData,
+    scored: Sequence[ScoredRun],
+    cfg: EvaluateConfig,
+) -> tuple[list[TableRow], dict[str, Any]]:
     """Rows of Fig. 5 (left): baselines (A.3), then each configuration with its seeds pooled by the A.4
     protocol (every replica x every classifier seed, bottom half discarded, mean +- std)."""
     table = cfg.table
     params = table.metric_params(cfg.metrics)
-    pooling = dict(metric=table.metric, score=table.score, params=params,
-                   classifier_seeds=table.classifier_seeds, keep_fraction=table.keep_fraction)
+    pooling = dict(
+        metric=table.metric,
+        score=table.score,
+        params=params,
+        classifier_seeds=table.classifier_seeds,
+        keep_fraction=table.keep_fraction,
+    )
     rows, details = fig5.baseline_rows(
-        data, table.baselines, rng=np.random.default_rng(cfg.seed), fit_samples=table.fit_samples,
-        identity_factor=table.identity_factor, model_config=scored[0].run.model if scored else None,
-        untrained_seeds=sorted({s.run.train.seed for s in scored}) or (0,), **pooling)
+        data,
+        table.baselines,
+        rng=np.random.default_rng(cfg.seed),
+        fit_samples=table.fit_samples,
+        identity_factor=table.identity_factor,
+        model_config=scored[0].run.model if scored else None,
+        untrained_seeds=sorted({s.run.train.seed for s in scored}) or (0,),
+        **pooling,
+    )
     groups: dict[str, list[ScoredRun]] = {}
     for item in scored:
         groups.setdefault(model_label(item.run), []).append(item)
     for label, items in groups.items():
-        row, detail = fig5.pooled_row(data, label, [i.source for i in items], budget=run_budget(items[0].run, data),
-                                      **pooling)
+        row, detail = fig5.pooled_row(
+            data, label, [i.source for i in items], budget=run_budget(items[0].run, data), **pooling
+        )
         rows.append(row)
         details[label] = detail
     return rows, details
@@ -66,5 +85,6 @@ def comparison_table(data: GroundTruthData, scored: Sequence[ScoredRun], cfg: Ev
 def table_title(cfg: EvaluateConfig) -> str:
     """The protocol line of the table's Markdown."""
     table = cfg.table
-    return fig5.protocol_title(table.metric, table.score, table.metric_params(cfg.metrics), table.keep_fraction,
-                               table.classifier_seeds)
+    return fig5.protocol_title(
+        table.metric, table.score, table.metric_params(cfg.metrics), table.keep_fraction, table.classifier_seeds
+    )

@@ -2,7 +2,8 @@
 
 One row per model (ground truth, raw pixels, PCA, ICA, untrained VAE, VAE, beta-VAE, ...) with its
 score as "mean +- std" in percent, its number of replicas, its training budget (optimiser steps, images
-seen, epochs over the dataset; 0 for baselines) and a note (e.g. PCA's explained variance). Written as ``<root>/<dataset>/table.json`` (machine-readable, scores
+seen, epochs over the dataset; 0 for baselines) and a note (e.g. PCA's explained variance). Written as
+``<root>/<dataset>/table.json`` (machine-readable, scores
 as fractions in [0, 1]) and ``table.md`` (the Markdown table), each atomically: a temporary file in the
 same directory is renamed over the target, so a reader never sees half a table.
 """
@@ -73,15 +74,25 @@ def render_markdown(rows: Sequence[TableRow], *, dataset: str, score_name: str, 
     lines = [f"### {score_name} on {dataset}", ""]
     if protocol:
         lines += [f"Protocol: {protocol}.", ""]
-    lines += [f"| Model | {score_name} | replicas | steps | images seen | epochs | note |",
-              "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
-    lines += [f"| {r.model} | {format_score(r.mean, r.std, r.num_scores)} | {r.replicas} {_budget(r)} {r.note} |"
-              for r in rows]
+    lines += [
+        f"| Model | {score_name} | replicas | steps | images seen | epochs | note |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    lines += [
+        f"| {r.model} | {format_score(r.mean, r.std, r.num_scores)} | {r.replicas} {_budget(r)} {r.note} |"
+        for r in rows
+    ]
     return "\n".join(lines) + "\n"
 
 
-def write_table(root: Path | str, dataset: str, rows: Sequence[TableRow], *,
-                score_name: str = "BetaVAE disentanglement metric score", protocol: str = "") -> tuple[Path, Path]:
+def write_table(
+    root: Path | str,
+    dataset: str,
+    rows: Sequence[TableRow],
+    *,
+    score_name: str = "BetaVAE disentanglement metric score",
+    protocol: str = "",
+) -> tuple[Path, Path]:
     """Write ``root/<dataset>/table.json`` and ``table.md``; returns both paths."""
     if not dataset or any(c in dataset for c in "/\\") or dataset in (".", ".."):
         raise ConfigError(f"dataset must be a plain directory name, got {dataset!r}")
@@ -96,6 +107,7 @@ def write_table(root: Path | str, dataset: str, rows: Sequence[TableRow], *,
     payload = {"dataset": dataset, "score": score_name, "protocol": protocol, "rows": [asdict(r) for r in rows]}
     write_json(json_path, payload)
     with atomic_path(md_path) as tmp:
-        tmp.write_text(render_markdown(rows, dataset=dataset, score_name=score_name, protocol=protocol),
-                       encoding="utf-8")
+        tmp.write_text(
+            render_markdown(rows, dataset=dataset, score_name=score_name, protocol=protocol), encoding="utf-8"
+        )
     return json_path, md_path

@@ -34,8 +34,9 @@ def udr_scores(data: ImageSet, scored: Sequence[ScoredRun], cfg: EvaluateConfig)
     for label, items in groups.items():
         if len(items) < 2:
             for item in items:
-                item.notes["skipped.udr"] = (f"UDR compares seeds of one configuration; {label} has "
-                                             f"{len(items)} (add seeds to sweep.seeds)")
+                item.notes["skipped.udr"] = (
+                    f"UDR compares seeds of one configuration; {label} has {len(items)} (add seeds to sweep.seeds)"
+                )
             continue
         codes, kls = [], []
         for item in items:
@@ -44,11 +45,19 @@ def udr_scores(data: ImageSet, scored: Sequence[ScoredRun], cfg: EvaluateConfig)
             codes.append(mu)
             kls.append(kl)
         for correlation in udr.CORRELATIONS:
-            result = udr.from_codes(codes, kls, correlation=correlation, kl_threshold=settings.kl_threshold,
-                                    lasso_alpha=settings.lasso_alpha, seed=cfg.seed)
+            result = udr.from_codes(
+                codes,
+                kls,
+                correlation=correlation,
+                kl_threshold=settings.kl_threshold,
+                lasso_alpha=settings.lasso_alpha,
+                seed=cfg.seed,
+            )
             for item, value, active in zip(items, result.model_scores, result.active, strict=True):
                 item.scores[f"udr.{correlation}"] = value
                 item.scores["udr.active_latents"] = float(active)
         for item in items:
-            item.notes["estimator.udr"] = (f"Duan et al. 2020 over {len(items)} seeds of {label}, "
-                                           f"{len(images)} images, KL > {settings.kl_threshold:g} nats")
+            item.notes["estimator.udr"] = (
+                f"Duan et al. 2020 over {len(items)} seeds of {label}, "
+                f"{len(images)} images, KL > {settings.kl_threshold:g} nats"
+            )

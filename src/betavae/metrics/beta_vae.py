@@ -42,8 +42,9 @@ def num_draws(**params: Any) -> int:
     return Params.parse(params).draws()
 
 
-def compute(data: GroundTruthData, representation: Representation | CodeSource, rng: np.random.Generator,
-            **params: Any) -> dict[str, float]:
+def compute(
+    data: GroundTruthData, representation: Representation | CodeSource, rng: np.random.Generator, **params: Any
+) -> dict[str, float]:
     """BetaVAE score of `representation` on `data`: {"train_accuracy", "eval_accuracy"} in [0, 1].
 
     `representation` maps uint8 images (n, H, W, C) to codes (n, d), or is a code source mapping

@@ -84,7 +84,9 @@ def _check_batch_size(batch_size: int) -> int:
 class ObservationEncoder:
     """Code source without memory: images of the requested factors are produced and encoded each call."""
 
-    def __init__(self, data: GroundTruthData, representation: Representation, *, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+    def __init__(
+        self, data: GroundTruthData, representation: Representation, *, batch_size: int = DEFAULT_BATCH_SIZE
+    ) -> None:
         self.data = data
         self.representation = representation
         self.batch_size = _check_batch_size(batch_size)
@@ -97,7 +99,7 @@ class ObservationEncoder:
             raise DataError(f"factors must be a 2-D array (n, k), got shape {factors.shape}")
         parts = []
         for start in range(0, factors.shape[0], self.batch_size):
-            images = self.data.sample_observations_from_factors(factors[start:start + self.batch_size], rng)
+            images = self.data.sample_observations_from_factors(factors[start : start + self.batch_size], rng)
             parts.append(_encode(self.representation, images))
             self.num_encoded += images.shape[0]
         if not parts:
@@ -118,8 +120,14 @@ class GridCodeCache:
     memoising and encodes every request afresh, exactly like :class:`ObservationEncoder`.
     """
 
-    def __init__(self, data: GroundTruthData, representation: Representation, *, batch_size: int = DEFAULT_BATCH_SIZE,
-                 max_bytes: int = DEFAULT_MAX_CACHE_BYTES) -> None:
+    def __init__(
+        self,
+        data: GroundTruthData,
+        representation: Representation,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        max_bytes: int = DEFAULT_MAX_CACHE_BYTES,
+    ) -> None:
         if not getattr(data, "is_complete_grid", False):
             raise DataError(f"GridCodeCache needs a complete factor grid; {type(data).__name__} is not one")
         self.data = data
@@ -154,7 +162,7 @@ class GridCodeCache:
         parts = []
         images_of = self.data.images
         for start in range(0, rows.size, self.batch_size):
-            chunk = rows[start:start + self.batch_size]
+            chunk = rows[start : start + self.batch_size]
             codes = _encode(self.representation, images_of[chunk])
             self.num_encoded += chunk.size
             self._store(chunk, codes)
@@ -197,8 +205,9 @@ class GridCodeCache:
         return self._memo[rows]
 
 
-def as_code_source(data: GroundTruthData, representation: Representation | CodeSource, *,
-                   batch_size: int = DEFAULT_BATCH_SIZE) -> CodeSource:
+def as_code_source(
+    data: GroundTruthData, representation: Representation | CodeSource, *, batch_size: int = DEFAULT_BATCH_SIZE
+) -> CodeSource:
     """`representation` itself if it already maps factors to codes, else an uncached ObservationEncoder."""
     if isinstance(representation, CodeSource):
         return representation
@@ -207,8 +216,9 @@ def as_code_source(data: GroundTruthData, representation: Representation | CodeS
     return ObservationEncoder(data, representation, batch_size=batch_size)
 
 
-def draw_codes(data: GroundTruthData, representation: "Representation | CodeSource", num_points: int,
-               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, int]:
+def draw_codes(
+    data: GroundTruthData, representation: Representation | CodeSource, num_points: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, int]:
     """A fixed sample for the metrics that are functions of one: (codes (n, d), factors (n, k), seed).
 
     Factors, observations and the classifier seed come from independent streams of `rng` (see
@@ -220,4 +230,3 @@ def draw_codes(data: GroundTruthData, representation: "Representation | CodeSour
     sample_rng, obs_rng, seed = sub_rngs(rng)
     factors = data.sample_factors(num_points, sample_rng)
     return source.codes(factors, obs_rng), factors, seed
-

@@ -54,8 +54,16 @@ from betavae.metrics.utils import (
     split_train_test,
 )
 
-__all__ = ["ESTIMATORS", "Params", "compute", "describe", "from_codes", "importance_matrix", "num_draws",
-           "scores_from_importance"]
+__all__ = [
+    "ESTIMATORS",
+    "Params",
+    "compute",
+    "describe",
+    "from_codes",
+    "importance_matrix",
+    "num_draws",
+    "scores_from_importance",
+]
 
 NAME = Params.metric
 
@@ -115,14 +123,14 @@ def _gain_importance(model: HistGradientBoostingClassifier, num_features: int) -
             np.add.at(gains, n["feature_idx"][split], np.maximum(n["gain"][split], 0.0))
     except (AttributeError, KeyError, ValueError, TypeError) as err:  # pragma: no cover - sklearn internals moved
         raise RuntimeError(
-            "cannot read split gains from this scikit-learn's HistGradientBoostingClassifier; "
-            "use dci estimator='gbt'"
+            "cannot read split gains from this scikit-learn's HistGradientBoostingClassifier; use dci estimator='gbt'"
         ) from err
     return gains
 
 
-def _fit_factor(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
-                p: Params, seed: int) -> tuple[np.ndarray, float, float]:
+def _fit_factor(
+    x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray, p: Params, seed: int
+) -> tuple[np.ndarray, float, float]:
     """Importance (d,) normalised to sum 1 (or all 0), train accuracy and test accuracy for one factor."""
     d = x_train.shape[1]
     classes = np.unique(y_train)
@@ -130,14 +138,20 @@ def _fit_factor(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_
         only = classes[0]
         return np.zeros(d), float(np.mean(y_train == only)), float(np.mean(y_test == only))
     if p.estimator == "gbt":
-        model: Any = GradientBoostingClassifier(n_estimators=p.n_estimators, max_depth=p.max_depth,
-                                                learning_rate=p.learning_rate, random_state=seed)
+        model: Any = GradientBoostingClassifier(
+            n_estimators=p.n_estimators, max_depth=p.max_depth, learning_rate=p.learning_rate, random_state=seed
+        )
         model.fit(x_train, y_train)
         importance = np.abs(model.feature_importances_)
     else:
-        model = HistGradientBoostingClassifier(max_iter=p.n_estimators, max_depth=p.max_depth, max_leaf_nodes=None,
-                                               learning_rate=p.learning_rate, early_stopping=False,
-                                               random_state=seed)
+        model = HistGradientBoostingClassifier(
+            max_iter=p.n_estimators,
+            max_depth=p.max_depth,
+            max_leaf_nodes=None,
+            learning_rate=p.learning_rate,
+            early_stopping=False,
+            random_state=seed,
+        )
         with classifier_threads(p.num_threads):
             model.fit(x_train, y_train)
         importance = _gain_importance(model, d)
@@ -146,12 +160,13 @@ def _fit_factor(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_
     with classifier_threads(p.num_threads if p.estimator == "hist_gbt" else 1):
         predicted = model.predict(np.concatenate([x_train, x_test]))  # one pass over the trees for both
     train_acc = float(np.mean(predicted[: len(x_train)] == y_train))
-    test_acc = float(np.mean(predicted[len(x_train):] == y_test))
+    test_acc = float(np.mean(predicted[len(x_train) :] == y_test))
     return importance, train_acc, test_acc
 
 
-def importance_matrix(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
-                      p: Params, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def importance_matrix(
+    x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray, p: Params, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Importance R (d, K), train accuracy (K,) and test accuracy (K,) of one predictor per factor."""
     k = y_train.shape[1]
 
@@ -171,8 +186,9 @@ def importance_matrix(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarr
     return importance, train_acc, test_acc
 
 
-def from_codes(codes: np.ndarray, factors: np.ndarray, *, num_train: int, seed: int = 0,
-               **params: Any) -> dict[str, float]:
+def from_codes(
+    codes: np.ndarray, factors: np.ndarray, *, num_train: int, seed: int = 0, **params: Any
+) -> dict[str, float]:
     """DCI of codes (n, d) against factor classes (n, k); rows [:num_train] fit the predictors, the rest test.
 
     Returns disentanglement, completeness, informativeness_train, informativeness_test (accuracies).
@@ -187,8 +203,9 @@ def from_codes(codes: np.ndarray, factors: np.ndarray, *, num_train: int, seed: 
     return out
 
 
-def compute(data: GroundTruthData, representation: Representation | CodeSource, rng: np.random.Generator,
-            **params: Any) -> dict[str, float]:
+def compute(
+    data: GroundTruthData, representation: Representation | CodeSource, rng: np.random.Generator, **params: Any
+) -> dict[str, float]:
     """DCI of `representation` on `num_train` + `num_test` freshly drawn points of `data`."""
     p = Params.parse(params)
     codes, factors, seed = draw_codes(data, representation, p.num_train + p.num_test, rng)

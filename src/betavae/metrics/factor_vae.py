@@ -34,8 +34,16 @@ NAME = Params.metric
 describe, num_draws = module_functions(Params)
 
 
-def vote_counts(data: GroundTruthData, source: CodeSource, num_votes: int, batch_size: int, global_var: np.ndarray,
-                active: np.ndarray, sample_rng: np.random.Generator, obs_rng: np.random.Generator) -> np.ndarray:
+def vote_counts(
+    data: GroundTruthData,
+    source: CodeSource,
+    num_votes: int,
+    batch_size: int,
+    global_var: np.ndarray,
+    active: np.ndarray,
+    sample_rng: np.random.Generator,
+    obs_rng: np.random.Generator,
+) -> np.ndarray:
     """Votes int64 (d, k): entry (i, j) counts the batches with factor j fixed whose argmin latent was i."""
     k = data.num_factors
     d = global_var.size
@@ -66,8 +74,9 @@ def majority_vote_accuracy(train_votes: np.ndarray, eval_votes: np.ndarray) -> d
     }
 
 
-def compute(data: GroundTruthData, representation: Representation | CodeSource, rng: np.random.Generator,
-            **params: Any) -> dict[str, float]:
+def compute(
+    data: GroundTruthData, representation: Representation | CodeSource, rng: np.random.Generator, **params: Any
+) -> dict[str, float]:
     """FactorVAE score: {"train_accuracy", "eval_accuracy", "num_active_dims"}.
 
     With no latent above the pruning threshold both accuracies are 0.
@@ -75,8 +84,9 @@ def compute(data: GroundTruthData, representation: Representation | CodeSource, 
     p = Params.parse(params)
     source = as_code_source(data, representation)
     sample_rng, obs_rng, _ = sub_rngs(rng)
-    sample = np.asarray(source.codes(data.sample_factors(p.num_variance_estimate, sample_rng), obs_rng),
-                        dtype=np.float64)
+    sample = np.asarray(
+        source.codes(data.sample_factors(p.num_variance_estimate, sample_rng), obs_rng), dtype=np.float64
+    )
     global_var = sample.var(axis=0, ddof=1)  # (d,)
     active = np.sqrt(global_var) >= p.prune_threshold
     active &= global_var > 0

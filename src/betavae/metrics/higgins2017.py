@@ -38,8 +38,16 @@ from betavae.metrics.cache import CodeSource, Representation, as_code_source
 from betavae.metrics.utils import classifier_threads, sub_rngs
 from betavae.metrics.z_diff import score_features, z_diff_features
 
-__all__ = ["CLASSIFIERS", "DSPRITES_FACTORS", "Params", "compute", "describe", "factor_choices", "num_draws",
-           "train_softmax"]
+__all__ = [
+    "CLASSIFIERS",
+    "DSPRITES_FACTORS",
+    "Params",
+    "compute",
+    "describe",
+    "factor_choices",
+    "num_draws",
+    "train_softmax",
+]
 
 NAME = Params.metric
 #: A.4: "y is one of four generative factors (position X, position Y, scale and rotation)".
@@ -62,8 +70,9 @@ def factor_choices(data: GroundTruthData, names: tuple[str, ...]) -> np.ndarray:
     return np.array([available.index(n) for n in names], dtype=np.int64)
 
 
-def train_softmax(train_x: np.ndarray, train_y: np.ndarray, num_classes: int, p: Params, seed: int
-                  ) -> tuple[torch.nn.Linear, int]:
+def train_softmax(
+    train_x: np.ndarray, train_y: np.ndarray, num_classes: int, p: Params, seed: int
+) -> tuple[torch.nn.Linear, int]:
     """Fit a linear softmax classifier by Adagrad on the mean negative log-likelihood, no penalty (A.4).
 
     Returns the layer and the number of epochs it took to converge (see the module docstring).
@@ -82,7 +91,7 @@ def train_softmax(train_x: np.ndarray, train_y: np.ndarray, num_classes: int, p:
     for _ in range(p.max_epochs):
         order = torch.randperm(n, generator=gen)
         for start in range(0, n, p.classifier_batch_size):
-            idx = order[start:start + p.classifier_batch_size]
+            idx = order[start : start + p.classifier_batch_size]
             optimiser.zero_grad(set_to_none=True)
             loss_fn(layer(x[idx]), y[idx]).backward()
             optimiser.step()
@@ -97,8 +106,15 @@ def train_softmax(train_x: np.ndarray, train_y: np.ndarray, num_classes: int, p:
     return layer, len(history)
 
 
-def _accuracies(train_x: np.ndarray, train_y: np.ndarray, eval_x: np.ndarray, eval_y: np.ndarray,
-                num_classes: int, p: Params, seed: int) -> dict[str, float]:
+def _accuracies(
+    train_x: np.ndarray,
+    train_y: np.ndarray,
+    eval_x: np.ndarray,
+    eval_y: np.ndarray,
+    num_classes: int,
+    p: Params,
+    seed: int,
+) -> dict[str, float]:
     if np.unique(train_y).size < 2:
         only = train_y[0]
         return {"train_accuracy": float(np.mean(train_y == only)), "eval_accuracy": float(np.mean(eval_y == only))}
@@ -114,11 +130,16 @@ def _accuracies(train_x: np.ndarray, train_y: np.ndarray, eval_x: np.ndarray, ev
                 eval_pred = layer(torch.from_numpy(np.ascontiguousarray(eval_x, dtype=np.float32))).argmax(1)
     finally:
         torch.set_num_threads(torch_threads)
-    return {"train_accuracy": float(np.mean(train_pred.numpy() == train_y)),
-            "eval_accuracy": float(np.mean(eval_pred.numpy() == eval_y)), "classifier_epochs": float(epochs)}
+    return {
+        "train_accuracy": float(np.mean(train_pred.numpy() == train_y)),
+        "eval_accuracy": float(np.mean(eval_pred.numpy() == eval_y)),
+        "classifier_epochs": float(epochs),
+    }
 
 
-def compute(data: GroundTruthData, representation: Representation | CodeSource, rng: np.random.Generator, **params: Any) -> dict[str, float]:
+def compute(
+    data: GroundTruthData, representation: Representation | CodeSource, rng: np.random.Generator, **params: Any
+) -> dict[str, float]:
     """BetaVAE score by A.4: {"train_accuracy", "eval_accuracy"} of predicting y from z_diff (Eq. 5)."""
     p = Params.parse(params)
     choices = factor_choices(data, p.factors)

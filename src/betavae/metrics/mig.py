@@ -61,8 +61,9 @@ def from_codes(codes: np.ndarray, factors: np.ndarray, *, num_bins: int = 20) ->
     return out
 
 
-def compute(data: GroundTruthData, representation: Representation | CodeSource, rng: np.random.Generator,
-            **params: Any) -> dict[str, float]:
+def compute(
+    data: GroundTruthData, representation: Representation | CodeSource, rng: np.random.Generator, **params: Any
+) -> dict[str, float]:
     """MIG of `representation` on `num_train` freshly drawn points of `data`."""
     p = Params.parse(params)
     codes, factors, _ = draw_codes(data, representation, p.num_train, rng)

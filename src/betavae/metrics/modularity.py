@@ -38,8 +38,16 @@ from betavae.metrics.utils import (
     split_train_test,
 )
 
-__all__ = ["Params", "compute", "describe", "explicitness", "from_codes", "modularity_from_mutual_information",
-           "num_draws", "one_vs_rest_auc"]
+__all__ = [
+    "Params",
+    "compute",
+    "describe",
+    "explicitness",
+    "from_codes",
+    "modularity_from_mutual_information",
+    "num_draws",
+    "one_vs_rest_auc",
+]
 
 NAME = Params.metric
 
@@ -89,8 +97,15 @@ def _mean_auc(y: np.ndarray, proba: np.ndarray, classes: np.ndarray) -> float:
     return float(defined.mean()) if defined.size else 0.5
 
 
-def explicitness(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray, *,
-                 seed: int = 0, max_iter: int = 1000) -> tuple[float, float]:
+def explicitness(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    *,
+    seed: int = 0,
+    max_iter: int = 1000,
+) -> tuple[float, float]:
     """Mean one-vs-rest logistic-regression AUC over factors, on the training and on the test sample."""
     mean = x_train.mean(axis=0)
     std = x_train.std(axis=0)
@@ -113,8 +128,15 @@ def explicitness(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y
     return float(np.mean(train_scores)), float(np.mean(test_scores))
 
 
-def from_codes(codes: np.ndarray, factors: np.ndarray, *, num_train: int, num_bins: int = 20, seed: int = 0,
-               classifier_max_iter: int = 1000) -> dict[str, float]:
+def from_codes(
+    codes: np.ndarray,
+    factors: np.ndarray,
+    *,
+    num_train: int,
+    num_bins: int = 20,
+    seed: int = 0,
+    classifier_max_iter: int = 1000,
+) -> dict[str, float]:
     """Modularity (on the training rows) and explicitness of codes (n, d) against factor classes (n, k).
 
     Rows [:num_train] are the training sample, the rest the test sample. Returns modularity,
@@ -125,14 +147,19 @@ def from_codes(codes: np.ndarray, factors: np.ndarray, *, num_train: int, num_bi
     x_train, y_train, x_test, y_test = split_train_test(codes, factors, num_train)
     mi = mutual_information_matrix(discretize(x_train, num_bins), y_train)
     train_auc, test_auc = explicitness(x_train, y_train, x_test, y_test, seed=seed, max_iter=classifier_max_iter)
-    return {"modularity": modularity_from_mutual_information(mi), "explicitness_train": train_auc,
-            "explicitness_test": test_auc}
+    return {
+        "modularity": modularity_from_mutual_information(mi),
+        "explicitness_train": train_auc,
+        "explicitness_test": test_auc,
+    }
 
 
-def compute(data: GroundTruthData, representation: Representation | CodeSource, rng: np.random.Generator,
-            **params: Any) -> dict[str, float]:
+def compute(
+    data: GroundTruthData, representation: Representation | CodeSource, rng: np.random.Generator, **params: Any
+) -> dict[str, float]:
     """Modularity and explicitness of `representation` on freshly drawn points of `data`."""
     p = Params.parse(params)
     codes, factors, seed = draw_codes(data, representation, p.num_train + p.num_test, rng)
-    return from_codes(codes, factors, num_train=p.num_train, num_bins=p.num_bins, seed=seed,
-                      classifier_max_iter=p.classifier_max_iter)
+    return from_codes(
+        codes, factors, num_train=p.num_train, num_bins=p.num_bins, seed=seed, classifier_max_iter=p.classifier_max_iter
+    )

@@ -27,8 +27,10 @@ def missing_factors(data: object) -> str | None:
     if len(names) >= MIN_FACTORS:
         return None
     held = f"only {list(names)}" if names else "none"
-    return (f"dataset {name!r} has no ground-truth factors of variation ({held}); the disentanglement "
-            f"metrics need at least {MIN_FACTORS}")
+    return (
+        f"dataset {name!r} has no ground-truth factors of variation ({held}); the disentanglement "
+        f"metrics need at least {MIN_FACTORS}"
+    )
 
 
 def estimators(metric_params: Mapping[str, Mapping[str, Any] | None]) -> dict[str, str]:
@@ -39,8 +41,10 @@ def estimators(metric_params: Mapping[str, Mapping[str, Any] | None]) -> dict[st
     out: dict[str, str] = {}
     for name, settings in described.items():
         if name == "dci":
-            what = {"gbt": "gbt (scikit-learn GradientBoostingClassifier, impurity importances; reference)",
-                    "hist_gbt": "hist_gbt (scikit-learn HistGradientBoostingClassifier, split-gain importances)"}
+            what = {
+                "gbt": "gbt (scikit-learn GradientBoostingClassifier, impurity importances; reference)",
+                "hist_gbt": "hist_gbt (scikit-learn HistGradientBoostingClassifier, split-gain importances)",
+            }
             out[f"estimator.{name}"] = what[settings["estimator"]]
         elif name == "beta_vae":
             proto = settings.get("protocol", "locatello2019")

@@ -17,9 +17,14 @@ from betavae.data.ground_truth import GroundTruthData
 ROWS_PER_CALL = 16384  # factor rows per code-source call: bounds memory for wide codes (raw pixels)
 
 
-def fixed_factor_chunks(data: GroundTruthData, num_points: int, batch_size: int, num_sets: int,
-                        sample_rng: np.random.Generator, choices: np.ndarray | None = None,
-                        ) -> Iterator[tuple[np.ndarray, np.ndarray, list[np.ndarray]]]:
+def fixed_factor_chunks(
+    data: GroundTruthData,
+    num_points: int,
+    batch_size: int,
+    num_sets: int,
+    sample_rng: np.random.Generator,
+    choices: np.ndarray | None = None,
+) -> Iterator[tuple[np.ndarray, np.ndarray, list[np.ndarray]]]:
     """Yield `(label, fixed, sets)` until `num_points` points are drawn.
 
     For a chunk of m points, `label` (m,) is each point's draw among the factor columns `choices`

@@ -51,8 +51,15 @@ def _squared_correlation(x: np.ndarray, y: np.ndarray) -> float:
     return float((x @ y) ** 2 / denom) if denom > 0 else 0.0
 
 
-def score_matrix(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray, *,
-                 C: float = 0.01, continuous_factors: bool = False) -> np.ndarray:
+def score_matrix(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    *,
+    C: float = 0.01,
+    continuous_factors: bool = False,
+) -> np.ndarray:
     """S (d, K): single-latent predictability of every factor (accuracy, or R^2 if continuous)."""
     d, k = x_train.shape[1], y_train.shape[1]
     scores = np.zeros((d, k))
@@ -67,8 +74,8 @@ def score_matrix(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y
                 clf = LinearSVC(C=C, class_weight="balanced")
                 with warnings.catch_warnings(), classifier_threads():
                     warnings.simplefilter("ignore", ConvergenceWarning)
-                    clf.fit(x_train[:, i:i + 1], y_train[:, j])
-                scores[i, j] = float(np.mean(clf.predict(x_test[:, i:i + 1]) == y_test[:, j]))
+                    clf.fit(x_train[:, i : i + 1], y_train[:, j])
+                scores[i, j] = float(np.mean(clf.predict(x_test[:, i : i + 1]) == y_test[:, j]))
     return scores
 
 
@@ -79,8 +86,9 @@ def gap_from_scores(scores: np.ndarray) -> np.ndarray:
     return ranked[0] - second
 
 
-def from_codes(codes: np.ndarray, factors: np.ndarray, *, num_train: int, C: float = 0.01,
-               continuous_factors: bool = False) -> dict[str, float]:
+def from_codes(
+    codes: np.ndarray, factors: np.ndarray, *, num_train: int, C: float = 0.01, continuous_factors: bool = False
+) -> dict[str, float]:
     """SAP of codes (n, d) against factor classes (n, k); rows [:num_train] fit, the rest test.
 
     Returns {"score"} plus "gap.<j>" for every factor j.
@@ -94,8 +102,9 @@ def from_codes(codes: np.ndarray, factors: np.ndarray, *, num_train: int, C: flo
     return out
 
 
-def compute(data: GroundTruthData, representation: Representation | CodeSource, rng: np.random.Generator,
-            **params: Any) -> dict[str, float]:
+def compute(
+    data: GroundTruthData, representation: Representation | CodeSource, rng: np.random.Generator, **params: Any
+) -> dict[str, float]:
     """SAP of `representation` on `num_train` + `num_test` freshly drawn points of `data`."""
     p = Params.parse(params)
     codes, factors, _ = draw_codes(data, representation, p.num_train + p.num_test, rng)

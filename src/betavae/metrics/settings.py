@@ -24,8 +24,13 @@ class Metric(Protocol):
 
     NAME: str
 
-    def compute(self, data: GroundTruthData, representation: Representation | CodeSource, rng: np.random.Generator,
-                **params: Any) -> dict[str, float]: ...
+    def compute(
+        self,
+        data: GroundTruthData,
+        representation: Representation | CodeSource,
+        rng: np.random.Generator,
+        **params: Any,
+    ) -> dict[str, float]: ...
 
     def describe(self, **params: Any) -> dict[str, Any]: ...
 

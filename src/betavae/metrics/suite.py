@@ -41,19 +41,26 @@ from betavae.metrics.settings import Metric
 
 __all__ = ["METRICS", "code_source", "describe", "evaluate", "planned_draws"]
 
-METRICS: Mapping[str, Metric] = types.MappingProxyType({
-    "beta_vae": beta_vae,
-    "factor_vae": factor_vae,
-    "mig": mig,
-    "dci": dci,
-    "sap": sap,
-    "modularity": modularity,
-})  # the names and order of betavae.config.metrics.METRIC_SETTINGS, which checks their settings
+METRICS: Mapping[str, Metric] = types.MappingProxyType(
+    {
+        "beta_vae": beta_vae,
+        "factor_vae": factor_vae,
+        "mig": mig,
+        "dci": dci,
+        "sap": sap,
+        "modularity": modularity,
+    }
+)  # the names and order of betavae.config.metrics.METRIC_SETTINGS, which checks their settings
 
 
-def code_source(data: GroundTruthData, representation: Representation | CodeSource,
-                params: Mapping[str, Mapping[str, Any] | None] | None = None, *,
-                batch_size: int = DEFAULT_BATCH_SIZE, max_cache_bytes: int = DEFAULT_MAX_CACHE_BYTES) -> CodeSource:
+def code_source(
+    data: GroundTruthData,
+    representation: Representation | CodeSource,
+    params: Mapping[str, Mapping[str, Any] | None] | None = None,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    max_cache_bytes: int = DEFAULT_MAX_CACHE_BYTES,
+) -> CodeSource:
     """The code source the metrics should share for `representation` on `data`.
 
     A representation that already maps factors to codes is returned unchanged. On a complete grid a
@@ -75,9 +82,15 @@ def metric_rng(name: str, base: int) -> np.random.Generator:
     return np.random.default_rng([base, zlib.crc32(name.encode())])
 
 
-def evaluate(data: GroundTruthData, representation: Representation | CodeSource, rng: np.random.Generator,
-             params: Mapping[str, Mapping[str, Any] | None], *, batch_size: int = DEFAULT_BATCH_SIZE,
-             max_cache_bytes: int = DEFAULT_MAX_CACHE_BYTES) -> dict[str, float]:
+def evaluate(
+    data: GroundTruthData,
+    representation: Representation | CodeSource,
+    rng: np.random.Generator,
+    params: Mapping[str, Mapping[str, Any] | None],
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    max_cache_bytes: int = DEFAULT_MAX_CACHE_BYTES,
+) -> dict[str, float]:
     """Run the metrics named in `params` with their settings; flat scores ``"<metric>.<score>"``.
 
     `representation` maps uint8 images (n, H, W, C) to codes (n, d), or is already a code source

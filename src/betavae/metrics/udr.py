@@ -34,9 +34,8 @@ import numpy as np
 from scipy.stats import spearmanr
 from sklearn.linear_model import Lasso
 
-from betavae.config.metrics import ACTIVE_KL_NATS
+from betavae.config.metrics import ACTIVE_KL_NATS, module_functions
 from betavae.config.metrics import UDRParams as Params
-from betavae.config.metrics import module_functions
 from betavae.errors import ConfigError, DataError
 from betavae.metrics.utils import classifier_threads
 
@@ -66,14 +65,15 @@ def _standardise(codes: np.ndarray) -> np.ndarray:
     return out
 
 
-def similarity(a: np.ndarray, b: np.ndarray, correlation: str = "spearman", *, lasso_alpha: float = 0.1,
-               seed: int = 0) -> np.ndarray:
+def similarity(
+    a: np.ndarray, b: np.ndarray, correlation: str = "spearman", *, lasso_alpha: float = 0.1, seed: int = 0
+) -> np.ndarray:
     """R (d_a, d_b) >= 0 between the latents of standardised codes a (n, d_a) and b (n, d_b)."""
     if correlation == "spearman":
         rho = np.asarray(spearmanr(a, b).statistic, dtype=np.float64)
         if rho.ndim == 0:  # one latent on each side: scipy returns a scalar
             rho = np.array([[rho, rho], [rho, rho]])
-        r = np.abs(rho[: a.shape[1], a.shape[1]:])
+        r = np.abs(rho[: a.shape[1], a.shape[1] :])
         return np.nan_to_num(r, nan=0.0)  # a constant latent has no rank correlation
     if correlation == "lasso":
         model = Lasso(alpha=lasso_alpha, random_state=seed)
@@ -94,23 +94,32 @@ def pairwise_score(r: np.ndarray) -> float:
     return float((cols.sum() + rows.sum()) / (r.shape[0] + r.shape[1]))
 
 
-def from_codes(codes: Sequence[np.ndarray], kl_per_latent: Sequence[np.ndarray], *,
-               correlation: str = "spearman", kl_threshold: float = ACTIVE_KL_NATS, lasso_alpha: float = 0.1,
-               normalise: bool = False, seed: int = 0) -> UDRResult:
+def from_codes(
+    codes: Sequence[np.ndarray],
+    kl_per_latent: Sequence[np.ndarray],
+    *,
+    correlation: str = "spearman",
+    kl_threshold: float = ACTIVE_KL_NATS,
+    lasso_alpha: float = 0.1,
+    normalise: bool = False,
+    seed: int = 0,
+) -> UDRResult:
     """UDR of m >= 2 models from their latent means on the same images (n, d_i) and mean KL per latent (d_i,)."""
     if correlation not in CORRELATIONS:
         raise ConfigError(f"{NAME} correlation must be one of {', '.join(CORRELATIONS)}; got {correlation!r}")
     m = len(codes)
     if m < 2 or len(kl_per_latent) != m:
-        raise DataError(f"UDR compares at least 2 models of one configuration, got {m} codes and "
-                        f"{len(kl_per_latent)} KL vectors")
+        raise DataError(
+            f"UDR compares at least 2 models of one configuration, got {m} codes and {len(kl_per_latent)} KL vectors"
+        )
     kept = []
     for i, (c, kl) in enumerate(zip(codes, kl_per_latent, strict=True)):
         c = np.asarray(c, dtype=np.float64)
         kl = np.asarray(kl, dtype=np.float64)
         if c.ndim != 2 or kl.shape != (c.shape[1],) or c.shape[0] != np.asarray(codes[0]).shape[0]:
-            raise DataError(f"model {i}: codes must be (n, d) over the same n images with KL (d,), "
-                            f"got {c.shape} and {kl.shape}")
+            raise DataError(
+                f"model {i}: codes must be (n, d) over the same n images with KL (d,), got {c.shape} and {kl.shape}"
+            )
         if not (np.isfinite(c).all() and np.isfinite(kl).all()):
             raise DataError(f"model {i}: codes and KL must be finite")
         kept.append(_standardise(c)[:, kl > kl_threshold])

@@ -29,6 +29,7 @@ __all__ = [
     "sub_rngs",
 ]
 
+
 # ---------------------------------------------------------------------------------------------- inputs
 def check_codes_and_factors(codes: npt.ArrayLike, factors: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Return codes as float64 (n, d) and factors as int64 (n, k), or raise DataError saying what is wrong."""
@@ -51,8 +52,9 @@ def check_codes_and_factors(codes: npt.ArrayLike, factors: npt.ArrayLike) -> tup
     return codes, factors.astype(np.int64, copy=False)
 
 
-def split_train_test(codes: np.ndarray, factors: np.ndarray, num_train: int
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def split_train_test(
+    codes: np.ndarray, factors: np.ndarray, num_train: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """First `num_train` rows for fitting, the rest (at least one row) for testing."""
     n = codes.shape[0]
     if not 1 <= num_train < n:
@@ -89,8 +91,10 @@ def classifier_threads(num_threads: int = 1) -> Iterator[None]:
     nested call: the codes were checked finite where they were made (:func:`check_codes_and_factors`),
     and the estimators' settings where they were parsed, and the checks cost more than the small fits.
     """
-    with _thread_pools().limit(limits=num_threads), \
-            sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+    with (
+        _thread_pools().limit(limits=num_threads),
+        sklearn.config_context(assume_finite=True, skip_parameter_validation=True),
+    ):
         yield
 
 

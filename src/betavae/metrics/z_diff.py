@@ -23,9 +23,15 @@ from betavae.metrics.utils import classifier_threads
 __all__ = ["score_features", "z_diff_features"]
 
 
-def z_diff_features(data: GroundTruthData, source: CodeSource, num_points: int, batch_size: int,
-                    sample_rng: np.random.Generator, obs_rng: np.random.Generator,
-                    choices: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def z_diff_features(
+    data: GroundTruthData,
+    source: CodeSource,
+    num_points: int,
+    batch_size: int,
+    sample_rng: np.random.Generator,
+    obs_rng: np.random.Generator,
+    choices: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """`num_points` training points of Eq. 5: features z_diff (n, d) and the label of the fixed factor (n,).
 
     The fixed factor is drawn uniformly among the factor columns `choices` (default: all) and the label
@@ -45,14 +51,21 @@ def z_diff_features(data: GroundTruthData, source: CodeSource, num_points: int, 
             both = np.concatenate([first.reshape(-1, k), second.reshape(-1, k)])
             codes = np.asarray(source.codes(both, obs_rng), dtype=np.float64)  # (2 m L, d)
             z1 = codes[: m * batch_size].reshape(m, batch_size, -1)
-            z2 = codes[m * batch_size:].reshape(m, batch_size, -1)
+            z2 = codes[m * batch_size :].reshape(m, batch_size, -1)
             features.append(np.abs(z1 - z2).mean(axis=1))  # (m, d), Eq. 5
         labels.append(label)
     return np.concatenate(features), np.concatenate(labels)
 
 
-def score_features(train_x: np.ndarray, train_y: np.ndarray, eval_x: np.ndarray, eval_y: np.ndarray, *,
-                   seed: int = 0, max_iter: int = 1000) -> dict[str, float]:
+def score_features(
+    train_x: np.ndarray,
+    train_y: np.ndarray,
+    eval_x: np.ndarray,
+    eval_y: np.ndarray,
+    *,
+    seed: int = 0,
+    max_iter: int = 1000,
+) -> dict[str, float]:
     """Fit the linear classifier on (train_x, train_y) and report train and evaluation accuracy."""
     if np.unique(train_y).size < 2:
         # A single class cannot be fitted; the classifier that always answers it is the only one.

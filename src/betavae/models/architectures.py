@@ -65,8 +65,10 @@ class BinaryAwareLinear(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """x: (B, in) floats, or uint8 entries that are all 0 or 1 -> (B, out)."""
         if x.dtype == torch.uint8 and x.numel() > 0 and bool(x.max() > 1):
-            raise ValueError("uint8 input to a BinaryAwareLinear must be binary (0 or 1); "
-                             "convert grey levels with betavae.models.inputs.to_float_images")
+            raise ValueError(
+                "uint8 input to a BinaryAwareLinear must be binary (0 or 1); "
+                "convert grey levels with betavae.models.inputs.to_float_images"
+            )
         indices = self._binary_indices(x)
         if indices is not None:
             return binary_linear(x.shape[0], *indices, self.weight, self.bias)
@@ -87,14 +89,17 @@ def binary_linear(batch: int, rows: Tensor, cols: Tensor, weight: Tensor, bias: 
     terms in the same order, so the result is bitwise the one-block result (a test checks this)."""
     counts = torch.bincount(rows, minlength=batch)
     offsets = torch.cumsum(counts, 0) - counts
-    blocked = batch >= 1024 and weight.shape[1] > GATHER_BLOCK_COLUMNS and not (
-        torch.is_grad_enabled() and weight.requires_grad)
+    blocked = (
+        batch >= 1024
+        and weight.shape[1] > GATHER_BLOCK_COLUMNS
+        and not (torch.is_grad_enabled() and weight.requires_grad)
+    )
     if not blocked:
         return F.embedding_bag(cols, weight, offsets, mode="sum") + bias  # an empty bag gives 0
     out = torch.empty(batch, weight.shape[1], dtype=weight.dtype, device=weight.device)
     for start in range(0, weight.shape[1], GATHER_BLOCK_COLUMNS):
-        block = weight[:, start:start + GATHER_BLOCK_COLUMNS].contiguous()
-        out[:, start:start + GATHER_BLOCK_COLUMNS] = F.embedding_bag(cols, block, offsets, mode="sum")
+        block = weight[:, start : start + GATHER_BLOCK_COLUMNS].contiguous()
+        out[:, start : start + GATHER_BLOCK_COLUMNS] = F.embedding_bag(cols, block, offsets, mode="sum")
     return out.add_(bias)
 
 
@@ -123,8 +128,9 @@ class MLPEncoder(nn.Module):
 class MLPDecoder(nn.Module):
     """Fully connected decoder: d -> hidden... -> C*H*W, reshaped to (B, C, H, W)."""
 
-    def __init__(self, latent_dim: int, hidden: tuple[int, ...], shape_chw: tuple[int, int, int],
-                 activation: type[nn.Module]) -> None:
+    def __init__(
+        self, latent_dim: int, hidden: tuple[int, ...], shape_chw: tuple[int, int, int], activation: type[nn.Module]
+    ) -> None:
         super().__init__()
         self.shape_chw = shape_chw
         sizes = (latent_dim, *hidden)
@@ -151,12 +157,17 @@ class ConvEncoder(nn.Module):
     def __init__(self, channels: int, latent_dim: int) -> None:
         super().__init__()
         self.net = nn.Sequential(
-            nn.Conv2d(channels, 32, 4, 2, 1), nn.ReLU(),  # (B, 32, 32, 32)
-            nn.Conv2d(32, 32, 4, 2, 1), nn.ReLU(),  # (B, 32, 16, 16)
-            nn.Conv2d(32, 64, 4, 2, 1), nn.ReLU(),  # (B, 64, 8, 8)
-            nn.Conv2d(64, 64, 4, 2, 1), nn.ReLU(),  # (B, 64, 4, 4)
+            nn.Conv2d(channels, 32, 4, 2, 1),
+            nn.ReLU(),  # (B, 32, 32, 32)
+            nn.Conv2d(32, 32, 4, 2, 1),
+            nn.ReLU(),  # (B, 32, 16, 16)
+            nn.Conv2d(32, 64, 4, 2, 1),
+            nn.ReLU(),  # (B, 64, 8, 8)
+            nn.Conv2d(64, 64, 4, 2, 1),
+            nn.ReLU(),  # (B, 64, 4, 4)
             nn.Flatten(),
-            nn.Linear(64 * 4 * 4, 256), nn.ReLU(),
+            nn.Linear(64 * 4 * 4, 256),
+            nn.ReLU(),
             nn.Linear(256, 2 * latent_dim),
         )
 
@@ -173,12 +184,17 @@ class ConvDecoder(nn.Module):
     def __init__(self, channels: int, latent_dim: int) -> None:
         super().__init__()
         self.net = nn.Sequential(
-            nn.Linear(latent_dim, 256), nn.ReLU(),
-            nn.Linear(256, 64 * 4 * 4), nn.ReLU(),
+            nn.Linear(latent_dim, 256),
+            nn.ReLU(),
+            nn.Linear(256, 64 * 4 * 4),
+            nn.ReLU(),
             nn.Unflatten(1, (64, 4, 4)),
-            nn.ConvTranspose2d(64, 64, 4, 2, 1), nn.ReLU(),  # (B, 64, 8, 8)
-            nn.ConvTranspose2d(64, 32, 4, 2, 1), nn.ReLU(),  # (B, 32, 16, 16)
-            nn.ConvTranspose2d(32, 32, 4, 2, 1), nn.ReLU(),  # (B, 32, 32, 32)
+            nn.ConvTranspose2d(64, 64, 4, 2, 1),
+            nn.ReLU(),  # (B, 64, 8, 8)
+            nn.ConvTranspose2d(64, 32, 4, 2, 1),
+            nn.ReLU(),  # (B, 32, 16, 16)
+            nn.ConvTranspose2d(32, 32, 4, 2, 1),
+            nn.ReLU(),  # (B, 32, 32, 32)
             nn.ConvTranspose2d(32, channels, 4, 2, 1),  # (B, C, 64, 64)
         )
 
@@ -190,8 +206,9 @@ class ConvDecoder(nn.Module):
 _EXPECTED_SIZE = {"mlp64": 64, "conv64": 64, "mlp28": 28}
 
 
-def build_networks(architecture: str, latent_dim: int,
-                   observation_shape: tuple[int, int, int]) -> tuple[nn.Module, nn.Module]:
+def build_networks(
+    architecture: str, latent_dim: int, observation_shape: tuple[int, int, int]
+) -> tuple[nn.Module, nn.Module]:
     """Return (encoder, decoder) for an architecture name and an observation shape (H, W, C).
 
     mlp64: Higgins et al. 2017 Appendix A (2D shapes): encoder 4096-1200-1200 (ReLU) -> 2 d;
@@ -204,16 +221,20 @@ def build_networks(architecture: str, latent_dim: int,
     h, w, c = observation_shape
     size = _EXPECTED_SIZE.get(architecture)
     if size is None:
-        raise ConfigError(f"model.architecture: unknown architecture {architecture!r}; "
-                          f"expected one of {', '.join(_EXPECTED_SIZE)}")
+        raise ConfigError(
+            f"model.architecture: unknown architecture {architecture!r}; expected one of {', '.join(_EXPECTED_SIZE)}"
+        )
     if (h, w) != (size, size):
-        raise ConfigError(f"model.architecture {architecture!r} expects {size}x{size} images, "
-                          f"got observation_shape {tuple(observation_shape)}")
+        raise ConfigError(
+            f"model.architecture {architecture!r} expects {size}x{size} images, "
+            f"got observation_shape {tuple(observation_shape)}"
+        )
     chw = (c, h, w)
     if architecture == "mlp64":
-        return (MLPEncoder(c * h * w, (1200, 1200), latent_dim),
-                MLPDecoder(latent_dim, (1200, 1200, 1200), chw, nn.Tanh))
+        return (
+            MLPEncoder(c * h * w, (1200, 1200), latent_dim),
+            MLPDecoder(latent_dim, (1200, 1200, 1200), chw, nn.Tanh),
+        )
     if architecture == "mlp28":
-        return (MLPEncoder(c * h * w, (400, 400), latent_dim),
-                MLPDecoder(latent_dim, (400, 400), chw, nn.ReLU))
+        return (MLPEncoder(c * h * w, (400, 400), latent_dim), MLPDecoder(latent_dim, (400, 400), chw, nn.ReLU))
     return ConvEncoder(c, latent_dim), ConvDecoder(c, latent_dim)

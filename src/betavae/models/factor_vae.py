@@ -71,8 +71,9 @@ class FactorVAEObjective(Objective):
         params = {name: p.detach() for name, p in self.discriminator.named_parameters()}
         return functional_call(self.discriminator, params, (z,))
 
-    def forward(self, model: VAE, x: Tensor, step: int, x_aux: Tensor | None = None,
-                generator: torch.Generator | None = None) -> dict[str, Tensor]:
+    def forward(
+        self, model: VAE, x: Tensor, step: int, x_aux: Tensor | None = None, generator: torch.Generator | None = None
+    ) -> dict[str, Tensor]:
         if x_aux is None:
             raise ValueError("factor_vae needs a second batch x_aux for the permuted codes; got None")
         out = model(x, generator=generator)
@@ -92,5 +93,12 @@ class FactorVAEObjective(Objective):
         disc_total = 0.5 * (F.cross_entropy(d_joint, zeros) + F.cross_entropy(d_perm, ones))
         with torch.no_grad():
             accuracy = 0.5 * ((d_joint.argmax(1) == 0).float().mean() + (d_perm.argmax(1) == 1).float().mean())
-        return {"total": total, "reconstruction": recon, "kl": kl, "kl_per_latent": kl_per_latent, "tc": tc,
-                "discriminator_total": disc_total, "discriminator_accuracy": accuracy}
+        return {
+            "total": total,
+            "reconstruction": recon,
+            "kl": kl,
+            "kl_per_latent": kl_per_latent,
+            "tc": tc,
+            "discriminator_total": disc_total,
+            "discriminator_accuracy": accuracy,
+        }

@@ -53,8 +53,9 @@ class Objective(nn.Module):
         """Parameters of an adversary trained on "discriminator_total" (none unless overridden)."""
         return []
 
-    def forward(self, model: VAE, x: Tensor, step: int, x_aux: Tensor | None = None,
-                generator: torch.Generator | None = None) -> dict[str, Tensor]:
+    def forward(
+        self, model: VAE, x: Tensor, step: int, x_aux: Tensor | None = None, generator: torch.Generator | None = None
+    ) -> dict[str, Tensor]:
         raise NotImplementedError
 
 
@@ -85,13 +86,13 @@ class BetaVAEObjective(Objective):
         super().__init__(config)
         self.beta = config.kl_weight
 
-    def forward(self, model: VAE, x: Tensor, step: int, x_aux: Tensor | None = None,
-                generator: torch.Generator | None = None) -> dict[str, Tensor]:
+    def forward(
+        self, model: VAE, x: Tensor, step: int, x_aux: Tensor | None = None, generator: torch.Generator | None = None
+    ) -> dict[str, Tensor]:
         out = model(x, generator=generator)
         recon = reconstruction_loss(model, out, x)
         kl, kl_per_latent = gaussian_kl_terms(out.mu, out.logvar)
-        return {"total": recon + self.beta * kl, "reconstruction": recon, "kl": kl,
-                "kl_per_latent": kl_per_latent}
+        return {"total": recon + self.beta * kl, "reconstruction": recon, "kl": kl, "kl_per_latent": kl_per_latent}
 
 
 def capacity(step: int, c_max: float, steps: int) -> float:
@@ -109,15 +110,21 @@ class CapacityObjective(Objective):
 
     configs = (CapacityConfig,)
 
-    def forward(self, model: VAE, x: Tensor, step: int, x_aux: Tensor | None = None,
-                generator: torch.Generator | None = None) -> dict[str, Tensor]:
+    def forward(
+        self, model: VAE, x: Tensor, step: int, x_aux: Tensor | None = None, generator: torch.Generator | None = None
+    ) -> dict[str, Tensor]:
         out = model(x, generator=generator)
         recon = reconstruction_loss(model, out, x)
         kl, kl_per_latent = gaussian_kl_terms(out.mu, out.logvar)
         c = capacity(step, self.config.capacity_max, self.config.capacity_steps)
         total = recon + self.config.gamma * (kl - c).abs()
-        return {"total": total, "reconstruction": recon, "kl": kl, "kl_per_latent": kl_per_latent,
-                "capacity": torch.tensor(c, dtype=kl.dtype, device=kl.device)}
+        return {
+            "total": total,
+            "reconstruction": recon,
+            "kl": kl,
+            "kl_per_latent": kl_per_latent,
+            "capacity": torch.tensor(c, dtype=kl.dtype, device=kl.device),
+        }
 
 
 class BetaTCVAEObjective(Objective):
@@ -135,8 +142,9 @@ class BetaTCVAEObjective(Objective):
     def build(cls, config: BetaTCVAEConfig, *, latent_dim: int, dataset_size: int) -> BetaTCVAEObjective:
         return cls(config, dataset_size)
 
-    def forward(self, model: VAE, x: Tensor, step: int, x_aux: Tensor | None = None,
-                generator: torch.Generator | None = None) -> dict[str, Tensor]:
+    def forward(
+        self, model: VAE, x: Tensor, step: int, x_aux: Tensor | None = None, generator: torch.Generator | None = None
+    ) -> dict[str, Tensor]:
         out = model(x, generator=generator)
         recon = reconstruction_loss(model, out, x)
         kl, kl_per_latent = gaussian_kl_terms(out.mu, out.logvar)
@@ -165,22 +173,29 @@ class ISAVAEObjective(Objective):
     @classmethod
     def build(cls, config: ISAVAEConfig, *, latent_dim: int, dataset_size: int) -> ISAVAEObjective:
         if config.isa_layout is not None and sum(config.isa_layout) != latent_dim:
-            raise ConfigError(f"train.isa_layout must sum to model.latent_dim = {latent_dim}, "
-                              f"got {list(config.isa_layout)} (sum {sum(config.isa_layout)})")
+            raise ConfigError(
+                f"train.isa_layout must sum to model.latent_dim = {latent_dim}, "
+                f"got {list(config.isa_layout)} (sum {sum(config.isa_layout)})"
+            )
         return cls(config, latent_dim)
 
     def model_parameters(self) -> list[nn.Parameter]:
         return list(self.prior.parameters())
 
-    def forward(self, model: VAE, x: Tensor, step: int, x_aux: Tensor | None = None,
-                generator: torch.Generator | None = None) -> dict[str, Tensor]:
+    def forward(
+        self, model: VAE, x: Tensor, step: int, x_aux: Tensor | None = None, generator: torch.Generator | None = None
+    ) -> dict[str, Tensor]:
         out = model(x, generator=generator)
         recon = reconstruction_loss(model, out, x)
         _, kl_per_latent = gaussian_kl_terms(out.mu, out.logvar)
         log_qzx = log_normal_diag(out.z, out.mu, out.logvar).sum(1)  # (B,)
         kl = (log_qzx - self.prior.log_prob(out.z)).mean()
-        terms = {"total": recon + self.config.beta * kl, "reconstruction": recon, "kl": kl,
-                 "kl_per_latent": kl_per_latent}
+        terms = {
+            "total": recon + self.config.beta * kl,
+            "reconstruction": recon,
+            "kl": kl,
+            "kl_per_latent": kl_per_latent,
+        }
         if self.config.isa_learn_exponents:
             terms["isa_p0"] = self.prior.p0.detach()
             terms["isa_p"] = self.prior.p.detach().mean()

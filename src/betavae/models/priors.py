@@ -63,8 +63,9 @@ class LpNestedISA(nn.Module):
     With `learn_exponents`, p0 and p are parameters kept positive by p = exp(log p).
     """
 
-    def __init__(self, layout: Sequence[int], p0: float = 2.0, p: float | Sequence[float] = 2.0,
-                 learn_exponents: bool = False) -> None:
+    def __init__(
+        self, layout: Sequence[int], p0: float = 2.0, p: float | Sequence[float] = 2.0, learn_exponents: bool = False
+    ) -> None:
         super().__init__()
         layout = tuple(int(n) for n in layout)
         if not layout or any(n < 1 for n in layout):
@@ -118,7 +119,7 @@ class LpNestedISA(nn.Module):
         total = torch.zeros(z.shape[:-1], dtype=z.dtype, device=z.device)
         start = 0
         for n_l, p_l in zip(self.layout, p):
-            log_s = torch.logsumexp(p_l * log_abs[..., start:start + n_l], dim=-1)  # log sum |z_k|^p_l
+            log_s = torch.logsumexp(p_l * log_abs[..., start : start + n_l], dim=-1)  # log sum |z_k|^p_l
             total = total + torch.exp(p0 / p_l * log_s)
             start += n_l
         return total
@@ -149,10 +150,10 @@ class LpNestedISA(nn.Module):
         log_g = log_gamma_sample((sizes / p0).expand(n, -1).contiguous(), generator)  # (n, L)
         log_t = (log_g - torch.logsumexp(log_g, dim=1, keepdim=True)) / p0  # log t_l, (n, L)
         parts = []
-        for l, (n_l, p_l) in enumerate(zip(self.layout, p)):
+        for layer, (n_l, p_l) in enumerate(zip(self.layout, p)):
             log_h = log_gamma_sample(torch.full((n, n_l), 1.0 / p_l.item()), generator)  # (n, n_l)
             log_v = log_h - torch.logsumexp(log_h, dim=1, keepdim=True)
-            parts.append(log_t[:, l:l + 1] + log_v / p_l)
+            parts.append(log_t[:, layer : layer + 1] + log_v / p_l)
         log_abs = log_r.unsqueeze(1) + torch.cat(parts, dim=1)  # (n, dim)
         signs = torch.where(torch.rand((n, self.dim), generator=generator, dtype=torch.float64) < 0.5, -1.0, 1.0)
         return (signs * torch.exp(log_abs)).to(self.log_p0.dtype).to(self.log_p0.device)

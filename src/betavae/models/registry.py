@@ -23,8 +23,17 @@ from betavae.models.regularised import (
 
 OBJECTIVE_CLASSES: dict[str, type[Objective]] = {
     config.name: cls
-    for cls in (BetaVAEObjective, CapacityObjective, BetaTCVAEObjective, FactorVAEObjective, ISAVAEObjective,
-                DenoisingAEObjective, SparseAEObjective, KSparseAEObjective, ContractiveAEObjective)
+    for cls in (
+        BetaVAEObjective,
+        CapacityObjective,
+        BetaTCVAEObjective,
+        FactorVAEObjective,
+        ISAVAEObjective,
+        DenoisingAEObjective,
+        SparseAEObjective,
+        KSparseAEObjective,
+        ContractiveAEObjective,
+    )
     for config in cls.configs
 }
 assert set(OBJECTIVE_CLASSES) == set(OBJECTIVE_CONFIGS), "every objective config needs an objective class"

@@ -59,8 +59,9 @@ class DenoisingAEObjective(Objective):
 
     configs = (DenoisingAEConfig,)
 
-    def forward(self, model: VAE, x: Tensor, step: int, x_aux: Tensor | None = None,
-                generator: torch.Generator | None = None) -> dict[str, Tensor]:
+    def forward(
+        self, model: VAE, x: Tensor, step: int, x_aux: Tensor | None = None, generator: torch.Generator | None = None
+    ) -> dict[str, Tensor]:
         mu, logvar = model.encode(mask_pixels(x, self.config.corruption, generator))
         return _terms(model, x, mu, mu, logvar)
 
@@ -70,8 +71,9 @@ class SparseAEObjective(Objective):
 
     configs = (SparseAEConfig,)
 
-    def forward(self, model: VAE, x: Tensor, step: int, x_aux: Tensor | None = None,
-                generator: torch.Generator | None = None) -> dict[str, Tensor]:
+    def forward(
+        self, model: VAE, x: Tensor, step: int, x_aux: Tensor | None = None, generator: torch.Generator | None = None
+    ) -> dict[str, Tensor]:
         mu, logvar = model.encode(x)
         terms = _terms(model, x, mu, mu, logvar)
         l1 = mu.abs().sum(1).mean()
@@ -92,8 +94,9 @@ class KSparseAEObjective(Objective):
             raise ConfigError(f"train.sparsity_k must be <= model.latent_dim = {latent_dim}, got {config.sparsity_k}")
         return cls(config)
 
-    def forward(self, model: VAE, x: Tensor, step: int, x_aux: Tensor | None = None,
-                generator: torch.Generator | None = None) -> dict[str, Tensor]:
+    def forward(
+        self, model: VAE, x: Tensor, step: int, x_aux: Tensor | None = None, generator: torch.Generator | None = None
+    ) -> dict[str, Tensor]:
         mu, logvar = model.encode(x)
         return _terms(model, x, top_k_mask(mu, self.config.sparsity_k), mu, logvar)
 
@@ -103,8 +106,9 @@ class ContractiveAEObjective(Objective):
 
     configs = (ContractiveAEConfig,)
 
-    def forward(self, model: VAE, x: Tensor, step: int, x_aux: Tensor | None = None,
-                generator: torch.Generator | None = None) -> dict[str, Tensor]:
+    def forward(
+        self, model: VAE, x: Tensor, step: int, x_aux: Tensor | None = None, generator: torch.Generator | None = None
+    ) -> dict[str, Tensor]:
         jac_sq, mu, logvar = jacobian_frobenius_sq(model, x)
         terms = _terms(model, x, mu, mu, logvar)
         penalty = jac_sq.mean()

@@ -30,8 +30,9 @@ def pairwise_log_q(z: Tensor, mu: Tensor, logvar: Tensor) -> Tensor:
     return log_normal_diag(z.unsqueeze(1), mu.unsqueeze(0), logvar.unsqueeze(0))
 
 
-def mss_log_weights(batch_size: int, dataset_size: int, dtype: torch.dtype = torch.float32,
-                    device: torch.device | None = None) -> Tensor:
+def mss_log_weights(
+    batch_size: int, dataset_size: int, dtype: torch.dtype = torch.float32, device: torch.device | None = None
+) -> Tensor:
     """Log importance weights (M, M) of minibatch stratified sampling, Chen et al. 2018 Appendix C.2.
 
     Row i holds the weights of q(z_i|x_j): 1/N for j = i, (N - M + 1) / (N (M - 1)) for j = i + 1 (mod M),
@@ -49,8 +50,9 @@ def mss_log_weights(batch_size: int, dataset_size: int, dtype: torch.dtype = tor
     return w.log().to(dtype=dtype, device=device)
 
 
-def estimate_log_qz(z: Tensor, mu: Tensor, logvar: Tensor, dataset_size: int,
-                    estimator: str = "mss") -> tuple[Tensor, Tensor]:
+def estimate_log_qz(
+    z: Tensor, mu: Tensor, logvar: Tensor, dataset_size: int, estimator: str = "mss"
+) -> tuple[Tensor, Tensor]:
     """Estimate log q(z_i) and sum_k log q(z_ik) for each sample of the batch.
 
     z: (M, d) samples, z_i ~ q(z|x_i); mu, logvar: (M, d). Returns (log_qz (M,), log_prod_qzk (M,)).
@@ -70,8 +72,9 @@ def estimate_log_qz(z: Tensor, mu: Tensor, logvar: Tensor, dataset_size: int,
     return log_qz, log_prod
 
 
-def kl_decomposition(z: Tensor, mu: Tensor, logvar: Tensor, dataset_size: int,
-                     estimator: str = "mss") -> dict[str, Tensor]:
+def kl_decomposition(
+    z: Tensor, mu: Tensor, logvar: Tensor, dataset_size: int, estimator: str = "mss"
+) -> dict[str, Tensor]:
     """The three terms of Chen et al. 2018 Eq. 2, batch means:
 
     mi = E[log q(z|x) - log q(z)] (index-code mutual information),
@@ -82,5 +85,4 @@ def kl_decomposition(z: Tensor, mu: Tensor, logvar: Tensor, dataset_size: int,
     log_qzx = log_normal_diag(z, mu, logvar).sum(1)  # (M,)
     log_pz = log_standard_normal(z).sum(1)  # (M,)
     log_qz, log_prod = estimate_log_qz(z, mu, logvar, dataset_size, estimator)
-    return {"mi": (log_qzx - log_qz).mean(), "tc": (log_qz - log_prod).mean(),
-            "dwkl": (log_prod - log_pz).mean()}
+    return {"mi": (log_qzx - log_qz).mean(), "tc": (log_qz - log_prod).mean(), "dwkl": (log_prod - log_pz).mean()}

@@ -34,8 +34,7 @@ class VAE(nn.Module):
         self.config = config
         self.observation_shape = tuple(int(s) for s in observation_shape)
         self.latent_dim = config.latent_dim
-        self.encoder, self.decoder = build_networks(config.architecture, config.latent_dim,
-                                                    self.observation_shape)
+        self.encoder, self.decoder = build_networks(config.architecture, config.latent_dim, self.observation_shape)
         channels = self.observation_shape[2]
         if config.likelihood == "gaussian" and config.gaussian_variance == "learned":
             # One log standard deviation per channel, shared over pixels.
@@ -55,7 +54,7 @@ class VAE(nn.Module):
         (:func:`betavae.models.inputs.encoder_input`)."""
         self._check_input(x)
         h = self.encoder(x)  # (B, 2 d)
-        return h[:, : self.latent_dim], h[:, self.latent_dim:]
+        return h[:, : self.latent_dim], h[:, self.latent_dim :]
 
     def decode(self, z: Tensor) -> Tensor:
         """z: (B, d) -> recon (B, C, H, W): logits (Bernoulli) or means (Gaussian)."""

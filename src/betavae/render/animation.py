@@ -32,8 +32,14 @@ def active_latents(kl: np.ndarray, threshold: float = ACTIVE_KL_NATS) -> np.ndar
 
 
 @torch.no_grad()
-def traversal_frames(model: torch.nn.Module, seeds: np.ndarray, max_pixel_value: int, latents: np.ndarray,
-                     values: np.ndarray, kl: np.ndarray) -> list[Image.Image]:
+def traversal_frames(
+    model: torch.nn.Module,
+    seeds: np.ndarray,
+    max_pixel_value: int,
+    latents: np.ndarray,
+    values: np.ndarray,
+    kl: np.ndarray,
+) -> list[Image.Image]:
     """Frames for every latent in `latents` (row r of `values` is its sweep), forth and back.
 
     `seeds`: uint8 (k, H, W, C). Each frame: the k decoded images side by side, scaled by SCALE, under a
@@ -55,8 +61,12 @@ def traversal_frames(model: torch.nn.Module, seeds: np.ndarray, max_pixel_value:
             body = Image.fromarray(strip[..., 0] if mode == "L" else strip, mode)
             frame = Image.new(mode, (body.width, body.height + LABEL_HEIGHT), 255 if mode == "L" else (255,) * 3)
             frame.paste(body, (0, LABEL_HEIGHT))
-            ImageDraw.Draw(frame).text((4, 4), f"z{int(latent)} = {v:+.2f}  (KL {kl[int(latent)]:.2f})",
-                                       fill=0 if mode == "L" else (0, 0, 0), font=font)
+            ImageDraw.Draw(frame).text(
+                (4, 4),
+                f"z{int(latent)} = {v:+.2f}  (KL {kl[int(latent)]:.2f})",
+                fill=0 if mode == "L" else (0, 0, 0),
+                font=font,
+            )
             frames.append(frame)
     return frames
 

@@ -34,16 +34,25 @@ class FactorResponse:
     values: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def _mean_codes(data: GroundTruthData, represent: Represent, factors: np.ndarray, rng: np.random.Generator,
-                cells: int) -> np.ndarray:
+def _mean_codes(
+    data: GroundTruthData, represent: Represent, factors: np.ndarray, rng: np.random.Generator, cells: int
+) -> np.ndarray:
     """Latent means of images drawn for `factors` (cells * k rows, cell-major), averaged per cell: (cells, d)."""
     codes = np.asarray(represent(data.sample_observations_from_factors(factors, rng)), dtype=np.float64)
     return codes.reshape(cells, -1, codes.shape[1]).mean(axis=1)
 
 
-def factor_response(data: GroundTruthData, represent: Represent, rng: np.random.Generator, *, x: str = "posX",
-                    y: str = "posY", group: str | None = "shape", samples_per_cell: int = 4,
-                    samples_per_value: int = 64) -> FactorResponse:
+def factor_response(
+    data: GroundTruthData,
+    represent: Represent,
+    rng: np.random.Generator,
+    *,
+    x: str = "posX",
+    y: str = "posY",
+    group: str | None = "shape",
+    samples_per_cell: int = 4,
+    samples_per_value: int = 64,
+) -> FactorResponse:
     """Mean latent activations over the factor grid of `data` (a ground-truth dataset).
 
     Each (posX, posY) cell averages `samples_per_cell` images whose other factors are drawn uniformly;
@@ -55,8 +64,12 @@ def factor_response(data: GroundTruthData, represent: Represent, rng: np.random.
     has_xy = x in names and y in names
     g_col = names.index(group) if group in names else None
     groups = list(range(sizes[g_col])) if g_col is not None else [0]
-    out = FactorResponse(x if has_xy else None, y if has_xy else None, group if g_col is not None else None,
-                         [float(data.factor_values[g_col][g]) for g in groups] if g_col is not None else [0.0])
+    out = FactorResponse(
+        x if has_xy else None,
+        y if has_xy else None,
+        group if g_col is not None else None,
+        [float(data.factor_values[g_col][g]) for g in groups] if g_col is not None else [0.0],
+    )
     for g in groups:
         if has_xy:
             xi, yi = names.index(x), names.index(y)
@@ -81,8 +94,9 @@ def factor_response(data: GroundTruthData, represent: Represent, rng: np.random.
     return out
 
 
-def save_factor_response_png(response: FactorResponse, order: Sequence[int], kl: np.ndarray, path: Path,
-                             title: str = "") -> Path:
+def save_factor_response_png(
+    response: FactorResponse, order: Sequence[int], kl: np.ndarray, path: Path, title: str = ""
+) -> Path:
     """Rows: one heatmap per group (shape), then one row of curves per remaining factor; columns: latents."""
     heat_rows = list(response.heatmaps)
     curve_rows = list(response.curves)
@@ -95,8 +109,15 @@ def save_factor_response_png(response: FactorResponse, order: Sequence[int], kl:
         stack = np.stack([response.heatmaps[g][latent] for g in heat_rows]) if heat_rows else None
         for r, g in enumerate(heat_rows):
             ax = axes[r, c]
-            ax.imshow(response.heatmaps[g][latent].T, origin="lower", cmap="viridis", aspect="auto",
-                      vmin=stack.min(), vmax=stack.max(), interpolation="nearest")
+            ax.imshow(
+                response.heatmaps[g][latent].T,
+                origin="lower",
+                cmap="viridis",
+                aspect="auto",
+                vmin=stack.min(),
+                vmax=stack.max(),
+                interpolation="nearest",
+            )
             ax.set_xticks([])
             ax.set_yticks([])
             if c == 0:

@@ -41,8 +41,9 @@ def log_run_pictures(client: Any, run_id: str, pictures: Mapping[str, Path], ste
         client.log_artifact(run_id, str(path), "traversals" if kind in TRAVERSAL_KINDS else "pictures")
 
 
-def log_sweep_results(client: Any, parent_run_id: str, pictures: Mapping[str, Path],
-                      rows: Sequence[Mapping[str, Any]]) -> None:
+def log_sweep_results(
+    client: Any, parent_run_id: str, pictures: Mapping[str, Path], rows: Sequence[Mapping[str, Any]]
+) -> None:
     """Sweep plots and the comparison table (one row per run) on the sweep's parent run."""
     import pandas as pd
 

@@ -28,8 +28,9 @@ def reconstruct(model: torch.nn.Module, images: np.ndarray, max_pixel_value: int
     return to_uint8(to_intensities(model.decode(mu), model.config.likelihood))
 
 
-def save_reconstructions_png(inputs: np.ndarray, reconstructions: np.ndarray, max_pixel_value: int,
-                             path: Path, title: str = "") -> Path:
+def save_reconstructions_png(
+    inputs: np.ndarray, reconstructions: np.ndarray, max_pixel_value: int, path: Path, title: str = ""
+) -> Path:
     """Two rows: inputs (rescaled to 0..255) and reconstructions, one column per image."""
     n = len(inputs)
     shown = (inputs.astype(np.float64) * (255.0 / max_pixel_value)).round().astype(np.uint8)

@@ -52,8 +52,15 @@ class RunPictures:
     kl: np.ndarray
 
 
-def draw_run(checkpoint: Path, data: ImageSet, settings: RenderConfig, out_dir: Path, *, title: str,
-             history: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> RunPictures:
+def draw_run(
+    checkpoint: Path,
+    data: ImageSet,
+    settings: RenderConfig,
+    out_dir: Path,
+    *,
+    title: str,
+    history: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
+) -> RunPictures:
     """Draw every picture of the run in `checkpoint` into `out_dir`."""
     model, run = model_from_checkpoint(Path(checkpoint))
     payload = load_checkpoint(Path(checkpoint))
@@ -68,45 +75,65 @@ def draw_run(checkpoint: Path, data: ImageSet, settings: RenderConfig, out_dir: 
     seeds = images[rng.choice(len(images), size=settings.seed_images, replace=False)]
     out: dict[str, Path] = {}
 
-    grids = [traversal_grid(model, s, data.max_pixel_value, order, settings.limit, settings.steps, values)
-             for s in seeds]
-    out["traversal"] = save_traversal_png(np.concatenate(grids, axis=1), out_dir / "traversal.png", order, kl,
-                                          settings.limit, settings.steps, repeats=len(grids), title=title,
-                                          values=values)
+    grids = [
+        traversal_grid(model, s, data.max_pixel_value, order, settings.limit, settings.steps, values) for s in seeds
+    ]
+    out["traversal"] = save_traversal_png(
+        np.concatenate(grids, axis=1),
+        out_dir / "traversal.png",
+        order,
+        kl,
+        settings.limit,
+        settings.steps,
+        repeats=len(grids),
+        title=title,
+        values=values,
+    )
     active = animation.active_latents(kl)
     rows = {int(latent): r for r, latent in enumerate(order)}
-    frames = animation.traversal_frames(model, seeds, data.max_pixel_value, active,
-                                        values[[rows[int(a)] for a in active]], kl)
+    frames = animation.traversal_frames(
+        model, seeds, data.max_pixel_value, active, values[[rows[int(a)] for a in active]], kl
+    )
     out["traversal_gif"] = animation.save_gif(frames, out_dir / "traversal.gif")
 
     shown = images[held[:RECONSTRUCTIONS]]
     out["reconstructions"] = reconstructions.save_reconstructions_png(
-        shown, reconstructions.reconstruct(model, shown, data.max_pixel_value), data.max_pixel_value,
-        out_dir / "reconstructions.png", title=f"{title}: inputs and reconstructions")
+        shown,
+        reconstructions.reconstruct(model, shown, data.max_pixel_value),
+        data.max_pixel_value,
+        out_dir / "reconstructions.png",
+        title=f"{title}: inputs and reconstructions",
+    )
 
     generator = torch.Generator().manual_seed(settings.seed)
     prior = samples.prior_of(run, payload.get("objective"))
     z = samples.sample_prior(prior, PRIOR_SAMPLES, run.model.latent_dim, generator)
     prior_name = "L^p-nested ISA prior" if prior is not None else "N(0, I)"
-    out["prior_samples"] = samples.save_samples_png(samples.decode_samples(model, z), out_dir / "prior_samples.png",
-                                                    title=f"{title}: samples from {prior_name}")
+    out["prior_samples"] = samples.save_samples_png(
+        samples.decode_samples(model, z), out_dir / "prior_samples.png", title=f"{title}: samples from {prior_name}"
+    )
     out["kl_per_latent"] = kl_bars.save_kl_bars_png(kl, out_dir / "kl_per_latent.png", title=f"{title}: KL per latent")
     if history is not None:
         out["losses"] = losses.save_losses_png(history, out_dir / "losses.png", title=f"{title}: loss terms")
     if getattr(data, "has_factors", False):
         try:
-            response = factor_response.factor_response(data, representation_of(model, data.max_pixel_value),
-                                                        np.random.default_rng(settings.seed + 1))
+            response = factor_response.factor_response(
+                data, representation_of(model, data.max_pixel_value), np.random.default_rng(settings.seed + 1)
+            )
         except DataError as exc:  # an incomplete grid lacks some factor combinations
             logger.warning("%s: no factor response: %s", title, exc)
         else:
             out["factor_response"] = factor_response.save_factor_response_png(
-                response, order, kl, out_dir / "factor_response.png", title=f"{title}: mean activation per factor")
+                response, order, kl, out_dir / "factor_response.png", title=f"{title}: mean activation per factor"
+            )
     if run.model.latent_dim == 2:
         pick = held[:SCATTER_POINTS]
         classes = data.index_to_classes(pick) if getattr(data, "has_factors", False) else None
         out["latent_scatter"] = scatter.save_scatter_png(
-            means[:len(pick)], classes, list(getattr(data, "factor_names", ())), out_dir / "latent_scatter.png",
-            title=f"{title}: latent means of held-out images")
+            means[: len(pick)],
+            classes,
+            list(getattr(data, "factor_names", ())),
+            out_dir / "latent_scatter.png",
+            title=f"{title}: latent means of held-out images",
+        )
     return RunPictures(out, kl)
-

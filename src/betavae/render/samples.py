@@ -56,7 +56,7 @@ def decode_samples(model: torch.nn.Module, z: torch.Tensor) -> np.ndarray:
 def save_samples_png(images: np.ndarray, path: Path, title: str = "") -> Path:
     """An 8 x 8 mosaic of decoded prior samples (uint8 (64, H, W, C))."""
     fig, axes = new_figure("prior_samples")
-    show_image(axes[0, 0], tile(images[:GRID * GRID], GRID, GRID))
+    show_image(axes[0, 0], tile(images[: GRID * GRID], GRID, GRID))
     axes[0, 0].set_title(title, fontsize=10)
     fig.tight_layout()
     return save_png(fig, path)

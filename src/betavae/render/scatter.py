@@ -17,8 +17,9 @@ from betavae.render.figure import new_figure, save_png
 MAX_PANELS = 4
 
 
-def save_scatter_png(means: np.ndarray, classes: np.ndarray | None, factor_names: Sequence[str], path: Path,
-                     title: str = "") -> Path:
+def save_scatter_png(
+    means: np.ndarray, classes: np.ndarray | None, factor_names: Sequence[str], path: Path, title: str = ""
+) -> Path:
     """Scatter z0 against z1 (`means` (n, 2)); panel j colours points by the class of factor j
     (`classes` (n, k)); without factors one uncoloured panel."""
     if means.shape[1] != 2:

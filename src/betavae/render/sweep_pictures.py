@@ -41,40 +41,62 @@ def fresh_plots_folder(out_dir: Path) -> Path:
     return out_dir
 
 
-def draw_run_pictures(record: RunRecord, data: ImageSet, settings: RenderConfig, client: MlflowClient,
-                      out_dir: Path) -> dict[str, Any]:
+def draw_run_pictures(
+    record: RunRecord, data: ImageSet, settings: RenderConfig, client: MlflowClient, out_dir: Path
+) -> dict[str, Any]:
     """Every picture of one finished run, logged to its MLflow run; returns its entry of `index.json`."""
     history = loss_history(client, record.run_id)
-    pictures = draw_run(Path(str(record.checkpoint)), data, settings, out_dir / "runs" / record.name,
-                        title=record.name, history=history)
+    pictures = draw_run(
+        Path(str(record.checkpoint)), data, settings, out_dir / "runs" / record.name, title=record.name, history=history
+    )
     shutil.copyfile(pictures.paths["traversal"], out_dir / "traversals" / f"{record.name}.png")
     write_loss_csv(history, out_dir / "curves" / "losses" / f"{record.name}.csv")
     log_run_pictures(client, record.run_id, pictures.paths, step=record.run.train.steps)
-    return {"run": record.name, "kl_per_latent": [float(v) for v in pictures.kl],
-            "pictures": {k: str(p.relative_to(out_dir)) for k, p in pictures.paths.items()}}
+    return {
+        "run": record.name,
+        "kl_per_latent": [float(v) for v in pictures.kl],
+        "pictures": {k: str(p.relative_to(out_dir)) for k, p in pictures.paths.items()},
+    }
 
 
-def draw_sweep_plots(sweep: SweepRecord, rows: Sequence[Mapping[str, Any]], client: MlflowClient, out_dir: Path,
-                     dataset: str) -> dict[str, str]:
+def draw_sweep_plots(
+    sweep: SweepRecord, rows: Sequence[Mapping[str, Any]], client: MlflowClient, out_dir: Path, dataset: str
+) -> dict[str, str]:
     """The sweep's plots and `curves/runs.csv`, logged with the comparison rows to the parent run; returns
     the pictures' paths relative to `out_dir`."""
     points = sweep_points(rows)
     pictures = {
-        "sweep_tradeoff": save_tradeoff_png(points, out_dir / "sweep" / "tradeoff.png",
-                                            title=f"{dataset}: disentanglement against reconstruction"),
-        "metric_vs_beta": save_metric_vs_beta_png(points, out_dir / "sweep" / "metric_vs_beta.png",
-                                                  title=f"{dataset}: disentanglement against \u03b2"),
+        "sweep_tradeoff": save_tradeoff_png(
+            points, out_dir / "sweep" / "tradeoff.png", title=f"{dataset}: disentanglement against reconstruction"
+        ),
+        "metric_vs_beta": save_metric_vs_beta_png(
+            points, out_dir / "sweep" / "metric_vs_beta.png", title=f"{dataset}: disentanglement against \u03b2"
+        ),
     }
     write_runs_csv([dict(r) for r in rows], out_dir / "curves" / "runs.csv")
     log_sweep_results(client, sweep.parent_run_id, pictures, list(rows))
     return {k: str(p.relative_to(out_dir)) for k, p in pictures.items()}
 
 
-def write_plots_index(paths: ProjectPaths, dataset: str, sweep: SweepRecord, runs: Sequence[Mapping[str, Any]],
-                      sweep_pictures: Mapping[str, str], rows: Sequence[Mapping[str, Any]]) -> list[str]:
+def write_plots_index(
+    paths: ProjectPaths,
+    dataset: str,
+    sweep: SweepRecord,
+    runs: Sequence[Mapping[str, Any]],
+    sweep_pictures: Mapping[str, str],
+    rows: Sequence[Mapping[str, Any]],
+) -> list[str]:
     """`plots/<dataset>/index.json`, what the report reads; returns every file now under the folder."""
-    write_json(paths.plots_index(dataset), {
-        "dataset": dataset, "experiment_id": sweep.experiment_id, "parent_run_id": sweep.parent_run_id,
-        "runs": list(runs), "sweep": dict(sweep_pictures), "comparison": list(rows),
-        "columns": list(rows[0]) if rows else []})
+    write_json(
+        paths.plots_index(dataset),
+        {
+            "dataset": dataset,
+            "experiment_id": sweep.experiment_id,
+            "parent_run_id": sweep.parent_run_id,
+            "runs": list(runs),
+            "sweep": dict(sweep_pictures),
+            "comparison": list(rows),
+            "columns": list(rows[0]) if rows else [],
+        },
+    )
     return sorted(str(f) for f in paths.plots(dataset).rglob("*") if f.is_file())

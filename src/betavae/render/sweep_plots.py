@@ -32,8 +32,10 @@ def by_beta(points: Sequence[SweepPoint], metric: str) -> dict[str, list[tuple[f
     table: dict[str, dict[float, list[float]]] = {}
     for p in points:
         table.setdefault(p.objective, {}).setdefault(p.beta, []).append(float(p.scores[metric]))
-    return {obj: [(b, float(np.mean(v)), float(np.std(v)), len(v)) for b, v in sorted(rows.items())]
-            for obj, rows in table.items()}
+    return {
+        obj: [(b, float(np.mean(v)), float(np.std(v)), len(v)) for b, v in sorted(rows.items())]
+        for obj, rows in table.items()
+    }
 
 
 def _metric_axes(kind: str, count: int) -> tuple[Any, list[Any]]:
@@ -63,9 +65,17 @@ def save_tradeoff_png(points: Sequence[SweepPoint], path: Path, title: str = "")
         scatter = None
         for k, objective in enumerate(objectives):
             mine = [p for p in points if p.objective == objective and RECONSTRUCTION in p.scores]
-            scatter = ax.scatter([p.scores[RECONSTRUCTION] for p in mine], [p.scores[metric] for p in mine],
-                                 c=[max(p.beta, 1e-3) for p in mine], cmap="plasma", norm=norm,
-                                 marker=MARKERS[k % len(MARKERS)], s=40, label=objective, edgecolors="black")
+            scatter = ax.scatter(
+                [p.scores[RECONSTRUCTION] for p in mine],
+                [p.scores[metric] for p in mine],
+                c=[max(p.beta, 1e-3) for p in mine],
+                cmap="plasma",
+                norm=norm,
+                marker=MARKERS[k % len(MARKERS)],
+                s=40,
+                label=objective,
+                edgecolors="black",
+            )
         if scatter is not None:
             bar = fig.colorbar(scatter, ax=ax, label="\u03b2", ticks=[max(b, 1e-3) for b in betas])
             bar.ax.yaxis.set_major_formatter(mticker.FormatStrFormatter("%g"))

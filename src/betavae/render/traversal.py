@@ -20,8 +20,7 @@ from betavae.models.inputs import to_float_images
 from betavae.render.figure import new_figure, save_png, to_intensities, to_uint8
 
 
-def sweep_values(order: Sequence[int], steps: int, limit: float,
-                 ranges: np.ndarray | None = None) -> np.ndarray:
+def sweep_values(order: Sequence[int], steps: int, limit: float, ranges: np.ndarray | None = None) -> np.ndarray:
     """Values (rows, steps): row r sweeps latent `order[r]` over ±limit, or over `ranges[latent]` = (lo, hi)."""
     if ranges is None:
         return np.tile(np.linspace(-limit, limit, steps), (len(order), 1))
@@ -34,8 +33,15 @@ def posterior_ranges(means: np.ndarray, quantile: float = 0.0) -> np.ndarray:
 
 
 @torch.no_grad()
-def traversal_grid(model: torch.nn.Module, seed_image: np.ndarray, max_pixel_value: int,
-                   order: np.ndarray, limit: float, steps: int, values: np.ndarray | None = None) -> np.ndarray:
+def traversal_grid(
+    model: torch.nn.Module,
+    seed_image: np.ndarray,
+    max_pixel_value: int,
+    order: np.ndarray,
+    limit: float,
+    steps: int,
+    values: np.ndarray | None = None,
+) -> np.ndarray:
     """A uint8 image (rows*H, steps*W, C): row r sweeps latent `order[r]` over `values[r]`
     (default `linspace(-limit, limit, steps)`).
 
@@ -55,8 +61,17 @@ def traversal_grid(model: torch.nn.Module, seed_image: np.ndarray, max_pixel_val
     return np.concatenate(rows, axis=0)
 
 
-def save_traversal_png(grid: np.ndarray, path: Path, order: np.ndarray, kl: np.ndarray, limit: float,
-                       steps: int, repeats: int = 1, title: str = "", values: np.ndarray | None = None) -> Path:
+def save_traversal_png(
+    grid: np.ndarray,
+    path: Path,
+    order: np.ndarray,
+    kl: np.ndarray,
+    limit: float,
+    steps: int,
+    repeats: int = 1,
+    title: str = "",
+    values: np.ndarray | None = None,
+) -> Path:
     """Write the grid as a labelled PNG of the fixed `traversal` size, atomically.
 
     Rows are labelled with the latent index and its KL in nats; each row holds `repeats` traversals of
@@ -68,8 +83,9 @@ def save_traversal_png(grid: np.ndarray, path: Path, order: np.ndarray, kl: np.n
     fig, axes = new_figure("traversal")
     ax = axes[0, 0]
     image = grid[..., 0] if grid.shape[-1] == 1 else grid
-    ax.imshow(image, cmap="gray" if grid.shape[-1] == 1 else None, vmin=0, vmax=255, interpolation="nearest",
-              aspect="auto")
+    ax.imshow(
+        image, cmap="gray" if grid.shape[-1] == 1 else None, vmin=0, vmax=255, interpolation="nearest", aspect="auto"
+    )
     shared = values is None or np.allclose(values, values[:1])
     row_values = sweep_values(order, steps, limit) if values is None else values
     labels = []

@@ -46,13 +46,18 @@ def build_report(root: Path, dataset: str) -> Path:
         except DataError as exc:
             lineage_error = str(exc)
     inputs = ReportInputs(
-        dataset=dataset, comparison=index["comparison"], columns=index.get("columns", ()),
+        dataset=dataset,
+        comparison=index["comparison"],
+        columns=index.get("columns", ()),
         run_pictures={r["run"]: {k: plots / p for k, p in r["pictures"].items()} for r in index["runs"]},
         sweep_pictures={k: plots / p for k, p in index["sweep"].items()},
         table=_optional_json(paths.table_json(dataset)),
         validation=_optional_json(paths.validation_summary(dataset)),
         validation_docs=os.path.relpath(docs, out.parent) if docs else None,
-        lineage=lineage, lineage_error=lineage_error, links=links)
+        lineage=lineage,
+        lineage_error=lineage_error,
+        links=links,
+    )
     with atomic_path(out) as tmp:
         tmp.write_text(build_page(inputs), encoding="utf-8")
     return out

@@ -29,15 +29,27 @@ def champion_lineage(client: Any, registered: Mapping[str, Any]) -> dict[str, An
             parent_name = client.get_run(parent_id).info.run_name
         except MlflowException:  # the parent may have been deleted; the lineage still stands
             parent_name = None
-    datasets = [{"name": d.dataset.name, "digest": d.dataset.digest, "source": d.dataset.source}
-                for d in (run.inputs.dataset_inputs if run.inputs else [])]
+    datasets = [
+        {"name": d.dataset.name, "digest": d.dataset.digest, "source": d.dataset.source}
+        for d in (run.inputs.dataset_inputs if run.inputs else [])
+    ]
     return {
-        "model": registered["name"], "version": int(version.version), "alias": registered["alias"],
-        "uri": registered.get("uri"), "metric": registered.get("metric"), "value": registered.get("value"),
+        "model": registered["name"],
+        "version": int(version.version),
+        "alias": registered["alias"],
+        "uri": registered.get("uri"),
+        "metric": registered.get("metric"),
+        "value": registered.get("value"),
         "version_tags": dict(version.tags or {}),
-        "run_id": run.info.run_id, "run_name": run.info.run_name, "experiment_id": run.info.experiment_id,
-        "status": run.info.status, "git_commit": tags.get(GIT_COMMIT_SOURCE_TAG),
-        "dataset": tags.get(DATASET_TAG), "dataset_digest": tags.get(DATASET_DIGEST_TAG),
-        "dataset_inputs": datasets, "sweep_run_id": parent_id, "sweep_name": parent_name,
+        "run_id": run.info.run_id,
+        "run_name": run.info.run_name,
+        "experiment_id": run.info.experiment_id,
+        "status": run.info.status,
+        "git_commit": tags.get(GIT_COMMIT_SOURCE_TAG),
+        "dataset": tags.get(DATASET_TAG),
+        "dataset_digest": tags.get(DATASET_DIGEST_TAG),
+        "dataset_inputs": datasets,
+        "sweep_run_id": parent_id,
+        "sweep_name": parent_name,
         "params": {k: run.data.params[k] for k in sorted(run.data.params) if k.startswith(("train.", "model."))},
     }

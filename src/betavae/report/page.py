@@ -17,14 +17,19 @@ from betavae.report.assets import SORT_SCRIPT, STYLE
 MIME = {".png": "image/png", ".gif": "image/gif"}
 #: Display order and captions of a run's pictures.
 RUN_PICTURES = {
-    "traversal": "Latent traversals (rows sorted by KL)", "traversal_gif": "Traversal animation",
-    "reconstructions": "Inputs and reconstructions", "prior_samples": "Samples from the prior",
-    "kl_per_latent": "KL per latent", "losses": "Loss terms over steps",
+    "traversal": "Latent traversals (rows sorted by KL)",
+    "traversal_gif": "Traversal animation",
+    "reconstructions": "Inputs and reconstructions",
+    "prior_samples": "Samples from the prior",
+    "kl_per_latent": "KL per latent",
+    "losses": "Loss terms over steps",
     "factor_response": "Mean activation per factor (Higgins et al. 2017 Fig. 6)",
     "latent_scatter": "Latent means (2-latent model)",
 }
-SWEEP_PICTURES = {"sweep_tradeoff": "Disentanglement against reconstruction (Stuhmer et al. 2020 Fig. 5)",
-                  "metric_vs_beta": "Disentanglement against \u03b2 (seeds as error bars)"}
+SWEEP_PICTURES = {
+    "sweep_tradeoff": "Disentanglement against reconstruction (Stuhmer et al. 2020 Fig. 5)",
+    "metric_vs_beta": "Disentanglement against \u03b2 (seeds as error bars)",
+}
 
 
 @dataclass
@@ -54,8 +59,7 @@ def data_uri(path: Path) -> str:
 
 
 def _figure(path: Path, caption: str) -> str:
-    return (f'<figure><img src="{data_uri(path)}" alt="{_e(caption)}"><figcaption>{_e(caption)}</figcaption>'
-            "</figure>")
+    return f'<figure><img src="{data_uri(path)}" alt="{_e(caption)}"><figcaption>{_e(caption)}</figcaption></figure>'
 
 
 def _cell(value: Any) -> str:
@@ -74,13 +78,16 @@ def fig5_table(table: Mapping[str, Any]) -> str:
         return f"<p>Skipped: {_e(table['skipped'])}</p>"
     rows = "".join(
         f'<tr><td class="text">{_e(r["model"])}</td><td>{100 * r["mean"]:.2f} &plusmn; {100 * r["std"]:.2f}</td>'
-        f'<td>{r.get("num_scores", 1)}</td><td>{r.get("replicas", 1)}</td><td>{r.get("steps", 0)}</td>'
+        f"<td>{r.get('num_scores', 1)}</td><td>{r.get('replicas', 1)}</td><td>{r.get('steps', 0)}</td>"
         f'<td>{r.get("epochs", 0.0):.3g}</td><td class="text">{_e(r.get("note", ""))}</td></tr>'
-        for r in table["rows"])
+        for r in table["rows"]
+    )
     protocol = f" Protocol: {_e(table['protocol'])}." if table.get("protocol") else ""
-    return (f'<p>Score: {_e(table.get("score", ""))}.{protocol}</p><table id="fig5-table"><thead><tr>'
-            '<th class="text">Model</th><th>Score (%)</th><th>Scores pooled</th><th>Replicas</th><th>Steps</th>'
-            f'<th>Epochs</th><th class="text">Note</th></tr></thead><tbody>{rows}</tbody></table>')
+    return (
+        f'<p>Score: {_e(table.get("score", ""))}.{protocol}</p><table id="fig5-table"><thead><tr>'
+        '<th class="text">Model</th><th>Score (%)</th><th>Scores pooled</th><th>Replicas</th><th>Steps</th>'
+        f'<th>Epochs</th><th class="text">Note</th></tr></thead><tbody>{rows}</tbody></table>'
+    )
 
 
 def comparison_table(rows: Sequence[Mapping[str, Any]], links: Mapping[str, str], order: Sequence[str] = ()) -> str:
@@ -88,38 +95,42 @@ def comparison_table(rows: Sequence[Mapping[str, Any]], links: Mapping[str, str]
     if not rows:
         return "<p>No runs.</p>"
     columns = [c for c in (order or rows[0]) if c != "run_id"]
-    head = "".join(f'<th class="text">{_e(c)}</th>' if c in ("run", "status") else f"<th>{_e(c)}</th>"
-                   for c in columns)
+    head = "".join(f'<th class="text">{_e(c)}</th>' if c in ("run", "status") else f"<th>{_e(c)}</th>" for c in columns)
     body = []
     for row in rows:
         cells = []
         for c in columns:
             if c == "run" and row["run"] in links:
-                cells.append(f'<td class="text" data-value="{_e(row["run"])}"><a href="{_e(links[row["run"]])}">'
-                             f'{_e(row["run"])}</a></td>')
+                cells.append(
+                    f'<td class="text" data-value="{_e(row["run"])}"><a href="{_e(links[row["run"]])}">'
+                    f"{_e(row['run'])}</a></td>"
+                )
             else:
                 cells.append(_cell(row[c]))
         body.append(f"<tr>{''.join(cells)}</tr>")
-    return (f'<table id="runs-table" class="sortable"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody>'
-            "</table>")
+    return (
+        f'<table id="runs-table" class="sortable"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    )
 
 
 def validation_section(summary: Mapping[str, Any] | None, docs: str | None) -> str:
     if summary is None:
         return "<p>No validation summary found.</p>"
-    verdict = ('<span class="ok">passed</span>' if summary.get("success")
-               else '<span class="bad">failed</span>')
+    verdict = '<span class="ok">passed</span>' if summary.get("success") else '<span class="bad">failed</span>'
     outcomes = summary.get("outcomes", [])
     rows = "".join(
         f'<tr><td class="text">{_e(o.get("expectation"))}</td><td class="text">{_e(o.get("target", ""))}</td>'
         f'<td class="text">{"yes" if o.get("success") else "NO"}</td>'
         f'<td class="text">{_e("" if o.get("observed") is None else o.get("observed"))}</td></tr>'
-        for o in outcomes)
+        for o in outcomes
+    )
     link = f' Full Great Expectations Data Docs: <a href="{_e(docs)}">{_e(docs)}</a>.' if docs else ""
-    return (f"<p>Dataset <b>{_e(summary.get('dataset'))}</b>: {summary.get('num_rows')} rows, "
-            f"{len(outcomes)} expectations, {verdict} in {summary.get('seconds', 0):.1f} s.{link}</p>"
-            '<table id="validation-table"><thead><tr><th class="text">Expectation</th><th class="text">Target</th>'
-            f'<th class="text">Held</th><th class="text">Observed</th></tr></thead><tbody>{rows}</tbody></table>')
+    return (
+        f"<p>Dataset <b>{_e(summary.get('dataset'))}</b>: {summary.get('num_rows')} rows, "
+        f"{len(outcomes)} expectations, {verdict} in {summary.get('seconds', 0):.1f} s.{link}</p>"
+        '<table id="validation-table"><thead><tr><th class="text">Expectation</th><th class="text">Target</th>'
+        f'<th class="text">Held</th><th class="text">Observed</th></tr></thead><tbody>{rows}</tbody></table>'
+    )
 
 
 def lineage_section(lineage: Mapping[str, Any] | None, error: str | None, links: Mapping[str, str]) -> str:
@@ -127,14 +138,16 @@ def lineage_section(lineage: Mapping[str, Any] | None, error: str | None, links:
         return f"<p>No registered champion: {_e(error or 'the register stage has not run')}.</p>"
     facts = [
         ("Registered model", f"{lineage['model']} version {lineage['version']} (alias {lineage['alias']})"),
-        ("URI", lineage.get("uri")), ("Chosen by", f"{lineage.get('metric')} = {lineage.get('value')}"),
+        ("URI", lineage.get("uri")),
+        ("Chosen by", f"{lineage.get('metric')} = {lineage.get('value')}"),
         ("Source run", f"{lineage['run_name']} ({lineage['run_id']}, {lineage['status']})"),
         ("Sweep", f"{lineage.get('sweep_name')} ({lineage.get('sweep_run_id')})"),
         ("Git commit", lineage.get("git_commit")),
         ("Dataset", f"{lineage.get('dataset')} (digest {lineage.get('dataset_digest')})"),
     ]
-    facts += [(f"Input {d['name']}", f"digest {d['digest']}, source {d['source']}")
-              for d in lineage.get("dataset_inputs", [])]
+    facts += [
+        (f"Input {d['name']}", f"digest {d['digest']}, source {d['source']}") for d in lineage.get("dataset_inputs", [])
+    ]
     facts += [(k, v) for k, v in lineage.get("params", {}).items()]
     items = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in facts)
     link = links.get(lineage["run_name"])
@@ -146,24 +159,44 @@ def build_page(inputs: ReportInputs) -> str:
     """The whole HTML document."""
     ds = _e(inputs.dataset)
     sections = [
-        ("fig5", "Disentanglement metric score (Higgins et al. 2017, Fig. 5 left)",
-         fig5_table(inputs.table) if inputs.table else "<p>No comparison table found.</p>"),
+        (
+            "fig5",
+            "Disentanglement metric score (Higgins et al. 2017, Fig. 5 left)",
+            fig5_table(inputs.table) if inputs.table else "<p>No comparison table found.</p>",
+        ),
         ("runs", "Every run", comparison_table(inputs.comparison, inputs.links, inputs.columns)),
-        ("sweep", "Sweep", "".join(_figure(p, SWEEP_PICTURES.get(k, k)) for k, p in inputs.sweep_pictures.items())
-         or "<p>No sweep plots.</p>"),
-        ("pictures", "Pictures of each run", "".join(
-            f"<h3>{_e(run)}</h3>" + "".join(_figure(pics[k], RUN_PICTURES[k]) for k in RUN_PICTURES if k in pics)
-            for run, pics in inputs.run_pictures.items()) or "<p>No run pictures.</p>"),
+        (
+            "sweep",
+            "Sweep",
+            "".join(_figure(p, SWEEP_PICTURES.get(k, k)) for k, p in inputs.sweep_pictures.items())
+            or "<p>No sweep plots.</p>",
+        ),
+        (
+            "pictures",
+            "Pictures of each run",
+            "".join(
+                f"<h3>{_e(run)}</h3>" + "".join(_figure(pics[k], RUN_PICTURES[k]) for k in RUN_PICTURES if k in pics)
+                for run, pics in inputs.run_pictures.items()
+            )
+            or "<p>No run pictures.</p>",
+        ),
         ("validation", "Data validation", validation_section(inputs.validation, inputs.validation_docs)),
-        ("lineage", "Registered champion and its lineage",
-         lineage_section(inputs.lineage, inputs.lineage_error, inputs.links)),
+        (
+            "lineage",
+            "Registered champion and its lineage",
+            lineage_section(inputs.lineage, inputs.lineage_error, inputs.links),
+        ),
     ]
     nav = "".join(f'<a href="#{sid}">{_e(title.split(" (")[0])}</a>' for sid, title, _ in sections)
     experiment = inputs.links.get("experiment")
     mlflow = f' &middot; <a href="{_e(experiment)}">runs in MLflow</a>' if experiment else ""
-    body = "".join(f'<section id="sec-{sid}"><h2 id="{sid}">{_e(title)}</h2>{content}</section>'
-                   for sid, title, content in sections)
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>betavae: {ds}</title>'
-            f"<style>{STYLE}</style></head><body><h1>betavae: {ds}</h1>"
-            f"<p>{len(inputs.comparison)} runs{mlflow}</p><nav>{nav}</nav>{body}"
-            f"<script>{SORT_SCRIPT}</script></body></html>\n")
+    body = "".join(
+        f'<section id="sec-{sid}"><h2 id="{sid}">{_e(title)}</h2>{content}</section>'
+        for sid, title, content in sections
+    )
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>betavae: {ds}</title>'
+        f"<style>{STYLE}</style></head><body><h1>betavae: {ds}</h1>"
+        f"<p>{len(inputs.comparison)} runs{mlflow}</p><nav>{nav}</nav>{body}"
+        f"<script>{SORT_SCRIPT}</script></body></html>\n"
+    )

@@ -63,8 +63,8 @@ with warnings.catch_warnings():
             from mlflow.exceptions import INVALID_PARAMETER_VALUE
 
             from betavae.errors import DataError
-            from betavae.serving.images import check_images
             from betavae.evaluation.inference import decode_images, encode_means
+            from betavae.serving.images import check_images
 
             method = (params or {}).get("method", "encode")
             try:
@@ -83,10 +83,15 @@ with warnings.catch_warnings():
 
             latents = np.asarray(model_input)
             d = self.model.config.latent_dim
-            if latents.ndim != 2 or latents.shape[1] != d or latents.dtype.kind not in "uif" \
-                    or not np.isfinite(latents).all():
-                raise DataError(f"latents: expected finite numbers of shape (n, {d}), got {latents.dtype} "
-                                f"{latents.shape}")
+            if (
+                latents.ndim != 2
+                or latents.shape[1] != d
+                or latents.dtype.kind not in "uif"
+                or not np.isfinite(latents).all()
+            ):
+                raise DataError(
+                    f"latents: expected finite numbers of shape (n, {d}), got {latents.dtype} {latents.shape}"
+                )
             return latents.astype(np.float32)
 
 

@@ -43,33 +43,46 @@ def read_npy(path: Path | str, what: str = "--images") -> np.ndarray:
         if head.startswith(ZIP_MAGIC[:2]):
             raise DataError(f"{what}: {path} is a zip/.npz archive; expected one array saved with numpy.save")
         if head != NPY_MAGIC:
-            raise DataError(f"{what}: {path} is not a .npy file (it starts with {head[:6]!r}, "
-                            f"expected {NPY_MAGIC!r}); save the images with numpy.save")
+            raise DataError(
+                f"{what}: {path} is not a .npy file (it starts with {head[:6]!r}, "
+                f"expected {NPY_MAGIC!r}); save the images with numpy.save"
+            )
         fh.seek(0)
         try:
             version = np.lib.format.read_magic(fh)
-            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                           else np.lib.format.read_array_header_2_0)
+            read_header = (
+                np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            )
             shape, _, dtype = read_header(fh)  # the header only: no data read, nothing unpickled
         except Exception as exc:  # numpy parses the header with several parsers; any failure means damaged
             raise DataError(f"{what}: {path} has a damaged .npy header ({exc})") from exc
         if dtype.hasobject:
-            raise DataError(f"{what}: {path} holds Python objects (dtype {dtype}), which would have to be "
-                            "unpickled; expected a numeric array such as uint8")
+            raise DataError(
+                f"{what}: {path} holds Python objects (dtype {dtype}), which would have to be "
+                "unpickled; expected a numeric array such as uint8"
+            )
         expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
         available = size - fh.tell()
         if available != expected:
             state = "truncated" if available < expected else "longer than its header says"
-            raise DataError(f"{what}: {path} is {state}: its header announces {dtype} {tuple(shape)} "
-                            f"({expected} data bytes), the file holds {available}")
+            raise DataError(
+                f"{what}: {path} is {state}: its header announces {dtype} {tuple(shape)} "
+                f"({expected} data bytes), the file holds {available}"
+            )
     try:
         return np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
         raise DataError(f"{what}: {path} is not a readable .npy array ({exc})") from exc
 
 
-def check_images(images: object, observation_shape: tuple[int, ...], max_pixel_value: int, *,
-                 rescale: bool = False, what: str = "images") -> np.ndarray:
+def check_images(
+    images: object,
+    observation_shape: tuple[int, ...],
+    max_pixel_value: int,
+    *,
+    rescale: bool = False,
+    what: str = "images",
+) -> np.ndarray:
     """Return `images` as uint8 ``(n, H, W, C)`` in ``0..max_pixel_value``, or raise DataError saying why not.
 
     `observation_shape` is the model's ``(H, W, C)``; ``(n, H, W)`` is accepted for one channel. With
@@ -85,9 +98,11 @@ def check_images(images: object, observation_shape: tuple[int, ...], max_pixel_v
     if array.ndim == len(expected) and expected[-1] == 1:
         array = array[..., None]
     if array.ndim != len(expected) + 1 or tuple(array.shape[1:]) != expected:
-        raise DataError(f"{what}: expected images of shape {shown}"
-                        f"{' or (n, ' + ', '.join(map(str, expected[:-1])) + ')' if expected[-1] == 1 else ''}"
-                        f", got {given}")
+        raise DataError(
+            f"{what}: expected images of shape {shown}"
+            f"{' or (n, ' + ', '.join(map(str, expected[:-1])) + ')' if expected[-1] == 1 else ''}"
+            f", got {given}"
+        )
     if array.shape[0] == 0:
         raise DataError(f"{what}: no images (shape {tuple(array.shape)}); expected at least one")
     values = array.astype(np.float64, copy=False)
@@ -98,15 +113,19 @@ def check_images(images: object, observation_shape: tuple[int, ...], max_pixel_v
     if rescale:
         source_max = 1.0 if array.dtype.kind == "f" else 255.0
         if low < 0 or high > source_max:
-            raise DataError(f"{what}: --rescale maps 0..{source_max:g} onto 0..{max_pixel_value}, but the "
-                            f"pixel values span {low:g}..{high:g}")
+            raise DataError(
+                f"{what}: --rescale maps 0..{source_max:g} onto 0..{max_pixel_value}, but the "
+                f"pixel values span {low:g}..{high:g}"
+            )
         return np.rint(values * (max_pixel_value / source_max)).astype(np.uint8)
     integral = array.dtype.kind in "bui" or bool(np.all(values == np.rint(values)))
     if low < 0 or high > max_pixel_value or not integral:
         span = f"{low:g}..{high:g}" + ("" if integral else " (not all integers)")
-        raise DataError(f"{what}: pixel values span {span}, but the model was trained on {model_range}; "
-                        f"convert them, or pass --rescale to map 0..255 (or floats 0..1) onto "
-                        f"0..{max_pixel_value}")
+        raise DataError(
+            f"{what}: pixel values span {span}, but the model was trained on {model_range}; "
+            f"convert them, or pass --rescale to map 0..255 (or floats 0..1) onto "
+            f"0..{max_pixel_value}"
+        )
     return array.astype(np.uint8, copy=False)
 
 

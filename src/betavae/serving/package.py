@@ -67,5 +67,8 @@ def load(source: str, *, root: Path, alias: str | None = None, version: int | No
             warnings.filterwarnings("ignore", message=".*type hint.*", category=UserWarning)
             return mlflow.pyfunc.load_model(uri)
     except (mlflow.exceptions.MlflowException, OSError) as exc:
-        raise DataError(f"no registered model {uri}: {getattr(exc, 'message', exc)}" if uri.startswith("models:")
-                        else f"cannot load the model package {uri}: {exc}") from exc
+        raise DataError(
+            f"no registered model {uri}: {getattr(exc, 'message', exc)}"
+            if uri.startswith("models:")
+            else f"cannot load the model package {uri}: {exc}"
+        ) from exc

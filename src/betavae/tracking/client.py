@@ -62,7 +62,7 @@ def client_for(root: Path) -> MlflowClient:
             os.environ[key] = value
     if not uri.startswith("sqlite:///"):
         return MlflowClient(tracking_uri=uri, registry_uri=uri)
-    return _open_sqlite_store(uri, Path(uri[len("sqlite:///"):]))
+    return _open_sqlite_store(uri, Path(uri[len("sqlite:///") :]))
 
 
 def _open_sqlite_store(uri: str, db: Path) -> MlflowClient:
@@ -102,8 +102,9 @@ def ensure_experiment(client: MlflowClient, name: str, root: Path) -> str:
 def git_commit(root: Path) -> str:
     """The checked-out commit, or `unknown` outside a git work tree."""
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
-                             timeout=10, check=True)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10, check=True
+        )
         return out.stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -124,7 +125,7 @@ class RunLogger:
     def log_params(self, params: Mapping[str, Any]) -> None:
         items = [Param(k, _param_value(v)) for k, v in params.items()]
         for i in range(0, len(items), MAX_BATCH):
-            self.client.log_batch(self.run_id, params=items[i:i + MAX_BATCH])
+            self.client.log_batch(self.run_id, params=items[i : i + MAX_BATCH])
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
         items = [RunTag(k, str(v)) for k, v in tags.items()]
@@ -142,7 +143,7 @@ class RunLogger:
         if beat and not items:
             self.client.log_batch(self.run_id, tags=beat)
         for i in range(0, len(items), MAX_BATCH):
-            self.client.log_batch(self.run_id, metrics=items[i:i + MAX_BATCH], tags=beat if i == 0 else [])
+            self.client.log_batch(self.run_id, metrics=items[i : i + MAX_BATCH], tags=beat if i == 0 else [])
 
     def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
         self.client.log_artifact(self.run_id, str(path), artifact_path)
@@ -171,8 +172,15 @@ def owner_tags(*, heartbeat: bool = False) -> dict[str, str]:
     return tags
 
 
-def start_run(client: MlflowClient, experiment_id: str, name: str, *, parent_id: str | None = None,
-              tags: Mapping[str, Any] | None = None, heartbeat: bool = False) -> RunLogger:
+def start_run(
+    client: MlflowClient,
+    experiment_id: str,
+    name: str,
+    *,
+    parent_id: str | None = None,
+    tags: Mapping[str, Any] | None = None,
+    heartbeat: bool = False,
+) -> RunLogger:
     """Create a run (nested under `parent_id` when given) and return a logger bound to it.
 
     The run is tagged with its owner (:func:`owner_tags`). `heartbeat` promises that the owner refreshes
@@ -186,8 +194,13 @@ def start_run(client: MlflowClient, experiment_id: str, name: str, *, parent_id:
     return RunLogger(client, run.info.run_id)
 
 
-def orphan_reason(tags: Mapping[str, str], *, host: str | None = None, now: float | None = None,
-                  heartbeat_timeout_s: float = HEARTBEAT_TIMEOUT_S) -> str | None:
+def orphan_reason(
+    tags: Mapping[str, str],
+    *,
+    host: str | None = None,
+    now: float | None = None,
+    heartbeat_timeout_s: float = HEARTBEAT_TIMEOUT_S,
+) -> str | None:
     """Why a RUNNING run with these tags has lost the process that owns it, or None while it may be alive.
 
     - On this host (`host`, default this machine's name, with the same machine id and pid namespace when
@@ -214,12 +227,19 @@ def orphan_reason(tags: Mapping[str, str], *, host: str | None = None, now: floa
     age = (time.time() if now is None else now) - last
     if age <= heartbeat_timeout_s:
         return None
-    return (f"process {pid} on {owner} ended before the run finished: no heartbeat for {age:.0f} s "
-            f"(more than {heartbeat_timeout_s:.0f} s)")
+    return (
+        f"process {pid} on {owner} ended before the run finished: no heartbeat for {age:.0f} s "
+        f"(more than {heartbeat_timeout_s:.0f} s)"
+    )
 
 
-def close_orphaned_runs(client: MlflowClient, experiment_id: str, *, tags: Mapping[str, str] | None = None,
-                        heartbeat_timeout_s: float = HEARTBEAT_TIMEOUT_S) -> list[str]:
+def close_orphaned_runs(
+    client: MlflowClient,
+    experiment_id: str,
+    *,
+    tags: Mapping[str, str] | None = None,
+    heartbeat_timeout_s: float = HEARTBEAT_TIMEOUT_S,
+) -> list[str]:
     """Mark KILLED, with the reason, every RUNNING run whose owning process is gone (:func:`orphan_reason`);
     with `tags`, only the runs carrying all of them (e.g. one configuration's digest). Returns their ids.
 

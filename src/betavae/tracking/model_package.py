@@ -40,10 +40,12 @@ def log_model_package(run_id: str, weights: Path, example: np.ndarray, latent_di
             code_paths=[str(PACKAGE_DIR)],
             signature=model_signature(),
             input_example=(example, {"method": "encode"}),
-            metadata={"encode_input": f"uint8 images (n, {shape})",
-                      "encode_output": f"float32 latent means (n, {latent_dim})",
-                      "decode_input": f"float32 latents (n, {latent_dim})",
-                      "decode_output": f"uint8 images (n, {shape})"},
+            metadata={
+                "encode_input": f"uint8 images (n, {shape})",
+                "encode_output": f"float32 latent means (n, {latent_dim})",
+                "decode_input": f"float32 latents (n, {latent_dim})",
+                "decode_output": f"uint8 images (n, {shape})",
+            },
             pip_requirements=["torch", "numpy", "pandas", "pyarrow", "pyyaml", "tqdm", "mlflow"],
         )
     return info.model_uri

@@ -147,13 +147,16 @@ def version_value(version: ModelVersion, metric: str) -> float | None:
         return None
 
 
-def version_tags(run: Any, *, dataset: str, metric: str, mode: str, value: float,
-                 scores: Mapping[str, float]) -> dict[str, str]:
+def version_tags(
+    run: Any, *, dataset: str, metric: str, mode: str, value: float, scores: Mapping[str, float]
+) -> dict[str, str]:
     """Lineage of a model version: metric and value, every score, commit, data, run, config, params,
     library versions. `run` is the MLflow run the version was logged from."""
     run_tags = run.data.tags
     tags = {
-        METRIC_TAG: metric, METRIC_VALUE_TAG: repr(float(value)), METRIC_MODE_TAG: mode,
+        METRIC_TAG: metric,
+        METRIC_VALUE_TAG: repr(float(value)),
+        METRIC_MODE_TAG: mode,
         RUN_ID_TAG: run.info.run_id,
         REGISTERED_RUN_NAME_TAG: run_tags.get(RUN_NAME_TAG, run.info.run_name or ""),
         DATASET_TAG: dataset,
@@ -161,8 +164,11 @@ def version_tags(run: Any, *, dataset: str, metric: str, mode: str, value: float
         CONFIG_DIGEST_TAG: run_tags.get(CONFIG_DIGEST_TAG, "unknown"),
         GIT_COMMIT_TAG: run_tags.get(GIT_COMMIT_SOURCE_TAG, "unknown"),
     }
-    tags |= {SCORE_PREFIX + k: repr(float(v)) for k, v in scores.items()
-             if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    tags |= {
+        SCORE_PREFIX + k: repr(float(v))
+        for k, v in scores.items()
+        if isinstance(v, (int, float)) and not isinstance(v, bool)
+    }
     tags |= {PARAM_PREFIX + k: str(v)[:5000] for k, v in run.data.params.items()}
     recorded = {k.removeprefix(LIBRARY_PREFIX): v for k, v in run_tags.items() if k.startswith(LIBRARY_PREFIX)}
     tags |= {LIBRARY_PREFIX + k: v for k, v in (recorded or library_versions()).items()}
@@ -194,8 +200,9 @@ def model_card(dataset: str, tags: Mapping[str, str], scores: Mapping[str, float
     return "\n".join(lines)
 
 
-def _settle_aliases(client: MlflowClient, name: str, version: int, value: float, metric: str,
-                    mode: str) -> tuple[str, int | None]:
+def _settle_aliases(
+    client: MlflowClient, name: str, version: int, value: float, metric: str, mode: str
+) -> tuple[str, int | None]:
     """Give `version` the champion alias if it beats the champion, else challenger; re-check after each
     move so that concurrent callers converge on the best version as champion."""
     previous = _alias_version(client, name, CHAMPION)
@@ -216,8 +223,17 @@ def _settle_aliases(client: MlflowClient, name: str, version: int, value: float,
     raise DataError(f"{name}: the champion alias kept moving during {SETTLE_ROUNDS} re-checks")
 
 
-def register_run(client: MlflowClient, *, run_id: str, model_source: str, dataset: str, metric: str,
-                 mode: str, value: float, scores: Mapping[str, float]) -> Registration:
+def register_run(
+    client: MlflowClient,
+    *,
+    run_id: str,
+    model_source: str,
+    dataset: str,
+    metric: str,
+    mode: str,
+    value: float,
+    scores: Mapping[str, float],
+) -> Registration:
     """Register the model logged by `run_id` as a version of `betavae-<dataset>` behind the promotion gate."""
     import mlflow
 
@@ -233,9 +249,18 @@ def register_run(client: MlflowClient, *, run_id: str, model_source: str, datase
             version = client.get_model_version(name, existing[0].version)  # search results omit aliases
             aliases = set(version.aliases or [])
             alias = CHAMPION if CHAMPION in aliases else CHALLENGER if CHALLENGER in aliases else ""
-            return Registration(name, int(version.version), alias, False, run_id,
-                                version.tags.get(REGISTERED_RUN_NAME_TAG, ""), metric, value, None,
-                                f"models:/{name}/{version.version}")
+            return Registration(
+                name,
+                int(version.version),
+                alias,
+                False,
+                run_id,
+                version.tags.get(REGISTERED_RUN_NAME_TAG, ""),
+                metric,
+                value,
+                None,
+                f"models:/{name}/{version.version}",
+            )
         tags = version_tags(run, dataset=dataset, metric=metric, mode=mode, value=value, scores=scores)
         created = mlflow.register_model(model_source, name, tags=tags)
         number = int(created.version)
@@ -243,14 +268,33 @@ def register_run(client: MlflowClient, *, run_id: str, model_source: str, datase
         duplicates = _versions_of_run(client, name, run_id)
         if duplicates and int(duplicates[0].version) != number:  # a caller on another machine won the race
             client.delete_model_version(name, str(number))
-            return register_run(client, run_id=run_id, model_source=model_source, dataset=dataset,
-                                metric=metric, mode=mode, value=value, scores=scores)
+            return register_run(
+                client,
+                run_id=run_id,
+                model_source=model_source,
+                dataset=dataset,
+                metric=metric,
+                mode=mode,
+                value=value,
+                scores=scores,
+            )
         client.update_model_version(name, str(number), description=model_card(dataset, tags, scores))
-        client.update_registered_model(name, description=f"beta-VAEs trained on {dataset}; `@{CHAMPION}` is the "
-                                                         f"best by {metric} ({mode}).")
+        client.update_registered_model(
+            name, description=f"beta-VAEs trained on {dataset}; `@{CHAMPION}` is the best by {metric} ({mode})."
+        )
         alias, previous = _settle_aliases(client, name, number, value, metric, mode)
-    return Registration(name, number, alias, True, run_id, tags[REGISTERED_RUN_NAME_TAG], metric, value, previous,
-                        model_uri(dataset, alias))
+    return Registration(
+        name,
+        number,
+        alias,
+        True,
+        run_id,
+        tags[REGISTERED_RUN_NAME_TAG],
+        metric,
+        value,
+        previous,
+        model_uri(dataset, alias),
+    )
 
 
 def record_library_versions() -> dict[str, str]:
@@ -258,13 +302,28 @@ def record_library_versions() -> dict[str, str]:
     return {LIBRARY_PREFIX + k: v for k, v in library_versions().items()}
 
 
-def promote_best(client: MlflowClient, runs: Sequence[RunRecord], scores: Mapping[str, Mapping[str, float]],
-                 dataset: str, *, metric: str, mode: str) -> Registration:
+def promote_best(
+    client: MlflowClient,
+    runs: Sequence[RunRecord],
+    scores: Mapping[str, Mapping[str, float]],
+    dataset: str,
+    *,
+    metric: str,
+    mode: str,
+) -> Registration:
     """Register the best finished run of a sweep (by `metric`, `mode`) behind the promotion gate."""
     from betavae.tracking.registry import choose_best
 
     best, value = choose_best(runs, scores, metric, mode)
     if not best.model_uri:
         raise DataError(f"run {best.name} has no logged model to register")
-    return register_run(client, run_id=best.run_id, model_source=best.model_uri, dataset=dataset,
-                        metric=metric, mode=mode, value=value, scores=scores.get(best.name, {}))
+    return register_run(
+        client,
+        run_id=best.run_id,
+        model_source=best.model_uri,
+        dataset=dataset,
+        metric=metric,
+        mode=mode,
+        value=value,
+        scores=scores.get(best.name, {}),
+    )

@@ -20,8 +20,9 @@ def model_uri(dataset: str, alias: str = "champion") -> str:
     return f"models:/{model_name(dataset)}@{alias}"
 
 
-def choose_best(runs: Sequence[RunRecord], scores: Mapping[str, Mapping[str, float]], metric: str,
-                mode: str = "max") -> tuple[RunRecord, float]:
+def choose_best(
+    runs: Sequence[RunRecord], scores: Mapping[str, Mapping[str, float]], metric: str, mode: str = "max"
+) -> tuple[RunRecord, float]:
     """The finished run with the best finite `metric` (`scores` maps run name -> metric values).
 
     Ties go to the earlier run in sweep order, so the choice is deterministic.

@@ -34,8 +34,16 @@ from betavae.training.checkpoint import export_weights
 from betavae.training.engine import TrainResult, train
 
 
-def train_and_track(run: RunConfig, data: ImageSet, *, root: Path, client: MlflowClient, experiment_id: str,
-                    parent_id: str, progress: bool = True) -> RunRecord:
+def train_and_track(
+    run: RunConfig,
+    data: ImageSet,
+    *,
+    root: Path,
+    client: MlflowClient,
+    experiment_id: str,
+    parent_id: str,
+    progress: bool = True,
+) -> RunRecord:
     """Train `run` on `data`, logging params, step metrics, checkpoint and model to a nested MLflow run.
 
     A diverged run is recorded (status FAILED with the reason as a tag) and reported with status
@@ -47,28 +55,45 @@ def train_and_track(run: RunConfig, data: ImageSet, *, root: Path, client: Mlflo
     every logging point of the training loop.
     """
     close_orphaned_runs(client, experiment_id, tags={CONFIG_DIGEST_TAG: run.digest})
-    logger = start_run(client, experiment_id, run.name, parent_id=parent_id, heartbeat=True, tags={
-        CONFIG_DIGEST_TAG: run.digest,
-        DATASET_TAG: run.dataset,
-        DATASET_DIGEST_TAG: getattr(data, "digest", ""),
-        OBJECTIVE_TAG: run.objective.objective,
-        **source_tags("pipelines/train.py", git_commit(root)),
-        **record_library_versions(),
-    })
+    logger = start_run(
+        client,
+        experiment_id,
+        run.name,
+        parent_id=parent_id,
+        heartbeat=True,
+        tags={
+            CONFIG_DIGEST_TAG: run.digest,
+            DATASET_TAG: run.dataset,
+            DATASET_DIGEST_TAG: getattr(data, "digest", ""),
+            OBJECTIVE_TAG: run.objective.objective,
+            **source_tags("pipelines/train.py", git_commit(root)),
+            **record_library_versions(),
+        },
+    )
     log_dataset(client, logger.run_id, data, run.dataset)
     logger.log_params(run.flat_params())
     ckpt_dir = ProjectPaths(root).run_checkpoints(run.dataset, run.name, run.digest)
     try:
-        result: TrainResult = train(run, data, ckpt_dir, progress=progress,
-                                    on_metrics=lambda terms, step: logger.log_metrics(terms, step, heartbeat=True))
+        result: TrainResult = train(
+            run,
+            data,
+            ckpt_dir,
+            progress=progress,
+            on_metrics=lambda terms, step: logger.log_metrics(terms, step, heartbeat=True),
+        )
     except TrainingDiverged as exc:
         _record_failure(logger, str(exc), "diverged")
         return RunRecord(run.name, run.to_dict(), logger.run_id, "diverged", failure_reason=str(exc))
     except BaseException as exc:
         _record_failure(logger, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}", "failed")
         raise
-    logger.set_tags({DEVICE_TAG: result.device, RESUMED_FROM_STEP_TAG: result.resumed_from_step or 0,
-                     HEARTBEAT_TAG: heartbeat_value()})
+    logger.set_tags(
+        {
+            DEVICE_TAG: result.device,
+            RESUMED_FROM_STEP_TAG: result.resumed_from_step or 0,
+            HEARTBEAT_TAG: heartbeat_value(),
+        }
+    )
     # MLflow keeps the inference-only weights inside the model package; the training checkpoint with the
     # optimiser state stays local (for resuming) and is thinned when the sweep is sealed.
     example = np.ascontiguousarray(data.images[:2])
@@ -77,9 +102,17 @@ def train_and_track(run: RunConfig, data: ImageSet, *, root: Path, client: Mlflo
     weights.unlink()
     logger.set_tags({MODEL_URI_TAG: model_uri, OUTCOME_TAG: "finished"})
     logger.finish("FINISHED")
-    return RunRecord(run.name, run.to_dict(), logger.run_id, "finished", checkpoint=str(result.checkpoint),
-                     model_uri=model_uri, final_terms=result.final_terms,
-                     images_per_second=result.images_per_second, device=result.device)
+    return RunRecord(
+        run.name,
+        run.to_dict(),
+        logger.run_id,
+        "finished",
+        checkpoint=str(result.checkpoint),
+        model_uri=model_uri,
+        final_terms=result.final_terms,
+        images_per_second=result.images_per_second,
+        device=result.device,
+    )
 
 
 def _record_failure(logger: RunLogger, reason: str, outcome: str) -> None:

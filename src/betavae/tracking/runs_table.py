@@ -42,15 +42,31 @@ class SweepPoint:
 
 
 #: Parameter columns (`RunConfig.flat_params` keys) shown for every run.
-PARAM_COLUMNS = ("train.objective", "train.beta", "train.seed", "train.steps", "train.lr", "train.batch_size",
-                 "model.architecture", "model.latent_dim")
+PARAM_COLUMNS = (
+    "train.objective",
+    "train.beta",
+    "train.seed",
+    "train.steps",
+    "train.lr",
+    "train.batch_size",
+    "model.architecture",
+    "model.latent_dim",
+)
 #: Score columns after the disentanglement metrics.
-EXTRA_SCORES = ("dci.completeness", "dci.informativeness", RECONSTRUCTION, "reconstruction.elbo",
-                "reconstruction.kl", "reconstruction.active_latents_kl")
+EXTRA_SCORES = (
+    "dci.completeness",
+    "dci.informativeness",
+    RECONSTRUCTION,
+    "reconstruction.elbo",
+    "reconstruction.kl",
+    "reconstruction.active_latents_kl",
+)
 
 
-def comparison_rows(records: Sequence[RunRecord], scores: Mapping[str, Mapping[str, float]],
-                    ) -> list[dict[str, Any]]:
+def comparison_rows(
+    records: Sequence[RunRecord],
+    scores: Mapping[str, Mapping[str, float]],
+) -> list[dict[str, Any]]:
     """One row per run of the sweep record, in sweep order: name, status, parameters, scores (None if absent)."""
     score_columns = [*DISENTANGLEMENT, *EXTRA_SCORES]
     rows = []
@@ -69,11 +85,21 @@ def comparison_rows(records: Sequence[RunRecord], scores: Mapping[str, Mapping[s
 
 def sweep_points(rows: Sequence[Mapping[str, Any]]) -> list[SweepPoint]:
     """The finished runs as points of the sweep plots."""
-    return [SweepPoint(run=r["run"], objective=str(r["train.objective"]), beta=float(r["train.beta"] or 0.0),
-                       seed=int(r["train.seed"] or 0),
-                       scores={k: v for k, v in r.items() if isinstance(v, float) and "." in k
-                               and not k.startswith(("train.", "model."))})
-            for r in rows if r["status"] == "finished"]
+    return [
+        SweepPoint(
+            run=r["run"],
+            objective=str(r["train.objective"]),
+            beta=float(r["train.beta"] or 0.0),
+            seed=int(r["train.seed"] or 0),
+            scores={
+                k: v
+                for k, v in r.items()
+                if isinstance(v, float) and "." in k and not k.startswith(("train.", "model."))
+            },
+        )
+        for r in rows
+        if r["status"] == "finished"
+    ]
 
 
 def rows_to_csv(rows: Sequence[Mapping[str, Any]]) -> str:
@@ -95,6 +121,7 @@ def write_csv(path: Path, rows: Sequence[Mapping[str, Any]]) -> Path:
 
 def markdown_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
     """A Markdown table of `columns` (floats to 4 significant digits, missing values as a dash)."""
+
     def cell(v: Any) -> str:
         return "-" if v is None else f"{v:.4g}" if isinstance(v, float) else str(v)
 
@@ -103,11 +130,17 @@ def markdown_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) ->
     return "\n".join(lines)
 
 
-def summary_markdown(dataset: str, rows: Sequence[Mapping[str, Any]], experiment_link: str,
-                     run_links: Mapping[str, str], title: str = "rendered sweep") -> str:
+def summary_markdown(
+    dataset: str,
+    rows: Sequence[Mapping[str, Any]],
+    experiment_link: str,
+    run_links: Mapping[str, str],
+    title: str = "rendered sweep",
+) -> str:
     """The Markdown of a sweep flow's Prefect artifact: links into MLflow, then the comparison table."""
-    linked = [{**r, "run": f"[{r['run']}]({run_links[r['run']]})" if r["run"] in run_links else r["run"]}
-              for r in rows]
+    linked = [{**r, "run": f"[{r['run']}]({run_links[r['run']]})" if r["run"] in run_links else r["run"]} for r in rows]
     columns = [c for c in (rows[0] if rows else {}) if c != "run_id"]
-    return (f"# {dataset}: {title}\n\n[All runs in MLflow]({experiment_link}) \u00b7 pictures in "
-            f"`plots/{dataset}/`, report in `reports/{dataset}/index.html`\n\n" + markdown_table(linked, columns))
+    return (
+        f"# {dataset}: {title}\n\n[All runs in MLflow]({experiment_link}) \u00b7 pictures in "
+        f"`plots/{dataset}/`, report in `reports/{dataset}/index.html`\n\n" + markdown_table(linked, columns)
+    )

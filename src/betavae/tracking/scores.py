@@ -15,17 +15,19 @@ from betavae.tracking.tags import note_tag
 TAG_VALUE_CHARS = 5000  # MLflow tag values hold at most 5000 characters
 
 
-def log_scores(client: MlflowClient, run_id: str, scores: Mapping[str, float], step: int,
-               cfg: EvaluateConfig) -> None:
+def log_scores(client: MlflowClient, run_id: str, scores: Mapping[str, float], step: int, cfg: EvaluateConfig) -> None:
     """Log a run's scores at `step` (its last training step) and the settings that produced them."""
     logger = RunLogger(client, run_id)
     logger.log_metrics(scores, step=step)
-    logger.log_params({f"evaluate.{name}.{k}": v for name, kw in cfg.metrics.items() for k, v in kw.items()}
-                      | {"evaluate.seed": cfg.seed, "evaluate.profile": cfg.profile})
+    logger.log_params(
+        {f"evaluate.{name}.{k}": v for name, kw in cfg.metrics.items() for k, v in kw.items()}
+        | {"evaluate.seed": cfg.seed, "evaluate.profile": cfg.profile}
+    )
 
 
-def log_selection(client: MlflowClient, run_id: str, scores: Mapping[str, float], notes: Mapping[str, str],
-                  step: int) -> None:
+def log_selection(
+    client: MlflowClient, run_id: str, scores: Mapping[str, float], notes: Mapping[str, str], step: int
+) -> None:
     """The scores computed across the sweep (UDR, `udr.*`) and the notes of one run."""
     logger = RunLogger(client, run_id)
     udr = {k: v for k, v in scores.items() if k.startswith("udr.")}

@@ -71,14 +71,21 @@ class SweepRecord:
         return [r for r in self.runs if r.finished]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"dataset": self.dataset, "experiment_id": self.experiment_id,
-                "parent_run_id": self.parent_run_id, "runs": [r.to_dict() for r in self.runs]}
+        return {
+            "dataset": self.dataset,
+            "experiment_id": self.experiment_id,
+            "parent_run_id": self.parent_run_id,
+            "runs": [r.to_dict() for r in self.runs],
+        }
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> SweepRecord:
-        return cls(dataset=str(d["dataset"]), experiment_id=str(d["experiment_id"]),
-                   parent_run_id=str(d["parent_run_id"]),
-                   runs=tuple(RunRecord.from_dict(r) for r in d["runs"]))
+        return cls(
+            dataset=str(d["dataset"]),
+            experiment_id=str(d["experiment_id"]),
+            parent_run_id=str(d["parent_run_id"]),
+            runs=tuple(RunRecord.from_dict(r) for r in d["runs"]),
+        )
 
 
 def write_sweep_record(path: Path, record: SweepRecord) -> Path:
@@ -107,5 +114,6 @@ def read_sweep_record(path: Path) -> SweepRecord:
                 run["checkpoint"] = str(root / checkpoint)
         return SweepRecord.from_dict(data)
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
-        raise DataError(f"{path} is not a sweep record ({type(exc).__name__}: {exc}); "
-                        "run the train stage again") from exc
+        raise DataError(
+            f"{path} is not a sweep record ({type(exc).__name__}: {exc}); run the train stage again"
+        ) from exc

@@ -86,9 +86,17 @@ def sweep_parent_run(project: Path, plan: SweepPlan, source: str) -> Iterator[Sw
     client = client_for(project)
     experiment_id = ensure_experiment(client, f"betavae-{dataset}", project)
     close_orphaned_runs(client, experiment_id)  # runs of a killed earlier attempt end as KILLED, not RUNNING
-    parent = start_run(client, experiment_id, sweep_run_name(sweep.name, sweep.grid, sweep.seeds), tags={
-        DATASET_TAG: dataset, SWEEP_TAG: "true", SWEEP_NAME_TAG: sweep.name,
-        **source_tags(source, git_commit(project))})
+    parent = start_run(
+        client,
+        experiment_id,
+        sweep_run_name(sweep.name, sweep.grid, sweep.seeds),
+        tags={
+            DATASET_TAG: dataset,
+            SWEEP_TAG: "true",
+            SWEEP_NAME_TAG: sweep.name,
+            **source_tags(source, git_commit(project)),
+        },
+    )
     parent.log_params({f"sweep.grid.{k}": list(v) for k, v in sweep.grid.items()} | {"sweep.seeds": list(sweep.seeds)})
     try:
         log_stored_dataset(client, parent.run_id, paths.dataset(dataset), dataset)
@@ -107,8 +115,9 @@ def train_in_sweep(run: RunConfig, project: Path, experiment_id: str, parent_id:
 
     apply_num_threads(run.train.num_threads)
     data = load_dataset(ProjectPaths(project).dataset(run.dataset))
-    return train_and_track(run, data, root=project, client=client_for(project), experiment_id=experiment_id,
-                           parent_id=parent_id)
+    return train_and_track(
+        run, data, root=project, client=client_for(project), experiment_id=experiment_id, parent_id=parent_id
+    )
 
 
 def seal_run(paths: ProjectPaths, record: RunRecord, keep_training_state: bool) -> None:
@@ -129,8 +138,7 @@ def close_sweep(sweep: SweepRun, records: Sequence[RunRecord]) -> SweepRecord:
     finished = [r for r in records if r.finished]
     for record in finished:
         seal_run(sweep.paths, record, sweep.plan.keep_checkpoints)
-    sweep.parent.log_metrics({"runs_finished": len(finished), "runs_diverged": len(records) - len(finished)},
-                             step=0)
+    sweep.parent.log_metrics({"runs_finished": len(finished), "runs_diverged": len(records) - len(finished)}, step=0)
     sweep.parent.finish("FINISHED" if finished else "FAILED")
     trained = SweepRecord(sweep.plan.dataset, sweep.experiment_id, sweep.parent_run_id, tuple(records))
     write_sweep_record(sweep.paths.sweep_record(sweep.plan.dataset), trained)

@@ -45,12 +45,17 @@ def mark_training_experiment(client: MlflowClient, experiment_id: str) -> None:
     client.set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG, TRAINING_KIND)
 
 
-def dataset_input(name: str, digest: str, source_uri: str, profile: Mapping[str, Any] | None = None,
-                  context: str = "training") -> DatasetInput:
+def dataset_input(
+    name: str, digest: str, source_uri: str, profile: Mapping[str, Any] | None = None, context: str = "training"
+) -> DatasetInput:
     """An MLflow dataset input: `name`, the first characters of the sha256 `digest`, a local source URI."""
-    dataset = Dataset(name=name, digest=(digest or "unknown")[:DIGEST_CHARS], source_type="local",
-                      source=json.dumps({"uri": source_uri}),
-                      profile=json.dumps(dict(profile or {}), sort_keys=True, default=str))
+    dataset = Dataset(
+        name=name,
+        digest=(digest or "unknown")[:DIGEST_CHARS],
+        source_type="local",
+        source=json.dumps({"uri": source_uri}),
+        profile=json.dumps(dict(profile or {}), sort_keys=True, default=str),
+    )
     return DatasetInput(dataset=dataset, tags=[InputTag(key=DATASET_CONTEXT_TAG, value=context)])
 
 
@@ -68,14 +73,26 @@ def log_stored_dataset(client: MlflowClient, run_id: str, dataset_dir: Path, nam
     from betavae.data.storage import images_digest, read_manifest
 
     manifest = read_manifest(dataset_dir)
-    _log_input(client, run_id, name, images_digest(manifest), Path(dataset_dir).resolve().as_uri(),
-               int(manifest["num_images"]), manifest)
+    _log_input(
+        client,
+        run_id,
+        name,
+        images_digest(manifest),
+        Path(dataset_dir).resolve().as_uri(),
+        int(manifest["num_images"]),
+        manifest,
+    )
 
 
-def _log_input(client: MlflowClient, run_id: str, name: str, digest: str, source: str, num_images: int,
-               manifest: Mapping[str, Any]) -> None:
-    profile = {"num_images": num_images, "sha256": digest, "kind": manifest.get("kind"),
-               "source": manifest.get("source")}
+def _log_input(
+    client: MlflowClient, run_id: str, name: str, digest: str, source: str, num_images: int, manifest: Mapping[str, Any]
+) -> None:
+    profile = {
+        "num_images": num_images,
+        "sha256": digest,
+        "kind": manifest.get("kind"),
+        "source": manifest.get("source"),
+    }
     client.log_inputs(run_id, datasets=[dataset_input(name, digest, source, profile)])
 
 
@@ -84,15 +101,16 @@ def source_tags(entry_point: str, commit: str) -> dict[str, str]:
     return {SOURCE_NAME_TAG: entry_point, SOURCE_TYPE_TAG: "LOCAL", GIT_COMMIT_SOURCE_TAG: commit}
 
 
-def sweep_run_name(name: str, grid: Mapping[str, Sequence[Any]], seeds: Sequence[int],
-                   when: datetime | None = None) -> str:
+def sweep_run_name(
+    name: str, grid: Mapping[str, Sequence[Any]], seeds: Sequence[int], when: datetime | None = None
+) -> str:
     """A parent run name that tells sweeps apart: `beta-sweep train.beta=1,4 seeds=0,1 2026-11-24T09:30Z`."""
     when = (when or datetime.now(UTC)).astimezone(UTC)
-    swept = " ".join(f"{k}={','.join(f'{v:g}' if isinstance(v, float) else str(v) for v in vs)}"
-                     for k, vs in grid.items())
+    swept = " ".join(
+        f"{k}={','.join(f'{v:g}' if isinstance(v, float) else str(v) for v in vs)}" for k, vs in grid.items()
+    )
     seeds_text = ",".join(str(s) for s in seeds)
-    return " ".join(part for part in (name, swept, f"seeds={seeds_text}", when.strftime("%Y-%m-%dT%H:%M:%SZ"))
-                    if part)
+    return " ".join(part for part in (name, swept, f"seeds={seeds_text}", when.strftime("%Y-%m-%dT%H:%M:%SZ")) if part)
 
 
 def ui_base(tracking_uri: str) -> str:

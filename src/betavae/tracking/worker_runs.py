@@ -30,13 +30,17 @@ from betavae.tracking.tags import (
 
 def find_worker_run(client: MlflowClient, experiment_id: str, parent_id: str, digest: str) -> Run | None:
     """The latest MLflow run of the configuration with `digest` under the parent run `parent_id`, if any."""
-    found = client.search_runs([experiment_id], order_by=["attributes.start_time DESC"], filter_string=(
-        f"tags.`{PARENT_RUN_TAG}` = '{parent_id}' and tags.`{CONFIG_DIGEST_TAG}` = '{digest}'"))
+    found = client.search_runs(
+        [experiment_id],
+        order_by=["attributes.start_time DESC"],
+        filter_string=(f"tags.`{PARENT_RUN_TAG}` = '{parent_id}' and tags.`{CONFIG_DIGEST_TAG}` = '{digest}'"),
+    )
     return found[0] if found else None
 
 
-def worker_record(run: RunConfig, mlflow_run: Run | None, flow_state: str, flow_message: str | None,
-                  paths: ProjectPaths) -> RunRecord:
+def worker_record(
+    run: RunConfig, mlflow_run: Run | None, flow_state: str, flow_message: str | None, paths: ProjectPaths
+) -> RunRecord:
     """The record of `run` trained by a worker's flow run that ended in `flow_state` with `flow_message`.
 
     Without an MLflow run (the worker died before it started one) the configuration failed; an MLflow run
@@ -44,20 +48,37 @@ def worker_record(run: RunConfig, mlflow_run: Run | None, flow_state: str, flow_
     sealed weights or its `last.pt` in this clone, or else the logged model's weights, downloaded.
     """
     if mlflow_run is None:
-        return RunRecord(run.name, run.to_dict(), "", "failed",
-                         failure_reason=f"train-one flow run ended {flow_state}: {flow_message}")
+        return RunRecord(
+            run.name,
+            run.to_dict(),
+            "",
+            "failed",
+            failure_reason=f"train-one flow run ended {flow_state}: {flow_message}",
+        )
     tags = mlflow_run.data.tags
     outcome = tags.get(OUTCOME_TAG, "failed")
     if outcome != "finished" or mlflow_run.info.status != "FINISHED":
-        return RunRecord(run.name, run.to_dict(), mlflow_run.info.run_id, "diverged" if outcome == "diverged" else
-                         "failed", failure_reason=tags.get(FAILURE_REASON_TAG, flow_message))
+        return RunRecord(
+            run.name,
+            run.to_dict(),
+            mlflow_run.info.run_id,
+            "diverged" if outcome == "diverged" else "failed",
+            failure_reason=tags.get(FAILURE_REASON_TAG, flow_message),
+        )
     weights = paths.run_weights(run.dataset, run.name, run.digest)
     last = paths.run_last_state(run.dataset, run.name, run.digest)
     checkpoint = next((p for p in (weights, last) if p.is_file()), None)
     if checkpoint is None:  # trained on another machine: fetch the package's weights
         checkpoint = fetch_weights(tags[MODEL_URI_TAG], weights.parent)
-    return RunRecord(run.name, run.to_dict(), mlflow_run.info.run_id, "finished", checkpoint=str(checkpoint),
-                     model_uri=tags[MODEL_URI_TAG], device=tags.get(DEVICE_TAG))
+    return RunRecord(
+        run.name,
+        run.to_dict(),
+        mlflow_run.info.run_id,
+        "finished",
+        checkpoint=str(checkpoint),
+        model_uri=tags[MODEL_URI_TAG],
+        device=tags.get(DEVICE_TAG),
+    )
 
 
 def fetch_weights(model_uri: str, folder: Path) -> Path:

@@ -37,5 +37,6 @@ def keep_freed_memory() -> bool:
             except (OSError, AttributeError):
                 return False
             _applied = bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(
-                mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+                mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD)
+            )
     return _applied

@@ -15,9 +15,9 @@ from typing import Any
 
 import torch
 
+from betavae import faults
 from betavae.config import RunConfig
 from betavae.errors import DataError
-from betavae import faults
 from betavae.io import atomic_path
 from betavae.models import build_model
 from betavae.paths import FINAL_STATE_FILE
@@ -25,10 +25,20 @@ from betavae.paths import FINAL_STATE_FILE
 FORMAT_VERSION = 1
 
 
-def save_checkpoint(path: Path, *, run: RunConfig, step: int, model: torch.nn.Module,
-                    objective: torch.nn.Module, optimizers: dict[str, torch.optim.Optimizer],
-                    rng: dict[str, Any], data_digest: str, observation_shape: tuple[int, int, int],
-                    max_pixel_value: int = 1, metrics: dict[str, float] | None = None) -> Path:
+def save_checkpoint(
+    path: Path,
+    *,
+    run: RunConfig,
+    step: int,
+    model: torch.nn.Module,
+    objective: torch.nn.Module,
+    optimizers: dict[str, torch.optim.Optimizer],
+    rng: dict[str, Any],
+    data_digest: str,
+    observation_shape: tuple[int, int, int],
+    max_pixel_value: int = 1,
+    metrics: dict[str, float] | None = None,
+) -> Path:
     """Write the training state atomically: a crash mid-write leaves the previous checkpoint intact."""
     payload = {
         "format_version": FORMAT_VERSION,

@@ -29,8 +29,7 @@ def cpu_has_native_bf16() -> bool:
 
     Without either, oneDNN emulates bf16 products and they are slower than float32, so `auto` keeps
     float32 there."""
-    checks = (getattr(torch.cpu, "_is_avx512_bf16_supported", None),
-              getattr(torch.cpu, "_is_amx_tile_supported", None))
+    checks = (getattr(torch.cpu, "_is_avx512_bf16_supported", None), getattr(torch.cpu, "_is_amx_tile_supported", None))
     return any(bool(check()) for check in checks if check is not None)
 
 

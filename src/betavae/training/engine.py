@@ -67,8 +67,14 @@ def _restore_rng(state: dict[str, Any], sampler: BatchSampler, device: torch.dev
         torch.cuda.set_rng_state(state["cuda"].cpu(), device)
 
 
-def train(run: RunConfig, data: ImageSet, checkpoint_dir: Path, *, on_metrics: MetricsCallback | None = None,
-          progress: bool = True) -> TrainResult:
+def train(
+    run: RunConfig,
+    data: ImageSet,
+    checkpoint_dir: Path,
+    *,
+    on_metrics: MetricsCallback | None = None,
+    progress: bool = True,
+) -> TrainResult:
     """Train one configuration on `data` (a stored ground-truth dataset with `.images` resident).
 
     Resumes from `checkpoint_dir/last.pt` when it exists and was written by the same configuration on the
@@ -77,8 +83,9 @@ def train(run: RunConfig, data: ImageSet, checkpoint_dir: Path, *, on_metrics: M
     cfg = run.train
     num_images = int(data.images.shape[0])
     if cfg.batch_size > num_images:
-        raise ConfigError(f"train.batch_size ({cfg.batch_size}) is larger than the dataset "
-                          f"{run.dataset!r} ({num_images} images)")
+        raise ConfigError(
+            f"train.batch_size ({cfg.batch_size}) is larger than the dataset {run.dataset!r} ({num_images} images)"
+        )
     device = select_device(cfg.device)
     amp_dtype = autocast_dtype(device, cfg.precision)
     if device.type == "cpu":
@@ -93,9 +100,11 @@ def train(run: RunConfig, data: ImageSet, checkpoint_dir: Path, *, on_metrics: M
     disc_params = list(objective.discriminator_parameters()) if hasattr(objective, "discriminator_parameters") else []
     if disc_params:
         optimizers["discriminator"] = torch.optim.Adam(
-            disc_params, lr=run.objective.discriminator_lr,
+            disc_params,
+            lr=run.objective.discriminator_lr,
             betas=(run.objective.discriminator_beta1, run.objective.discriminator_beta2),
-            fused=device.type in ("cpu", "cuda") or None)
+            fused=device.type in ("cpu", "cuda") or None,
+        )
     # The dataset stays resident on the device as uint8 for the whole run.
     sampler = BatchSampler(data.images, int(data.max_pixel_value), cfg.batch_size, device, cfg.seed)
 
@@ -104,12 +113,16 @@ def train(run: RunConfig, data: ImageSet, checkpoint_dir: Path, *, on_metrics: M
     if last_path.exists():
         state = load_checkpoint(last_path, map_location=device)
         if state["config_digest"] != run.digest:
-            raise ConfigError(f"{last_path} belongs to another configuration ({state['config_digest']} != "
-                              f"{run.digest}); remove it or use another checkpoint directory")
+            raise ConfigError(
+                f"{last_path} belongs to another configuration ({state['config_digest']} != "
+                f"{run.digest}); remove it or use another checkpoint directory"
+            )
         data_digest = str(getattr(data, "digest", ""))
         if state.get("data_digest", "") != data_digest:
-            raise ConfigError(f"{last_path} was trained on other data ({state.get('data_digest')!r} != "
-                              f"{data_digest!r}); remove it or use another checkpoint directory")
+            raise ConfigError(
+                f"{last_path} was trained on other data ({state.get('data_digest')!r} != "
+                f"{data_digest!r}); remove it or use another checkpoint directory"
+            )
         model.load_state_dict(state["model"])
         objective.load_state_dict(state["objective"])
         for name, opt in optimizers.items():
@@ -118,8 +131,15 @@ def train(run: RunConfig, data: ImageSet, checkpoint_dir: Path, *, on_metrics: M
         start_step = int(state["step"])
 
     max_pixel = sampler.max_pixel_value
-    step_fn = TrainStep(torch.compile(model) if cfg.compile else model, objective, optimizers, device=device,
-                        amp_dtype=amp_dtype, check_finite=device.type == "cpu", name=run.name)
+    step_fn = TrainStep(
+        torch.compile(model) if cfg.compile else model,
+        objective,
+        optimizers,
+        device=device,
+        amp_dtype=amp_dtype,
+        check_finite=device.type == "cpu",
+        name=run.name,
+    )
     needs_aux = bool(getattr(objective, "needs_aux_batch", False))
 
     model.train()
@@ -127,8 +147,15 @@ def train(run: RunConfig, data: ImageSet, checkpoint_dir: Path, *, on_metrics: M
     window_start, window_images = time.perf_counter(), 0
     images_per_second = 0.0
     interactive = sys.stderr.isatty()
-    bar = tqdm(total=cfg.steps, initial=start_step, desc=run.name, unit="step", disable=not progress,
-               dynamic_ncols=True, mininterval=0.5 if interactive else 30.0)
+    bar = tqdm(
+        total=cfg.steps,
+        initial=start_step,
+        desc=run.name,
+        unit="step",
+        disable=not progress,
+        dynamic_ncols=True,
+        mininterval=0.5 if interactive else 30.0,
+    )
     step = start_step
     while step < cfg.steps:
         x = sampler.draw()
@@ -149,14 +176,29 @@ def train(run: RunConfig, data: ImageSet, checkpoint_dir: Path, *, on_metrics: M
             if on_metrics is not None:
                 on_metrics(terms_f, step)
         if step % cfg.checkpoint_every == 0 or step == cfg.steps:
-            save_checkpoint(last_path, run=run, step=step, model=model, objective=objective,
-                            optimizers=optimizers, rng=_rng_state(sampler, device),
-                            data_digest=str(getattr(data, "digest", "")), observation_shape=observation_shape,
-                            max_pixel_value=max_pixel, metrics=terms_f)
+            save_checkpoint(
+                last_path,
+                run=run,
+                step=step,
+                model=model,
+                objective=objective,
+                optimizers=optimizers,
+                rng=_rng_state(sampler, device),
+                data_digest=str(getattr(data, "digest", "")),
+                observation_shape=observation_shape,
+                max_pixel_value=max_pixel,
+                metrics=terms_f,
+            )
         bar.update(1)
     bar.close()
     if start_step >= cfg.steps and not terms_f:
         terms_f = dict(load_checkpoint(last_path)["metrics"])
-    return TrainResult(run_name=run.name, steps=cfg.steps, checkpoint=last_path, device=str(device),
-                       images_per_second=images_per_second, final_terms=terms_f,
-                       resumed_from_step=start_step or None)
+    return TrainResult(
+        run_name=run.name,
+        steps=cfg.steps,
+        checkpoint=last_path,
+        device=str(device),
+        images_per_second=images_per_second,
+        final_terms=terms_f,
+        resumed_from_step=start_step or None,
+    )

@@ -26,8 +26,9 @@ from betavae.models.inputs import to_float_images
 Terms = dict[str, torch.Tensor]
 
 
-def make_optimizer(name: str, params: list[torch.nn.Parameter], lr: float,
-                   device: torch.device) -> torch.optim.Optimizer:
+def make_optimizer(
+    name: str, params: list[torch.nn.Parameter], lr: float, device: torch.device
+) -> torch.optim.Optimizer:
     """Adam or Adagrad over `params`, with the fused single-kernel update where torch has one for the
     device (Adam: CPU and CUDA; Adagrad: CPU). The update rule is the same; on CPU the fused kernel reads
     and writes each parameter, gradient and moment once per step instead of once per elementwise op."""
@@ -47,8 +48,7 @@ class BatchSampler:
     draws the same batches as an uninterrupted one.
     """
 
-    def __init__(self, images: Any, max_pixel_value: int, batch_size: int, device: torch.device,
-                 seed: int) -> None:
+    def __init__(self, images: Any, max_pixel_value: int, batch_size: int, device: torch.device, seed: int) -> None:
         self.images = torch.as_tensor(images).to(device)
         self.num_images = int(self.images.shape[0])
         self.max_pixel_value = int(max_pixel_value)
@@ -60,8 +60,7 @@ class BatchSampler:
 
     def draw(self) -> torch.Tensor:
         """One batch as float (B, C, H, W) in [0, 1] on the device."""
-        idx = torch.randint(self.num_images, (self.batch_size,), generator=self.generator,
-                            device=self.generator.device)
+        idx = torch.randint(self.num_images, (self.batch_size,), generator=self.generator, device=self.generator.device)
         return to_float_images(self.images[idx.to(self.device)], self.max_pixel_value)
 
     def get_state(self) -> torch.Tensor:
@@ -92,9 +91,17 @@ class TrainStep:
     raises :class:`TrainingDiverged` before any weight changes; on CUDA the engine checks at log steps.
     """
 
-    def __init__(self, model: Callable[..., Any], objective: torch.nn.Module,
-                 optimizers: dict[str, torch.optim.Optimizer], *, device: torch.device,
-                 amp_dtype: torch.dtype | None, check_finite: bool, name: str = "run") -> None:
+    def __init__(
+        self,
+        model: Callable[..., Any],
+        objective: torch.nn.Module,
+        optimizers: dict[str, torch.optim.Optimizer],
+        *,
+        device: torch.device,
+        amp_dtype: torch.dtype | None,
+        check_finite: bool,
+        name: str = "run",
+    ) -> None:
         self.model = model
         self.objective = objective
         self.optimizers = optimizers

@@ -56,8 +56,7 @@ class ImportedData:
             )
         if classes.dtype != np.int64 or classes.shape != (images.shape[0], k):
             raise DataError(
-                f"factor classes must be int64 of shape {(images.shape[0], k)}, got {classes.dtype} "
-                f"{classes.shape}"
+                f"factor classes must be int64 of shape {(images.shape[0], k)}, got {classes.dtype} {classes.shape}"
             )
         for name, size, values in zip(self.factor_names, self.factor_sizes, self.factor_values, strict=True):
             if len(values) != size:

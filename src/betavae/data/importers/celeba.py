@@ -30,7 +30,7 @@ DEFAULT_SIZE = 64
 _SUFFIXES = (".jpg", ".jpeg", ".png")
 
 
-def preprocess(image: "PIL.Image.Image", *, crop: int, size: int, name: str = "image") -> np.ndarray:  # noqa: F821
+def preprocess(image: PIL.Image.Image, *, crop: int, size: int, name: str = "image") -> np.ndarray:  # noqa: F821
     """Centre-crop ``image`` to ``crop`` x ``crop`` and resize to ``size`` x ``size``; uint8 (size, size, 3)."""
     from PIL import Image
 

@@ -85,9 +85,7 @@ def _check_headers(path: Path, headers: dict[str, tuple[tuple[int, ...], np.dtyp
             raise DataError(f"dSprites archive {path.name}: key {key!r} has dtype {dtype}, expected {described}")
     images_shape = headers["imgs"][0]
     if len(images_shape) != 3 or images_shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
-        raise DataError(
-            f"dSprites archive {path.name}: key 'imgs' has shape {images_shape}, expected (N, 64, 64)"
-        )
+        raise DataError(f"dSprites archive {path.name}: key 'imgs' has shape {images_shape}, expected (N, 64, 64)")
     n = images_shape[0]
     full_n = int(np.prod(FULL_SIZES))
     if expect_full and n != full_n:
@@ -98,9 +96,7 @@ def _check_headers(path: Path, headers: dict[str, tuple[tuple[int, ...], np.dtyp
     for key in ("latents_values", "latents_classes"):
         shape = headers[key][0]
         if shape != (n, len(ARCHIVE_FACTORS)):
-            raise DataError(
-                f"dSprites archive {path.name}: key {key!r} has shape {shape}, expected ({n}, 6)"
-            )
+            raise DataError(f"dSprites archive {path.name}: key {key!r} has shape {shape}, expected ({n}, 6)")
     return n
 
 
@@ -129,16 +125,16 @@ def read_dsprites_npz(path: str | Path, *, expect_full: bool = True) -> Imported
             f"dSprites archive {path.name}: key 'imgs' holds pixel value {int(images.max())}, expected {{0, 1}}"
         )
     if np.any(classes6[:, 0] != 0):
-        raise DataError(f"dSprites archive {path.name}: the color factor (column 0 of latents_classes) is not constant 0")
+        raise DataError(
+            f"dSprites archive {path.name}: the color factor (column 0 of latents_classes) is not constant 0"
+        )
     classes = np.ascontiguousarray(classes6[:, 1:])
     values = values6[:, 1:]
     if classes.size and classes.min() < 0:
         raise DataError(f"dSprites archive {path.name}: latents_classes holds negative classes")
     sizes = tuple(int(s) for s in classes.max(axis=0) + 1) if classes.size else (0,) * len(FACTOR_NAMES)
     if expect_full and sizes != FULL_SIZES:
-        raise DataError(
-            f"dSprites archive {path.name}: latents_classes spans the grid {sizes}, expected {FULL_SIZES}"
-        )
+        raise DataError(f"dSprites archive {path.name}: latents_classes spans the grid {sizes}, expected {FULL_SIZES}")
     check_complete_grid(classes, sizes, f"dSprites archive {path.name}: latents_classes")
     factor_values = _values_per_class(path, classes, values, sizes)
     return ImportedData(
@@ -164,8 +160,6 @@ def _values_per_class(
         first = np.unique(classes[:, k], return_index=True)[1]
         per_class[classes[first, k]] = values[first, k]
         if not np.allclose(per_class[classes[:, k]], values[:, k], rtol=0.0, atol=1e-6):
-            raise DataError(
-                f"dSprites archive {path.name}: latents_values of factor {name!r} differ within one class"
-            )
+            raise DataError(f"dSprites archive {path.name}: latents_values of factor {name!r} differ within one class")
         out.append(per_class)
     return tuple(out)

@@ -106,9 +106,7 @@ def read_idx(source: Path | bytes, *, expected_magic: int, name: str | None = No
         raise DataError(f"IDX file {shown} cannot be read: {exc}") from exc
     expected = int(np.prod(dims, dtype=np.int64))
     if len(data) != expected:
-        raise DataError(
-            f"IDX file {shown} holds {len(data)} bytes of data, but its header {dims} needs {expected}"
-        )
+        raise DataError(f"IDX file {shown} holds {len(data)} bytes of data, but its header {dims} needs {expected}")
     return np.frombuffer(data, dtype=np.uint8).reshape(dims)
 
 
@@ -127,9 +125,7 @@ def write_idx(path: Path, array: np.ndarray, *, compress: bool = True) -> Path:
     return path
 
 
-def _images_and_labels(
-    images: np.ndarray, labels: np.ndarray, images_name: str, labels_name: str
-) -> None:
+def _images_and_labels(images: np.ndarray, labels: np.ndarray, images_name: str, labels_name: str) -> None:
     if images.ndim != 3 or images.shape[1:] != (IMAGE_SIDE, IMAGE_SIDE):
         raise DataError(f"IDX file {images_name} holds images of shape {images.shape}, expected (N, 28, 28)")
     if labels.ndim != 1:
@@ -172,9 +168,7 @@ def _build(
     )
 
 
-def read_mnist(
-    images_path: Path, labels_path: Path, *, split: str = "train", limit: int | None = None
-) -> ImportedData:
+def read_mnist(images_path: Path, labels_path: Path, *, split: str = "train", limit: int | None = None) -> ImportedData:
     """Read an MNIST image/label IDX pair (raw or gzip); ``limit`` keeps the first images only."""
     if split not in SPLITS:
         raise ConfigError(f"MNIST split must be one of {SPLITS}, got {split!r}")

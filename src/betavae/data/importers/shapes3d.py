@@ -68,12 +68,16 @@ def read_shapes3d_h5(
         if images_ds.dtype != np.uint8:
             raise DataError(f"3dshapes file {path.name}: dataset 'images' has dtype {images_ds.dtype}, expected uint8")
         if labels_ds.dtype.kind != "f":
-            raise DataError(f"3dshapes file {path.name}: dataset 'labels' has dtype {labels_ds.dtype}, expected float64")
+            raise DataError(
+                f"3dshapes file {path.name}: dataset 'labels' has dtype {labels_ds.dtype}, expected float64"
+            )
         n = images_ds.shape[0] if images_ds.ndim else 0
         full_n = int(np.prod(FULL_SIZES))
         if images_ds.ndim != 4 or tuple(images_ds.shape[1:]) != IMAGE_SHAPE or (expect_full and n != full_n):
             wanted = f"({full_n}, 64, 64, 3)" if expect_full else "(N, 64, 64, 3)"
-            raise DataError(f"3dshapes file {path.name}: dataset 'images' has shape {images_ds.shape}, expected {wanted}")
+            raise DataError(
+                f"3dshapes file {path.name}: dataset 'images' has shape {images_ds.shape}, expected {wanted}"
+            )
         if tuple(labels_ds.shape) != (n, len(FACTOR_NAMES)):
             raise DataError(
                 f"3dshapes file {path.name}: dataset 'labels' has shape {labels_ds.shape}, expected ({n}, 6)"

@@ -120,7 +120,9 @@ def write_dataset(
     return out_dir
 
 
-def _check_images(images: np.ndarray | PackedImages, binary: bool) -> tuple[PackedImages | None, tuple[int, int, int], int]:
+def _check_images(
+    images: np.ndarray | PackedImages, binary: bool
+) -> tuple[PackedImages | None, tuple[int, int, int], int]:
     if isinstance(images, PackedImages):
         if not binary:
             raise DataError("PackedImages hold binary images; pass binary=True")
@@ -174,9 +176,7 @@ def _check_classes(
         raise DataError(f"factor_classes (N, {len(names)}) required for factors {list(names)}")
     arr = np.asarray(classes)
     if arr.shape != (num_images, len(names)) or (arr.size and not np.issubdtype(arr.dtype, np.integer)):
-        raise DataError(
-            f"factor_classes must be integer ({num_images}, {len(names)}), got {arr.dtype} {arr.shape}"
-        )
+        raise DataError(f"factor_classes must be integer ({num_images}, {len(names)}), got {arr.dtype} {arr.shape}")
     arr = arr.astype(np.int64, copy=False)
     for i, (n, s) in enumerate(zip(names, sizes, strict=True)):
         col = arr[:, i]
