@@ -3,6 +3,7 @@
     python -m benchmarks --quick          # < 60 s on 2 CPU cores: hardware, training, encoding, data
     python -m benchmarks                  # adds the metric suite per profile and the full dSprites stage
     python -m benchmarks --device cuda    # on a GPU worker (the default picks CUDA when present)
+    python -m benchmarks --sections convergence --recipes default beta16-b256   # time to disentanglement
 
 Prints a table and writes `benchmarks/results/<quick|full>-<device>.json`.
 """
@@ -25,7 +26,8 @@ from benchmarks.report import format_report, summarise
 from benchmarks.timing import machine
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SECTIONS = ("hardware", "training", "encode", "data", "suite")
+SECTIONS = ("hardware", "training", "encode", "data", "suite", "convergence")
+ON_REQUEST = ("convergence",)  # long: run only when named in --sections
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -62,6 +64,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--profiles", nargs="+", default=None, help="metric profiles to time (default: every profile in --params)"
     )
+    parser.add_argument(
+        "--recipes",
+        nargs="+",
+        default=["default"],
+        help="convergence: recipes to train (benchmarks/convergence.py RECIPES)",
+    )
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="convergence: training seeds")
+    parser.add_argument("--images", type=int, default=2_000_000, help="convergence: images to train on per run")
+    parser.add_argument("--every-images", type=int, default=256_000, help="convergence: images between scores")
     parser.add_argument("--out", type=Path, default=None, help="the JSON file to write")
     return parser
 
@@ -81,7 +92,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     )
     torch.set_num_threads(threads)
-    sections = args.sections or [s for s in SECTIONS if not (args.quick and s == "suite")]
+    sections = args.sections or [s for s in SECTIONS if s not in ON_REQUEST and not (args.quick and s == "suite")]
     result: dict[str, Any] = {
         "mode": "quick" if args.quick else "full",
         "machine": machine(device),
@@ -111,6 +122,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         grid = evaluation.load_grid(args.dataset_dir)
         result["metric_suite"] = evaluation.suite_times(
             grid, profiles, device, args.checkpoint, arch=args.suite_arch or "mlp64"
+        )
+    if "convergence" in sections:
+        from benchmarks import convergence
+        from betavae.config import load_params
+        from betavae.errors import ConfigError
+
+        if args.images < 1 or args.every_images < 1:
+            raise ConfigError(f"--images and --every-images must be positive, got {args.images}, {args.every_images}")
+        result["mode"] = "convergence"
+        result["convergence"] = convergence.measure(
+            load_params(args.params),
+            evaluation.load_grid(args.dataset_dir),
+            args.recipes,
+            args.seeds,
+            images=args.images,
+            every_images=args.every_images,
         )
     result["machine"]["load_average_end"] = round(os.getloadavg()[0], 2)
     result["seconds"] = round(time.perf_counter() - started, 1)

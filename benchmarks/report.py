@@ -123,6 +123,26 @@ def format_report(result: dict[str, Any]) -> str:
                     f"{v.get('models_timed', 1)}; first {v.get('first_model_seconds', '-')} s); "
                     f"{v['breakdown_s']}"
                 )
+    convergence = result.get("convergence")
+    if convergence:
+        lines.append("")
+        lines.append(f"convergence: median over seeds {convergence['seeds']}, MIG by {convergence['mig_estimator']}")
+        for name, entry in convergence["recipes"].items():
+            rates = ", ".join(f"{r['images_per_second']:,}" for r in entry["runs"])
+            lines.append(f"recipe {name} {entry['overrides']} (img/s per seed: {rates})")
+            for point in entry["median"]:
+                lines.append(
+                    f"  {point['images']:>10,} images {point['train_s']:>7.0f} s  MIG {point['mig']:.3f} "
+                    f"[{point['mig_min']:.3f}, {point['mig_max']:.3f}]  BetaVAE {point['beta_vae']:.3f} "
+                    f"[{point['beta_vae_min']:.3f}, {point['beta_vae_max']:.3f}]"
+                )
+            for threshold, hit in entry["reached"].items():
+                where = (
+                    f"{hit['images']:,} images, {hit['train_s']} s of training"
+                    if hit["reached"]
+                    else f"not reached (best median {hit['best_median']})"
+                )
+                lines.append(f"  median {threshold}: {where}")
     summary = result.get("summary")
     if summary:
         lines.append("")

@@ -16,13 +16,22 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
 from betavae.errors import BetavaeError, DataError
 
 
-def _load_images(args: argparse.Namespace, root: Path, model: object) -> np.ndarray:
+class _PyfuncModel(Protocol):
+    """What the commands use of a loaded model package (MLflow's `PyFuncModel`)."""
+
+    def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any: ...
+
+    def unwrap_python_model(self) -> Any: ...
+
+
+def _load_images(args: argparse.Namespace, root: Path, model: _PyfuncModel) -> np.ndarray:
     """The images to encode, checked against the model's input shape and pixel range."""
     from betavae.serving.images import check_images, read_npy
 
@@ -58,7 +67,7 @@ def _is_package(source: str) -> bool:
     return (Path(source) / "MLmodel").is_file()
 
 
-def _model(args: argparse.Namespace) -> object:
+def _model(args: argparse.Namespace) -> _PyfuncModel:
     """The model named by `args.model`: a pulled folder, or the registered model of a dataset name."""
     from betavae.serving.package import load
 

@@ -19,6 +19,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 PR_SET_PDEATHSIG = 1
 FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
@@ -36,7 +37,7 @@ def _die_with_parent(parent_pid: int, sig: int) -> None:
 
 
 def spawn_bound(
-    args: Sequence[str], *, env: dict[str, str] | None = None, sig: int = signal.SIGTERM, **popen: object
+    args: Sequence[str], *, env: dict[str, str] | None = None, sig: int = signal.SIGTERM, **popen: Any
 ) -> subprocess.Popen:
     """Start `args` as a child that receives `sig` when this process dies (Linux), in its own process group."""
     parent = os.getpid()

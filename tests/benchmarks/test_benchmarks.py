@@ -203,3 +203,37 @@ def test_a_checkpoint_and_a_suite_architecture_are_not_given_together(tmp_path, 
     assert code == 1
     assert "give --checkpoint or --suite-arch, not both" in capsys.readouterr().err
     assert not (tmp_path / "out.json").exists()
+
+
+def _curve(values):
+    return [
+        {"step": 10 * (i + 1), "images": 640 * (i + 1), "train_s": 5.0 * (i + 1), "mig": v}
+        for i, v in enumerate(values)
+    ]
+
+
+def test_convergence_threshold_is_the_first_snapshot_where_the_median_over_seeds_reaches_it():
+    from benchmarks.convergence import first_reached
+
+    curves = [_curve([0.05, 0.15, 0.30]), _curve([0.02, 0.09, 0.25]), _curve([0.11, 0.12, 0.08])]
+    # medians over seeds: 0.05, 0.12, 0.25 (one seed past 0.1 at the first snapshot is not enough)
+    assert first_reached(curves, "mig", 0.1) == {"reached": True, "step": 20, "images": 1280, "train_s": 10.0}
+    assert first_reached(curves, "mig", 0.2) == {"reached": True, "step": 30, "images": 1920, "train_s": 15.0}
+    assert first_reached(curves, "mig", 0.3) == {"reached": False, "best_median": 0.25}
+
+
+def test_every_convergence_recipe_is_a_valid_run_of_the_default_params():
+    from benchmarks.convergence import RECIPES, recipe_config
+    from betavae.config import load_params
+    from betavae.errors import ConfigError
+    from tests.helpers.stage_imports import ROOT
+
+    params = load_params(ROOT / "params.yaml")
+    for name, overrides in RECIPES.items():
+        run = recipe_config(params, name, seed=2, images=1000, every_images=500)
+        batch = overrides.get("train.batch_size", params["train"]["batch_size"])
+        assert run.train.seed == 2 and run.train.batch_size == batch
+        assert run.train.steps == -(-1000 // batch) and run.train.steps * batch >= 1000
+        assert run.objective.objective == overrides.get("train.objective", params["train"]["objective"])
+    with pytest.raises(ConfigError, match="unknown recipe 'nope'"):
+        recipe_config(params, "nope", seed=0, images=10, every_images=5)

@@ -236,10 +236,10 @@ def test_shapes3d_not_hdf5(tmp_path: Path) -> None:
 
 
 def test_idx_header_bytes_are_the_published_layout() -> None:
-    raw = mnist.idx_bytes(np.zeros((2, 28, 28), dtype=np.uint8), compress=False)
+    raw = samples.idx_bytes(np.zeros((2, 28, 28), dtype=np.uint8), compress=False)
     assert raw[:16].hex() == "00000803000000020000001c0000001c"
     assert int.from_bytes(raw[:4], "big") == 2051
-    labels = mnist.idx_bytes(np.array([7, 1], dtype=np.uint8), compress=False)
+    labels = samples.idx_bytes(np.array([7, 1], dtype=np.uint8), compress=False)
     assert labels.hex() == "00000801000000020701"
 
 
@@ -271,10 +271,10 @@ def test_mnist_truncated_and_mismatched_files(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"holds 7740 bytes of data, but its header \(10, 28, 28\) needs 7840"):
         mnist.read_mnist(images_path, labels_path)
     samples.write_mnist_dir(tmp_path, "train", 10)
-    mnist.write_idx(labels_path, np.zeros(9, dtype=np.uint8))
+    samples.write_idx(labels_path, np.zeros(9, dtype=np.uint8))
     with pytest.raises(DataError, match=r"holds 10 images but train-labels-idx1-ubyte\.gz holds 9 labels"):
         mnist.read_mnist(images_path, labels_path)
-    mnist.write_idx(labels_path, np.full(10, 11, dtype=np.uint8))
+    samples.write_idx(labels_path, np.full(10, 11, dtype=np.uint8))
     with pytest.raises(DataError, match=r"label 11 at index 0 is not one of 0\.\.9"):
         mnist.read_mnist(images_path, labels_path)
     with pytest.raises(ConfigError, match="split must be one of"):

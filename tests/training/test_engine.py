@@ -41,6 +41,26 @@ def test_training_reduces_the_loss(tmp_path, tiny_images):
     assert totals[-1] < 0.8 * totals[0]
 
 
+def test_snapshots_see_the_model_at_their_steps_and_leave_the_weights_unchanged(tmp_path, tiny_images):
+    """A snapshot callback that samples from torch's RNG and switches the model's mode changes nothing."""
+    run = build_run_config(tiny_params(steps=12), "tiny")
+    plain = train(run, tiny_images, tmp_path / "plain", progress=False)
+    seen: list[tuple[int, bool, float]] = []
+
+    def score(model: torch.nn.Module, step: int) -> None:
+        noise = torch.rand(64)  # what a scorer that samples would draw
+        seen.append((step, model.training, float(noise[0])))
+        model.train()
+
+    snapped = train(
+        run, tiny_images, tmp_path / "snap", progress=False, snapshot_steps={4, 8, 12, 99}, on_snapshot=score
+    )
+    assert [s for s, _, _ in seen] == [4, 8, 12]
+    assert [training for _, training, _ in seen] == [False] * 3, "the model is scored in evaluation mode"
+    wa, wb = _weights(plain.checkpoint), _weights(snapped.checkpoint)
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
 KILL_SCRIPT = textwrap.dedent("""
     import os, signal, sys
     from pathlib import Path

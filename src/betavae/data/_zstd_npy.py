@@ -33,7 +33,7 @@ def save_array(path: Path, array: np.ndarray, *, level: int = 9) -> str:
     digest = hashlib.sha256()
     flat = arr.reshape(-1).view(np.uint8)
     with open(path, "wb") as fh:
-        pieces = [header.getvalue()]
+        pieces: list[bytes | np.ndarray] = [header.getvalue()]
         for start in range(0, flat.size, _CHUNK_BYTES):
             pieces.append(flat[start : start + _CHUNK_BYTES])
         for piece in pieces:
@@ -57,7 +57,7 @@ def load_array(path: Path) -> np.ndarray:
             if fortran:
                 raise DataError(f"{path}: Fortran-ordered arrays are not written by this project")
             out = np.empty(shape, dtype=dtype)
-            view = memoryview(out.reshape(-1).view(np.uint8))
+            view = out.reshape(-1).view(np.uint8).data  # a memoryview of the array's bytes
             filled = 0
             while filled < view.nbytes:
                 got = stream.readinto(view[filled:])

@@ -28,7 +28,6 @@ __all__ = [
     "fetch",
     "fetch_cached",
     "file_digest",
-    "is_url",
     "resolve_inside",
     "verify_file",
 ]
@@ -42,11 +41,6 @@ _LOG_EVERY = 256 << 20  # log download progress every 256 MiB
 
 class _TransientError(DataError):
     """A failure worth retrying: connection refused or reset, timeout, truncated transfer."""
-
-
-def is_url(source: str | os.PathLike[str]) -> bool:
-    """True for ``http://``, ``https://`` and ``file://`` sources, False for plain paths."""
-    return isinstance(source, str) and urllib.parse.urlsplit(source).scheme in ("http", "https", "file")
 
 
 def resolve_inside(

@@ -115,13 +115,14 @@ class RawPixelSource:
 
     def codes(self, factors: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
         """Scaled pixels (n, H*W*C) float32 of the images with factor classes `factors` (n, k)."""
-        return self._encoder.codes(factors, rng)
+        # rng=None suits only datasets that never draw with it (complete grids)
+        return self._encoder.codes(factors, rng)  # type: ignore[arg-type]
 
     def _images(self, factors: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
         """uint8 images (n, H*W*C) of `factors` (n, k), drawn in the encoder's batches."""
         step = self._encoder.batch_size
-        parts = [
-            self.data.sample_observations_from_factors(factors[start : start + step], rng)
+        parts = [  # rng=None: as in codes
+            self.data.sample_observations_from_factors(factors[start : start + step], rng)  # type: ignore[arg-type]
             for start in range(0, factors.shape[0], step)
         ]
         images = np.concatenate(parts) if len(parts) > 1 else parts[0]
@@ -157,7 +158,12 @@ class FittedProjection:
     """Representation images -> a fitted linear projection of their pixels (n, num_components)."""
 
     def __init__(
-        self, pixels: PixelCodes, steps: list[Any], *, explained_variance: float | None = None, fitted_on: str = ""
+        self,
+        pixels: PixelCodes | RawPixelSource,
+        steps: list[Any],
+        *,
+        explained_variance: float | None = None,
+        fitted_on: str = "",
     ) -> None:
         self.pixels = pixels
         self.steps = steps
@@ -177,7 +183,7 @@ def _fit_sample(
     num_samples: int,
     num_components: int,
     restrict: tuple[int, tuple[int, ...]] | None = None,
-) -> tuple[PixelCodes, np.ndarray]:
+) -> tuple[RawPixelSource, np.ndarray]:
     """Check the settings and draw the fitting sample: the pixel map and pixels (num_samples, H*W*C).
 
     `restrict` = (factor column, allowed classes) draws that factor among the allowed classes only.

@@ -76,7 +76,7 @@ def pooled_row(
     With `average_replicas` (the ICA row, A.3) each replica is pooled over its seeds on its own and the
     row reports the mean and standard deviation of the replicas' pooled scores.
     """
-    common = dict(
+    common: dict[str, Any] = dict(
         classifier_seeds=list(classifier_seeds),
         metric=metric,
         score=score,
@@ -136,7 +136,7 @@ def baseline_rows(
 ) -> tuple[list[TableRow], dict[str, Any]]:
     """The baseline rows named in `names` (keys of :data:`LABELS`), in that order."""
     rows, details = [], {}
-    pooling = dict(
+    pooling: dict[str, Any] = dict(
         metric=metric, score=score, params=params, classifier_seeds=classifier_seeds, keep_fraction=keep_fraction
     )
     for name in names:

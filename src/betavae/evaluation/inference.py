@@ -17,6 +17,7 @@ import torch
 from betavae.errors import DataError
 from betavae.models.gaussian import kl_normal_standard
 from betavae.models.inputs import encoder_input, to_float_images
+from betavae.models.vae import VAE
 from betavae.training.allocator import keep_freed_memory
 
 INFERENCE_BATCH_SIZE = 2048
@@ -63,7 +64,7 @@ def _images_per_pass(batch_size: int | None, network: torch.nn.Module, device: t
 
 @torch.no_grad()
 def encode_means(
-    model: torch.nn.Module,
+    model: VAE,
     images: np.ndarray,
     max_pixel_value: int,
     *,
@@ -88,7 +89,7 @@ def encode_means(
 
 
 def representation_of(
-    model: torch.nn.Module, max_pixel_value: int, *, batch_size: int | None = None, device: torch.device | str = "cpu"
+    model: VAE, max_pixel_value: int, *, batch_size: int | None = None, device: torch.device | str = "cpu"
 ) -> Callable[[np.ndarray], np.ndarray]:
     """The metrics' `representation` callable: uint8 images (n, H, W, C) -> latent means (n, d)."""
 
@@ -100,7 +101,7 @@ def representation_of(
 
 @torch.no_grad()
 def decode_images(
-    model: torch.nn.Module,
+    model: VAE,
     latents: np.ndarray,
     max_pixel_value: int,
     *,
@@ -138,7 +139,7 @@ def kl_sum(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def posterior_means_and_kl(
-    model: torch.nn.Module, images: np.ndarray, max_pixel_value: int, *, batch_size: int = KL_BATCH_SIZE
+    model: VAE, images: np.ndarray, max_pixel_value: int, *, batch_size: int = KL_BATCH_SIZE
 ) -> tuple[np.ndarray, np.ndarray]:
     """Posterior means (n, d) of uint8 `images` (n, H, W, C), as float64, and the mean KL(q(z_i|x) || N(0, 1))
     per latent over them (d,), in nats (Kingma & Welling 2014, Appendix B)."""
@@ -157,7 +158,7 @@ def posterior_means_and_kl(
 
 
 def kl_per_latent(
-    model: torch.nn.Module, images: np.ndarray, max_pixel_value: int, *, batch_size: int = KL_BATCH_SIZE
+    model: VAE, images: np.ndarray, max_pixel_value: int, *, batch_size: int = KL_BATCH_SIZE
 ) -> np.ndarray:
     """Mean KL(q(z_i|x) || N(0, 1)) per latent (d,) over uint8 `images` (n, H, W, C), in nats."""
     return posterior_means_and_kl(model, images, max_pixel_value, batch_size=batch_size)[1]

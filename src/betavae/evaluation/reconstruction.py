@@ -21,16 +21,18 @@ images (B, H, W, C) permuted and divided by ``data.max_pixel_value``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import torch
 
 from betavae.config.metrics import ACTIVE_KL_NATS
+from betavae.data.ground_truth import GroundTruthData
 from betavae.data.protocols import ImageSet
 from betavae.evaluation.inference import images_to_input, kl_sum
 from betavae.metrics.settings import MetricSettings, module_functions, setting
 from betavae.models.gaussian import reparameterise
+from betavae.models.vae import VAE
 
 __all__ = ["Params", "compute", "describe"]
 
@@ -56,18 +58,18 @@ class Params(MetricSettings):
 describe, _ = module_functions(Params)
 
 
-def _draw_images(data: ImageSet, n: int, rng: np.random.Generator) -> np.ndarray:
+def _draw_images(data: ImageSet | GroundTruthData, n: int, rng: np.random.Generator) -> np.ndarray:
     """`n` images of `data`: rows drawn without replacement (with, if `n` exceeds the dataset) when the
     dataset holds its images, else via its factors; datasets without factors (CelebA) need `images`."""
     held = getattr(data, "images", None)
     if held is not None:
         rows = rng.choice(len(held), size=n, replace=n > len(held))
         return held[np.sort(rows)]
-    return data.sample(n, rng)[1]
+    return cast(GroundTruthData, data).sample(n, rng)[1]  # no images held: sampled through its factors
 
 
 @torch.no_grad()
-def compute(model: torch.nn.Module, data: ImageSet, rng: np.random.Generator, **params: Any) -> dict[str, float]:
+def compute(model: VAE, data: ImageSet | GroundTruthData, rng: np.random.Generator, **params: Any) -> dict[str, float]:
     """Reconstruction log-likelihood, ELBO, KL (total and per latent) and active-latent counts.
 
     All quantities are means over `num_samples` images, in nats per image.

@@ -6,11 +6,12 @@ The rows come from :mod:`betavae.evaluation.fig5`; :mod:`betavae.evaluation.tabl
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from betavae.config import EvaluateConfig, RunConfig
+from betavae.config.objectives import BetaVAEConfig
 from betavae.data.ground_truth import GroundTruthData
 from betavae.data.protocols import ImageSet
 from betavae.evaluation import fig5
@@ -21,10 +22,10 @@ from betavae.evaluation.table import TableRow
 def model_label(run: RunConfig) -> str:
     """The table's name for a configuration, seeds pooled: `VAE`, `beta-VAE (beta=4)`, `beta_tcvae (...)`."""
     objective = run.objective.objective
-    if objective == "vae" or (objective == "beta_vae" and run.objective.beta == 1.0):
+    if objective == "vae" or (objective == "beta_vae" and cast(BetaVAEConfig, run.objective).beta == 1.0):
         base = "VAE"
-    elif objective == "beta_vae":
-        base = f"\u03b2-VAE (\u03b2={run.objective.beta:g})"
+    elif objective == "beta_vae":  # the config of `beta_vae` is a BetaVAEConfig
+        base = f"\u03b2-VAE (\u03b2={cast(BetaVAEConfig, run.objective).beta:g})"
     elif hasattr(run.objective, "beta"):
         base = f"{objective} (\u03b2={run.objective.beta:g})"
     else:
@@ -35,12 +36,12 @@ def model_label(run: RunConfig) -> str:
     return base if not swept else f"{base} [{', '.join(swept)}]"
 
 
-def run_budget(run: RunConfig, data: ImageSet) -> fig5.Budget:
+def run_budget(run: RunConfig, data: ImageSet | GroundTruthData) -> fig5.Budget:
     """Steps, batch size and dataset size of a trained run, for its table row."""
     return fig5.Budget(
         steps=int(run.train.steps),
         batch_size=int(run.train.batch_size),
-        dataset_size=int(getattr(data, "num_images", 0) or len(data.images)),
+        dataset_size=int(getattr(data, "num_images", 0) or len(cast(ImageSet, data).images)),
     )
 
 
@@ -53,7 +54,7 @@ def comparison_table(
     protocol (every replica x every classifier seed, bottom half discarded, mean +- std)."""
     table = cfg.table
     params = table.metric_params(cfg.metrics)
-    pooling = dict(
+    pooling: dict[str, Any] = dict(
         metric=table.metric,
         score=table.score,
         params=params,

@@ -8,6 +8,7 @@ import numpy as np
 
 from betavae.config import EvaluateConfig
 from betavae.data.protocols import ImageSet
+from betavae.errors import DataError
 from betavae.evaluation.inference import posterior_means_and_kl
 from betavae.evaluation.scoring import ScoredRun
 from betavae.evaluation.sweep_table import model_label
@@ -40,6 +41,8 @@ def udr_scores(data: ImageSet, scored: Sequence[ScoredRun], cfg: EvaluateConfig)
             continue
         codes, kls = [], []
         for item in items:
+            if item.checkpoint is None:
+                raise DataError(f"UDR encodes with each run's checkpoint; a scored run of {label} names none")
             model, _ = model_from_checkpoint(item.checkpoint)
             mu, kl = posterior_means_and_kl(model, images, int(data.max_pixel_value))
             codes.append(mu)

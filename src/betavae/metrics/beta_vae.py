@@ -30,7 +30,7 @@ from betavae.metrics.cache import CodeSource, Representation, as_code_source
 from betavae.metrics.utils import sub_rngs
 from betavae.metrics.z_diff import score_features, z_diff_features
 
-__all__ = ["Params", "compute", "describe", "num_draws"]
+__all__ = ["NAME", "Params", "compute", "describe", "num_draws"]
 
 NAME = Params.metric
 

@@ -18,7 +18,7 @@ codes are produced is decided in one place:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol, runtime_checkable
+from typing import Protocol, cast, runtime_checkable
 
 import numpy as np
 
@@ -41,6 +41,19 @@ Representation = Callable[[np.ndarray], np.ndarray]
 
 DEFAULT_BATCH_SIZE = 8192
 DEFAULT_MAX_CACHE_BYTES = 2 * 1024**3
+
+
+class _CompleteGrid(Protocol):
+    """What :class:`GridCodeCache` reads of a complete factor grid (``is_complete_grid``): a
+    :class:`~betavae.data.ground_truth.FactorGrid` or a stored dataset that is one."""
+
+    @property
+    def num_images(self) -> int: ...
+
+    @property
+    def images(self) -> np.ndarray: ...
+
+    def classes_to_index(self, classes: np.ndarray) -> np.ndarray: ...
 
 
 @runtime_checkable
@@ -130,11 +143,11 @@ class GridCodeCache:
     ) -> None:
         if not getattr(data, "is_complete_grid", False):
             raise DataError(f"GridCodeCache needs a complete factor grid; {type(data).__name__} is not one")
-        self.data = data
+        self.data = cast(_CompleteGrid, data)
         self.representation = representation
         self.batch_size = _check_batch_size(batch_size)
         self.max_bytes = int(max_bytes)
-        self.num_rows = int(data.num_images)
+        self.num_rows = int(self.data.num_images)
         self._memo: np.ndarray | None = None  # (N, d), allocated on the first encoded batch
         self._done = np.zeros(self.num_rows, dtype=bool)
         self.memoising = True

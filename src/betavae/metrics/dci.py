@@ -56,6 +56,7 @@ from betavae.metrics.utils import (
 
 __all__ = [
     "ESTIMATORS",
+    "NAME",
     "Params",
     "compute",
     "describe",

@@ -27,7 +27,7 @@ from betavae.metrics.cache import CodeSource, Representation, as_code_source
 from betavae.metrics.sampling import fixed_factor_chunks
 from betavae.metrics.utils import sub_rngs
 
-__all__ = ["Params", "compute", "describe", "majority_vote_accuracy", "num_draws", "vote_counts"]
+__all__ = ["NAME", "Params", "compute", "describe", "majority_vote_accuracy", "num_draws", "vote_counts"]
 
 NAME = Params.metric
 

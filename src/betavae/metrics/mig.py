@@ -30,7 +30,7 @@ from betavae.metrics.utils import (
     mutual_information_matrix,
 )
 
-__all__ = ["Params", "compute", "describe", "from_codes", "gap_from_mutual_information", "num_draws"]
+__all__ = ["NAME", "Params", "compute", "describe", "from_codes", "gap_from_mutual_information", "num_draws"]
 
 NAME = Params.metric
 

@@ -39,6 +39,7 @@ from betavae.metrics.utils import (
 )
 
 __all__ = [
+    "NAME",
     "Params",
     "compute",
     "describe",

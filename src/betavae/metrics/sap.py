@@ -36,7 +36,7 @@ from betavae.metrics.utils import (
     split_train_test,
 )
 
-__all__ = ["Params", "compute", "describe", "from_codes", "gap_from_scores", "num_draws", "score_matrix"]
+__all__ = ["NAME", "Params", "compute", "describe", "from_codes", "gap_from_scores", "num_draws", "score_matrix"]
 
 NAME = Params.metric
 

@@ -13,8 +13,8 @@ The metric settings a run uses are the profiles of `params.yaml: evaluate.profil
 `reference` holds the sample sizes and estimators of the reference study (Locatello et al. 2019; DCI by
 scikit-learn's exact gradient boosting, :mod:`betavae.metrics.dci`), for GPU workers and final tables;
 `cpu` a reduced set for CPU runs (about 307,000 draws instead of 2.9 million, the histogram DCI
-estimator under its own name, about 18 s per trained dSprites model on 2 quiet cores; its scores compare
-runs with each other, not with published numbers). Settings left out take each metric's defaults.
+estimator under its own name, about 10 s per trained dSprites model on 2 quiet cores by benchmarks/NOTES.md;
+its scores compare runs with each other, not with published numbers). Settings left out take each metric's defaults.
 """
 
 from __future__ import annotations

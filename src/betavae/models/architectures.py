@@ -50,7 +50,8 @@ class BinaryAwareLinear(nn.Module):
         if not self.binary_fast_path or x.requires_grad or x.dim() != 2 or x.device.type != "cpu":
             return None  # on accelerators the dense product is fast and nonzero() would sync the host
         if x.dtype == torch.uint8:
-            return torch.nonzero(x, as_tuple=True)  # binary: checked in forward()
+            rows, cols = torch.nonzero(x, as_tuple=True)  # binary: checked in forward()
+            return rows, cols
         if not x.is_floating_point():
             return None
         rows, cols = torch.nonzero(x, as_tuple=True)  # row-major: each image's indices are contiguous
@@ -207,7 +208,7 @@ _EXPECTED_SIZE = {"mlp64": 64, "conv64": 64, "mlp28": 28}
 
 
 def build_networks(
-    architecture: str, latent_dim: int, observation_shape: tuple[int, int, int]
+    architecture: str, latent_dim: int, observation_shape: tuple[int, ...]
 ) -> tuple[nn.Module, nn.Module]:
     """Return (encoder, decoder) for an architecture name and an observation shape (H, W, C).
 

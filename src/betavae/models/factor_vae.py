@@ -43,7 +43,7 @@ def permute_dims(z: Tensor, generator: torch.Generator | None = None) -> Tensor:
     return torch.gather(z, 0, perm)
 
 
-class FactorVAEObjective(Objective):
+class FactorVAEObjective(Objective[FactorVAEConfig]):
     """recon + KL + gamma * TC, TC ~ E[log D(z) / (1 - D(z))] = E[logit_0 - logit_1]: Kim & Mnih 2018 Eq. 2.
 
     "discriminator_total" is the cross-entropy of Kim & Mnih 2018 Algorithm 2: 0.5 * (CE(D(z), 0) +

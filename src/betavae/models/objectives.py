@@ -7,7 +7,7 @@ scalar tensors with at least "total" (minimised), "reconstruction" and "kl" (bat
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Generic, TypeVar
 
 import torch
 from torch import Tensor, nn
@@ -27,8 +27,11 @@ from betavae.models.priors import LpNestedISA
 from betavae.models.total_correlation import kl_decomposition
 from betavae.models.vae import VAE, VAEOutput
 
+ConfigT = TypeVar("ConfigT", bound=ObjectiveConfig)
+"""The config type an objective class takes."""
 
-class Objective(nn.Module):
+
+class Objective(nn.Module, Generic[ConfigT]):
     """Base class. Trainable parts (a discriminator, learned prior exponents) are submodules, so they are
     in the objective's state_dict. `model_parameters()` are trained by the model optimiser together with
     `model.parameters()`; `discriminator_parameters()` by a second optimiser (FactorVAE only)."""
@@ -36,12 +39,12 @@ class Objective(nn.Module):
     needs_aux_batch: bool = False
     configs: ClassVar[tuple[type[ObjectiveConfig], ...]] = ()  # the configs this class implements
 
-    def __init__(self, config: ObjectiveConfig) -> None:
+    def __init__(self, config: ConfigT) -> None:
         super().__init__()
         self.config = config
 
     @classmethod
-    def build(cls, config: ObjectiveConfig, *, latent_dim: int, dataset_size: int) -> Objective:
+    def build(cls, config: ConfigT, *, latent_dim: int, dataset_size: int) -> Objective:
         """The objective for `config`, a model of `latent_dim` latents and a dataset of `dataset_size` images."""
         return cls(config)
 
@@ -73,7 +76,7 @@ def gaussian_kl_terms(mu: Tensor, logvar: Tensor) -> tuple[Tensor, Tensor]:
     return kl_per_latent.sum(), kl_per_latent
 
 
-class BetaVAEObjective(Objective):
+class BetaVAEObjective(Objective[AEConfig | VAEConfig | BetaVAEConfig]):
     """recon + beta * KL with a constant beta: Higgins et al. 2017 Eq. 4.
 
     "ae" is beta = 0 (the reconstruction term alone, still with a sampled code), "vae" is beta = 1 (the
@@ -105,7 +108,7 @@ def capacity(step: int, c_max: float, steps: int) -> float:
     return float(c_max) * min(1.0, step / steps)
 
 
-class CapacityObjective(Objective):
+class CapacityObjective(Objective[CapacityConfig]):
     """recon + gamma * |KL - C(step)|: Burgess et al. 2018 Eq. 8 (the "beta-VAE B" of their Sec. 5)."""
 
     configs = (CapacityConfig,)
@@ -127,7 +130,7 @@ class CapacityObjective(Objective):
         }
 
 
-class BetaTCVAEObjective(Objective):
+class BetaTCVAEObjective(Objective[BetaTCVAEConfig]):
     """recon + alpha * MI + beta * TC + gamma * dimension-wise KL: Chen et al. 2018 Eq. 4 with the
     decomposition of their Eq. 2, log q(z) estimated by MSS or MWS over the minibatch (see
     `betavae.models.total_correlation`). "kl" is the closed-form KL, reported for comparison."""
@@ -154,7 +157,7 @@ class BetaTCVAEObjective(Objective):
         return {"total": total, "reconstruction": recon, "kl": kl, "kl_per_latent": kl_per_latent, **terms}
 
 
-class ISAVAEObjective(Objective):
+class ISAVAEObjective(Objective[ISAVAEConfig]):
     """recon + beta * KL(q(z|x) || p_ISA(z)), the KL estimated by Monte Carlo at the reparameterised sample,
     log q(z|x) - log p(z) (Stuhmer et al. 2020 Eq. 12); beta = 1 is the ISA-VAE, beta > 1 the beta-ISA-VAE.
 

@@ -108,8 +108,8 @@ class LpNestedISA(nn.Module):
             out = out + _log_beta(cum / p0, sizes[k + 1] / p0)
         for n_l, p_l in zip(sizes, p):
             if n_l > 1:
-                k = torch.arange(1, n_l, dtype=p_l.dtype, device=p_l.device)
-                out = out - (n_l - 1) * torch.log(p_l) + _log_beta(k / p_l, 1.0 / p_l).sum()
+                ks = torch.arange(1, n_l, dtype=p_l.dtype, device=p_l.device)
+                out = out - (n_l - 1) * torch.log(p_l) + _log_beta(ks / p_l, 1.0 / p_l).sum()
         return out
 
     def f_pow_p0(self, z: Tensor) -> Tensor:

@@ -54,7 +54,7 @@ def jacobian_frobenius_sq(model: VAE, x: Tensor) -> tuple[Tensor, Tensor, Tensor
     return sq, mu, logvar
 
 
-class DenoisingAEObjective(Objective):
+class DenoisingAEObjective(Objective[DenoisingAEConfig]):
     """Reconstruct the clean x from the code of a masked copy (Vincent et al. 2008)."""
 
     configs = (DenoisingAEConfig,)
@@ -66,7 +66,7 @@ class DenoisingAEObjective(Objective):
         return _terms(model, x, mu, mu, logvar)
 
 
-class SparseAEObjective(Objective):
+class SparseAEObjective(Objective[SparseAEConfig]):
     """recon + sparsity_weight * ||mu||_1 (an L1 penalty on the codes), batch mean."""
 
     configs = (SparseAEConfig,)
@@ -82,7 +82,7 @@ class SparseAEObjective(Objective):
         return terms
 
 
-class KSparseAEObjective(Objective):
+class KSparseAEObjective(Objective[KSparseAEConfig]):
     """Decode only the k largest code units of each image (Makhzani & Frey 2013); gradients reach only them.
     (`encode` still returns the full code, as a representation for evaluation.)"""
 
@@ -101,7 +101,7 @@ class KSparseAEObjective(Objective):
         return _terms(model, x, top_k_mask(mu, self.config.sparsity_k), mu, logvar)
 
 
-class ContractiveAEObjective(Objective):
+class ContractiveAEObjective(Objective[ContractiveAEConfig]):
     """recon + contractive_weight * ||J_mu(x)||_F^2, batch mean (Rifai et al. 2011 Eq. 2)."""
 
     configs = (ContractiveAEConfig,)

@@ -29,7 +29,7 @@ class VAE(nn.Module):
     `config` and `observation_shape` (H, W, C) are kept so a checkpoint can rebuild the module.
     """
 
-    def __init__(self, config: ModelConfig, observation_shape: tuple[int, int, int]) -> None:
+    def __init__(self, config: ModelConfig, observation_shape: tuple[int, ...]) -> None:
         super().__init__()
         self.config = config
         self.observation_shape = tuple(int(s) for s in observation_shape)
@@ -93,6 +93,6 @@ class VAE(nn.Module):
         return math.prod(self.observation_shape)
 
 
-def build_model(cfg: ModelConfig, observation_shape: tuple[int, int, int]) -> VAE:
+def build_model(cfg: ModelConfig, observation_shape: tuple[int, ...]) -> VAE:
     """Build the VAE described by `cfg` for images of shape (H, W, C)."""
     return VAE(cfg, observation_shape)

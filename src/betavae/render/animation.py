@@ -17,6 +17,7 @@ from PIL import Image, ImageDraw, ImageFont
 from betavae.config.metrics import ACTIVE_KL_NATS
 from betavae.io import atomic_path
 from betavae.models.inputs import to_float_images
+from betavae.models.vae import VAE
 from betavae.render.figure import to_intensities, to_uint8
 
 SCALE = 2
@@ -33,7 +34,7 @@ def active_latents(kl: np.ndarray, threshold: float = ACTIVE_KL_NATS) -> np.ndar
 
 @torch.no_grad()
 def traversal_frames(
-    model: torch.nn.Module,
+    model: VAE,
     seeds: np.ndarray,
     max_pixel_value: int,
     latents: np.ndarray,

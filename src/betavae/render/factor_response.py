@@ -95,7 +95,7 @@ def factor_response(
 
 
 def save_factor_response_png(
-    response: FactorResponse, order: Sequence[int], kl: np.ndarray, path: Path, title: str = ""
+    response: FactorResponse, order: Sequence[int] | np.ndarray, kl: np.ndarray, path: Path, title: str = ""
 ) -> Path:
     """Rows: one heatmap per group (shape), then one row of curves per remaining factor; columns: latents."""
     heat_rows = list(response.heatmaps)
@@ -108,6 +108,8 @@ def save_factor_response_png(
         axes[0, c].set_title(f"z{latent}  KL {kl[latent]:.2f}", fontsize=8)
         stack = np.stack([response.heatmaps[g][latent] for g in heat_rows]) if heat_rows else None
         for r, g in enumerate(heat_rows):
+            if stack is None:  # never: the stack is built whenever there are heatmap rows
+                raise RuntimeError("factor response heatmaps missing their common colour scale")
             ax = axes[r, c]
             ax.imshow(
                 response.heatmaps[g][latent].T,

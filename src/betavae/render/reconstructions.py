@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from betavae.models.inputs import to_float_images
+from betavae.models.vae import VAE
 from betavae.render.figure import (
     new_figure,
     save_png,
@@ -21,7 +22,7 @@ from betavae.render.figure import (
 
 
 @torch.no_grad()
-def reconstruct(model: torch.nn.Module, images: np.ndarray, max_pixel_value: int) -> np.ndarray:
+def reconstruct(model: VAE, images: np.ndarray, max_pixel_value: int) -> np.ndarray:
     """Decode the posterior mean of each uint8 image (n, H, W, C); returns uint8 (n, H, W, C) in 0..255."""
     model.eval()
     mu, _ = model.encode(to_float_images(torch.from_numpy(images), max_pixel_value))

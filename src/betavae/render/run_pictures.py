@@ -11,11 +11,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, cast
 
 import numpy as np
 import torch
 
 from betavae.config import RenderConfig
+from betavae.data.ground_truth import GroundTruthData
 from betavae.data.protocols import ImageSet
 from betavae.errors import DataError
 from betavae.evaluation.inference import encode_means, kl_per_latent, representation_of
@@ -42,6 +44,12 @@ logger = logging.getLogger(__name__)
 PRIOR_SAMPLES = samples.GRID * samples.GRID
 SCATTER_POINTS = 2000
 RANGE_TAIL = 0.01  # a posterior range leaves out this share of the means at each end (outliers)
+
+
+class _RowClasses(Protocol):
+    """A dataset with factors (`has_factors`) also gives the factor classes of its image rows."""
+
+    def index_to_classes(self, index: np.ndarray) -> np.ndarray: ...
 
 
 @dataclass
@@ -118,7 +126,9 @@ def draw_run(
     if getattr(data, "has_factors", False):
         try:
             response = factor_response.factor_response(
-                data, representation_of(model, data.max_pixel_value), np.random.default_rng(settings.seed + 1)
+                cast(GroundTruthData, data),  # a dataset with factors is ground-truth data
+                representation_of(model, data.max_pixel_value),
+                np.random.default_rng(settings.seed + 1),
             )
         except DataError as exc:  # an incomplete grid lacks some factor combinations
             logger.warning("%s: no factor response: %s", title, exc)
@@ -128,7 +138,7 @@ def draw_run(
             )
     if run.model.latent_dim == 2:
         pick = held[:SCATTER_POINTS]
-        classes = data.index_to_classes(pick) if getattr(data, "has_factors", False) else None
+        classes = cast(_RowClasses, data).index_to_classes(pick) if getattr(data, "has_factors", False) else None
         out["latent_scatter"] = scatter.save_scatter_png(
             means[: len(pick)],
             classes,

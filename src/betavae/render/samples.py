@@ -14,7 +14,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from betavae.models.priors import LpNestedISA
 from betavae.models.registry import build_objective
+from betavae.models.vae import VAE
 from betavae.render.figure import (
     new_figure,
     save_png,
@@ -27,7 +29,7 @@ from betavae.render.figure import (
 GRID = 8
 
 
-def prior_of(run: Any, objective_state: Mapping[str, torch.Tensor] | None) -> torch.nn.Module | None:
+def prior_of(run: Any, objective_state: Mapping[str, torch.Tensor] | None) -> LpNestedISA | None:
     """The objective's own prior module (ISA-VAE's `LpNestedISA`), or None for the standard normal."""
     objective = build_objective(run.objective, run.model.latent_dim, 1)
     prior = getattr(objective, "prior", None)
@@ -39,7 +41,7 @@ def prior_of(run: Any, objective_state: Mapping[str, torch.Tensor] | None) -> to
 
 
 @torch.no_grad()
-def sample_prior(prior: torch.nn.Module | None, n: int, latent_dim: int, generator: torch.Generator) -> torch.Tensor:
+def sample_prior(prior: LpNestedISA | None, n: int, latent_dim: int, generator: torch.Generator) -> torch.Tensor:
     """n latent draws (n, latent_dim) from `prior` (None: N(0, I)), reproducible through `generator`."""
     if prior is None:
         return torch.randn((n, latent_dim), generator=generator)
@@ -47,7 +49,7 @@ def sample_prior(prior: torch.nn.Module | None, n: int, latent_dim: int, generat
 
 
 @torch.no_grad()
-def decode_samples(model: torch.nn.Module, z: torch.Tensor) -> np.ndarray:
+def decode_samples(model: VAE, z: torch.Tensor) -> np.ndarray:
     """Decoded intensities of latents z (n, d) as uint8 images (n, H, W, C)."""
     model.eval()
     return to_uint8(to_intensities(model.decode(z), model.config.likelihood))

@@ -17,10 +17,13 @@ import numpy as np
 import torch
 
 from betavae.models.inputs import to_float_images
+from betavae.models.vae import VAE
 from betavae.render.figure import new_figure, save_png, to_intensities, to_uint8
 
 
-def sweep_values(order: Sequence[int], steps: int, limit: float, ranges: np.ndarray | None = None) -> np.ndarray:
+def sweep_values(
+    order: Sequence[int] | np.ndarray, steps: int, limit: float, ranges: np.ndarray | None = None
+) -> np.ndarray:
     """Values (rows, steps): row r sweeps latent `order[r]` over ±limit, or over `ranges[latent]` = (lo, hi)."""
     if ranges is None:
         return np.tile(np.linspace(-limit, limit, steps), (len(order), 1))
@@ -34,7 +37,7 @@ def posterior_ranges(means: np.ndarray, quantile: float = 0.0) -> np.ndarray:
 
 @torch.no_grad()
 def traversal_grid(
-    model: torch.nn.Module,
+    model: VAE,
     seed_image: np.ndarray,
     max_pixel_value: int,
     order: np.ndarray,

@@ -39,7 +39,8 @@ def server_command(model_dir: Path, host: str, port: int) -> tuple[list[str], di
     """The uvicorn command line and environment of MLflow's scoring server for one local model, one worker."""
     from mlflow.pyfunc import scoring_server
 
-    command, env = scoring_server.get_cmd(str(model_dir), port=port, host=host, nworkers=1)
+    # MLflow annotates `host` as int | None, yet quotes it into the command line as a host name
+    command, env = scoring_server.get_cmd(str(model_dir), port=port, host=host, nworkers=1)  # type: ignore[arg-type]
     args = shlex.split(command)
     assert args[0] == "uvicorn", command
     return [sys.executable, "-m", *args], env

@@ -19,7 +19,7 @@ from betavae import faults
 from betavae.config import RunConfig
 from betavae.errors import DataError
 from betavae.io import atomic_path
-from betavae.models import build_model
+from betavae.models import VAE, build_model
 from betavae.paths import FINAL_STATE_FILE
 
 FORMAT_VERSION = 1
@@ -35,7 +35,7 @@ def save_checkpoint(
     optimizers: dict[str, torch.optim.Optimizer],
     rng: dict[str, Any],
     data_digest: str,
-    observation_shape: tuple[int, int, int],
+    observation_shape: tuple[int, ...],
     max_pixel_value: int = 1,
     metrics: dict[str, float] | None = None,
 ) -> Path:
@@ -95,7 +95,7 @@ def run_config_of(payload: dict[str, Any]) -> RunConfig:
     return RunConfig.from_dict(json.loads(payload["config_json"]))
 
 
-def model_from_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> tuple[torch.nn.Module, RunConfig]:
+def model_from_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> tuple[VAE, RunConfig]:
     """Rebuild the VAE from the saved configuration and load its weights (evaluation mode)."""
     payload = load_checkpoint(path, map_location)
     run = run_config_of(payload)

@@ -11,15 +11,16 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from tqdm.auto import tqdm
 
 from betavae.config import RunConfig
+from betavae.config.objectives import FactorVAEConfig
 from betavae.data.protocols import ImageSet
 from betavae.errors import ConfigError, TrainingDiverged
 from betavae.models import build_model, build_objective
@@ -34,9 +35,12 @@ from betavae.training.step import (
     scalar_terms,
 )
 
-__all__ = ["MetricsCallback", "TrainResult", "train"]
+__all__ = ["MetricsCallback", "SnapshotCallback", "TrainResult", "train"]
 
 MetricsCallback = Callable[[dict[str, float], int], None]
+SnapshotCallback = Callable[[torch.nn.Module, int], None]
+"""Called with the model (in evaluation mode) after each step of `snapshot_steps`; what it does to the global
+torch RNG or the model's mode is undone before training goes on, so snapshots never change the weights."""
 
 
 @dataclass
@@ -67,6 +71,20 @@ def _restore_rng(state: dict[str, Any], sampler: BatchSampler, device: torch.dev
         torch.cuda.set_rng_state(state["cuda"].cpu(), device)
 
 
+def _snapshot(model: torch.nn.Module, step: int, on_snapshot: SnapshotCallback, device: torch.device) -> None:
+    """Hand the model to `on_snapshot` in evaluation mode, then restore its mode and the torch RNG."""
+    rng = torch.get_rng_state()
+    cuda_rng = torch.cuda.get_rng_state(device) if device.type == "cuda" else None
+    model.eval()
+    try:
+        on_snapshot(model, step)
+    finally:
+        model.train()
+        torch.set_rng_state(rng)
+        if cuda_rng is not None:
+            torch.cuda.set_rng_state(cuda_rng, device)
+
+
 def train(
     run: RunConfig,
     data: ImageSet,
@@ -74,8 +92,13 @@ def train(
     *,
     on_metrics: MetricsCallback | None = None,
     progress: bool = True,
+    snapshot_steps: Collection[int] = (),
+    on_snapshot: SnapshotCallback | None = None,
 ) -> TrainResult:
     """Train one configuration on `data` (a stored ground-truth dataset with `.images` resident).
+
+    With `on_snapshot`, the model is handed over after each step in `snapshot_steps` (scores over training,
+    pictures per epoch); the weights trained are the same with or without it.
 
     Resumes from `checkpoint_dir/last.pt` when it exists and was written by the same configuration on the
     same data; a checkpoint of another configuration is an error rather than being silently overwritten.
@@ -99,10 +122,11 @@ def train(
     optimizers = {"model": make_optimizer(cfg.optimizer, model_params, cfg.lr, device)}
     disc_params = list(objective.discriminator_parameters()) if hasattr(objective, "discriminator_parameters") else []
     if disc_params:
+        disc_cfg = cast(FactorVAEConfig, run.objective)  # factor_vae is the objective with a discriminator
         optimizers["discriminator"] = torch.optim.Adam(
             disc_params,
-            lr=run.objective.discriminator_lr,
-            betas=(run.objective.discriminator_beta1, run.objective.discriminator_beta2),
+            lr=disc_cfg.discriminator_lr,
+            betas=(disc_cfg.discriminator_beta1, disc_cfg.discriminator_beta2),
             fused=device.type in ("cpu", "cuda") or None,
         )
     # The dataset stays resident on the device as uint8 for the whole run.
@@ -189,6 +213,8 @@ def train(
                 max_pixel_value=max_pixel,
                 metrics=terms_f,
             )
+        if on_snapshot is not None and step in snapshot_steps:
+            _snapshot(model, step, on_snapshot, device)
         bar.update(1)
     bar.close()
     if start_step >= cfg.steps and not terms_f:

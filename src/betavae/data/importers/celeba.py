@@ -11,11 +11,15 @@ import io
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from betavae.data.importers.base import ImportedData
 from betavae.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    import PIL.Image
 
 __all__ = ["DEFAULT_CROP", "FILENAME", "OFFICIAL_MD5", "OFFICIAL_URL", "preprocess", "read_celeba"]
 
@@ -30,7 +34,7 @@ DEFAULT_SIZE = 64
 _SUFFIXES = (".jpg", ".jpeg", ".png")
 
 
-def preprocess(image: PIL.Image.Image, *, crop: int, size: int, name: str = "image") -> np.ndarray:  # noqa: F821
+def preprocess(image: PIL.Image.Image, *, crop: int, size: int, name: str = "image") -> np.ndarray:
     """Centre-crop ``image`` to ``crop`` x ``crop`` and resize to ``size`` x ``size``; uint8 (size, size, 3)."""
     from PIL import Image
 
@@ -91,6 +95,7 @@ def read_celeba(
         if not names:
             raise DataError(f"CelebA source {source} holds no .jpg/.png images")
         shape = (len(names), size, size, 3)
+        images: np.ndarray
         if scratch is not None:
             images = np.lib.format.open_memmap(scratch, mode="w+", dtype=np.uint8, shape=shape)
         else:

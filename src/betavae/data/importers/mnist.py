@@ -37,11 +37,9 @@ __all__ = [
     "MNIST_MD5",
     "MNIST_URL",
     "emnist_member_names",
-    "idx_bytes",
     "read_emnist",
     "read_idx",
     "read_mnist",
-    "write_idx",
 ]
 
 IMAGES_MAGIC = 2051
@@ -110,21 +108,6 @@ def read_idx(source: Path | bytes, *, expected_magic: int, name: str | None = No
     return np.frombuffer(data, dtype=np.uint8).reshape(dims)
 
 
-def idx_bytes(array: np.ndarray, *, compress: bool = True) -> bytes:
-    """A uint8 array encoded as an IDX file (gzip-compressed when ``compress``); the inverse of read_idx."""
-    if array.dtype != np.uint8 or array.ndim not in (1, 3):
-        raise DataError(f"IDX writer takes uint8 arrays with 1 or 3 dimensions, got {array.dtype} {array.shape}")
-    header = bytes([0, 0, 0x08, array.ndim]) + np.asarray(array.shape, dtype=">u4").tobytes()
-    payload = header + np.ascontiguousarray(array).tobytes()
-    return gzip.compress(payload, mtime=0) if compress else payload
-
-
-def write_idx(path: Path, array: np.ndarray, *, compress: bool = True) -> Path:
-    """Write a uint8 array as an IDX file (see :func:`idx_bytes`)."""
-    path.write_bytes(idx_bytes(array, compress=compress))
-    return path
-
-
 def _images_and_labels(images: np.ndarray, labels: np.ndarray, images_name: str, labels_name: str) -> None:
     if images.ndim != 3 or images.shape[1:] != (IMAGE_SIDE, IMAGE_SIDE):
         raise DataError(f"IDX file {images_name} holds images of shape {images.shape}, expected (N, 28, 28)")
@@ -175,7 +158,7 @@ def read_mnist(images_path: Path, labels_path: Path, *, split: str = "train", li
     images = read_idx(images_path, expected_magic=IMAGES_MAGIC)
     labels = read_idx(labels_path, expected_magic=LABELS_MAGIC)
     _images_and_labels(images, labels, images_path.name, labels_path.name)
-    extra = {"split": split, "source_files": [images_path.name, labels_path.name]}
+    extra: dict[str, object] = {"split": split, "source_files": [images_path.name, labels_path.name]}
     return _build(images, labels, tuple(range(10)), labels_path.name, limit, extra)
 
 

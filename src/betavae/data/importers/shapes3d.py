@@ -88,6 +88,7 @@ def read_shapes3d_h5(
         if expect_full and sizes != FULL_SIZES:
             raise DataError(f"3dshapes file {path.name}: labels span the grid {sizes}, expected {FULL_SIZES}")
         check_complete_grid(classes, sizes, f"3dshapes file {path.name}: labels")
+        images: np.ndarray
         if scratch is not None:
             images = np.lib.format.open_memmap(scratch, mode="w+", dtype=np.uint8, shape=(n, *IMAGE_SHAPE))
         else:

@@ -64,7 +64,7 @@ class PackedImages:
         return unpack_rows(self.bits, self.shape)
 
 
-def unpack_rows(bits: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
+def unpack_rows(bits: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Bit-packed rows (N, B) back to uint8 images (N, H, W, C) in {0, 1}."""
     size = math.prod(shape)
     flat = np.unpackbits(bits, axis=1, count=size)

@@ -9,7 +9,7 @@ import numpy as np
 from betavae.data.storage.layout import ROW_CHUNK, PackedImages
 
 
-def foreground_fractions(images: np.ndarray | PackedImages, shape: tuple[int, int, int], binary: bool) -> np.ndarray:
+def foreground_fractions(images: np.ndarray | PackedImages, shape: tuple[int, ...], binary: bool) -> np.ndarray:
     """Per-image foreground fraction: mean pixel value over ``max_pixel_value`` (for binary images,
     the share of pixels that are 1). float64 (N,)."""
     size = math.prod(shape)

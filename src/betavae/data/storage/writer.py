@@ -66,7 +66,7 @@ def write_dataset(
         raise DataError(f"dataset name must be a non-empty string, got {name!r}")
     packed, shape, num_images = _check_images(images, binary)
     classes = _check_classes(factor_classes, num_images, names, sizes)
-    fractions = foreground_fractions(packed if binary else images, shape, binary)
+    fractions = foreground_fractions(images if packed is None else packed, shape, binary)  # packed iff binary
 
     complete = bool(names) and num_images == math.prod(sizes) and _all_unique(classes, sizes)
     manifest: dict[str, Any] = {
@@ -97,7 +97,7 @@ def write_dataset(
     tmp = out_dir.parent / f".{out_dir.name}.tmp-{uuid.uuid4().hex}"
     tmp.mkdir()
     try:
-        payload = packed.bits if binary else np.asarray(images)
+        payload = np.asarray(images) if packed is None else packed.bits
         # Packed bits are small and compress ~170x at a high level in about a second; full-colour
         # images are large and little compressible, so a fast level keeps writes near disk speed.
         level = 9 if binary else 1
