@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 TORCH_INDEX_URL ?=
 export PATH := $(BIN):$(PATH)
 
-.PHONY: install run test test-fast lint bench mlflow-ui clean
+.PHONY: install run test test-fast lint check-docs bench mlflow-ui clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ lint: install
 	$(BIN)/ruff format --check src pipelines tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+# Figures in README.md, docs/results/ and benchmarks/NOTES.md against their committed result files;
+# `make check-docs WRITE=1` regenerates the tables from those files.
+check-docs: install
+	$(BIN)/python -m betavae.report.results_docs $(if $(WRITE),--write,)
 
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow" --timeout=300

@@ -73,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="convergence: training seeds")
     parser.add_argument("--images", type=int, default=2_000_000, help="convergence: images to train on per run")
     parser.add_argument("--every-images", type=int, default=256_000, help="convergence: images between scores")
+    parser.add_argument(
+        "--scores", nargs="+", default=["mig", "beta_vae"], help="convergence: scores per snapshot (mig, beta_vae)"
+    )
     parser.add_argument("--out", type=Path, default=None, help="the JSON file to write")
     return parser
 
@@ -138,11 +141,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             args.seeds,
             images=args.images,
             every_images=args.every_images,
+            scores=args.scores,
+            on_progress=lambda partial: _write_partial(args.out, partial),
         )
     result["machine"]["load_average_end"] = round(os.getloadavg()[0], 2)
     result["seconds"] = round(time.perf_counter() - started, 1)
     result["summary"] = summarise(result)
     return result
+
+
+def _write_partial(out: Path | None, convergence: dict[str, Any]) -> None:
+    """The convergence result so far, beside the final JSON (a stopped run keeps its finished seeds)."""
+    from betavae.io import write_json
+
+    path = (out or RESULTS / "convergence.json").with_suffix(".partial.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json(path, convergence)
 
 
 def main(argv: list[str] | None = None) -> int:

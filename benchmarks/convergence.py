@@ -23,7 +23,7 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,76 @@ RECIPES: dict[str, dict[str, Any]] = {
     "beta8-b256": {"train.beta": 8.0, "train.batch_size": 256, "train.lr": 1e-3},
     "beta16-b256-lr3e-3": {"train.beta": 16.0, "train.batch_size": 256, "train.lr": 3e-3},
     "beta16-b128": {"train.beta": 16.0, "train.batch_size": 128, "train.lr": 1e-3},
+    # The same layout with 400 hidden units (mlp64-narrow): about 4x fewer multiply-adds per image.
+    "narrow-beta16-b256": {
+        "model.architecture": "mlp64-narrow",
+        "train.beta": 16.0,
+        "train.batch_size": 256,
+        "train.lr": 1e-3,
+    },
+    "narrow-beta16-b256-lr3e-3": {
+        "model.architecture": "mlp64-narrow",
+        "train.beta": 16.0,
+        "train.batch_size": 256,
+        "train.lr": 3e-3,
+    },
+    "narrow-beta8-b128-lr2e-3": {
+        "model.architecture": "mlp64-narrow",
+        "train.beta": 8.0,
+        "train.batch_size": 128,
+        "train.lr": 2e-3,
+    },
+    "narrow-tcvae6-b256-lr2e-3": {
+        "model.architecture": "mlp64-narrow",
+        "train.objective": "beta_tcvae",
+        "train.beta": 6.0,
+        "train.batch_size": 256,
+        "train.lr": 2e-3,
+    },
+    "narrow-beta16-b64-lr1e-3": {
+        "model.architecture": "mlp64-narrow",
+        "train.beta": 16.0,
+        "train.batch_size": 64,
+        "train.lr": 1e-3,
+    },
+    "narrow-beta32-b256-lr3e-3": {
+        "model.architecture": "mlp64-narrow",
+        "train.beta": 32.0,
+        "train.batch_size": 256,
+        "train.lr": 3e-3,
+    },
+    "narrow-tcvae10-b256-lr3e-3": {
+        "model.architecture": "mlp64-narrow",
+        "train.objective": "beta_tcvae",
+        "train.beta": 10.0,
+        "train.batch_size": 256,
+        "train.lr": 3e-3,
+    },
+    "narrow-tcvae6-b128-lr1e-3": {
+        "model.architecture": "mlp64-narrow",
+        "train.objective": "beta_tcvae",
+        "train.beta": 6.0,
+        "train.batch_size": 128,
+        "train.lr": 1e-3,
+    },
+    # FactorVAE (Kim & Mnih 2018) with their dSprites gamma; None removes params.yaml's beta.
+    "narrow-factor35-b256-lr1e-3": {
+        "model.architecture": "mlp64-narrow",
+        "train.objective": "factor_vae",
+        "train.beta": None,
+        "train.gamma": 35.0,
+        "train.batch_size": 256,
+        "train.lr": 1e-3,
+    },
+    "narrow-beta8-b256-lr3e-3": {"model.architecture": "mlp64-narrow", "train.beta": 8.0, "train.batch_size": 256,
+                                 "train.lr": 3e-3},
+    "narrow-beta16-b128-lr2e-3": {"model.architecture": "mlp64-narrow", "train.beta": 16.0,
+                                  "train.batch_size": 128, "train.lr": 2e-3},
+    "tcvae6-b256-lr2e-3": {"train.objective": "beta_tcvae", "train.beta": 6.0, "train.batch_size": 256,
+                           "train.lr": 2e-3},
 }
+SCORES = ("mig", "beta_vae")
+SCORE_KEYS = {"mig": "mig.score", "beta_vae": "beta_vae.eval_accuracy"}
 
 
 def recipe_config(params: Mapping[str, Any], recipe: str, seed: int, images: int, every_images: int) -> Any:
@@ -60,7 +129,10 @@ def recipe_config(params: Mapping[str, Any], recipe: str, seed: int, images: int
     sections = {"model": dict(params["model"]), "train": dict(params["train"])}
     for dotted, value in RECIPES[recipe].items():
         section, key = dotted.split(".", 1)
-        sections[section][key] = value
+        if value is None:
+            sections[section].pop(key, None)
+        else:
+            sections[section][key] = value
     batch = int(sections["train"]["batch_size"])
     sections["train"] |= {
         "seed": seed,
@@ -73,7 +145,7 @@ def recipe_config(params: Mapping[str, Any], recipe: str, seed: int, images: int
 
 def _scorer(
     data: Any,
-    table_params: Mapping[str, Any],
+    settings: Mapping[str, Mapping[str, Any]],
     seed: int,
     curve: list[dict[str, float]],
     clock: dict[str, float],
@@ -87,25 +159,14 @@ def _scorer(
         began = time.perf_counter()
         represent = representation_of(model, int(data.max_pixel_value))
         source = suite.code_source(data, represent)
-        scores = suite.evaluate(
-            data, source, np.random.default_rng(seed), {"mig": MIG_SETTINGS, "beta_vae": dict(table_params)}
-        )
+        scores = suite.evaluate(data, source, np.random.default_rng(seed), {k: dict(v) for k, v in settings.items()})
         clock["scoring"] += time.perf_counter() - began
-        curve.append(
-            {
-                "step": step,
-                "images": step * batch,
-                "train_s": round(trained, 2),
-                "mig": scores["mig.score"],
-                "beta_vae": scores["beta_vae.eval_accuracy"],
-                "score_s": round(time.perf_counter() - began, 2),
-            }
-        )
-        print(
-            f"  step {step}: images {step * batch:,}, train {trained:.0f} s, MIG {scores['mig.score']:.3f}, "
-            f"BetaVAE {scores['beta_vae.eval_accuracy']:.3f}",
-            flush=True,
-        )
+        point = {"step": step, "images": step * batch, "train_s": round(trained, 2)}
+        point |= {name: scores[SCORE_KEYS[name]] for name in settings}
+        point["score_s"] = round(time.perf_counter() - began, 2)
+        curve.append(point)
+        shown = ", ".join(f"{name} {point[name]:.3f}" for name in settings)
+        print(f"  step {step}: images {step * batch:,}, train {trained:.0f} s, {shown}", flush=True)
 
     return score
 
@@ -140,13 +201,24 @@ def measure(
     *,
     images: int,
     every_images: int,
+    scores: Sequence[str] = SCORES,
+    on_progress: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
-    """Train and score every recipe and seed; curves, medians and the thresholds reached."""
+    """Train and score every recipe and seed; curves, medians and the thresholds reached.
+
+    `on_progress` receives the result so far after each seed, so a stopped run keeps its finished seeds.
+    """
     from betavae.config import EvaluateConfig
     from betavae.training.engine import train
 
     evaluate = EvaluateConfig.from_dict(params["evaluate"])
     table_params = evaluate.table.metric_params(evaluate.metrics)
+    unknown = sorted(set(scores) - set(SCORES))
+    if unknown or not scores:
+        from betavae.errors import ConfigError
+
+        raise ConfigError(f"--scores: expected some of {list(SCORES)}, got {list(scores)}")
+    settings = {name: {"mig": MIG_SETTINGS, "beta_vae": dict(table_params)}[name] for name in SCORES if name in scores}
     out: dict[str, Any] = {
         "images": images,
         "every_images": every_images,
@@ -173,21 +245,27 @@ def measure(
                     Path(tmp),
                     progress=False,
                     snapshot_steps=snapshots,
-                    on_snapshot=_scorer(data, table_params, seed, curve, clock, batch),
+                    on_snapshot=_scorer(data, settings, seed, curve, clock, batch),
                 )
             curves.append(curve)
             out["recipes"].setdefault(recipe, {"overrides": RECIPES[recipe], "runs": []})["runs"].append(
                 {"seed": seed, "run": run.name, "images_per_second": round(result.images_per_second), "curve": curve}
             )
-        entry = out["recipes"][recipe]
-        entry["median"] = [
-            {
-                "images": int(points[0]["images"]),
-                **{s: round(statistics.median(p[s] for p in points), 4) for s in ("mig", "beta_vae", "train_s")},
-                **{f"{s}_min": round(min(p[s] for p in points), 4) for s in ("mig", "beta_vae")},
-                **{f"{s}_max": round(max(p[s] for p in points), 4) for s in ("mig", "beta_vae")},
-            }
-            for points in zip(*curves)
-        ]
-        entry["reached"] = {f"{s}>={t}": first_reached(curves, s, t) for s, t in THRESHOLDS}
+            _summarise(out["recipes"][recipe], curves, list(settings))
+            if on_progress is not None:
+                on_progress(out)
     return out
+
+
+def _summarise(entry: dict[str, Any], curves: Sequence[Sequence[dict[str, float]]], scores: Sequence[str]) -> None:
+    """Median and range over the seeds so far, and the first snapshot each threshold is reached at."""
+    entry["median"] = [
+        {
+            "images": int(points[0]["images"]),
+            **{s: round(statistics.median(p[s] for p in points), 4) for s in (*scores, "train_s")},
+            **{f"{s}_min": round(min(p[s] for p in points), 4) for s in scores},
+            **{f"{s}_max": round(max(p[s] for p in points), 4) for s in scores},
+        }
+        for points in zip(*curves)
+    ]
+    entry["reached"] = {f"{s}>={t}": first_reached(curves, s, t) for s, t in THRESHOLDS if s in scores}

@@ -131,11 +131,12 @@ def format_report(result: dict[str, Any]) -> str:
             rates = ", ".join(f"{r['images_per_second']:,}" for r in entry["runs"])
             lines.append(f"recipe {name} {entry['overrides']} (img/s per seed: {rates})")
             for point in entry["median"]:
-                lines.append(
-                    f"  {point['images']:>10,} images {point['train_s']:>7.0f} s  MIG {point['mig']:.3f} "
-                    f"[{point['mig_min']:.3f}, {point['mig_max']:.3f}]  BetaVAE {point['beta_vae']:.3f} "
-                    f"[{point['beta_vae_min']:.3f}, {point['beta_vae_max']:.3f}]"
+                shown = "  ".join(
+                    f"{label} {point[key]:.3f} [{point[key + '_min']:.3f}, {point[key + '_max']:.3f}]"
+                    for key, label in (("mig", "MIG"), ("beta_vae", "BetaVAE"))
+                    if key in point
                 )
+                lines.append(f"  {point['images']:>10,} images {point['train_s']:>7.0f} s  {shown}")
             for threshold, hit in entry["reached"].items():
                 where = (
                     f"{hit['images']:,} images, {hit['train_s']} s of training"

@@ -4,7 +4,9 @@
 
 Each run's scores are logged to its MLflow run (:mod:`betavae.tracking.scores`) and written to
 `metrics/<dataset>/scores.json`, keyed by run name, which `dvc metrics show` lists. UDR (Duan et al. 2020)
-is computed across the seeds of each configuration. The table of Higgins et al. 2017 Fig. 5 (left) goes
+is computed across the seeds of each configuration. Runs with snapshots (`train.snapshots`) are scored at
+each with `evaluate.snapshot_metrics` (:mod:`betavae.evaluation.over_training`): step metrics on the run
+and `metrics/<dataset>/over_training.json`. The table of Higgins et al. 2017 Fig. 5 (left) goes
 to `metrics/<dataset>/table.json` and `table.md` (:mod:`betavae.evaluation.outputs`).
 """
 
@@ -22,13 +24,14 @@ from betavae.config.per_dataset import apply_overrides, checked_dataset
 from betavae.data.ground_truth import GroundTruthData
 from betavae.data.storage import load_dataset
 from betavae.evaluation.outputs import describe, scores_entry, write_table_files
+from betavae.evaluation.over_training import Curve, run_curve, write_curves
 from betavae.evaluation.scoring import ScoredRun, evaluate_checkpoint
 from betavae.evaluation.udr import udr_scores
 from betavae.io import write_json
 from betavae.paths import ProjectPaths
 from betavae.tracking.client import client_for
 from betavae.tracking.runs_table import comparison_rows
-from betavae.tracking.scores import log_scores, log_selection
+from betavae.tracking.scores import log_curve, log_scores, log_selection
 from betavae.tracking.sweep_record import RunRecord, read_sweep_record
 from betavae.training.device import apply_num_threads
 from pipelines.artifacts import publish_sweep_artifacts
@@ -41,6 +44,16 @@ def evaluate_run(record: RunRecord, data: GroundTruthData, cfg: EvaluateConfig, 
     scored = evaluate_checkpoint(Path(str(record.checkpoint)), data, cfg)
     log_scores(client_for(root), record.run_id, scored.scores, record.run.train.steps, cfg)
     return scored
+
+
+@task(cache_policy=NO_CACHE, task_run_name="over-training-{record.name}")
+def score_over_training(
+    record: RunRecord, final_scores: dict[str, float], data: GroundTruthData, cfg: EvaluateConfig, root: Path
+) -> Curve | None:
+    curve = run_curve(record.name, record.run, Path(str(record.checkpoint)), final_scores, data, cfg)
+    if curve is not None:
+        log_curve(client_for(root), record.run_id, curve.points, record.run.train.steps)
+    return curve
 
 
 @task(cache_policy=NO_CACHE)
@@ -67,6 +80,8 @@ def evaluate_sweep(
         log_selection(client_for(project), record.run_id, result.scores, result.notes, record.run.train.steps)
         scores[record.name] = scores_entry(result)
         print(describe(record.name, result))
+    curves = [score_over_training(r, s.scores, data, cfg, project) for r, s in zip(sweep.finished, scored, strict=True)]
+    write_curves(paths, dataset, [c for c in curves if c is not None])
     write_json(paths.scores(dataset), scores)
     print(build_table(data, scored, cfg, dataset, project))
     publish_sweep_artifacts("evaluate", dataset, sweep, comparison_rows(sweep.runs, scores), project)

@@ -5,8 +5,9 @@
 One command for a GPU worker (a clone with `make run`'s environment): it merges the config file into
 `params.yaml` (each key of the file replaces the same key), runs `dvc exp run` on it (so the experiment
 is recorded by DVC and MLflow like any other; `dvc exp show` lists it), puts the original `params.yaml`
-back, and copies the resulting `metrics/<dataset>/table.md` to `docs/results/<dataset>-fig5.md` with
-the device, the budget and the command that made it (:mod:`betavae.evaluation.paper_scale`).
+back, and commits the result: its score files under `docs/results/data/<config name>/` and
+`docs/results/<config name>.md`, with tables generated from them, the command, the commit, the device,
+the wall time and the budget (:func:`betavae.report.results_docs.write_results_doc`).
 """
 
 from __future__ import annotations
@@ -16,12 +17,15 @@ import datetime as dt
 import shlex
 import subprocess
 import sys
+import time
 
 import yaml
 
 from betavae.config import EvaluateConfig, expand_sweep
 from betavae.config.per_dataset import datasets_to_train
-from betavae.evaluation.paper_scale import merge, write_results_doc
+from betavae.evaluation.paper_scale import merge
+from betavae.report.results_docs import write_results_doc
+from betavae.tracking.client import git_commit
 from pipelines.common import PATHS, ROOT, main_guard
 
 DEFAULT_CONFIG = "configs/higgins2017-fig5.yaml"
@@ -46,12 +50,16 @@ def run(argv: list[str] | None = None) -> None:
     if args.dry_run:
         print(yaml.safe_dump(merged, sort_keys=False))
         return
+    started = time.monotonic()
     try:
         params_path.write_text(yaml.safe_dump(merged, sort_keys=False))
         subprocess.run(cmd, cwd=ROOT, check=True)
     finally:
         params_path.write_text(original)
-    print(f"wrote {write_results_doc(PATHS, names[0], config, args.config)}", file=sys.stderr)
+    doc = write_results_doc(
+        PATHS, names[0], config, args.config, commit=git_commit(ROOT), wall_seconds=time.monotonic() - started
+    )
+    print(f"wrote {doc}", file=sys.stderr)
 
 
 if __name__ == "__main__":

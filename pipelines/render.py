@@ -44,9 +44,14 @@ def render_run(
 
 @task(cache_policy=NO_CACHE)
 def render_sweep_plots(
-    sweep: SweepRecord, rows: list[dict[str, Any]], root: Path, out_dir: Path, dataset: str
+    sweep: SweepRecord,
+    rows: list[dict[str, Any]],
+    root: Path,
+    out_dir: Path,
+    dataset: str,
+    over_training: dict[str, Any] | None = None,
 ) -> dict[str, str]:
-    return draw_sweep_plots(sweep, rows, client_for(root), out_dir, dataset)
+    return draw_sweep_plots(sweep, rows, client_for(root), out_dir, dataset, over_training)
 
 
 @flow(name="render-sweep", log_prints=True)
@@ -62,7 +67,8 @@ def render_sweep(dataset: str, root: str | None = None) -> list[str]:
     out_dir = fresh_plots_folder(paths.plots(dataset))
     runs = [render_run(r, data, cfg, project, out_dir) for r in sweep.finished]
     rows = comparison_rows(sweep.runs, scores)
-    sweep_pictures = render_sweep_plots(sweep, rows, project, out_dir, dataset)
+    curves = read_json(paths.over_training(dataset)) if paths.over_training(dataset).is_file() else None
+    sweep_pictures = render_sweep_plots(sweep, rows, project, out_dir, dataset, curves)
     written = write_plots_index(paths, dataset, sweep, runs, sweep_pictures, rows)
     publish_sweep_artifacts("render", dataset, sweep, rows, project)
     print(f"wrote {len(written)} files under plots/{dataset}/ ({len(runs)} runs)")

@@ -42,6 +42,21 @@ LAST_STATE_FILE = "last.pt"
 FINAL_STATE_FILE = "final_state.pt"
 #: Inference weights: the training state without optimiser, objective (discriminator) or RNG states.
 WEIGHTS_FILE = "weights.pt"
+#: A run's snapshots over training (`train.snapshots`): inference weights at chosen steps, one file each,
+#: in this folder beside the checkpoint while training and beside the weights once sealed.
+SNAPSHOTS_DIR = "snapshots"
+
+
+def snapshot_file(step: int) -> str:
+    """The file name of the snapshot at `step` (zero-padded, so names sort by step)."""
+    return f"step-{step:09d}.pt"
+
+
+def snapshot_step(path: Path) -> int:
+    """The step a snapshot file was taken at, from its name (:func:`snapshot_file`)."""
+    return int(path.stem.removeprefix("step-"))
+
+
 #: The comparison table of a dataset (:mod:`betavae.evaluation.table`), machine-readable and Markdown.
 TABLE_JSON_FILE = "table.json"
 TABLE_MARKDOWN_FILE = "table.md"
@@ -134,6 +149,10 @@ class ProjectPaths:
         """One run's sealed inference weights, the file evaluate, render and a worker's clone read."""
         return self.weights(dataset) / f"{run_name}-{digest}" / WEIGHTS_FILE
 
+    def run_snapshots(self, dataset: str, run_name: str, digest: str) -> Path:
+        """One sealed run's snapshots over training (`train.snapshots`), beside its weights."""
+        return self.run_weights(dataset, run_name, digest).parent / SNAPSHOTS_DIR
+
     def registered(self, dataset: str) -> Path:
         return self.models(dataset) / "registered.json"
 
@@ -146,6 +165,14 @@ class ProjectPaths:
 
     def scores(self, dataset: str) -> Path:
         return self.metrics(dataset) / "scores.json"
+
+    def over_training(self, dataset: str) -> Path:
+        """`metrics/<dataset>/over_training.json`: every run's scores at its snapshots and at its end."""
+        return self.metrics(dataset) / "over_training.json"
+
+    def over_training_runs(self, dataset: str) -> Path:
+        """`metrics/<dataset>/over_training/`: one file of rows per run, what `dvc plots show` draws."""
+        return self.metrics(dataset) / "over_training"
 
     def table_json(self, dataset: str) -> Path:
         """`metrics/<dataset>/table.json`: the comparison table, scores as fractions."""
@@ -169,9 +196,13 @@ class ProjectPaths:
         """`reports/<dataset>/index.html`: the static HTML report."""
         return self.root / "reports" / dataset / "index.html"
 
-    def results_doc(self, dataset: str) -> Path:
-        """`docs/results/<dataset>-fig5.md`: a committed paper-scale table."""
-        return self.root / "docs" / "results" / f"{dataset}-fig5.md"
+    def results_doc(self, name: str) -> Path:
+        """`docs/results/<name>.md`: the committed result of a config run (`configs/<name>.yaml`)."""
+        return self.root / "docs" / "results" / f"{name}.md"
+
+    def results_data(self, name: str) -> Path:
+        """`docs/results/data/<name>/`: the result files a committed result's tables are generated from."""
+        return self.root / "docs" / "results" / "data" / name
 
     @property
     def mlflow_db(self) -> Path:

@@ -33,11 +33,13 @@ SMALL_PARAMS = {
         "compile": False,
         "checkpoint_every": 20,
         "log_every": 10,
+        "snapshots": [15],
     },
     "sweep": {"name": "test-sweep", "grid": {"train.beta": [1.0, 4.0]}, "seeds": [0]},
     "evaluate": {
         "seed": 0,
         "reconstruction_samples": 128,
+        "snapshot_metrics": ["mig"],
         "profile": "tiny",
         "table": {"metric": "beta_vae", "score": "eval_accuracy", "classifier_seeds": [0, 1], "fit_samples": 100},
         "profiles": {

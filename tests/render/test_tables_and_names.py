@@ -8,12 +8,13 @@ import json
 from datetime import UTC, datetime
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from betavae.config import expand_sweep
 from betavae.render.curves import write_loss_csv, write_runs_csv
 from betavae.report.page import ReportInputs, build_page
-from betavae.tracking.runs_table import comparison_rows, summary_markdown, sweep_points
+from betavae.tracking.runs_table import comparison_rows, configuration_summary, summary_markdown, sweep_points
 from betavae.tracking.sweep_record import RunRecord
 from betavae.tracking.ui import dataset_input, sweep_run_name
 from tests.helpers.runs import tiny_params
@@ -92,3 +93,20 @@ def test_prefect_summary_links_every_run_into_the_training_view():
     assert "[All runs in MLflow](http://h:5000/#/experiments/7/runs?workflowType=machine_learning)" in text
     assert "| [beta_vae-beta=1-seed=0](http://h:5000/#/experiments/7/runs/id0?workflowType=machine_learning) |" in text
     assert "| run | status | train.objective | train.beta |" in text.splitlines()[4] and "0.25" in text
+
+
+def test_configurations_pool_their_seeds_with_mean_spread_and_range():
+    def row(name, mig, status="finished"):
+        return {"run": name, "status": status, "mig.score": mig, "beta_vae.eval_accuracy": 0.5}
+
+    rows = [
+        row("beta_vae-beta=4-seed=0", 0.1),
+        row("beta_vae-beta=4-seed=1", 0.3),
+        row("beta_vae-beta=1-seed=0", 0.05),
+        row("beta_vae-beta=1-seed=1", None, status="diverged"),
+    ]
+    summary = configuration_summary(rows)
+    assert [(e["configuration"], e["seeds"]) for e in summary] == [("beta_vae-beta=4", 2), ("beta_vae-beta=1", 1)]
+    assert summary[0]["mig.score"] == pytest.approx({"mean": 0.2, "std": 0.1, "min": 0.1, "max": 0.3})
+    page = build_page(ReportInputs(dataset="tiny", comparison=rows, run_pictures={}, sweep_pictures={}))
+    assert "0.200 &plusmn; 0.100 [0.100, 0.300]" in page and 'id="configurations-table"' in page

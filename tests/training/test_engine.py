@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -14,7 +15,8 @@ import torch
 from betavae.config import build_run_config
 from betavae.errors import ConfigError, TrainingDiverged
 from betavae.models import build_model
-from betavae.training.checkpoint import load_checkpoint, model_from_checkpoint
+from betavae.paths import SNAPSHOTS_DIR, WEIGHTS_FILE, snapshot_file
+from betavae.training.checkpoint import load_checkpoint, model_from_checkpoint, seal_checkpoint
 from betavae.training.engine import train
 from tests.helpers.runs import InMemoryImages, random_binary_images, tiny_params
 
@@ -59,6 +61,74 @@ def test_snapshots_see_the_model_at_their_steps_and_leave_the_weights_unchanged(
     assert [training for _, training, _ in seen] == [False] * 3, "the model is scored in evaluation mode"
     wa, wb = _weights(plain.checkpoint), _weights(snapped.checkpoint)
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_train_snapshots_keep_the_weights_of_their_step_and_change_nothing(tmp_path, tiny_images):
+    """`train.snapshots: [4, 8, 12]` on a 12-step run keeps steps 4 and 8 (the last step is the run's own
+    weights); the file at step 8 is the weights of a run stopped at step 8, rounded to bfloat16 under the
+    bf16 autocast and exact under float32."""
+    for precision, dtype in (("bf16", torch.bfloat16), ("fp32", torch.float32)):
+        folder = tmp_path / precision
+        plain = train(
+            build_run_config(tiny_params(steps=12, precision=precision), "tiny"),
+            tiny_images,
+            folder / "plain",
+            progress=False,
+        )
+        run = build_run_config(tiny_params(steps=12, snapshots=[12, 4, 8], precision=precision), "tiny")
+        snapped = train(run, tiny_images, folder / "snap", progress=False)
+        files = sorted(p.name for p in (folder / "snap" / SNAPSHOTS_DIR).iterdir())
+        assert files == [snapshot_file(4), snapshot_file(8)]
+        wa, wb = _weights(plain.checkpoint), _weights(snapped.checkpoint)
+        assert all(torch.equal(wa[k], wb[k]) for k in wa), "keeping snapshots changed the trained weights"
+        short = train(
+            build_run_config(tiny_params(steps=8, checkpoint_every=4, precision=precision), "tiny"),
+            tiny_images,
+            folder / "short",
+            progress=False,
+        )
+        at_8 = _weights(short.checkpoint)
+        kept = _weights(folder / "snap" / SNAPSHOTS_DIR / snapshot_file(8))
+        assert all(kept[k].dtype == dtype and torch.equal(kept[k], at_8[k].to(dtype)) for k in at_8)
+        model, loaded_run = model_from_checkpoint(folder / "snap" / SNAPSHOTS_DIR / snapshot_file(8))
+        assert loaded_run.digest == run.digest
+        assert all(v.dtype == torch.float32 for v in model.state_dict().values())
+
+
+def test_snapshots_every_n_steps_and_the_digest_without_snapshots(tmp_path, tiny_images):
+    run = build_run_config(tiny_params(steps=12, snapshots={"every": 5}), "tiny")
+    assert run.train.snapshot_steps() == (5, 10)
+    assert (
+        build_run_config(tiny_params(steps=12, snapshots=[]), "tiny").digest
+        == build_run_config(tiny_params(steps=12), "tiny").digest
+    ), "an empty snapshot list must not change existing runs' digests"
+    assert run.digest != build_run_config(tiny_params(steps=12), "tiny").digest
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ([0], "train.snapshots[] must be >= 1"),
+        ([13], "after the last step"),
+        ([4, 4], "lists a step twice"),
+        ({"each": 3}, "list of steps or {every: N}"),
+        ({"every": 0}, "train.snapshots.every must be >= 1"),
+        ("often", "list of steps or {every: N}"),
+        ([True], "train.snapshots[] must be an integer"),
+    ],
+)
+def test_bad_snapshots_are_refused_naming_the_key(value, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        build_run_config(tiny_params(steps=12, snapshots=value), "tiny")
+
+
+def test_sealing_moves_the_snapshots_beside_the_weights(tmp_path, tiny_images):
+    run = build_run_config(tiny_params(steps=12, snapshots=[6]), "tiny")
+    result = train(run, tiny_images, tmp_path / "ckpt", progress=False)
+    weights = seal_checkpoint(result.checkpoint, tmp_path / "weights" / "run" / WEIGHTS_FILE)
+    assert [p.name for p in (weights.parent / SNAPSHOTS_DIR).iterdir()] == [snapshot_file(6)]
+    assert not (tmp_path / "ckpt").exists()
+    assert seal_checkpoint(result.checkpoint, weights) == weights, "sealing twice is harmless"
 
 
 KILL_SCRIPT = textwrap.dedent("""

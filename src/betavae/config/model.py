@@ -14,7 +14,7 @@ from typing import Any
 
 from betavae.config.validation import from_mapping, require_choice, require_int
 
-ARCHITECTURES: tuple[str, ...] = ("mlp64", "conv64", "mlp28")
+ARCHITECTURES: tuple[str, ...] = ("mlp64", "mlp64-narrow", "conv64", "mlp28")
 LIKELIHOODS: tuple[str, ...] = ("bernoulli", "gaussian")
 GAUSSIAN_VARIANCES: tuple[str, ...] = ("fixed", "learned")
 
@@ -23,7 +23,8 @@ GAUSSIAN_VARIANCES: tuple[str, ...] = ("fixed", "learned")
 class ModelConfig:
     """The `model:` section of `params.yaml`.
 
-    architecture: "mlp64" (Higgins et al. 2017 Appendix A, 2D shapes), "conv64" (Burgess et al. 2018 /
+    architecture: "mlp64" (Higgins et al. 2017 Appendix A, 2D shapes), "mlp64-narrow" (the same layout with
+        400 hidden units instead of 1200: a CPU budget), "conv64" (Burgess et al. 2018 /
         Higgins et al. 2017 conv net for 64x64 images with any channel count), "mlp28" (28x28 images).
     latent_dim: number of latent dimensions d >= 1.
     likelihood: "bernoulli" (decoder outputs logits) or "gaussian" (decoder outputs means).

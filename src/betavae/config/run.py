@@ -57,6 +57,9 @@ class TrainConfig:
     checkpoint_every: int = 500
     log_every: int = 50
     num_threads: int | str = "auto"  # torch intra-op threads; auto = every core free to the process
+    # Steps at which inference-only weights are kept for scores over training: a list of steps, or
+    # {"every": N}. Empty: none (the final weights are always kept).
+    snapshots: tuple[int, ...] | Mapping[str, int] = ()
 
     KEYS = frozenset(
         {
@@ -71,6 +74,7 @@ class TrainConfig:
             "checkpoint_every",
             "log_every",
             "num_threads",
+            "snapshots",
         }
     )
     # Where the run executes, not what it computes: left out of the digest, so a checkpoint resumes under
@@ -89,6 +93,15 @@ class TrainConfig:
         require_int("train.checkpoint_every", self.checkpoint_every, 1)
         require_int("train.log_every", self.log_every, 1)
         object.__setattr__(self, "num_threads", require_threads("train.num_threads", self.num_threads))
+        object.__setattr__(self, "snapshots", _checked_snapshots(self.snapshots, self.steps))
+
+    def snapshot_steps(self) -> tuple[int, ...]:
+        """The steps before the last at which the engine keeps inference-only weights (the last step's
+        weights are the run's own), ascending."""
+        if isinstance(self.snapshots, Mapping):
+            every = int(self.snapshots["every"])
+            return tuple(range(every, self.steps, every))
+        return tuple(s for s in self.snapshots if s < self.steps)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> TrainConfig:
@@ -153,8 +166,30 @@ class RunConfig:
         """A short content hash of the configuration; checkpoints are only resumed under the same digest."""
         d = {k: v for k, v in self.to_dict().items() if k != "overrides"}
         d["train"] = {k: v for k, v in d["train"].items() if k not in TrainConfig.RESOURCE_KEYS}
+        if not d["train"]["snapshots"]:
+            del d["train"]["snapshots"]  # digests of runs without snapshots stay what they were
         blob = json.dumps(d, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def _checked_snapshots(value: Any, steps: int) -> tuple[int, ...] | dict[str, int]:
+    """`train.snapshots`: a list of distinct steps in 1..train.steps, or {every: N} with N >= 1."""
+    if isinstance(value, Mapping):
+        if set(value) != {"every"}:
+            raise ConfigError(
+                f"train.snapshots must be a list of steps or {{every: N}}, got a mapping with keys {sorted(value)}"
+            )
+        require_int("train.snapshots.every", value["every"], 1)
+        return {"every": int(value["every"])}
+    if not isinstance(value, (list, tuple)):
+        raise ConfigError(f"train.snapshots must be a list of steps or {{every: N}}, got {value!r}")
+    for step in value:
+        require_int("train.snapshots[]", step, 1)
+        if step > steps:
+            raise ConfigError(f"train.snapshots: step {step} is after the last step (train.steps = {steps})")
+    if len(set(value)) != len(value):
+        raise ConfigError(f"train.snapshots lists a step twice: {list(value)!r}")
+    return tuple(sorted(int(s) for s in value))
 
 
 def _format_value(value: Any) -> str:

@@ -135,8 +135,18 @@ class EvaluateConfig:
     table: TableConfig = field(default_factory=lambda: TableConfig())
     udr: Mapping[str, Any] = field(default_factory=dict)  # Duan et al. 2020 settings: config.metrics.UDRParams
     num_threads: int | str = "auto"  # torch intra-op threads for encoding; auto = every core free
+    # Metrics of the profile scored on each snapshot over training (`train.snapshots`); "reconstruction"
+    # adds the reconstruction terms. Empty: snapshots are kept but not scored.
+    snapshot_metrics: tuple[str, ...] = ()
 
-    KEYS = frozenset({"seed", "profile", "profiles", "reconstruction_samples", "table", "udr", "num_threads"})
+    KEYS = frozenset(
+        {"seed", "profile", "profiles", "reconstruction_samples", "table", "udr", "num_threads", "snapshot_metrics"}
+    )
+
+    def snapshot_settings(self) -> tuple[dict[str, Mapping[str, Any]], bool]:
+        """The profile's settings of the metrics scored on snapshots, and whether reconstruction is one."""
+        chosen = {name: self.metrics[name] for name in self.snapshot_metrics if name in self.metrics}
+        return chosen, "reconstruction" in self.snapshot_metrics
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> EvaluateConfig:
@@ -175,7 +185,24 @@ class EvaluateConfig:
             table=TableConfig.from_dict(d.get("table"), metrics=metrics, profile=profile),
             udr=dict(udr_settings),
             num_threads=require_threads("evaluate.num_threads", d.get("num_threads", "auto")),
+            snapshot_metrics=_snapshot_metrics(d.get("snapshot_metrics", []), profile, metrics),
         )
+
+
+def _snapshot_metrics(value: Any, profile: str, metrics: Mapping[str, Any]) -> tuple[str, ...]:
+    """`evaluate.snapshot_metrics`: distinct names among the active profile's metrics and "reconstruction"."""
+    allowed = [*metrics, "reconstruction"]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"evaluate.snapshot_metrics must be a list of metric names, got {value!r}")
+    for name in value:
+        if name not in allowed:
+            raise ConfigError(
+                f"evaluate.snapshot_metrics: {name!r} is not a metric of profile {profile!r}; "
+                f"expected some of {allowed}"
+            )
+    if len(set(value)) != len(value):
+        raise ConfigError(f"evaluate.snapshot_metrics lists a metric twice: {value!r}")
+    return tuple(value)
 
 
 @dataclass(frozen=True)

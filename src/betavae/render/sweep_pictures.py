@@ -23,6 +23,7 @@ from betavae.paths import ProjectPaths
 from betavae.render.curves import write_loss_csv, write_runs_csv
 from betavae.render.losses import loss_history
 from betavae.render.mlflow_log import log_run_pictures, log_sweep_results
+from betavae.render.over_training import save_over_training_png
 from betavae.render.run_pictures import draw_run
 from betavae.render.sweep_plots import save_metric_vs_beta_png, save_tradeoff_png
 from betavae.tracking.runs_table import sweep_points
@@ -60,10 +61,15 @@ def draw_run_pictures(
 
 
 def draw_sweep_plots(
-    sweep: SweepRecord, rows: Sequence[Mapping[str, Any]], client: MlflowClient, out_dir: Path, dataset: str
+    sweep: SweepRecord,
+    rows: Sequence[Mapping[str, Any]],
+    client: MlflowClient,
+    out_dir: Path,
+    dataset: str,
+    over_training: Mapping[str, Any] | None = None,
 ) -> dict[str, str]:
     """The sweep's plots and `curves/runs.csv`, logged with the comparison rows to the parent run; returns
-    the pictures' paths relative to `out_dir`."""
+    the pictures' paths relative to `out_dir`. With curves over training (runs with snapshots), their plot too."""
     points = sweep_points(rows)
     pictures = {
         "sweep_tradeoff": save_tradeoff_png(
@@ -73,6 +79,10 @@ def draw_sweep_plots(
             points, out_dir / "sweep" / "metric_vs_beta.png", title=f"{dataset}: disentanglement against \u03b2"
         ),
     }
+    if over_training and over_training.get("runs"):
+        pictures["over_training"] = save_over_training_png(
+            over_training, out_dir / "sweep" / "over_training.png", title=f"{dataset}: scores over training"
+        )
     write_runs_csv([dict(r) for r in rows], out_dir / "curves" / "runs.csv")
     log_sweep_results(client, sweep.parent_run_id, pictures, list(rows))
     return {k: str(p.relative_to(out_dir)) for k, p in pictures.items()}

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from betavae.report.assets import SORT_SCRIPT, STYLE
+from betavae.tracking.runs_table import DISENTANGLEMENT, RECONSTRUCTION, configuration_summary
 
 MIME = {".png": "image/png", ".gif": "image/gif"}
 #: Display order and captions of a run's pictures.
@@ -29,6 +30,7 @@ RUN_PICTURES = {
 SWEEP_PICTURES = {
     "sweep_tradeoff": "Disentanglement against reconstruction (Stuhmer et al. 2020 Fig. 5)",
     "metric_vs_beta": "Disentanglement against \u03b2 (seeds as error bars)",
+    "over_training": "Disentanglement over training (mean over seeds, band = range)",
 }
 
 
@@ -87,6 +89,31 @@ def fig5_table(table: Mapping[str, Any]) -> str:
         f'<p>Score: {_e(table.get("score", ""))}.{protocol}</p><table id="fig5-table"><thead><tr>'
         '<th class="text">Model</th><th>Score (%)</th><th>Scores pooled</th><th>Replicas</th><th>Steps</th>'
         f'<th>Epochs</th><th class="text">Note</th></tr></thead><tbody>{rows}</tbody></table>'
+    )
+
+
+def configuration_table(rows: Sequence[Mapping[str, Any]]) -> str:
+    """Each configuration with its seeds pooled: mean &plusmn; standard deviation over seeds, and the range."""
+    summary = configuration_summary(rows)
+    if not summary:
+        return "<p>No finished runs.</p>"
+    scores = [k for k in (*DISENTANGLEMENT, RECONSTRUCTION) if any(k in e for e in summary)]
+    head = "".join(f"<th>{_e(DISENTANGLEMENT.get(k, k))}</th>" for k in scores)
+    body = "".join(
+        f'<tr><td class="text">{_e(e["configuration"])}</td><td>{e["seeds"]}</td>'
+        + "".join(
+            f"<td>{e[k]['mean']:.3f} &plusmn; {e[k]['std']:.3f} [{e[k]['min']:.3f}, {e[k]['max']:.3f}]</td>"
+            if k in e
+            else "<td>-</td>"
+            for k in scores
+        )
+        + "</tr>"
+        for e in summary
+    )
+    return (
+        "<p>Mean &plusmn; standard deviation over seeds [min, max].</p>"
+        f'<table id="configurations-table"><thead><tr><th class="text">Configuration</th><th>Seeds</th>{head}</tr>'
+        f"</thead><tbody>{body}</tbody></table>"
     )
 
 
@@ -164,6 +191,7 @@ def build_page(inputs: ReportInputs) -> str:
             "Disentanglement metric score (Higgins et al. 2017, Fig. 5 left)",
             fig5_table(inputs.table) if inputs.table else "<p>No comparison table found.</p>",
         ),
+        ("configurations", "By configuration (seeds pooled)", configuration_table(inputs.comparison)),
         ("runs", "Every run", comparison_table(inputs.comparison, inputs.links, inputs.columns)),
         (
             "sweep",

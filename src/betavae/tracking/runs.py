@@ -12,7 +12,7 @@ from mlflow.tracking import MlflowClient
 from betavae.config import RunConfig
 from betavae.data.protocols import ImageSet
 from betavae.errors import TrainingDiverged
-from betavae.paths import WEIGHTS_FILE, ProjectPaths
+from betavae.paths import SNAPSHOTS_DIR, WEIGHTS_FILE, ProjectPaths
 from betavae.tracking.client import RunLogger, close_orphaned_runs, git_commit, heartbeat_value, start_run
 from betavae.tracking.model_package import log_model_package
 from betavae.tracking.promotion import record_library_versions
@@ -100,6 +100,9 @@ def train_and_track(
     weights = export_weights(result.checkpoint, result.checkpoint.with_name(WEIGHTS_FILE))
     model_uri = log_model_package(logger.run_id, weights, example, run.model.latent_dim)
     weights.unlink()
+    snapshots = result.checkpoint.with_name(SNAPSHOTS_DIR)
+    if snapshots.is_dir():  # so the orchestrator of a fanned-out sweep can score them too
+        client.log_artifacts(logger.run_id, str(snapshots), SNAPSHOTS_DIR)
     logger.set_tags({MODEL_URI_TAG: model_uri, OUTCOME_TAG: "finished"})
     logger.finish("FINISHED")
     return RunRecord(

@@ -9,10 +9,13 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from betavae.io import atomic_path
 from betavae.tracking.sweep_record import RunRecord
@@ -81,6 +84,35 @@ def comparison_rows(
         rows.append(row)
     present = [k for k in score_columns if any(r[k] is not None for r in rows)]
     return [{k: v for k, v in r.items() if k not in score_columns or k in present} for r in rows]
+
+
+def configuration_of(run_name: str) -> str:
+    """A run's configuration: its name without the seed (`beta_vae-beta=4-seed=1` -> `beta_vae-beta=4`)."""
+    return re.sub(r"-?seed=\d+", "", run_name) or run_name
+
+
+def configuration_summary(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Per configuration of the finished runs (seeds pooled), in sweep order: the number of seeds and, for
+    each score every seed has, the mean, the standard deviation over seeds and the range (min, max)."""
+    groups: dict[str, list[Mapping[str, Any]]] = {}
+    for row in rows:
+        if row.get("status") == "finished":
+            groups.setdefault(configuration_of(str(row["run"])), []).append(row)
+    out = []
+    for config, members in groups.items():
+        entry: dict[str, Any] = {"configuration": config, "seeds": len(members)}
+        for key in (*DISENTANGLEMENT, RECONSTRUCTION):
+            values = [m.get(key) for m in members]
+            if values and all(isinstance(v, float) for v in values):
+                array = np.asarray(values, dtype=float)
+                entry[key] = {
+                    "mean": float(array.mean()),
+                    "std": float(array.std()),
+                    "min": float(array.min()),
+                    "max": float(array.max()),
+                }
+        out.append(entry)
+    return out
 
 
 def sweep_points(rows: Sequence[Mapping[str, Any]]) -> list[SweepPoint]:

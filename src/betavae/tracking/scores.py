@@ -4,7 +4,7 @@ notes (the estimator behind each score, every metric skipped and why) as tags `b
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from mlflow.tracking import MlflowClient
 
@@ -34,3 +34,12 @@ def log_selection(
     if udr:
         logger.log_metrics(udr, step=step)
     logger.set_tags({note_tag(k): v[:TAG_VALUE_CHARS] for k, v in notes.items()})
+
+
+def log_curve(client: MlflowClient, run_id: str, points: Sequence[Mapping[str, float]], last_step: int) -> None:
+    """Scores over training as step metrics of the run, under the names of its final scores: MLflow's
+    chart of `mig.score` then shows the snapshots and the final value (logged by :func:`log_scores`)."""
+    logger = RunLogger(client, run_id)
+    for point in points:
+        if int(point["step"]) < last_step:
+            logger.log_metrics({k: v for k, v in point.items() if k not in ("step", "images")}, step=int(point["step"]))

@@ -16,7 +16,7 @@ from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 
 from betavae.config import RunConfig
-from betavae.paths import WEIGHTS_FILE, ProjectPaths
+from betavae.paths import SNAPSHOTS_DIR, WEIGHTS_FILE, ProjectPaths
 from betavae.tracking.sweep_record import RunRecord
 from betavae.tracking.tags import (
     CONFIG_DIGEST_TAG,
@@ -68,8 +68,9 @@ def worker_record(
     weights = paths.run_weights(run.dataset, run.name, run.digest)
     last = paths.run_last_state(run.dataset, run.name, run.digest)
     checkpoint = next((p for p in (weights, last) if p.is_file()), None)
-    if checkpoint is None:  # trained on another machine: fetch the package's weights
+    if checkpoint is None:  # trained on another machine: fetch the package's weights and its snapshots
         checkpoint = fetch_weights(tags[MODEL_URI_TAG], weights.parent)
+        fetch_snapshots(mlflow_run.info.run_id, weights.parent)
     return RunRecord(
         run.name,
         run.to_dict(),
@@ -91,3 +92,18 @@ def fetch_weights(model_uri: str, folder: Path) -> Path:
         weights = next(local.rglob(WEIGHTS_FILE))
         os.replace(weights, folder / WEIGHTS_FILE)
     return folder / WEIGHTS_FILE
+
+
+def fetch_snapshots(run_id: str, folder: Path) -> Path | None:
+    """Download a run's snapshots over training (`train.snapshots`) to `folder/snapshots/`, if it logged any."""
+    import mlflow
+
+    from betavae.io import replace_dir
+
+    if not mlflow.artifacts.list_artifacts(run_id=run_id, artifact_path=SNAPSHOTS_DIR):
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+        local = Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=SNAPSHOTS_DIR, dst_path=tmp))
+        replace_dir(local, folder / SNAPSHOTS_DIR)
+    return folder / SNAPSHOTS_DIR

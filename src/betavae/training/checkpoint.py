@@ -18,9 +18,9 @@ import torch
 from betavae import faults
 from betavae.config import RunConfig
 from betavae.errors import DataError
-from betavae.io import atomic_path
+from betavae.io import atomic_path, replace_dir
 from betavae.models import VAE, build_model
-from betavae.paths import FINAL_STATE_FILE
+from betavae.paths import FINAL_STATE_FILE, SNAPSHOTS_DIR
 
 FORMAT_VERSION = 1
 
@@ -57,6 +57,41 @@ def save_checkpoint(
     _save_atomically(payload, path)
     faults.reached("checkpoint-written")
     return path
+
+
+def save_snapshot(
+    path: Path,
+    *,
+    run: RunConfig,
+    step: int,
+    model: torch.nn.Module,
+    data_digest: str,
+    observation_shape: tuple[int, ...],
+    max_pixel_value: int = 1,
+    dtype: torch.dtype = torch.float32,
+) -> Path:
+    """Write the inference weights at `step` (`train.snapshots`), atomically, in the weights format.
+
+    Floating-point tensors are stored in `dtype`: the engine passes bfloat16 for a run under the bf16
+    autocast (half the bytes; every matrix product of that run already sees the weights rounded so), float32
+    otherwise. :func:`model_from_checkpoint` loads the file like any weights, widened to the model's float32.
+    """
+    state = {k: v.to(dtype) if v.is_floating_point() else v for k, v in model.state_dict().items()}
+    payload = {
+        "format_version": FORMAT_VERSION,
+        "config_json": json.dumps(run.to_dict(), sort_keys=True),
+        "config_digest": run.digest,
+        "data_digest": data_digest,
+        "observation_shape": list(observation_shape),
+        "max_pixel_value": int(max_pixel_value),
+        "step": int(step),
+        "model": state,
+        "objective": {},
+        "optimizers": {},
+        "rng": {},
+        "metrics": {},
+    }
+    return _save_atomically(payload, path)
 
 
 def _save_atomically(payload: dict[str, Any], path: Path) -> Path:
@@ -108,7 +143,7 @@ def model_from_checkpoint(path: Path, map_location: str | torch.device = "cpu") 
 def seal_checkpoint(last: Path, weights: Path, keep_training_state: bool = False) -> Path:
     """Seal a finished run once its whole sweep has finished: its inference weights go to `weights`, and
     its training state `last` is removed, or kept beside it as `final_state.pt` when `keep_training_state`
-    (`train.keep_checkpoints`).
+    (`train.keep_checkpoints`). Its snapshots over training (`train.snapshots`) move beside the weights.
 
     Until then an interrupted sweep resumes every run from its `last.pt` (a finished run is not trained
     again); afterwards a re-run of the stage, for example after a code change, trains from scratch. The
@@ -117,6 +152,10 @@ def seal_checkpoint(last: Path, weights: Path, keep_training_state: bool = False
     """
     if last.resolve() == weights.resolve():
         return weights
+    snapshots = last.parent / SNAPSHOTS_DIR
+    if snapshots.is_dir():  # before the weights: a kill in between leaves last.pt, and sealing again finishes
+        weights.parent.mkdir(parents=True, exist_ok=True)
+        replace_dir(snapshots, weights.parent / SNAPSHOTS_DIR)
     if last.exists():
         export_weights(last, weights)
         if keep_training_state:

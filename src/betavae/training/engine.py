@@ -24,9 +24,9 @@ from betavae.config.objectives import FactorVAEConfig
 from betavae.data.protocols import ImageSet
 from betavae.errors import ConfigError, TrainingDiverged
 from betavae.models import build_model, build_objective
-from betavae.paths import LAST_STATE_FILE
+from betavae.paths import LAST_STATE_FILE, SNAPSHOTS_DIR, snapshot_file
 from betavae.training.allocator import keep_freed_memory
-from betavae.training.checkpoint import load_checkpoint, save_checkpoint
+from betavae.training.checkpoint import load_checkpoint, save_checkpoint, save_snapshot
 from betavae.training.device import autocast_dtype, select_device
 from betavae.training.step import (
     BatchSampler,
@@ -98,7 +98,9 @@ def train(
     """Train one configuration on `data` (a stored ground-truth dataset with `.images` resident).
 
     With `on_snapshot`, the model is handed over after each step in `snapshot_steps` (scores over training,
-    pictures per epoch); the weights trained are the same with or without it.
+    pictures per epoch); the weights trained are the same with or without it. The steps of
+    `train.snapshots` keep inference weights in `checkpoint_dir/snapshots/` (written before the checkpoint of
+    the same step, so a resumed run rewrites the same file rather than missing one).
 
     Resumes from `checkpoint_dir/last.pt` when it exists and was written by the same configuration on the
     same data; a checkpoint of another configuration is an error rather than being silently overwritten.
@@ -165,6 +167,7 @@ def train(
         name=run.name,
     )
     needs_aux = bool(getattr(objective, "needs_aux_batch", False))
+    kept_steps = set(cfg.snapshot_steps())
 
     model.train()
     terms_f: dict[str, float] = {}
@@ -199,6 +202,17 @@ def train(
             bar.set_postfix(loss=f"{terms_f['total']:.1f}", img_s=f"{images_per_second:.0f}")
             if on_metrics is not None:
                 on_metrics(terms_f, step)
+        if step in kept_steps:
+            save_snapshot(
+                checkpoint_dir / SNAPSHOTS_DIR / snapshot_file(step),
+                run=run,
+                step=step,
+                model=model,
+                data_digest=str(getattr(data, "digest", "")),
+                observation_shape=observation_shape,
+                max_pixel_value=max_pixel,
+                dtype=torch.bfloat16 if amp_dtype == torch.bfloat16 else torch.float32,
+            )
         if step % cfg.checkpoint_every == 0 or step == cfg.steps:
             save_checkpoint(
                 last_path,

@@ -1,0 +1,234 @@
+"""Figures in README.md, docs/ and benchmarks/NOTES.md that stay true: each table of measured numbers is
+generated from a committed result file, and `make check-docs` fails when the text and the file disagree.
+
+    python -m betavae.report.results_docs            # check every generated block (what CI runs)
+    python -m betavae.report.results_docs --write    # regenerate them from their result files
+
+A generated block sits between two HTML comments that name its kind and its result file (relative to the
+repository root)::
+
+    <!-- figures: sweep docs/results/data/default-sweep -->
+    ...generated Markdown...
+    <!-- /figures -->
+
+Kinds:
+
+- ``sweep``: a folder holding a pipeline run's `scores.json` and `table.json` (copies of
+  `metrics/<dataset>/`): each configuration with its seeds pooled (mean +- standard deviation [min, max])
+  and the Fig. 5 (left) table with its baselines;
+- ``convergence``: a `python -m benchmarks --sections convergence` JSON: each recipe's median curve over
+  seeds and where the thresholds are reached.
+
+Every result file named must exist, and every document under docs/results/ must name the command and the
+commit its figures were measured with (lines starting ``Command:`` and ``Commit:``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import re
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from betavae.errors import DataError
+from betavae.evaluation.paper_scale import device_name
+from betavae.io import read_json, write_bytes
+from betavae.paths import ProjectPaths
+from betavae.tracking.runs_table import DISENTANGLEMENT, RECONSTRUCTION, configuration_summary
+
+BLOCK = re.compile(
+    r"(?P<open><!-- figures: (?P<kind>[a-z_]+) (?P<source>\S+) -->\n)(?P<body>.*?)(?P<close><!-- /figures -->)",
+    re.DOTALL,
+)
+DOCUMENTS = ("README.md", "docs/results/*.md", "benchmarks/NOTES.md")
+PROVENANCE = (re.compile(r"^Command: .+", re.MULTILINE), re.compile(r"^Commit: [0-9a-f]{7,40}\b", re.MULTILINE))
+SWEEP_SCORES = (
+    "mig.score",
+    "beta_vae.eval_accuracy",
+    "factor_vae.eval_accuracy",
+    "dci.disentanglement",
+    RECONSTRUCTION,
+)
+
+
+def _spread(entry: Mapping[str, float], digits: int) -> str:
+    f = f"{{:.{digits}f}}"
+    return (
+        f"{f.format(entry['mean'])} ± {f.format(entry['std'])} "
+        f"[{f.format(entry['min'])}, {f.format(entry['max'])}]"
+    )
+
+
+def sweep_markdown(folder: Path) -> str:
+    """The configurations of a pipeline run (seeds pooled) and its Fig. 5 (left) table."""
+    scores = read_json(folder / "scores.json")
+    table = read_json(folder / "table.json")
+    rows = [{"run": name, "status": "finished", **values} for name, values in scores.items()]
+    summary = configuration_summary(rows)
+    shown = [k for k in SWEEP_SCORES if any(k in e for e in summary)]
+    label = {**DISENTANGLEMENT, RECONSTRUCTION: "reconstruction (nats)"}
+    lines = [
+        "| configuration | seeds | " + " | ".join(label[k] for k in shown) + " |",
+        "| --- | ---: |" + " ---: |" * len(shown),
+    ]
+    for e in summary:
+        cells = [_spread(e[k], 1 if k == RECONSTRUCTION else 3) if k in e else "-" for k in shown]
+        lines.append(f"| {e['configuration']} | {e['seeds']} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        f"Fig. 5 (left) table, {table.get('score', 'score')} ({table.get('protocol', '')}):",
+        "",
+        "| model | score (%) | scores pooled | steps |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for row in table.get("rows", []):
+        lines.append(
+            f"| {row['model']} | {100 * row['mean']:.2f} ± {100 * row['std']:.2f} | "
+            f"{row.get('num_scores', 1)} | {row.get('steps', 0):,} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def convergence_markdown(path: Path) -> str:
+    """Each recipe of a convergence benchmark: median (range) over seeds against images seen, and the
+    first snapshot where each threshold's median is reached."""
+    result = read_json(path)["convergence"]
+    lines = [f"Seeds {result['seeds']}; MIG by {result['mig_estimator']}.", ""]
+    for name, entry in result["recipes"].items():
+        rates = ", ".join(f"{r['images_per_second']:,}" for r in entry["runs"])
+        scores = [s for s in ("mig", "beta_vae") if entry["median"] and s in entry["median"][0]]
+        lines += [
+            f"`{name}` (images/s per seed: {rates})",
+            "",
+            "| images | training s | " + " | ".join("MIG" if s == "mig" else "BetaVAE (A.4)" for s in scores) + " |",
+            "| ---: | ---: |" + " ---: |" * len(scores),
+        ]
+        for p in entry["median"]:
+            cells = [f"{p[s]:.3f} [{p[s + '_min']:.3f}, {p[s + '_max']:.3f}]" for s in scores]
+            lines.append(f"| {p['images']:,} | {p['train_s']:.0f} | " + " | ".join(cells) + " |")
+        reached = [
+            f"{threshold}: {hit['images']:,} images, {hit['train_s']:.0f} s"
+            if hit["reached"]
+            else f"{threshold}: not reached (best median {hit['best_median']})"
+            for threshold, hit in entry["reached"].items()
+        ]
+        lines += ["", "Median " + "; ".join(reached) + ".", ""]
+    return "\n".join(lines)
+
+
+RENDERERS: dict[str, Callable[[Path], str]] = {"sweep": sweep_markdown, "convergence": convergence_markdown}
+
+
+def documents(root: Path) -> list[Path]:
+    """Every document whose figures are checked."""
+    found: list[Path] = []
+    for pattern in DOCUMENTS:
+        found += sorted(root.glob(pattern))
+    return found
+
+
+def regenerate(text: str, root: Path) -> str:
+    """`text` with every generated block rendered again from its result file."""
+
+    def render(match: re.Match[str]) -> str:
+        kind, source = match["kind"], root / match["source"]
+        if kind not in RENDERERS:
+            raise DataError(f"unknown figures kind {kind!r}; expected one of {sorted(RENDERERS)}")
+        if not source.exists():
+            raise DataError(f"result file {match['source']} named by a figures block does not exist")
+        return match["open"] + RENDERERS[kind](source) + match["close"]
+
+    return BLOCK.sub(render, text)
+
+
+def check(root: Path) -> list[str]:
+    """What is wrong with the documents' figures: stale blocks, missing result files, missing provenance."""
+    problems = []
+    for doc in documents(root):
+        name = doc.relative_to(root).as_posix()
+        text = doc.read_text(encoding="utf-8")
+        try:
+            if regenerate(text, root) != text:
+                problems.append(f"{name}: a figures block differs from its result file (make check-docs WRITE=1)")
+        except DataError as exc:
+            problems.append(f"{name}: {exc}")
+        if name.startswith("docs/results/") and name != "docs/results/README.md":
+            for pattern in PROVENANCE:
+                if not pattern.search(text):
+                    problems.append(f"{name}: no line matching {pattern.pattern!r}")
+    return problems
+
+
+def write_results_doc(
+    paths: ProjectPaths,
+    dataset: str,
+    config: Mapping[str, Any],
+    config_path: str,
+    *,
+    commit: str,
+    wall_seconds: float,
+) -> str:
+    """Write `docs/results/<config name>.md` for a finished run of `config_path` on `dataset`.
+
+    The run's `scores.json`, `table.json` and `over_training.json` are copied to
+    `docs/results/data/<config name>/`, and the document's tables are generated from those copies
+    (:mod:`betavae.report.results_docs`, checked by `make check-docs`), under a header naming the command,
+    the commit, the device, the wall time and the budget of `config`. Returns the document's path."""
+    name = Path(config_path).stem
+    data = paths.results_data(name)
+    data.mkdir(parents=True, exist_ok=True)
+    for source in (paths.scores(dataset), paths.table_json(dataset), paths.over_training(dataset)):
+        if source.is_file():
+            write_bytes(data / source.name, source.read_bytes())
+    train = config.get("train", {})
+    sweep = config.get("sweep", {})
+    lines = [
+        f"# {dataset}: `{config_path}`",
+        "",
+        f"Command: `python -m pipelines.paper_scale --config {config_path}`",
+        f"Commit: {commit}",
+        "",
+        f"- device: {device_name()}; finished {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC after "
+        f"{wall_seconds / 60:.1f} min (`dvc exp run`, every stage)",
+        f"- budget per model: {train.get('steps')} steps x batch {train.get('batch_size')}, "
+        f"{train.get('optimizer')} lr {train.get('lr')}; replicas: {len(sweep.get('seeds', []))} seeds "
+        f"x {json.dumps(sweep.get('grid', {}))}",
+        f"- result files: `{data.relative_to(paths.root).as_posix()}/`",
+        "",
+        f"<!-- figures: sweep {data.relative_to(paths.root).as_posix()} -->",
+        "<!-- /figures -->",
+        "",
+    ]
+    out = paths.results_doc(name)
+    write_bytes(out, regenerate("\n".join(lines), paths.root).encode("utf-8"))
+    return str(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--write", action="store_true", help="regenerate the blocks instead of checking them")
+    parser.add_argument("--root", type=Path, default=Path("."), help="the repository root")
+    args = parser.parse_args(argv)
+    root: Path = args.root
+    if args.write:
+        for doc in documents(root):
+            text = doc.read_text(encoding="utf-8")
+            new = regenerate(text, root)
+            if new != text:
+                write_bytes(doc, new.encode("utf-8"))
+                print(f"rewrote {doc.relative_to(root)}")
+        return 0
+    problems = check(root)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if not problems:
+        print(f"figures of {len(documents(root))} documents match their result files")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
