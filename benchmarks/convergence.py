@@ -108,12 +108,36 @@ RECIPES: dict[str, dict[str, Any]] = {
         "train.batch_size": 256,
         "train.lr": 1e-3,
     },
-    "narrow-beta8-b256-lr3e-3": {"model.architecture": "mlp64-narrow", "train.beta": 8.0, "train.batch_size": 256,
-                                 "train.lr": 3e-3},
-    "narrow-beta16-b128-lr2e-3": {"model.architecture": "mlp64-narrow", "train.beta": 16.0,
-                                  "train.batch_size": 128, "train.lr": 2e-3},
-    "tcvae6-b256-lr2e-3": {"train.objective": "beta_tcvae", "train.beta": 6.0, "train.batch_size": 256,
-                           "train.lr": 2e-3},
+    "narrow-beta8-b256-lr3e-3": {
+        "model.architecture": "mlp64-narrow",
+        "train.beta": 8.0,
+        "train.batch_size": 256,
+        "train.lr": 3e-3,
+    },
+    "narrow-beta16-b128-lr2e-3": {
+        "model.architecture": "mlp64-narrow",
+        "train.beta": 16.0,
+        "train.batch_size": 128,
+        "train.lr": 2e-3,
+    },
+    "tcvae6-b256-lr2e-3": {
+        "train.objective": "beta_tcvae",
+        "train.beta": 6.0,
+        "train.batch_size": 256,
+        "train.lr": 2e-3,
+    },
+    "narrow-beta4-b256-lr3e-3": {
+        "model.architecture": "mlp64-narrow",
+        "train.beta": 4.0,
+        "train.batch_size": 256,
+        "train.lr": 3e-3,
+    },
+    "narrow-beta1-b256-lr3e-3": {
+        "model.architecture": "mlp64-narrow",
+        "train.beta": 1.0,
+        "train.batch_size": 256,
+        "train.lr": 3e-3,
+    },
 }
 SCORES = ("mig", "beta_vae")
 SCORE_KEYS = {"mig": "mig.score", "beta_vae": "beta_vae.eval_accuracy"}

@@ -3,7 +3,8 @@
 Each case builds the model, objective and optimiser the way `betavae.training.engine.train` does and
 times :class:`~betavae.training.step.TrainStep` on batches from :class:`~betavae.training.step.BatchSampler`
 (images resident on the device, batches gathered by index), so the figure is the engine's own.
-Cases (mlp64: Higgins et al. 2017 Appendix A; conv64: Burgess et al. 2018 Sec. 4):
+Cases (mlp64: Higgins et al. 2017 Appendix A; mlp64-narrow: its layout with 400 units, the CPU default;
+conv64: Burgess et al. 2018 Sec. 4):
 
 - `engine`: the run's defaults (`precision: auto`, fused optimiser, binary fast path for mlp64);
 - `engine fp32`: the same in float32, which isolates what bf16 buys;
@@ -177,6 +178,8 @@ def measure(device: torch.device, quick: bool) -> list[dict[str, Any]]:
         )
     for batch in (64, big):
         rows.append({"case": "engine", **engine_case(images, "mlp64", batch, device, quick=quick)})
+    # the default recipe's shape (params.yaml: mlp64-narrow at batch 256; benchmarks/NOTES.md)
+    rows.append({"case": "engine", **engine_case(images, "mlp64-narrow", 256, device, quick=quick)})
     rows.append({"case": "engine fp32", **engine_case(images, "mlp64", 64, device, precision="fp32", quick=quick)})
     for batch in (64,) if quick else (64, big):
         rows.append(

@@ -18,6 +18,7 @@ import shlex
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import yaml
 
@@ -45,7 +46,7 @@ def run(argv: list[str] | None = None) -> None:
         expand_sweep(merged, name)  # every value is checked before the experiment starts
     EvaluateConfig.from_dict(merged.get("evaluate"))  # evaluate.table included
 
-    cmd = ["dvc", "exp", "run", "--name", f"fig5-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M}"]
+    cmd = ["dvc", "exp", "run", "--name", f"{Path(args.config).stem}-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M}"]
     print(f"{shlex.join(cmd)}  # on params.yaml merged with {args.config}")
     if args.dry_run:
         print(yaml.safe_dump(merged, sort_keys=False))

@@ -24,9 +24,10 @@ def test_project_params_expand_to_the_default_beta_sweep():
     params = load_params(ROOT / "params.yaml")
     runs = expand_sweep(params, checked_dataset(params, "dsprites"))
     assert all(r.dataset == "dsprites" for r in runs)
-    assert [r.name for r in runs] == ["beta_vae-beta=1-seed=0", "beta_vae-beta=4-seed=0"]
-    assert [r.objective.beta for r in runs] == [1.0, 4.0]
-    assert runs[0].model.architecture == "mlp64" and runs[0].model.latent_dim == 10
+    assert [r.name for r in runs] == [f"beta_tcvae-beta={b}-seed={s}" for b in (1, 6) for s in (0, 1, 2)]
+    assert [r.objective.beta for r in runs] == [1.0] * 3 + [6.0] * 3
+    assert runs[0].model.architecture == "mlp64-narrow" and runs[0].model.latent_dim == 10
+    assert runs[0].train.snapshot_steps() == (300, 600, 900)
     assert runs[0].digest != runs[1].digest
     EvaluateConfig.from_dict(load_params(ROOT / "params.yaml")["evaluate"])
     RegisterConfig.from_dict(load_params(ROOT / "params.yaml")["register"])

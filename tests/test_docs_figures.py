@@ -32,7 +32,9 @@ def test_a_block_that_no_longer_matches_its_file_is_reported_and_rewritten(tmp_p
     doc = tmp_path / "docs/results/x.md"
     doc.parent.mkdir(parents=True)
     doc.write_text("Command: make run\nCommit: abc1234\n\n<!-- figures: sweep data -->\nold\n<!-- /figures -->\n")
-    assert check(tmp_path) == ["docs/results/x.md: a figures block differs from its result file (make check-docs WRITE=1)"]
+    assert check(tmp_path) == [
+        "docs/results/x.md: a figures block differs from its result file (make check-docs WRITE=1)"
+    ]
     assert main(["--root", str(tmp_path), "--write"]) == 0
     assert check(tmp_path) == []
     text = doc.read_text()

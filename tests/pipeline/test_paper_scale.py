@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import yaml
 
 from betavae.evaluation.paper_scale import merge
+from betavae.paths import ProjectPaths
+from betavae.report.results_docs import check, write_results_doc
 from pipelines import paper_scale
 from tests.helpers.project_copy import ROOT
 
@@ -27,4 +32,23 @@ def test_paper_scale_config_is_table_1_and_a4(capsys) -> None:
     assert table["params"]["factors"] == ["posX", "posY", "scale", "orientation"]
     assert len(table["classifier_seeds"]) == 3 and merged["evaluate"]["profile"] == "reference"
     paper_scale.run(["--dry-run"])  # validates every merged value; writes nothing
-    assert "dvc exp run --name fig5-" in capsys.readouterr().out
+    assert "dvc exp run --name higgins2017-fig5-" in capsys.readouterr().out
+
+
+def test_the_cpu_config_validates_and_its_result_doc_is_generated_from_copied_files(capsys, tmp_path) -> None:
+    paper_scale.run(["--dry-run", "--config", "configs/dsprites-cpu.yaml"])
+    assert "dvc exp run --name dsprites-cpu-" in capsys.readouterr().out
+    paths = ProjectPaths(tmp_path)
+    paths.metrics("dsprites").mkdir(parents=True)
+    paths.scores("dsprites").write_text(json.dumps({"beta_vae-beta=8-seed=0": {"mig.score": 0.25}}))
+    paths.table_json("dsprites").write_text(json.dumps({"rows": [{"model": "VAE", "mean": 0.6, "std": 0.0}]}))
+    config = yaml.safe_load((ROOT / "configs/dsprites-cpu.yaml").read_text())
+    doc = Path(
+        write_results_doc(paths, "dsprites", config, "configs/dsprites-cpu.yaml", commit="abc1234", wall_seconds=90)
+    )
+    assert doc == tmp_path / "docs/results/dsprites-cpu.md"
+    text = doc.read_text()
+    assert "Commit: abc1234" in text and "after 1.5 min" in text
+    assert "| beta_vae-beta=8 | 1 | 0.250 ± 0.000 [0.250, 0.250] |" in text
+    assert (tmp_path / "docs/results/data/dsprites-cpu/scores.json").is_file()
+    assert check(tmp_path) == []

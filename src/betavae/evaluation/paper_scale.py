@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from typing import Any
 
 
-
 def merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     """`base` with every key of `override` replaced (mappings merged key by key, except `sweep.grid`)."""
     out = dict(base)

@@ -11,7 +11,7 @@ from typing import Any, cast
 import numpy as np
 
 from betavae.config import EvaluateConfig, RunConfig
-from betavae.config.objectives import BetaVAEConfig
+from betavae.config.objectives import BetaTCVAEConfig, BetaVAEConfig
 from betavae.data.ground_truth import GroundTruthData
 from betavae.data.protocols import ImageSet
 from betavae.evaluation import fig5
@@ -20,12 +20,21 @@ from betavae.evaluation.table import TableRow
 
 
 def model_label(run: RunConfig) -> str:
-    """The table's name for a configuration, seeds pooled: `VAE`, `beta-VAE (beta=4)`, `beta_tcvae (...)`."""
+    """The table's name for a configuration, seeds pooled: `VAE`, `beta-VAE (beta=4)`, `beta-TCVAE (beta=6)`.
+
+    beta-TCVAE with alpha = beta = gamma = 1 is the ELBO (Chen et al. 2018 Eq. 2: whatever the estimate of
+    log q(z), its three terms sum to log q(z|x) - log p(z), a one-sample estimate of the KL), so it is
+    labelled a VAE.
+    """
     objective = run.objective.objective
     if objective == "vae" or (objective == "beta_vae" and cast(BetaVAEConfig, run.objective).beta == 1.0):
         base = "VAE"
     elif objective == "beta_vae":  # the config of `beta_vae` is a BetaVAEConfig
         base = f"\u03b2-VAE (\u03b2={cast(BetaVAEConfig, run.objective).beta:g})"
+    elif objective == "beta_tcvae":
+        tc = cast(BetaTCVAEConfig, run.objective)
+        is_elbo = (tc.alpha, tc.beta, tc.gamma) == (1.0, 1.0, 1.0)
+        base = "VAE (\u03b2-TCVAE, \u03b2=1)" if is_elbo else f"\u03b2-TCVAE (\u03b2={tc.beta:g})"
     elif hasattr(run.objective, "beta"):
         base = f"{objective} (\u03b2={run.objective.beta:g})"
     else:

@@ -57,10 +57,7 @@ SWEEP_SCORES = (
 
 def _spread(entry: Mapping[str, float], digits: int) -> str:
     f = f"{{:.{digits}f}}"
-    return (
-        f"{f.format(entry['mean'])} ± {f.format(entry['std'])} "
-        f"[{f.format(entry['min'])}, {f.format(entry['max'])}]"
-    )
+    return f"{f.format(entry['mean'])} ± {f.format(entry['std'])} [{f.format(entry['min'])}, {f.format(entry['max'])}]"
 
 
 def sweep_markdown(folder: Path) -> str:
@@ -96,7 +93,8 @@ def sweep_markdown(folder: Path) -> str:
 def convergence_markdown(path: Path) -> str:
     """Each recipe of a convergence benchmark: median (range) over seeds against images seen, and the
     first snapshot where each threshold's median is reached."""
-    result = read_json(path)["convergence"]
+    result = read_json(path)
+    result = result.get("convergence", result)  # a run stopped early leaves the bare `.partial.json`
     lines = [f"Seeds {result['seeds']}; MIG by {result['mig_estimator']}.", ""]
     for name, entry in result["recipes"].items():
         rates = ", ".join(f"{r['images_per_second']:,}" for r in entry["runs"])
