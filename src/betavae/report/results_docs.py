@@ -67,7 +67,11 @@ def sweep_markdown(folder: Path) -> str:
     rows = [{"run": name, "status": "finished", **values} for name, values in scores.items()]
     summary = configuration_summary(rows)
     shown = [k for k in SWEEP_SCORES if any(k in e for e in summary)]
-    label = {**DISENTANGLEMENT, RECONSTRUCTION: "reconstruction (nats)"}
+    label = {
+        **DISENTANGLEMENT,
+        "beta_vae.eval_accuracy": "BetaVAE score (the profile's protocol)",
+        RECONSTRUCTION: "reconstruction (nats)",
+    }
     lines = [
         "| configuration | seeds | " + " | ".join(label[k] for k in shown) + " |",
         "| --- | ---: |" + " ---: |" * len(shown),
