@@ -27,7 +27,10 @@ def test_final_weights_and_data_travel_through_the_remote(project_copy, tmp_path
     dest, env = project_copy
     dvc = str(BIN / "dvc")
     weights = _digests(dest / "models/blobs/weights")
-    assert len(weights) == 2 and all(path.endswith("weights.pt") for path in weights), weights
+    # each run's final weights and its one snapshot (`train.snapshots: [15]`)
+    assert sorted(path.split("/", 1)[1] for path in weights) == sorted(
+        ["snapshots/step-000000015.pt", "weights.pt"] * 2
+    ), weights
     assert not list((dest / "models/blobs/checkpoints").rglob("*.pt")), "sealed runs keep no optimiser state"
     run_ok([dvc, "remote", "add", "-d", "store", str(tmp_path / "remote")], dest, env)
     run_ok([dvc, "push"], dest, env)

@@ -46,7 +46,7 @@ def test_report_is_self_contained(repro_project):
     page = (dest / "reports/blobs/index.html").read_text()
     assert "<script src" not in page and "<link" not in page and "@import" not in page
     assert 'src="http' not in page and "url(http" not in page
-    assert page.count('<img src="data:image/') == len(RUNS) * len(RUN_PICTURES) + 2
+    assert page.count('<img src="data:image/') == len(RUNS) * len(RUN_PICTURES) + 3  # 3 sweep plots
     for section in ("fig5", "runs", "sweep", "pictures", "validation", "lineage"):
         assert f'id="{section}"' in page
     registered = json.loads((dest / "models/blobs/registered.json").read_text())
@@ -60,7 +60,7 @@ def test_report_in_chromium_decodes_every_image_and_sorts(repro_project, tmp_pat
         page = browser.page()
         page.navigate((dest / "reports/blobs/index.html").as_uri())
         images = page.evaluate("Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.alt])")
-        assert len(images) == len(RUNS) * len(RUN_PICTURES) + 2
+        assert len(images) == len(RUNS) * len(RUN_PICTURES) + 3
         assert all(complete and width > 0 for complete, width, _ in images), images
         assert page.evaluate(f"{COLUMN_VALUES}('run')") == RUNS  # sweep order before sorting
 
@@ -101,6 +101,7 @@ def test_pictures_and_comparison_are_logged_to_mlflow(repro_project):
     assert {a.path for a in client.list_artifacts(parent, "sweep")} == {
         "sweep/tradeoff.png",
         "sweep/metric_vs_beta.png",
+        "sweep/over_training.png",
     }
     table = json.loads(Path(client.download_artifacts(parent, "comparison.json")).read_text(encoding="utf-8"))
     rows = [dict(zip(table["columns"], row)) for row in table["data"]]

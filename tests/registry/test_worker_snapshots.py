@@ -8,9 +8,8 @@ from betavae.paths import SNAPSHOTS_DIR, snapshot_file
 from betavae.tracking.worker_runs import fetch_snapshots
 
 
-def test_a_worker_runs_snapshots_are_fetched_beside_the_weights_and_none_means_none(tmp_path, monkeypatch):
+def test_a_worker_runs_snapshots_are_fetched_beside_the_weights_and_none_means_none(tmp_path):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     client = MlflowClient(tracking_uri=uri)
     experiment = client.create_experiment("workers", artifact_location=(tmp_path / "artifacts").as_uri())
     worker_dir = tmp_path / "worker" / SNAPSHOTS_DIR
@@ -22,11 +21,11 @@ def test_a_worker_runs_snapshots_are_fetched_beside_the_weights_and_none_means_n
     without = client.create_run(experiment).info.run_id
 
     folder = tmp_path / "orchestrator" / "weights" / "run-abc"
-    fetched = fetch_snapshots(with_snapshots, folder)
+    fetched = fetch_snapshots(with_snapshots, folder, uri)
     assert fetched == folder / SNAPSHOTS_DIR
     assert {p.name: p.read_bytes() for p in fetched.iterdir()} == {
         snapshot_file(300): b"first",
         snapshot_file(600): b"second",
     }
     assert [p.name for p in folder.iterdir()] == [SNAPSHOTS_DIR], "no temporary folder is left behind"
-    assert fetch_snapshots(without, tmp_path / "other") is None
+    assert fetch_snapshots(without, tmp_path / "other", uri) is None

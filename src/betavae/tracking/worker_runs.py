@@ -94,16 +94,20 @@ def fetch_weights(model_uri: str, folder: Path) -> Path:
     return folder / WEIGHTS_FILE
 
 
-def fetch_snapshots(run_id: str, folder: Path) -> Path | None:
-    """Download a run's snapshots over training (`train.snapshots`) to `folder/snapshots/`, if it logged any."""
+def fetch_snapshots(run_id: str, folder: Path, tracking_uri: str | None = None) -> Path | None:
+    """Download a run's snapshots over training (`train.snapshots`) to `folder/snapshots/`, if it logged any.
+    `tracking_uri` defaults to MLflow's current one (the sweep's store)."""
     import mlflow
 
     from betavae.io import replace_dir
 
-    if not mlflow.artifacts.list_artifacts(run_id=run_id, artifact_path=SNAPSHOTS_DIR):
+    uri = tracking_uri or mlflow.get_tracking_uri()
+    if not mlflow.artifacts.list_artifacts(run_id=run_id, artifact_path=SNAPSHOTS_DIR, tracking_uri=uri):
         return None
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder) as tmp:
-        local = Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=SNAPSHOTS_DIR, dst_path=tmp))
-        replace_dir(local, folder / SNAPSHOTS_DIR)
+        local = mlflow.artifacts.download_artifacts(
+            run_id=run_id, artifact_path=SNAPSHOTS_DIR, dst_path=tmp, tracking_uri=uri
+        )
+        replace_dir(Path(local), folder / SNAPSHOTS_DIR)
     return folder / SNAPSHOTS_DIR
