@@ -40,15 +40,7 @@ def save_checkpoint(
     metrics: dict[str, float] | None = None,
 ) -> Path:
     """Write the training state atomically: a crash mid-write leaves the previous checkpoint intact."""
-    payload = {
-        "format_version": FORMAT_VERSION,
-        "config_json": json.dumps(run.to_dict(), sort_keys=True),
-        "config_digest": run.digest,
-        "data_digest": data_digest,
-        "observation_shape": list(observation_shape),
-        "max_pixel_value": int(max_pixel_value),
-        "step": int(step),
-        "model": model.state_dict(),
+    payload = _payload(run, step, model.state_dict(), data_digest, observation_shape, max_pixel_value) | {
         "objective": objective.state_dict(),
         "optimizers": {name: opt.state_dict() for name, opt in optimizers.items()},
         "rng": rng,
@@ -77,7 +69,20 @@ def save_snapshot(
     otherwise. :func:`model_from_checkpoint` loads the file like any weights, widened to the model's float32.
     """
     state = {k: v.to(dtype) if v.is_floating_point() else v for k, v in model.state_dict().items()}
-    payload = {
+    return _save_atomically(_payload(run, step, state, data_digest, observation_shape, max_pixel_value), path)
+
+
+def _payload(
+    run: RunConfig,
+    step: int,
+    model_state: dict[str, Any],
+    data_digest: str,
+    observation_shape: tuple[int, ...],
+    max_pixel_value: int,
+) -> dict[str, Any]:
+    """What every checkpoint file holds: the configuration, data, step and model weights; the training
+    state (objective, optimisers, RNG, metrics) empty, as in inference weights."""
+    return {
         "format_version": FORMAT_VERSION,
         "config_json": json.dumps(run.to_dict(), sort_keys=True),
         "config_digest": run.digest,
@@ -85,13 +90,12 @@ def save_snapshot(
         "observation_shape": list(observation_shape),
         "max_pixel_value": int(max_pixel_value),
         "step": int(step),
-        "model": state,
+        "model": model_state,
         "objective": {},
         "optimizers": {},
         "rng": {},
         "metrics": {},
     }
-    return _save_atomically(payload, path)
 
 
 def _save_atomically(payload: dict[str, Any], path: Path) -> Path:
