@@ -9,6 +9,10 @@ conv64: Burgess et al. 2018 Sec. 4):
 - `engine`: the run's defaults (`precision: auto`, fused optimiser, binary fast path for mlp64);
 - `engine fp32`: the same in float32, which isolates what bf16 buys;
 - `engine dense`: mlp64 without the binary fast path;
+- `engine tcvae`: the beta-TCVAE objective (the default recipe's: mlp64-narrow at batch 256), whose
+  log q(z) estimator runs a fused forward and backward over the (M, M, d) pairs;
+- `tcvae unfused`: the same with the plain autograd estimator it replaced
+  (`total_correlation.estimate_log_qz_unfused`);
 - `previous engine`: float32, the unfused Adam update and the default allocator: the engine before
   this benchmark existed;
 - `plain loop`: the baseline a user would write: a dense MLP of the same shape in `nn.Sequential`,
@@ -17,6 +21,8 @@ conv64: Burgess et al. 2018 Sec. 4):
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -27,7 +33,7 @@ from torch import nn
 from benchmarks.flops import training_flops_per_image
 from benchmarks.timing import median_rate
 from betavae.data.dsprites import render
-from betavae.models import ModelConfig, build_model, build_objective, objective_config
+from betavae.models import ModelConfig, build_model, build_objective, objective_config, total_correlation
 from betavae.training.allocator import keep_freed_memory
 from betavae.training.device import autocast_dtype
 from betavae.training.step import BatchSampler, TrainStep, make_optimizer
@@ -54,6 +60,7 @@ def engine_case(
     precision: str = "auto",
     fast_path: bool = True,
     fused: bool = True,
+    objective_name: str = "beta_vae",
     quick: bool,
 ) -> dict[str, Any]:
     """Images/s of the engine's step for one configuration, with its FLOPs per image."""
@@ -61,7 +68,7 @@ def engine_case(
     model = build_model(ModelConfig(arch, LATENTS), tuple(images.shape[1:])).to(device)
     if hasattr(model.encoder, "first"):
         model.encoder.first.binary_fast_path = fast_path
-    objective = build_objective(objective_config("beta_vae", beta=BETA), LATENTS, len(images)).to(device)
+    objective = build_objective(objective_config(objective_name, beta=BETA), LATENTS, len(images)).to(device)
     optimizer = (
         make_optimizer("adam", list(model.parameters()), LR, device)
         if fused
@@ -92,6 +99,7 @@ def engine_case(
     )
     return {
         "model": arch,
+        "objective": objective_name,
         "batch": batch,
         "precision": "bf16" if amp == torch.bfloat16 else "fp32",
         "fast_path": bool(fast_path and arch.startswith("mlp")),
@@ -103,6 +111,17 @@ def engine_case(
         "dense_flops_per_image": flops["dense"],
         "input_density": flops["density"],
     }
+
+
+@contextlib.contextmanager
+def unfused_log_qz() -> Iterator[None]:
+    """Within the block, beta-TCVAE estimates log q(z) with the autograd reference instead of the fused op."""
+    fused = total_correlation.estimate_log_qz
+    total_correlation.estimate_log_qz = total_correlation.estimate_log_qz_unfused
+    try:
+        yield
+    finally:
+        total_correlation.estimate_log_qz = fused
 
 
 class PlainMLP(nn.Module):
@@ -180,6 +199,10 @@ def measure(device: torch.device, quick: bool) -> list[dict[str, Any]]:
         rows.append({"case": "engine", **engine_case(images, "mlp64", batch, device, quick=quick)})
     # the default recipe's shape (params.yaml: mlp64-narrow at batch 256; benchmarks/NOTES.md)
     rows.append({"case": "engine", **engine_case(images, "mlp64-narrow", 256, device, quick=quick)})
+    tcvae = {"objective_name": "beta_tcvae", "quick": quick}
+    rows.append({"case": "engine tcvae", **engine_case(images, "mlp64-narrow", 256, device, **tcvae)})
+    with unfused_log_qz():
+        rows.append({"case": "tcvae unfused", **engine_case(images, "mlp64-narrow", 256, device, **tcvae)})
     rows.append({"case": "engine fp32", **engine_case(images, "mlp64", 64, device, precision="fp32", quick=quick)})
     for batch in (64,) if quick else (64, big):
         rows.append(

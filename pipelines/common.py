@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from betavae import faults
-from betavae.config import load_params
+from betavae.config.whole import load_checked_params
 from betavae.errors import BetavaeError
 from betavae.paths import ProjectPaths, project_root
 
@@ -18,7 +18,9 @@ PATHS = ProjectPaths(ROOT)
 
 
 def params() -> dict[str, Any]:
-    return load_params(PATHS.params_file)
+    """`params.yaml`, every section checked (:func:`betavae.config.whole.check_params`): whichever stage
+    runs first refuses a mistake that a later stage would meet."""
+    return load_checked_params(PATHS.params_file)
 
 
 def main_guard(fn: Callable[..., Any], *args: Any, flow: bool = False) -> None:

@@ -19,8 +19,9 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from betavae.config import EvaluateConfig, load_params
-from betavae.config.per_dataset import apply_overrides, checked_dataset
+from betavae.config import EvaluateConfig
+from betavae.config.per_dataset import checked_dataset
+from betavae.config.whole import load_checked_params
 from betavae.data.ground_truth import GroundTruthData
 from betavae.data.storage import load_dataset
 from betavae.evaluation.outputs import describe, scores_entry, write_table_files
@@ -67,7 +68,7 @@ def evaluate_sweep(
 ) -> dict[str, dict[str, Any]]:
     project = Path(root or ROOT)
     paths = ProjectPaths(project)
-    p = apply_overrides(load_params(paths.params_file), overrides)
+    p = load_checked_params(paths.params_file, overrides)
     cfg = EvaluateConfig.from_dict(p.get("evaluate"))  # the table's settings too, before any model is scored
     apply_num_threads(cfg.num_threads)
     checked_dataset(p, dataset)

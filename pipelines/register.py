@@ -18,8 +18,8 @@ from pipelines.dataset_arg import dataset_argument
 def register_dataset(dataset: str, root: Path | None = None) -> dict[str, Any]:
     """Register the best run of `models/<dataset>/sweep.json` by `metrics/<dataset>/scores.json`; writes
     `models/<dataset>/registered.json` and returns it."""
-    from betavae.config import load_params
     from betavae.config.per_dataset import checked_dataset, register_config
+    from betavae.config.whole import load_checked_params
     from betavae.io import read_json, write_json
     from betavae.paths import ProjectPaths
     from betavae.tracking.client import client_for
@@ -28,7 +28,7 @@ def register_dataset(dataset: str, root: Path | None = None) -> dict[str, Any]:
 
     project = Path(root or ROOT)
     paths = ProjectPaths(project)
-    p = load_params(paths.params_file)
+    p = load_checked_params(paths.params_file)
     cfg = register_config(p, checked_dataset(p, dataset))
     sweep = read_sweep_record(paths.sweep_record(dataset))
     scores = read_json(paths.scores(dataset))

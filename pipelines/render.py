@@ -16,8 +16,9 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from betavae.config import RenderConfig, load_params
+from betavae.config import RenderConfig
 from betavae.config.per_dataset import checked_dataset
+from betavae.config.whole import load_checked_params
 from betavae.data.protocols import ImageSet
 from betavae.data.storage import load_dataset
 from betavae.io import read_json
@@ -58,7 +59,7 @@ def render_sweep_plots(
 def render_sweep(dataset: str, root: str | None = None) -> list[str]:
     project = Path(root or ROOT)
     paths = ProjectPaths(project)
-    p = load_params(paths.params_file)
+    p = load_checked_params(paths.params_file)
     cfg = RenderConfig.from_dict(p.get("render"))
     checked_dataset(p, dataset)
     sweep = read_sweep_record(paths.sweep_record(dataset))

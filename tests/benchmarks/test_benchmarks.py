@@ -235,5 +235,10 @@ def test_every_convergence_recipe_is_a_valid_run_of_the_default_params():
         assert run.train.seed == 2 and run.train.batch_size == batch
         assert run.train.steps == -(-1000 // batch) and run.train.steps * batch >= 1000
         assert run.objective.objective == overrides.get("train.objective", params["train"]["objective"])
+        if name != "default":  # a recipe keeps its meaning when the default params.yaml changes
+            assert {"train.objective", "model.architecture"} <= set(overrides), name
+            assert run.model.architecture == overrides["model.architecture"]
+        if "train.beta_schedule" in overrides:
+            assert run.objective.to_dict()["beta_schedule"]["steps"] == overrides["train.beta_schedule"]["steps"]
     with pytest.raises(ConfigError, match="unknown recipe 'nope'"):
         recipe_config(params, "nope", seed=0, images=10, every_images=5)

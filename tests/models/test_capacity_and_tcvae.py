@@ -6,7 +6,12 @@ import torch
 from betavae.models import ModelConfig, build_model, build_objective, objective_config
 from betavae.models.gaussian import log_normal_diag, log_standard_normal, reparameterise
 from betavae.models.objectives import capacity
-from betavae.models.total_correlation import kl_decomposition, mss_log_weights
+from betavae.models.total_correlation import (
+    estimate_log_qz,
+    estimate_log_qz_unfused,
+    kl_decomposition,
+    mss_log_weights,
+)
 
 
 @pytest.mark.parametrize(("step", "expected"), [(0, 0.0), (500, 12.5), (1000, 25.0), (5000, 25.0), (250, 6.25)])
@@ -119,3 +124,44 @@ def test_beta_tcvae_total_with_unit_weights_is_recon_plus_monte_carlo_kl():
     weighted = build_objective(objective_config("beta_tcvae", alpha=2.0, beta=6.0, gamma=0.5), 3, 1000)
     t = weighted(model, x, 0, generator=torch.Generator().manual_seed(1))
     assert torch.allclose(t["total"], t["reconstruction"] + 2 * t["mi"] + 6 * t["tc"] + 0.5 * t["dwkl"])
+
+
+def _batch_posteriors(m: int, d: int, dtype: torch.dtype, seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    mu = torch.randn(m, d, generator=g, dtype=dtype).requires_grad_()
+    logvar = (0.7 * torch.randn(m, d, generator=g, dtype=dtype)).requires_grad_()
+    z = mu + torch.exp(0.5 * logvar) * torch.randn(m, d, generator=g, dtype=dtype)
+    return z, mu, logvar
+
+
+@pytest.mark.parametrize("estimator", ["mss", "mws"])
+def test_fused_log_qz_equals_the_autograd_reference_in_value_and_gradient(estimator):
+    z, mu, logvar = _batch_posteriors(48, 6, torch.float64)
+    fused = estimate_log_qz(z, mu, logvar, 5000, estimator)
+    reference = estimate_log_qz_unfused(z, mu, logvar, 5000, estimator)
+    g = torch.Generator().manual_seed(1)
+    w_qz, w_prod = torch.randn(48, generator=g, dtype=torch.float64), torch.randn(48, generator=g, dtype=torch.float64)
+    grads = []
+    for log_qz, log_prod in (fused, reference):
+        assert log_qz.dtype == log_prod.dtype == torch.float64
+        grads.append(
+            torch.autograd.grad((w_qz * log_qz).sum() + (w_prod * log_prod).sum(), [mu, logvar], retain_graph=True)
+        )
+    for a, b in zip(fused, reference, strict=True):
+        assert torch.allclose(a, b, rtol=0, atol=1e-12)
+    for a, b in zip(*grads, strict=True):
+        assert torch.allclose(a, b, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("estimator", ["mss", "mws"])
+def test_fused_log_qz_passes_gradcheck(estimator):
+    z, mu, logvar = (t.detach().requires_grad_() for t in _batch_posteriors(7, 3, torch.float64, seed=2))
+    assert torch.autograd.gradcheck(lambda a, b, c: estimate_log_qz(a, b, c, 50, estimator), (z, mu, logvar))
+
+
+def test_fused_log_qz_computes_bf16_inputs_in_float32():
+    z, mu, logvar = (t.detach().to(torch.bfloat16) for t in _batch_posteriors(16, 4, torch.float32))
+    log_qz, log_prod = estimate_log_qz(z, mu, logvar, 1000)
+    assert log_qz.dtype == log_prod.dtype == torch.float32
+    ref_qz, ref_prod = estimate_log_qz_unfused(z.float(), mu.float(), logvar.float(), 1000)
+    assert torch.allclose(log_qz, ref_qz, atol=1e-5) and torch.allclose(log_prod, ref_prod, atol=1e-5)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 import yaml
 
 from tests.helpers.datasets import rewrite, write_block_grid
@@ -41,6 +42,29 @@ def test_train_stage_rejects_a_negative_beta_before_any_work(tmp_path):
     assert proc.returncode == 1
     assert "train.beta must be >= 0" in proc.stderr
     assert not (tmp_path / "mlflow.db").exists() and not (tmp_path / "models").exists()
+
+
+@pytest.mark.parametrize(
+    ("stage", "section", "key", "value", "message"),
+    [
+        ("pipelines.train", "register", "mode", "maximum", "register.mode must be one of max, min; got 'maximum'"),
+        ("pipelines.train", "render", "steps", 0, "render.steps must be >= 2, got 0"),
+        ("pipelines.train", "evaluate", "reconstruction_samples", -5, "evaluate.reconstruction_samples must be >= 0"),
+        ("pipelines.train", "train", "beta", True, "train.beta must be a finite number, got True"),  # grid sets beta
+        ("pipelines.acquire", "render", "limit", "wide", "render.limit must be a finite number, got 'wide'"),
+    ],
+)
+def test_the_first_stage_refuses_a_mistake_in_any_section(tmp_path, stage, section, key, value, message):
+    """A value only a later stage reads (or one the sweep grid overrides) stops the first stage, so no
+    training is lost to a typo found after it."""
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params[section][key] = value
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    proc = _stage(stage, "dsprites", project=tmp_path)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    [line] = proc.stderr.strip().splitlines()  # one line: the key, the value and what was expected
+    assert line.startswith("error: ") and message in line
+    assert not any((tmp_path / name).exists() for name in ("mlflow.db", "models", "data"))
 
 
 def test_stages_name_the_rename_of_data_dataset(tmp_path):

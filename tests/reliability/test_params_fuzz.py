@@ -17,9 +17,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from betavae.config import EvaluateConfig, RegisterConfig, RenderConfig, expand_sweep
-from betavae.config.datasets import parse_spec
-from betavae.config.per_dataset import datasets_to_train, keep_checkpoints, register_config
+from betavae.config import RegisterConfig
+from betavae.config.whole import check_params
 from betavae.errors import ConfigError
 from tests.helpers.project_copy import ROOT
 
@@ -27,21 +26,9 @@ DEFAULT = yaml.safe_load((ROOT / "params.yaml").read_text())
 
 
 def validate_everything(params: dict[str, Any]) -> None:
-    """What the stages validate before any work: datasets, the sweep, evaluation, rendering, registry."""
-    data = params.get("data")
-    if not isinstance(data, dict):
-        raise ConfigError(f"data must be a mapping, got {data!r}")
-    datasets = data.get("datasets")
-    if not isinstance(datasets, dict):
-        raise ConfigError(f"data.datasets must be a mapping, got {datasets!r}")
-    for name, spec in datasets.items():
-        parse_spec(name, spec)
-    keep_checkpoints(params)
-    for name in datasets_to_train(params):
-        expand_sweep(params, name)
-        register_config(params, name)
-    EvaluateConfig.from_dict(params.get("evaluate"))  # evaluate.table is validated with it
-    RenderConfig.from_dict(params.get("render"))
+    """What every stage checks before any work (`pipelines.common.params`), plus the base registry
+    section on its own."""
+    check_params(params)
     RegisterConfig.from_dict(params.get("register"))
 
 
@@ -119,6 +106,9 @@ def test_an_unknown_key_is_refused_with_the_allowed_ones(path, name):
         (("model", "architecture"), "resnet", "model.architecture"),
         (("register", "mode"), "best", "register.mode must be one of max, min; got 'best'"),
         (("render", "steps"), 1, "render.steps must be >= 2, got 1"),
+        (("train", "beta"), True, "train.beta must be a finite number, got True"),  # though the grid sets beta
+        (("evaluate", "reconstruction_samples"), -5, "evaluate.reconstruction_samples must be >= 0, got -5"),
+        (("reigster",), {"mode": "max"}, "params.yaml: unknown section(s) reigster; expected some of data,"),
         (
             ("data", "train_on"),
             ["../../etc"],

@@ -22,6 +22,51 @@ from betavae.config.validation import (
 from betavae.errors import ConfigError
 
 TC_ESTIMATORS: tuple[str, ...] = ("mss", "mws")
+SCHEDULE_KINDS: tuple[str, ...] = ("linear", "cyclic")
+
+
+@dataclass(frozen=True)
+class BetaSchedule:
+    """`train.beta_schedule`: a factor in [start, 1] on the objective's beta, a pure function of the step.
+
+    linear: rises from `start` at step 0 to 1 at step `steps` and stays there: KL cost annealing (Bowman
+      et al. 2016 Sec. 3.1) and the beta warm-up of Chen et al. 2018's released code (0 -> 1 over 7,000
+      of 18,000 steps on dSprites).
+    cyclic: repeats every `steps` steps; within a period it rises from `start` to 1 over the first `ramp`
+      fraction and stays at 1 for the rest (Fu et al. 2019 Eq. 6, their R = `ramp`).
+    """
+
+    kind: str
+    steps: int
+    start: float = 0.0
+    ramp: float | None = None
+
+    def __post_init__(self) -> None:
+        require_choice("train.beta_schedule.kind", self.kind, SCHEDULE_KINDS, "schedule")
+        require_int("train.beta_schedule.steps", self.steps, 1)
+        object.__setattr__(self, "start", require_number("train.beta_schedule.start", self.start, 0.0, maximum=1.0))
+        if self.kind == "linear":
+            if self.ramp is not None:
+                raise ConfigError("train.beta_schedule.ramp: only a cyclic schedule takes a ramp fraction")
+            return
+        ramp = 0.5 if self.ramp is None else self.ramp  # Fu et al. 2019 use R = 0.5
+        object.__setattr__(
+            self, "ramp", require_number("train.beta_schedule.ramp", ramp, 0.0, exclusive=True, maximum=1.0)
+        )
+
+    @classmethod
+    def from_value(cls, value: Any) -> BetaSchedule | None:
+        """The schedule for a `train.beta_schedule` value: None (constant beta), a mapping or a schedule."""
+        if value is None or isinstance(value, BetaSchedule):
+            return value
+        if not isinstance(value, Mapping):
+            raise ConfigError(
+                f"train.beta_schedule must be a mapping such as {{kind: linear, steps: 2000}}, got {value!r}"
+            )
+        check_keys("train.beta_schedule", value, {f.name for f in dataclasses.fields(cls)})
+        if "kind" not in value or "steps" not in value:
+            raise ConfigError(f"train.beta_schedule needs kind and steps, got {dict(value)!r}")
+        return cls(**value)
 
 
 @dataclass(frozen=True)
@@ -42,6 +87,8 @@ class ObjectiveConfig:
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"objective": self.name, **dataclasses.asdict(self)}
+        if out.get("beta_schedule", "absent") is None:
+            del out["beta_schedule"]  # a constant beta: configurations and digests stay as they were
         return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
 
     @classmethod
@@ -72,6 +119,17 @@ class ObjectiveConfig:
 
 
 @dataclass(frozen=True)
+class ScheduledBetaConfig(ObjectiveConfig):
+    """Base of the objectives with a beta: `beta_schedule` (None: constant) scales it over training."""
+
+    beta_schedule: BetaSchedule | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "beta_schedule", BetaSchedule.from_value(self.beta_schedule))
+
+
+@dataclass(frozen=True)
 class AEConfig(ObjectiveConfig):
     """`ae`: reconstruction alone (still through a sampled code): the beta-VAE with beta = 0."""
 
@@ -80,7 +138,7 @@ class AEConfig(ObjectiveConfig):
 
 
 @dataclass(frozen=True)
-class VAEConfig(ObjectiveConfig):
+class VAEConfig(ScheduledBetaConfig):
     """`vae`: the negative ELBO (Kingma & Welling 2014 Eq. 10): the beta-VAE with beta = 1."""
 
     name: ClassVar[str] = "vae"
@@ -88,7 +146,7 @@ class VAEConfig(ObjectiveConfig):
 
 
 @dataclass(frozen=True)
-class BetaVAEConfig(ObjectiveConfig):
+class BetaVAEConfig(ScheduledBetaConfig):
     """`beta_vae`: recon + beta * KL (Higgins et al. 2017 Eq. 4)."""
 
     name: ClassVar[str] = "beta_vae"
@@ -116,7 +174,7 @@ class CapacityConfig(ObjectiveConfig):
 
 
 @dataclass(frozen=True)
-class BetaTCVAEConfig(ObjectiveConfig):
+class BetaTCVAEConfig(ScheduledBetaConfig):
     """`beta_tcvae`: recon + alpha * MI + beta * TC + gamma * dimension-wise KL (Chen et al. 2018 Eq. 4);
     log q(z) by minibatch stratified (`mss`) or weighted (`mws`) sampling (Sec. 4.1, Appendix C)."""
 
@@ -150,7 +208,7 @@ class FactorVAEConfig(ObjectiveConfig):
 
 
 @dataclass(frozen=True)
-class ISAVAEConfig(ObjectiveConfig):
+class ISAVAEConfig(ScheduledBetaConfig):
     """`isa_vae`: recon + beta * KL to the L^p-nested ISA prior (Stuhmer et al. 2020 Eq. 12).
 
     isa_layout: subspace sizes, summing to the latent size; None puts every latent in its own subspace.

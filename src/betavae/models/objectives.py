@@ -14,6 +14,7 @@ from torch import Tensor, nn
 
 from betavae.config.objectives import (
     AEConfig,
+    BetaSchedule,
     BetaTCVAEConfig,
     BetaVAEConfig,
     CapacityConfig,
@@ -77,7 +78,7 @@ def gaussian_kl_terms(mu: Tensor, logvar: Tensor) -> tuple[Tensor, Tensor]:
 
 
 class BetaVAEObjective(Objective[AEConfig | VAEConfig | BetaVAEConfig]):
-    """recon + beta * KL with a constant beta: Higgins et al. 2017 Eq. 4.
+    """recon + beta * KL: Higgins et al. 2017 Eq. 4, beta constant or scaled by `train.beta_schedule`.
 
     "ae" is beta = 0 (the reconstruction term alone, still with a sampled code), "vae" is beta = 1 (the
     negative ELBO of Kingma & Welling 2014 Eq. 10), "beta_vae" takes beta from the config.
@@ -95,7 +96,14 @@ class BetaVAEObjective(Objective[AEConfig | VAEConfig | BetaVAEConfig]):
         out = model(x, generator=generator)
         recon = reconstruction_loss(model, out, x)
         kl, kl_per_latent = gaussian_kl_terms(out.mu, out.logvar)
-        return {"total": recon + self.beta * kl, "reconstruction": recon, "kl": kl, "kl_per_latent": kl_per_latent}
+        beta = self.beta * beta_factor(getattr(self.config, "beta_schedule", None), step)
+        return {
+            "total": recon + beta * kl,
+            "reconstruction": recon,
+            "kl": kl,
+            "kl_per_latent": kl_per_latent,
+            **scheduled_terms(self.config, step, kl),
+        }
 
 
 def capacity(step: int, c_max: float, steps: int) -> float:
@@ -106,6 +114,33 @@ def capacity(step: int, c_max: float, steps: int) -> float:
     if step < 0:
         raise ValueError(f"step must be >= 0, got {step}")
     return float(c_max) * min(1.0, step / steps)
+
+
+def beta_factor(schedule: BetaSchedule | None, step: int) -> float:
+    """The factor on beta at `step` (0-based) under `schedule`; 1 for a constant beta (None).
+
+    linear: start + (1 - start) * min(1, step / steps) (Bowman et al. 2016 Sec. 3.1; Chen et al. 2018's
+    warm-up with start 0). cyclic: the same ramp over the first `ramp * steps` steps of each period of
+    `steps` steps, then 1 until the period ends (Fu et al. 2019 Eq. 6).
+    """
+    if step < 0:
+        raise ValueError(f"step must be >= 0, got {step}")
+    if schedule is None:
+        return 1.0
+    if schedule.kind == "linear":
+        progress = step / schedule.steps
+    else:
+        assert schedule.ramp is not None  # set by BetaSchedule for a cyclic schedule
+        progress = (step % schedule.steps) / (schedule.ramp * schedule.steps)
+    return schedule.start + (1.0 - schedule.start) * min(1.0, progress)
+
+
+def scheduled_terms(config: ObjectiveConfig, step: int, weight: Tensor) -> dict[str, Tensor]:
+    """The logged beta factor, `{"beta_factor": ...}`, when `config` schedules its beta; else nothing."""
+    schedule = getattr(config, "beta_schedule", None)
+    if schedule is None:
+        return {}
+    return {"beta_factor": torch.tensor(beta_factor(schedule, step), dtype=weight.dtype, device=weight.device)}
 
 
 class CapacityObjective(Objective[CapacityConfig]):
@@ -153,8 +188,16 @@ class BetaTCVAEObjective(Objective[BetaTCVAEConfig]):
         kl, kl_per_latent = gaussian_kl_terms(out.mu, out.logvar)
         terms = kl_decomposition(out.z, out.mu, out.logvar, self.dataset_size, self.config.tc_estimator)
         c = self.config
-        total = recon + c.alpha * terms["mi"] + c.beta * terms["tc"] + c.gamma * terms["dwkl"]
-        return {"total": total, "reconstruction": recon, "kl": kl, "kl_per_latent": kl_per_latent, **terms}
+        beta = c.beta * beta_factor(c.beta_schedule, step)
+        total = recon + c.alpha * terms["mi"] + beta * terms["tc"] + c.gamma * terms["dwkl"]
+        return {
+            "total": total,
+            "reconstruction": recon,
+            "kl": kl,
+            "kl_per_latent": kl_per_latent,
+            **terms,
+            **scheduled_terms(c, step, kl),
+        }
 
 
 class ISAVAEObjective(Objective[ISAVAEConfig]):
@@ -194,10 +237,11 @@ class ISAVAEObjective(Objective[ISAVAEConfig]):
         log_qzx = log_normal_diag(out.z, out.mu, out.logvar).sum(1)  # (B,)
         kl = (log_qzx - self.prior.log_prob(out.z)).mean()
         terms = {
-            "total": recon + self.config.beta * kl,
+            "total": recon + self.config.beta * beta_factor(self.config.beta_schedule, step) * kl,
             "reconstruction": recon,
             "kl": kl,
             "kl_per_latent": kl_per_latent,
+            **scheduled_terms(self.config, step, kl),
         }
         if self.config.isa_learn_exponents:
             terms["isa_p0"] = self.prior.p0.detach()

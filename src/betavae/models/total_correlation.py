@@ -20,7 +20,7 @@ import math
 import torch
 from torch import Tensor
 
-from betavae.models.gaussian import log_normal_diag, log_standard_normal
+from betavae.models.gaussian import LOG_2PI, log_normal_diag, log_standard_normal
 
 TC_ESTIMATORS = ("mss", "mws")
 
@@ -50,26 +50,78 @@ def mss_log_weights(
     return w.log().to(dtype=dtype, device=device)
 
 
+def estimator_log_weights(
+    estimator: str, batch_size: int, dataset_size: int, dtype: torch.dtype, device: torch.device
+) -> Tensor:
+    """Log weights (M, M) on q(z_i|x_j) of either estimator: MSS's (above), or MWS's constant -log(N M)."""
+    if estimator == "mws":
+        return torch.full((batch_size, batch_size), -math.log(dataset_size * batch_size), dtype=dtype, device=device)
+    if estimator == "mss":
+        return mss_log_weights(batch_size, dataset_size, dtype, device)
+    raise ValueError(f"unknown TC estimator {estimator!r}; expected one of {', '.join(TC_ESTIMATORS)}")
+
+
+def estimate_log_qz_unfused(
+    z: Tensor, mu: Tensor, logvar: Tensor, dataset_size: int, estimator: str = "mss"
+) -> tuple[Tensor, Tensor]:
+    """`estimate_log_qz` written with plain tensor ops and autograd: the readable reference the fused
+    version is tested against, and the baseline of its benchmark."""
+    logq = pairwise_log_q(z, mu, logvar)  # (M, M, d)
+    logw = estimator_log_weights(estimator, z.shape[0], dataset_size, logq.dtype, logq.device)  # (M, M)
+    log_qz = torch.logsumexp(logw + logq.sum(2), dim=1)
+    log_prod = torch.logsumexp(logw.unsqueeze(2) + logq, dim=1).sum(1)
+    return log_qz, log_prod
+
+
+class _FusedLogQz(torch.autograd.Function):
+    """log q(z_i) and sum_k log q(z_ik) from (M, M, d) pairwise densities, with a hand-written backward.
+
+    Autograd would keep every (M, M, d) intermediate of the density and the two log-sum-exps and take
+    about twenty passes over them; here the pairs are laid out (d, M_i, M_j) so both reductions run
+    over the contiguous axis, and the backward recomputes the differences and takes the gradients of
+    log N(z; mu, exp(logvar)) directly:
+    d/dz = -(z - mu) / var, d/dmu = (z - mu) / var, d/dlogvar = ((z - mu)^2 / var - 1) / 2.
+    """
+
+    @staticmethod
+    def forward(ctx, z: Tensor, mu: Tensor, logvar: Tensor, logw: Tensor) -> tuple[Tensor, Tensor]:  # type: ignore[override]
+        zt, mut, lvt = z.t().contiguous(), mu.t().contiguous(), logvar.t().contiguous()  # (d, M)
+        inv_var = torch.exp(-lvt)  # (d, M_j)
+        diff = zt.unsqueeze(2) - mut.unsqueeze(1)  # (d, M_i, M_j)
+        logq = diff.square().mul_(inv_var.unsqueeze(1)).add_((LOG_2PI + lvt).unsqueeze(1)).mul_(-0.5)
+        joint = logq.sum(0).add_(logw)  # (M_i, M_j): log w_ij q(z_i | x_j)
+        log_qz = torch.logsumexp(joint, dim=1)  # (M,)
+        logq.add_(logw)  # log w_ij q(z_ik | x_j), in place
+        log_marginals = torch.logsumexp(logq, dim=2)  # (d, M_i)
+        ctx.save_for_backward(zt, mut, inv_var, logq, log_marginals, joint, log_qz)
+        return log_qz, log_marginals.sum(0)
+
+    @staticmethod
+    def backward(ctx, grad_qz: Tensor, grad_prod: Tensor) -> tuple[Tensor, Tensor, Tensor, None]:  # type: ignore[override]
+        zt, mut, inv_var, weighted, log_marginals, joint, log_qz = ctx.saved_tensors
+        # d out / d logq_kij: grad_prod_i * softmax_j(weighted_ki.) + grad_qz_i * softmax_j(joint_i.)
+        g = (weighted - log_marginals.unsqueeze(2)).exp_().mul_(grad_prod.view(1, -1, 1))
+        g.add_((joint - log_qz.unsqueeze(1)).exp_().mul_(grad_qz.unsqueeze(1)))  # (d, M_i, M_j)
+        diff = zt.unsqueeze(2) - mut.unsqueeze(1)
+        gh = diff * inv_var.unsqueeze(1)
+        gh.mul_(g)  # g (z - mu) / var
+        grad_z = -gh.sum(2).t()
+        grad_mu = gh.sum(1).t()
+        grad_logvar = (0.5 * gh.mul_(diff).sum(1) - 0.5 * g.sum(1)).t()
+        return grad_z, grad_mu, grad_logvar, None
+
+
 def estimate_log_qz(
     z: Tensor, mu: Tensor, logvar: Tensor, dataset_size: int, estimator: str = "mss"
 ) -> tuple[Tensor, Tensor]:
     """Estimate log q(z_i) and sum_k log q(z_ik) for each sample of the batch.
 
-    z: (M, d) samples, z_i ~ q(z|x_i); mu, logvar: (M, d). Returns (log_qz (M,), log_prod_qzk (M,)).
+    z: (M, d) samples, z_i ~ q(z|x_i); mu, logvar: (M, d). Returns (log_qz (M,), log_prod_qzk (M,)),
+    computed in float32 at least, with the fused forward and backward of `_FusedLogQz`.
     """
-    m = z.shape[0]
-    logq = pairwise_log_q(z, mu, logvar)  # (M, M, d)
-    if estimator == "mws":
-        shift = math.log(dataset_size * m)
-        log_qz = torch.logsumexp(logq.sum(2), dim=1) - shift  # (M,)
-        log_prod = (torch.logsumexp(logq, dim=1) - shift).sum(1)  # (M,)
-    elif estimator == "mss":
-        logw = mss_log_weights(m, dataset_size, logq.dtype, logq.device)  # (M, M)
-        log_qz = torch.logsumexp(logw + logq.sum(2), dim=1)
-        log_prod = torch.logsumexp(logw.unsqueeze(2) + logq, dim=1).sum(1)
-    else:
-        raise ValueError(f"unknown TC estimator {estimator!r}; expected one of {', '.join(TC_ESTIMATORS)}")
-    return log_qz, log_prod
+    dtype = torch.promote_types(z.dtype, torch.float32)
+    logw = estimator_log_weights(estimator, z.shape[0], dataset_size, dtype, z.device)
+    return _FusedLogQz.apply(z.to(dtype), mu.to(dtype), logvar.to(dtype), logw)
 
 
 def kl_decomposition(

@@ -20,8 +20,9 @@ from typing import Any
 
 from mlflow.tracking import MlflowClient
 
-from betavae.config import RunConfig, SweepConfig, expand_sweep, load_params
-from betavae.config.per_dataset import apply_overrides, checked_dataset, keep_checkpoints
+from betavae.config import RunConfig, SweepConfig, expand_sweep
+from betavae.config.per_dataset import checked_dataset, keep_checkpoints
+from betavae.config.whole import load_checked_params
 from betavae.errors import DataError
 from betavae.paths import ProjectPaths
 from betavae.tracking.client import RunLogger, client_for, close_orphaned_runs, ensure_experiment, git_commit, start_run
@@ -52,8 +53,8 @@ class SweepPlan:
     @classmethod
     def load(cls, project: Path, dataset: str, overrides: Mapping[str, Any] | None = None) -> SweepPlan:
         """The sweep of the project's `params.yaml` with `overrides` of its sections (and `BETAVAE_DEVICE`)
-        applied, :func:`betavae.config.per_dataset.apply_overrides`."""
-        params = apply_overrides(load_params(ProjectPaths(project).params_file), overrides)
+        applied, every section checked first (:func:`betavae.config.whole.load_checked_params`)."""
+        params = load_checked_params(ProjectPaths(project).params_file, overrides)
         return cls.from_params(params, dataset)
 
 
