@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from betavae import faults
+from betavae.errors import disk_full
 
 
 def current_umask() -> int:
@@ -42,6 +43,9 @@ def default_file_mode() -> int:
 def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary sibling of `path`; on success it replaces `path`, on error it is removed.
 
+    Running out of space while writing it (ENOSPC, also when torch or another library wraps it) raises
+    :class:`~betavae.errors.DiskFull` naming the folder, in one line.
+
     The temporary name starts with a dot and ends in ``.tmp``, so no reader globbing for the final name
     ever opens it, and a process killed mid-write leaves the previous `path` intact.
     """
@@ -56,6 +60,11 @@ def atomic_path(path: Path) -> Iterator[Path]:
         yield Path(tmp)
         os.replace(tmp, path)
         faults.reached("output-written")
+    except Exception as exc:
+        full = disk_full(exc, path.parent)
+        if full is not None:
+            raise full from exc
+        raise
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

@@ -48,9 +48,11 @@ def new_figure(kind: str, nrows: int = 1, ncols: int = 1, **kwargs: Any) -> tupl
 
 def save_png(fig: plt.Figure, path: Path) -> Path:
     """Write `fig` as a PNG of exactly its figure size, atomically, and free it."""
-    with atomic_path(Path(path)) as tmp:
-        fig.savefig(tmp, format="png", dpi=DPI, metadata=PNG_METADATA)
-    plt.close(fig)
+    try:
+        with atomic_path(Path(path)) as tmp:
+            fig.savefig(tmp, format="png", dpi=DPI, metadata=PNG_METADATA)
+    finally:
+        plt.close(fig)
     return Path(path)
 
 

@@ -12,7 +12,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from betavae.errors import DataError
+from betavae.errors import DataError, disk_full
 from betavae.tracking.registry import model_name
 
 
@@ -40,8 +40,11 @@ def pull(dataset: str, out: Path, *, root: Path, alias: str | None = None, versi
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.") as tmp:
         try:
             local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=tmp))
-        except mlflow.exceptions.MlflowException as exc:
-            raise DataError(f"no registered model {uri}: {exc.message}") from exc
+        except (mlflow.exceptions.MlflowException, OSError) as exc:
+            full = disk_full(exc, out.parent)  # MLflow folds one copy error per file into its message
+            if full is not None:
+                raise full from None
+            raise DataError(f"no registered model {uri}: {getattr(exc, 'message', exc)}") from exc
         if not (local / "MLmodel").is_file():
             raise DataError(f"{uri} downloaded without an MLmodel file; not a model package")
         if out.exists():

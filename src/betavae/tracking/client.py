@@ -20,6 +20,7 @@ from typing import Any
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
+from betavae.errors import TrackingStoreError, disk_full
 from betavae.paths import ProjectPaths
 from betavae.processes import pid_space, process_running, process_start_time
 from betavae.tracking.tags import (
@@ -62,7 +63,21 @@ def client_for(root: Path) -> MlflowClient:
             os.environ[key] = value
     if not uri.startswith("sqlite:///"):
         return MlflowClient(tracking_uri=uri, registry_uri=uri)
-    return _open_sqlite_store(uri, Path(uri[len("sqlite:///") :]))
+    try:
+        return _open_sqlite_store(uri, Path(uri[len("sqlite:///") :]))
+    except Exception as exc:  # SQLAlchemy, sqlite3 and MLflow each wrap a damaged file differently
+        full = disk_full(exc, Path(uri[len("sqlite:///") :]).parent)
+        if full is not None:
+            raise full from None
+        raise TrackingStoreError(f"tracking store {uri} cannot be opened: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    """The innermost cause's message, first line only: what failed, without a driver's traceback."""
+    while exc.__cause__ is not None or exc.__context__ is not None:
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
 def _open_sqlite_store(uri: str, db: Path) -> MlflowClient:

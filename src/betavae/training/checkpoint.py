@@ -99,8 +99,8 @@ def _payload(
 
 
 def _save_atomically(payload: dict[str, Any], path: Path) -> Path:
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+    with atomic_path(path) as tmp, tmp.open("wb") as f:
+        torch.save(payload, f)  # through a Python file, so a full disk surfaces as ENOSPC, not a torch assert
     return path
 
 

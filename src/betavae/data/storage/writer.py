@@ -31,7 +31,7 @@ from betavae.data.storage.layout import (
     strictly_increasing,
 )
 from betavae.data.storage.stats import foreground_fractions
-from betavae.errors import DataError
+from betavae.errors import DataError, disk_full
 from betavae.io import replace_dir
 
 
@@ -114,8 +114,11 @@ def write_dataset(
             }
         (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         replace_dir(tmp, out_dir)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        full = disk_full(exc, out_dir.parent)
+        if full is not None:
+            raise full from exc
         raise
     return out_dir
 
