@@ -6,6 +6,7 @@
     betavae encode model/ --images x.npy --out codes.npy   # a pulled folder or a dataset's registered model
     betavae decode model/ --latents codes.npy --out images.npy
     betavae serve dsprites --port 5001                     # REST endpoint (MLflow's scoring server) on 127.0.0.1
+    betavae serve model/ --port 5001                       # the same for a pulled folder, offline
 
 A wrong argument (a missing model, a truncated or pickled `.npy`, images of the wrong shape or pixel
 range) ends with one `error:` line and exit status 1, never a traceback.
@@ -135,8 +136,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from betavae.serving.server import serve
 
     root = Path(args.root).resolve()
-    dataset_dir(root, args.dataset)
-    return serve(args.dataset, args.alias, root, host=args.host, port=args.port)
+    package = Path(args.model) if _is_package(args.model) else None
+    if package is None:
+        if Path(args.model).is_dir():
+            raise DataError(f"{args.model} is a folder without an MLmodel file, not one made by `betavae pull`")
+        dataset_dir(root, args.model)
+    return serve(args.model, args.alias, root, host=args.host, port=args.port, package=package)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -204,8 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     decode.add_argument("--out", required=True, help=".npy to write the uint8 images (n, H, W, C) to")
     decode.set_defaults(func=cmd_decode)
 
-    serve = sub.add_parser("serve", help="serve a registered model over REST (mlflow models serve)")
-    serve.add_argument("dataset")
+    serve = sub.add_parser("serve", help="serve a registered or pulled model over REST (MLflow's scoring server)")
+    serve.add_argument("model", help="a dataset name (its registered model) or a folder made by `betavae pull`")
     serve.add_argument("--alias", default="champion")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
     serve.add_argument("--port", type=int, default=5001)

@@ -157,14 +157,14 @@ def post(port: int, payload: dict) -> tuple[int, dict]:
     return response.status_code, response.json()
 
 
-def start_server(project) -> tuple[subprocess.Popen, int, int]:
+def start_server(project, model: str = "tiny") -> tuple[subprocess.Popen, int, int]:
     import httpx
 
     env = clean_env(project)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
     port = free_port()
     serve = subprocess.Popen(
-        [sys.executable, "-m", "betavae.cli", "--root", str(project), "serve", "tiny", "--port", str(port)],
+        [sys.executable, "-m", "betavae.cli", "--root", str(project), "serve", model, "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -228,6 +228,30 @@ def test_served_model_answers_refuses_and_stops_with_its_command(project, stop_s
             except ProcessLookupError:
                 pass
         serve.wait()
+
+
+def test_a_pulled_folder_is_served_offline_with_the_same_checks(project, tmp_path, capsys):
+    assert main(["--root", str(project), "pull", "tiny", "--out", str(tmp_path / "model")]) == 0
+    elsewhere = tmp_path / "elsewhere"  # no tracking store: the folder alone is served
+    elsewhere.mkdir()
+    serve, port, server = start_server(elsewhere, str(tmp_path / "model"))
+    try:
+        status, body = post(port, {"inputs": np.ones((2, 28, 28, 1), dtype=np.uint8).tolist()})
+        assert status == 200 and np.asarray(body["predictions"]).shape == (2, 4)
+        payload, expected = BAD_REQUESTS[1]
+        status, body = post(port, payload)
+        assert status == 400 and expected in body["message"]
+        assert not (elsewhere / "mlflow.db").exists()
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        serve.wait(30)
+        assert wait_gone(server)
+
+
+def test_serve_names_a_folder_that_is_not_a_pulled_package(tmp_path, capsys):
+    assert main(["--root", str(tmp_path), "serve", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == f"error: {tmp_path} is a folder without an MLmodel file, not one made by `betavae pull`"
 
 
 def test_runs_of_dead_processes_on_this_host_are_closed_and_no_others(project):

@@ -46,15 +46,25 @@ def server_command(model_dir: Path, host: str, port: int) -> tuple[list[str], di
     return [sys.executable, "-m", *args], env
 
 
-def serve(dataset: str, alias: str, root: Path, *, host: str = LOOPBACK, port: int = 5001) -> int:
-    """Serve the model until the server stops or this process is told to stop; return the server's status."""
+def serve(
+    source: str, alias: str, root: Path, *, host: str = LOOPBACK, port: int = 5001, package: Path | None = None
+) -> int:
+    """Serve a model until the server stops or this process is told to stop; return the server's status.
+
+    `package`, a folder made by `betavae pull`, is served as it is; otherwise the registered model
+    `betavae-<source>@<alias>` is downloaded first. Requests are checked the same way in both cases (the
+    checks are the package's own, :mod:`betavae.serving.betavae_model`).
+    """
     if not 0 < port < 65536:
         raise DataError(f"--port must lie in 1..65535, got {port}")
     workdir = Path(tempfile.mkdtemp(prefix="betavae-serve-"))
     try:
-        model_dir = download_model(dataset, alias, root, workdir)
+        if package is not None:
+            model_dir, label = package.resolve(), str(package)
+        else:
+            model_dir, label = download_model(source, alias, root, workdir), f"betavae-{source}@{alias}"
         args, env = server_command(model_dir, host, port)
-        print(f"serving betavae-{dataset}@{alias} on http://{host}:{port}/invocations", flush=True)
+        print(f"serving {label} on http://{host}:{port}/invocations", flush=True)
         child = spawn_bound(args, env=env)
         with forwarding_signals(child):
             try:
