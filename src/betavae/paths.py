@@ -80,8 +80,32 @@ def check_dataset_name(name: object, key: str = "data.datasets") -> str:
 
 
 def project_root() -> Path:
-    """`$BETAVAE_ROOT` if set (a Prefect worker started elsewhere), else the working directory."""
+    """The working directory when DVC runs a stage (`$DVC_STAGE` is set: the repository, or the copy a
+    queued or temporary experiment runs in), else `$BETAVAE_ROOT` if set (a Prefect worker started
+    elsewhere), else the working directory."""
+    if os.environ.get("DVC_STAGE"):
+        return Path.cwd().resolve()
     return Path(os.environ.get(ROOT_ENV) or Path.cwd()).resolve()
+
+
+#: Where `dvc exp run --temp` and `--queue` run the stages: a copy of the repository that DVC deletes once
+#: the experiment is committed (`<repo>/.dvc/tmp/exps/<copy>/`).
+DVC_EXPERIMENT_COPIES = (".dvc", "tmp", "exps")
+
+
+def workspace_of(root: Path) -> Path:
+    """The repository whose DVC experiment copy `root` is, or `root` itself when it is not such a copy.
+
+    The tracking store lives in the repository, so runs and registry entries logged by a queued or
+    temporary experiment outlive the copy they ran in. A copy is recognised by its place (DVC keeps every
+    copy under its repository's `.dvc/tmp/exps/`), so a shell opened in one finds the store as well.
+    """
+    parts = Path(root).parts
+    n = len(DVC_EXPERIMENT_COPIES)
+    for i in range(len(parts) - n):
+        if parts[i : i + n] == DVC_EXPERIMENT_COPIES:
+            return Path(*parts[:i])
+    return Path(root)
 
 
 @dataclass(frozen=True)
@@ -206,11 +230,13 @@ class ProjectPaths:
 
     @property
     def mlflow_db(self) -> Path:
-        return self.root / "mlflow.db"
+        """The default tracking store: the repository's, also for a DVC experiment copy (`workspace_of`)."""
+        return workspace_of(self.root) / "mlflow.db"
 
     @property
     def mlruns(self) -> Path:
-        return self.root / "mlruns"
+        """The default artifact root, beside `mlflow_db`."""
+        return workspace_of(self.root) / "mlruns"
 
     @property
     def prefect_home(self) -> Path:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 
-from betavae.evaluation.paper_scale import merge
+from betavae.evaluation.paper_scale import merge, set_param_overrides
 from betavae.paths import ProjectPaths
 from betavae.report.results_docs import check, write_results_doc
 from pipelines import paper_scale
@@ -32,12 +33,12 @@ def test_paper_scale_config_is_table_1_and_a4(capsys) -> None:
     assert table["params"]["factors"] == ["posX", "posY", "scale", "orientation"]
     assert len(table["classifier_seeds"]) == 3 and merged["evaluate"]["profile"] == "reference"
     paper_scale.run(["--dry-run"])  # validates every merged value; writes nothing
-    assert "dvc exp run --name higgins2017-fig5-" in capsys.readouterr().out
+    assert "dvc exp run --temp --name higgins2017-fig5-" in capsys.readouterr().out
 
 
 def test_the_cpu_config_validates_and_its_result_doc_is_generated_from_copied_files(capsys, tmp_path) -> None:
     paper_scale.run(["--dry-run", "--config", "configs/dsprites-cpu.yaml"])
-    assert "dvc exp run --name dsprites-cpu-" in capsys.readouterr().out
+    assert "dvc exp run --temp --name dsprites-cpu-" in capsys.readouterr().out
     paths = ProjectPaths(tmp_path)
     paths.metrics("dsprites").mkdir(parents=True)
     paths.scores("dsprites").write_text(json.dumps({"beta_vae-beta=8-seed=0": {"mig.score": 0.25}}))
@@ -52,3 +53,29 @@ def test_the_cpu_config_validates_and_its_result_doc_is_generated_from_copied_fi
     assert "| beta_vae-beta=8 | 1 | 0.250 ± 0.000 [0.250, 0.250] |" in text
     assert (tmp_path / "docs/results/data/dsprites-cpu/scores.json").is_file()
     assert check(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        "configs/higgins2017-fig5.yaml",
+        "configs/dsprites-cpu.yaml",
+        {
+            "train": {"beta_schedule": {"kind": "linear", "steps": 10}, "precision": "fp32", "compile": False},
+            "sweep": {"name": "it's a \\ test", "grid": {"train.beta": [1.0, 6.5], "model.latent_dim": [2]}},
+            "evaluate": {"snapshot_metrics": ["mig", "reconstruction"], "table": {"classifier_seeds": [0]}},
+            "register": {"datasets": {"dsprites": {"metric": "mig.score"}}},
+        },
+    ],
+)
+def test_the_experiment_overrides_give_dvc_the_merged_params(tmp_path, config) -> None:
+    """DVC's own `-S` parser, applied to a copy of params.yaml, gives exactly `merge(params, config)`:
+    the config runs as `dvc exp run --temp -S ...` without params.yaml being rewritten."""
+    from dvc.utils.hydra import apply_overrides
+
+    if isinstance(config, str):
+        config = yaml.safe_load((ROOT / config).read_text())
+    params = tmp_path / "params.yaml"
+    params.write_text((ROOT / "params.yaml").read_text())
+    apply_overrides(params, set_param_overrides(config))
+    assert yaml.safe_load(params.read_text()) == merge(yaml.safe_load((ROOT / "params.yaml").read_text()), config)

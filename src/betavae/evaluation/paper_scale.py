@@ -1,12 +1,15 @@
-"""The paper-scale run of Higgins et al. 2017 Fig. 5 (left): its parameters, and its committed result.
+"""Config runs (a paper-scale profile such as `configs/higgins2017-fig5.yaml`): their parameters as DVC
+experiment overrides, and their committed result.
 
-A paper-scale profile (`configs/higgins2017-fig5.yaml`) is merged into `params.yaml` with :func:`merge`;
-once the experiment has run, :func:`betavae.report.results_docs.write_results_doc` commits its result
+A config is `params.yaml` with some keys replaced (:func:`merge`, for validation); the experiment gets the
+same keys as `dvc exp run -S` overrides (:func:`set_param_overrides`), so `params.yaml` itself is never
+rewritten. Once it has run, :func:`betavae.report.results_docs.write_results_doc` commits its result
 files and tables under `docs/results/`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,6 +23,41 @@ def merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
+
+
+def set_param_overrides(config: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """`dvc exp run -S` values (Hydra's override grammar) that turn `params.yaml` into `merge(params, config)`.
+
+    One `++key=value` per leaf (`++` adds a key `params.yaml` lacks and replaces one it has); mappings
+    are walked key by key, except `sweep.grid`, which is replaced whole as :func:`merge` does.
+    """
+    out: list[str] = []
+    for key, value in config.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, Mapping) and key != "grid":
+            out += set_param_overrides(value, f"{dotted}.")
+        else:
+            out.append(f"++{dotted}={_hydra_value(value)}")
+    return out
+
+
+def _hydra_value(value: Any) -> str:
+    """`value` in Hydra's override grammar: quoted strings, bare numbers, `[...]` and `{key:value}`."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        # Hydra reads a backslash as an escape only before a quote or the closing quote: double those
+        escaped = re.sub(r"(\\+)(?='|$)", lambda m: m.group(1) * 2, value)
+        return "'" + escaped.replace("'", "\\'") + "'"
+    if isinstance(value, Mapping):
+        return "{" + ",".join(f"{k}:{_hydra_value(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(_hydra_value(v) for v in value) + "]"
+    raise TypeError(f"cannot pass {value!r} ({type(value).__name__}) as a dvc exp run -S value")
 
 
 def device_name() -> str:

@@ -173,19 +173,23 @@ def write_results_doc(
     *,
     commit: str,
     wall_seconds: float,
+    read: Callable[[Path], bytes | None] | None = None,
 ) -> str:
     """Write `docs/results/<config name>.md` for a finished run of `config_path` on `dataset`.
 
-    The run's `scores.json`, `table.json` and `over_training.json` are copied to
+    The run's `scores.json`, `table.json` and `over_training.json` (read by `read`, e.g. from the
+    experiment's commit; by default from the workspace) are copied to
     `docs/results/data/<config name>/`, and the document's tables are generated from those copies
     (:mod:`betavae.report.results_docs`, checked by `make check-docs`), under a header naming the command,
     the commit, the device, the wall time and the budget of `config`. Returns the document's path."""
     name = Path(config_path).stem
     data = paths.results_data(name)
     data.mkdir(parents=True, exist_ok=True)
+    read = read or (lambda path: path.read_bytes() if path.is_file() else None)
     for source in (paths.scores(dataset), paths.table_json(dataset), paths.over_training(dataset)):
-        if source.is_file():
-            write_bytes(data / source.name, source.read_bytes())
+        content = read(source)
+        if content is not None:
+            write_bytes(data / source.name, content)
     train = config.get("train", {})
     sweep = config.get("sweep", {})
     lines = [
@@ -195,7 +199,7 @@ def write_results_doc(
         f"Commit: {commit}",
         "",
         f"- device: {device_name()}; finished {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC after "
-        f"{wall_seconds / 60:.1f} min (`dvc exp run`, every stage)",
+        f"{wall_seconds / 60:.1f} min (`dvc exp run --temp`, every stage)",
         f"- budget per model: {train.get('steps')} steps x batch {train.get('batch_size')}, "
         f"{train.get('optimizer')} lr {train.get('lr')}; replicas: {len(sweep.get('seeds', []))} seeds "
         f"x {json.dumps(sweep.get('grid', {}))}",
