@@ -9,6 +9,7 @@ import pytest
 from betavae.config import (
     EvaluateConfig,
     RegisterConfig,
+    SweepConfig,
     build_run_config,
     expand_sweep,
     load_params,
@@ -133,3 +134,74 @@ def test_apply_num_threads_uses_the_cores_free_to_the_process():
         assert apply_num_threads(1) == 1 == torch.get_num_threads()
     finally:
         torch.set_num_threads(before)
+
+
+def test_a_sweep_of_blocks_mixes_objectives_each_checked_with_its_own_keys():
+    params = tiny_params()
+    params["train"] |= {"objective": "beta_tcvae", "beta": 6.0, "alpha": 1.0}
+    params["sweep"] = {
+        "grid": [
+            {"train.objective": ["beta_vae"], "train.beta": [1.0, 4.0]},
+            {"train.objective": ["beta_tcvae"], "train.beta": [6.0]},
+            {"train.objective": ["factor_vae"], "train.gamma": [35.0]},
+            {"model.latent_dim": [2]},  # the base objective, beta_tcvae
+        ],
+        "seeds": [0, 1],
+    }
+    runs = expand_sweep(params, "tiny")
+    assert [r.name for r in runs] == [
+        "beta_vae-beta=1-seed=0",
+        "beta_vae-beta=1-seed=1",
+        "beta_vae-beta=4-seed=0",
+        "beta_vae-beta=4-seed=1",
+        "beta_tcvae-beta=6-seed=0",
+        "beta_tcvae-beta=6-seed=1",
+        "factor_vae-gamma=35-seed=0",
+        "factor_vae-gamma=35-seed=1",
+        "beta_tcvae-latent_dim=2-seed=0",
+        "beta_tcvae-latent_dim=2-seed=1",
+    ]
+    # the base's beta and alpha go to the objectives that take them, not to factor_vae
+    assert runs[0].objective.to_dict() == {"objective": "beta_vae", "beta": 1.0}
+    assert runs[6].objective.to_dict()["gamma"] == 35.0 and "beta" not in runs[6].objective.to_dict()
+    assert runs[8].objective.beta == 6.0 and runs[8].model.latent_dim == 2
+    assert SweepConfig.from_dict(params["sweep"]).grid["block2.train.gamma"] == (35.0,)
+
+
+@pytest.mark.parametrize(
+    ("grid", "message"),
+    [
+        ([{"train.objective": ["beta_vae"], "train.gamma": [2.0]}], r"train\.gamma: not a setting of .*'beta_vae'"),
+        ([{"train.beta": [1.0]}, {"train.beta": [1.0]}], r"duplicate configurations: \['beta_vae-beta=1-seed=0'\]"),
+        ([], r"sweep\.grid: a list of blocks must hold at least one block"),
+        ([{"train.beta": [1.0]}, "x"], r"sweep\.grid\[1\] must map params keys to lists of values"),
+        ([{"train.beta": 4.0}], r"sweep\.grid\[0\]\.train\.beta must be a non-empty list"),
+        ([{"evaluate.seed": [1]}], r"sweep\.grid\[0\]\.evaluate\.seed: only model\.\* and train\.\* keys"),
+        ({"train.seed": [1, 2]}, r"sweep\.grid\.train\.seed: list the seeds under sweep\.seeds"),
+        (
+            [{"train.objective": ["vae"], "train.beta_schedule": [{"kind": "linear", "steps": 0}]}],
+            r"steps must be >= 1",
+        ),
+    ],
+)
+def test_bad_sweep_blocks_are_refused_naming_the_block(grid, message):
+    params = tiny_params()
+    params["sweep"] = {"grid": grid, "seeds": [0]}
+    with pytest.raises(ConfigError, match=message):
+        expand_sweep(params, "tiny")
+
+
+def test_the_keys_of_a_sweep_of_blocks_are_valid_mlflow_parameters(tmp_path):
+    from betavae.tracking.client import client_for, ensure_experiment, start_run
+
+    sweep = SweepConfig.from_dict(
+        {"grid": [{"train.objective": ["beta_vae"], "train.beta": [1.0, 4.0]}, {"model.latent_dim": [2]}]}
+    )
+    client = client_for(tmp_path)
+    run = start_run(client, ensure_experiment(client, "blocks", tmp_path), "sweep")
+    run.log_params({f"sweep.grid.{k}": list(v) for k, v in sweep.grid.items()})
+    run.finish()
+    logged = client.get_run(run.run_id).data.params
+    assert (
+        logged["sweep.grid.block0.train.beta"] == "[1.0, 4.0]" and logged["sweep.grid.block1.model.latent_dim"] == "[2]"
+    )

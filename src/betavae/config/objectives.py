@@ -299,6 +299,15 @@ OBJECTIVE_KEYS: frozenset[str] = frozenset({"objective"}) | frozenset(
 )
 
 
+def objective_settings(name: Any) -> frozenset[str]:
+    """The `train` keys objective `name` takes (with `objective`); every objective key if `name` is unknown,
+    so that the error about the name itself comes from :meth:`ObjectiveConfig.from_dict`."""
+    config_cls = OBJECTIVE_CONFIGS.get(name) if isinstance(name, str) else None
+    if config_cls is None:
+        return OBJECTIVE_KEYS
+    return frozenset({"objective"} | {f.name for f in dataclasses.fields(config_cls)})
+
+
 def _owners(key: str) -> list[str]:
     """The objectives that take `key`."""
     return [n for n, c in OBJECTIVE_CONFIGS.items() if key in {f.name for f in dataclasses.fields(c)}]

@@ -12,14 +12,14 @@ import hashlib
 import itertools
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from betavae.config.model import ModelConfig
-from betavae.config.objectives import OBJECTIVE_KEYS, ObjectiveConfig
+from betavae.config.objectives import OBJECTIVE_KEYS, ObjectiveConfig, objective_settings
 from betavae.config.validation import (
     check_keys,
     require_bool,
@@ -155,7 +155,7 @@ class RunConfig:
         """A readable run name from the objective and the swept values, e.g. `beta_vae-beta=4-seed=0`."""
         parts = [self.objective.objective]
         for key, value in self.overrides:
-            if key == "train.seed":
+            if key in ("train.seed", "train.objective"):
                 continue
             parts.append(f"{key.split('.')[-1]}={_format_value(value)}")
         parts.append(f"seed={self.train.seed}")
@@ -200,28 +200,39 @@ def _format_value(value: Any) -> str:
 
 @dataclass(frozen=True)
 class SweepConfig:
-    """A grid over any `params.yaml` keys, crossed with several seeds (`params.yaml: sweep`)."""
+    """A grid over `model.*` and `train.*` keys, crossed with several seeds (`params.yaml: sweep`).
 
-    grid: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    `sweep.grid` is one block (a mapping of keys to lists of values: their product) or a list of blocks,
+    each with its own keys, so one sweep can compare objectives with different settings, e.g.
+    `[{train.objective: [beta_vae], train.beta: [1, 4]}, {train.objective: [isa_vae], train.isa_p0: [2.1]}]`.
+    """
+
+    blocks: tuple[Mapping[str, tuple[Any, ...]], ...] = ({},)
     seeds: tuple[int, ...] = (0,)
     name: str = "sweep"
 
     KEYS = frozenset({"grid", "seeds", "name"})
 
+    @property
+    def grid(self) -> dict[str, tuple[Any, ...]]:
+        """The swept keys and values, for names and logs: the block itself, or with several blocks each
+        key prefixed by its block's index, `block1.train.beta` (a name MLflow accepts as a parameter)."""
+        if len(self.blocks) == 1:
+            return dict(self.blocks[0])
+        return {f"block{i}.{k}": v for i, block in enumerate(self.blocks) for k, v in block.items()}
+
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> SweepConfig:
         d = section_dict("sweep", d)
         check_keys("sweep", d, cls.KEYS)
-        grid = d.get("grid") or {}
-        if not isinstance(grid, Mapping):
-            raise ConfigError(f"sweep.grid must map params keys to lists of values, got {grid!r}")
-        clean: dict[str, tuple[Any, ...]] = {}
-        for key, values in grid.items():
-            if key.split(".")[0] not in ("model", "train"):
-                raise ConfigError(f"sweep.grid.{key}: only model.* and train.* keys can be swept")
-            if not isinstance(values, list) or not values:
-                raise ConfigError(f"sweep.grid.{key} must be a non-empty list, got {values!r}")
-            clean[key] = tuple(values)
+        grid = d.get("grid")
+        grid = {} if grid is None else grid
+        if isinstance(grid, list):
+            if not grid:
+                raise ConfigError("sweep.grid: a list of blocks must hold at least one block")
+            blocks = tuple(_checked_block(f"sweep.grid[{i}]", block) for i, block in enumerate(grid))
+        else:
+            blocks = (_checked_block("sweep.grid", grid),)
         seeds = d.get("seeds", [0])
         if not isinstance(seeds, list) or not seeds:
             raise ConfigError(f"sweep.seeds must be a non-empty list of integers, got {seeds!r}")
@@ -230,7 +241,23 @@ class SweepConfig:
         name = d.get("name", "sweep")
         if not isinstance(name, str) or not name:
             raise ConfigError(f"sweep.name must be a non-empty string, got {name!r}")
-        return cls(grid=clean, seeds=tuple(seeds), name=name)
+        return cls(blocks=blocks, seeds=tuple(seeds), name=name)
+
+
+def _checked_block(where: str, block: Any) -> dict[str, tuple[Any, ...]]:
+    """One grid block: `model.*`/`train.*` keys mapped to non-empty lists of values."""
+    if not isinstance(block, Mapping):
+        raise ConfigError(f"{where} must map params keys to lists of values, got {block!r}")
+    clean: dict[str, tuple[Any, ...]] = {}
+    for key, values in block.items():
+        if not isinstance(key, str) or key.split(".")[0] not in ("model", "train") or "." not in key:
+            raise ConfigError(f"{where}.{key}: only model.* and train.* keys can be swept")
+        if key == "train.seed":
+            raise ConfigError(f"{where}.train.seed: list the seeds under sweep.seeds")
+        if not isinstance(values, list) or not values:
+            raise ConfigError(f"{where}.{key} must be a non-empty list, got {values!r}")
+        clean[key] = tuple(values)
+    return clean
 
 
 def build_run_config(params: Mapping[str, Any], dataset: str, overrides: Mapping[str, Any] | None = None) -> RunConfig:
@@ -258,7 +285,14 @@ def build_run_config(params: Mapping[str, Any], dataset: str, overrides: Mapping
     train_section = section_dict("train", p.get("train"))
     # train.keep_checkpoints is a sweep-level storage choice (config.per_dataset), not part of a run
     check_keys("train", train_section, TrainConfig.KEYS | OBJECTIVE_KEYS | {"keep_checkpoints"})
-    objective = ObjectiveConfig.from_dict({k: v for k, v in train_section.items() if k in OBJECTIVE_KEYS})
+    objective_keys = {k: v for k, v in train_section.items() if k in OBJECTIVE_KEYS}
+    if "train.objective" in (overrides or {}):
+        # a swept objective (a grid block of its own) takes from train: only the keys it has; the others
+        # belong to the objective train: names, and were checked against it
+        swept = {k.partition(".")[2] for k in overrides or {} if k.startswith("train.")}
+        own = objective_settings(objective_keys.get("objective"))
+        objective_keys = {k: v for k, v in objective_keys.items() if k in own or k in swept}
+    objective = ObjectiveConfig.from_dict(objective_keys)
     train = TrainConfig.from_dict({k: v for k, v in train_section.items() if k in TrainConfig.KEYS})
     return RunConfig(
         dataset=dataset, model=model, objective=objective, train=train, overrides=tuple((overrides or {}).items())
@@ -266,22 +300,25 @@ def build_run_config(params: Mapping[str, Any], dataset: str, overrides: Mapping
 
 
 def expand_sweep(params: Mapping[str, Any], dataset: str) -> list[RunConfig]:
-    """All run configurations of the sweep in `params` on `dataset`: the grid's product times the seeds.
+    """All run configurations of the sweep in `params` on `dataset`: each grid block's product, block after
+    block, times the seeds.
 
-    Every configuration is validated before any is returned, so a bad value anywhere in the grid stops the
-    sweep before the first run trains.
+    Every configuration is validated with its own objective's keys before any is returned, so a bad value
+    anywhere in the grid stops the sweep before the first run trains.
     """
     sweep = SweepConfig.from_dict(params.get("sweep"))
-    keys = list(sweep.grid)
     runs = []
-    for values in itertools.product(*(sweep.grid[k] for k in keys)):
-        for seed in sweep.seeds:
-            overrides = dict(zip(keys, values, strict=True))
-            overrides["train.seed"] = seed
-            runs.append(build_run_config(params, dataset, overrides))
+    for block in sweep.blocks:
+        keys = list(block)
+        for values in itertools.product(*(block[k] for k in keys)):
+            for seed in sweep.seeds:
+                overrides = dict(zip(keys, values, strict=True))
+                overrides["train.seed"] = seed
+                runs.append(build_run_config(params, dataset, overrides))
     names = [r.name for r in runs]
-    if len(set(names)) != len(names):
-        raise ConfigError(f"sweep produces duplicate configurations: {names}")
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ConfigError(f"sweep produces duplicate configurations: {duplicates}")
     return runs
 
 
