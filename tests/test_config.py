@@ -143,6 +143,7 @@ def test_a_sweep_of_blocks_mixes_objectives_each_checked_with_its_own_keys():
         "grid": [
             {"train.objective": ["beta_vae"], "train.beta": [1.0, 4.0]},
             {"train.objective": ["beta_tcvae"], "train.beta": [6.0]},
+            {"train.objective": ["vae"], "train.beta_schedule": [{"kind": "linear", "steps": 20}]},
             {"train.objective": ["factor_vae"], "train.gamma": [35.0]},
             {"model.latent_dim": [2]},  # the base objective, beta_tcvae
         ],
@@ -156,6 +157,8 @@ def test_a_sweep_of_blocks_mixes_objectives_each_checked_with_its_own_keys():
         "beta_vae-beta=4-seed=1",
         "beta_tcvae-beta=6-seed=0",
         "beta_tcvae-beta=6-seed=1",
+        "vae-beta_schedule=linear-20-seed=0",
+        "vae-beta_schedule=linear-20-seed=1",
         "factor_vae-gamma=35-seed=0",
         "factor_vae-gamma=35-seed=1",
         "beta_tcvae-latent_dim=2-seed=0",
@@ -163,9 +166,13 @@ def test_a_sweep_of_blocks_mixes_objectives_each_checked_with_its_own_keys():
     ]
     # the base's beta and alpha go to the objectives that take them, not to factor_vae
     assert runs[0].objective.to_dict() == {"objective": "beta_vae", "beta": 1.0}
-    assert runs[6].objective.to_dict()["gamma"] == 35.0 and "beta" not in runs[6].objective.to_dict()
-    assert runs[8].objective.beta == 6.0 and runs[8].model.latent_dim == 2
-    assert SweepConfig.from_dict(params["sweep"]).grid["block2.train.gamma"] == (35.0,)
+    assert runs[6].objective.to_dict() == {
+        "objective": "vae",
+        "beta_schedule": {"kind": "linear", "steps": 20, "start": 0.0, "ramp": None},
+    }
+    assert runs[8].objective.to_dict()["gamma"] == 35.0 and "beta" not in runs[8].objective.to_dict()
+    assert runs[10].objective.beta == 6.0 and runs[10].model.latent_dim == 2
+    assert SweepConfig.from_dict(params["sweep"]).grid["block3.train.gamma"] == (35.0,)
 
 
 @pytest.mark.parametrize(

@@ -193,8 +193,13 @@ def _checked_snapshots(value: Any, steps: int) -> tuple[int, ...] | dict[str, in
 
 
 def _format_value(value: Any) -> str:
+    """A swept value as it appears in a run name (and its folders): `4`, `0.5`, `linear-3000` for a mapping."""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, Mapping):
+        return "-".join(_format_value(v) for v in value.values() if v is not None)
+    if isinstance(value, (list, tuple)):
+        return "-".join(_format_value(v) for v in value)
     return str(value)
 
 
