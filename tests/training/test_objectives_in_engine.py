@@ -74,6 +74,30 @@ CASES: dict[str, tuple[dict, set[str], set[str], Callable[[Terms], float]]] = {
         set(),
         lambda t: t["reconstruction"] + 2.0 * t["kl"],
     ),
+    "isa_tcvae_learned": (
+        {"objective": "isa_tcvae", "beta": 4.0, "isa_layout": [2, 2], "isa_p0": 2.1, "isa_learn_exponents": True},
+        {"mi", "tc", "dwkl", "isa_p0", "isa_p"},
+        set(),
+        lambda t: t["reconstruction"] + t["mi"] + 4.0 * t["tc"] + t["dwkl"],
+    ),
+    "dip_vae_ii": (
+        {"objective": "dip_vae", "dip_type": "ii", "lambda_od": 2.0, "lambda_d": 3.0},
+        {"dip_off_diagonal", "dip_diagonal"},
+        set(),
+        lambda t: t["reconstruction"] + t["kl"] + 2.0 * t["dip_off_diagonal"] + 3.0 * t["dip_diagonal"],
+    ),
+    "beta_vae_warmup": (
+        {"objective": "beta_vae", "beta": 4.0, "beta_schedule": {"kind": "linear", "steps": 10**6, "start": 0.5}},
+        {"beta_factor"},
+        set(),
+        lambda t: t["reconstruction"] + 4.0 * t["beta_factor"] * t["kl"],
+    ),
+    "kl_sparse_ae": (
+        {"objective": "kl_sparse_ae", "sparsity_weight": 0.5},
+        {"sparsity_kl"},
+        set(),
+        lambda t: t["reconstruction"] + 0.5 * t["sparsity_kl"],
+    ),
     "denoising_ae": ({"objective": "denoising_ae", "corruption": 0.3}, set(), set(), lambda t: t["reconstruction"]),
     "sparse_ae": (
         {"objective": "sparse_ae", "sparsity_weight": 0.5},

@@ -224,16 +224,54 @@ class ISAVAEConfig(ScheduledBetaConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        layout = self.isa_layout
-        if layout is not None:
-            if isinstance(layout, (str, bytes)) or not isinstance(layout, Sequence):
-                raise ConfigError(f"train.isa_layout must be a list of subspace sizes, got {layout!r}")
-            if len(layout) == 0 or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in layout):
-                raise ConfigError(f"train.isa_layout must be a non-empty list of integers >= 1, got {layout!r}")
-            object.__setattr__(self, "isa_layout", tuple(int(n) for n in layout))
-        require_number("train.isa_p0", self.isa_p0, 0.0, exclusive=True)
-        require_number("train.isa_p", self.isa_p, 0.0, exclusive=True)
-        require_bool("train.isa_learn_exponents", self.isa_learn_exponents)
+        _check_isa_settings(self)
+
+
+def _check_isa_settings(config: ISAVAEConfig | ISATCVAEConfig) -> None:
+    """The ISA prior's keys: `isa_layout` (None, or a list of subspace sizes), positive exponents, a bool."""
+    layout = config.isa_layout
+    if layout is not None:
+        if isinstance(layout, (str, bytes)) or not isinstance(layout, Sequence):
+            raise ConfigError(f"train.isa_layout must be a list of subspace sizes, got {layout!r}")
+        if len(layout) == 0 or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in layout):
+            raise ConfigError(f"train.isa_layout must be a non-empty list of integers >= 1, got {layout!r}")
+        object.__setattr__(config, "isa_layout", tuple(int(n) for n in layout))
+    require_number("train.isa_p0", config.isa_p0, 0.0, exclusive=True)
+    require_number("train.isa_p", config.isa_p, 0.0, exclusive=True)
+    require_bool("train.isa_learn_exponents", config.isa_learn_exponents)
+
+
+@dataclass(frozen=True)
+class ISATCVAEConfig(BetaTCVAEConfig):
+    """`isa_tcvae`: the beta-TCVAE decomposition with the ISA prior in the dimension-wise term,
+    recon + alpha * MI + beta * TC + gamma * E[sum_k log q(z_k) - log p_ISA(z)] (Stuhmer et al. 2020's
+    ISA-TCVAE: Chen et al. 2018 Eq. 4 with the prior of their Eq. 12)."""
+
+    name: ClassVar[str] = "isa_tcvae"
+    isa_layout: tuple[int, ...] | None = None
+    isa_p0: float = 2.0
+    isa_p: float = 2.0
+    isa_learn_exponents: bool = False
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_isa_settings(self)
+
+
+@dataclass(frozen=True)
+class DIPVAEConfig(ObjectiveConfig):
+    """`dip_vae`: recon + KL + lambda_od * sum_{i != j} C_ij^2 + lambda_d * sum_i (C_ii - 1)^2 (Kumar et al.
+    2018 Eq. 6-7), C the batch covariance of the encoder means (`dip_type: i`) or of the aggregate posterior,
+    E[diag(sigma^2)] + Cov[mu] (`dip_type: ii`). Defaults are disentanglement_lib's for DIP-VAE-I."""
+
+    name: ClassVar[str] = "dip_vae"
+    dip_type: str = "i"
+    lambda_od: float = 10.0
+    lambda_d: float = 100.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require_choice("train.dip_type", self.dip_type, ("i", "ii"), "DIP-VAE type")
 
 
 @dataclass(frozen=True)
@@ -255,6 +293,23 @@ class SparseAEConfig(ObjectiveConfig):
 
     name: ClassVar[str] = "sparse_ae"
     sparsity_weight: float = 1e-3
+
+
+@dataclass(frozen=True)
+class KLSparseAEConfig(ObjectiveConfig):
+    """`kl_sparse_ae`: recon + sparsity_weight * sum_j KL(rho || rho_hat_j), rho_hat_j the batch mean of code
+    unit j's activation sigmoid(mu_j) and rho = `sparsity_target` (Singh 2018 Sec. 3.2, their beta being
+    `sparsity_weight`; Ng's sparse autoencoder)."""
+
+    name: ClassVar[str] = "kl_sparse_ae"
+    sparsity_weight: float = 1e-3
+    sparsity_target: float = 0.05
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require_number(
+            "train.sparsity_target", self.sparsity_target, 0.0, exclusive=True, maximum=1.0, max_exclusive=True
+        )
 
 
 @dataclass(frozen=True)
@@ -287,8 +342,11 @@ OBJECTIVE_CONFIGS: dict[str, type[ObjectiveConfig]] = {
         BetaTCVAEConfig,
         FactorVAEConfig,
         ISAVAEConfig,
+        ISATCVAEConfig,
+        DIPVAEConfig,
         DenoisingAEConfig,
         SparseAEConfig,
+        KLSparseAEConfig,
         KSparseAEConfig,
         ContractiveAEConfig,
     )

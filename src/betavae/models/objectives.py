@@ -18,6 +18,8 @@ from betavae.config.objectives import (
     BetaTCVAEConfig,
     BetaVAEConfig,
     CapacityConfig,
+    DIPVAEConfig,
+    ISATCVAEConfig,
     ISAVAEConfig,
     ObjectiveConfig,
     VAEConfig,
@@ -200,6 +202,44 @@ class BetaTCVAEObjective(Objective[BetaTCVAEConfig]):
         }
 
 
+class DIPVAEObjective(Objective[DIPVAEConfig]):
+    """recon + KL + lambda_od * sum_{i != j} C_ij^2 + lambda_d * sum_i (C_ii - 1)^2: DIP-VAE (Kumar et al.
+    2018 Eq. 6 for `dip_type: i`, Eq. 7 for `ii`), C estimated on the batch (`dip_covariance`)."""
+
+    configs = (DIPVAEConfig,)
+
+    def forward(
+        self, model: VAE, x: Tensor, step: int, x_aux: Tensor | None = None, generator: torch.Generator | None = None
+    ) -> dict[str, Tensor]:
+        out = model(x, generator=generator)
+        recon = reconstruction_loss(model, out, x)
+        kl, kl_per_latent = gaussian_kl_terms(out.mu, out.logvar)
+        cov = dip_covariance(out.mu, out.logvar, self.config.dip_type)
+        diag = torch.diagonal(cov)
+        off_diagonal = cov.pow(2).sum() - diag.pow(2).sum()
+        diagonal = (diag - 1.0).pow(2).sum()
+        total = recon + kl + self.config.lambda_od * off_diagonal + self.config.lambda_d * diagonal
+        return {
+            "total": total,
+            "reconstruction": recon,
+            "kl": kl,
+            "kl_per_latent": kl_per_latent,
+            "dip_off_diagonal": off_diagonal,
+            "dip_diagonal": diagonal,
+        }
+
+
+def dip_covariance(mu: Tensor, logvar: Tensor, dip_type: str) -> Tensor:
+    """The covariance DIP-VAE matches to the identity, over the batch (d, d): Cov[mu(x)] (type i, Kumar et
+    al. 2018 Sec. 3), or Cov_q(z)[z] = E[diag(exp(logvar))] + Cov[mu(x)] (type ii). Batch moments with
+    1/B, as disentanglement_lib computes them."""
+    centred = mu - mu.mean(0, keepdim=True)
+    cov = centred.T @ centred / mu.shape[0]
+    if dip_type == "ii":
+        cov = cov + torch.diag(torch.exp(logvar).mean(0))
+    return cov
+
+
 class ISAVAEObjective(Objective[ISAVAEConfig]):
     """recon + beta * KL(q(z|x) || p_ISA(z)), the KL estimated by Monte Carlo at the reparameterised sample,
     log q(z|x) - log p(z) (Stuhmer et al. 2020 Eq. 12); beta = 1 is the ISA-VAE, beta > 1 the beta-ISA-VAE.
@@ -218,11 +258,7 @@ class ISAVAEObjective(Objective[ISAVAEConfig]):
 
     @classmethod
     def build(cls, config: ISAVAEConfig, *, latent_dim: int, dataset_size: int) -> ISAVAEObjective:
-        if config.isa_layout is not None and sum(config.isa_layout) != latent_dim:
-            raise ConfigError(
-                f"train.isa_layout must sum to model.latent_dim = {latent_dim}, "
-                f"got {list(config.isa_layout)} (sum {sum(config.isa_layout)})"
-            )
+        _check_layout(config.isa_layout, latent_dim)
         return cls(config, latent_dim)
 
     def model_parameters(self) -> list[nn.Parameter]:
@@ -247,3 +283,57 @@ class ISAVAEObjective(Objective[ISAVAEConfig]):
             terms["isa_p0"] = self.prior.p0.detach()
             terms["isa_p"] = self.prior.p.detach().mean()
         return terms
+
+
+class ISATCVAEObjective(Objective[ISATCVAEConfig]):
+    """recon + alpha * MI + beta * TC + gamma * E[sum_k log q(z_k) - log p_ISA(z)]: the beta-TCVAE terms
+    (`kl_decomposition`) with the L^p-nested ISA prior in place of N(0, I) (Stuhmer et al. 2020, ISA-TCVAE).
+    With alpha = beta = gamma = 1 it is the ISA-VAE's Monte Carlo KL (their Eq. 12) on the same sample."""
+
+    configs = (ISATCVAEConfig,)
+
+    def __init__(self, config: ISATCVAEConfig, latent_dim: int, dataset_size: int) -> None:
+        super().__init__(config)
+        layout = config.isa_layout if config.isa_layout is not None else (1,) * latent_dim
+        self.prior = LpNestedISA(layout, config.isa_p0, config.isa_p, config.isa_learn_exponents)
+        self.dataset_size = dataset_size
+
+    @classmethod
+    def build(cls, config: ISATCVAEConfig, *, latent_dim: int, dataset_size: int) -> ISATCVAEObjective:
+        _check_layout(config.isa_layout, latent_dim)
+        return cls(config, latent_dim, dataset_size)
+
+    def model_parameters(self) -> list[nn.Parameter]:
+        return list(self.prior.parameters())
+
+    def forward(
+        self, model: VAE, x: Tensor, step: int, x_aux: Tensor | None = None, generator: torch.Generator | None = None
+    ) -> dict[str, Tensor]:
+        out = model(x, generator=generator)
+        recon = reconstruction_loss(model, out, x)
+        _, kl_per_latent = gaussian_kl_terms(out.mu, out.logvar)
+        c = self.config
+        terms = kl_decomposition(out.z, out.mu, out.logvar, self.dataset_size, c.tc_estimator, self.prior.log_prob)
+        beta = c.beta * beta_factor(c.beta_schedule, step)
+        total = recon + c.alpha * terms["mi"] + beta * terms["tc"] + c.gamma * terms["dwkl"]
+        kl = terms["mi"] + terms["tc"] + terms["dwkl"]  # the Monte Carlo KL to the ISA prior
+        out_terms = {
+            "total": total,
+            "reconstruction": recon,
+            "kl": kl,
+            "kl_per_latent": kl_per_latent,
+            **terms,
+            **scheduled_terms(c, step, kl),
+        }
+        if c.isa_learn_exponents:
+            out_terms["isa_p0"] = self.prior.p0.detach()
+            out_terms["isa_p"] = self.prior.p.detach().mean()
+        return out_terms
+
+
+def _check_layout(layout: tuple[int, ...] | None, latent_dim: int) -> None:
+    """`train.isa_layout` must cover the latents exactly."""
+    if layout is not None and sum(layout) != latent_dim:
+        raise ConfigError(
+            f"train.isa_layout must sum to model.latent_dim = {latent_dim}, got {list(layout)} (sum {sum(layout)})"
+        )

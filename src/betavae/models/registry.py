@@ -11,12 +11,15 @@ from betavae.models.objectives import (
     BetaTCVAEObjective,
     BetaVAEObjective,
     CapacityObjective,
+    DIPVAEObjective,
+    ISATCVAEObjective,
     ISAVAEObjective,
     Objective,
 )
 from betavae.models.regularised import (
     ContractiveAEObjective,
     DenoisingAEObjective,
+    KLSparseAEObjective,
     KSparseAEObjective,
     SparseAEObjective,
 )
@@ -29,8 +32,11 @@ OBJECTIVE_CLASSES: dict[str, type[Objective]] = {
         BetaTCVAEObjective,
         FactorVAEObjective,
         ISAVAEObjective,
+        ISATCVAEObjective,
+        DIPVAEObjective,
         DenoisingAEObjective,
         SparseAEObjective,
+        KLSparseAEObjective,
         KSparseAEObjective,
         ContractiveAEObjective,
     )

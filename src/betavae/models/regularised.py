@@ -12,6 +12,7 @@ from torch import Tensor
 from betavae.config.objectives import (
     ContractiveAEConfig,
     DenoisingAEConfig,
+    KLSparseAEConfig,
     KSparseAEConfig,
     SparseAEConfig,
 )
@@ -79,6 +80,29 @@ class SparseAEObjective(Objective[SparseAEConfig]):
         l1 = mu.abs().sum(1).mean()
         terms["total"] = terms["reconstruction"] + self.config.sparsity_weight * l1
         terms["code_l1"] = l1
+        return terms
+
+
+def bernoulli_kl(rho: float, rho_hat: Tensor) -> Tensor:
+    """KL(Bernoulli(rho) || Bernoulli(rho_hat)) elementwise (Singh 2018 Sec. 3.2)."""
+    return rho * torch.log(rho / rho_hat) + (1.0 - rho) * torch.log((1.0 - rho) / (1.0 - rho_hat))
+
+
+class KLSparseAEObjective(Objective[KLSparseAEConfig]):
+    """recon + sparsity_weight * sum_j KL(rho || rho_hat_j), rho_hat_j = mean over the batch of sigmoid(mu_j):
+    the sparse autoencoder of Singh 2018 Sec. 3.2 (Ng's), on the code units (the L1 variant is `sparse_ae`)."""
+
+    configs = (KLSparseAEConfig,)
+
+    def forward(
+        self, model: VAE, x: Tensor, step: int, x_aux: Tensor | None = None, generator: torch.Generator | None = None
+    ) -> dict[str, Tensor]:
+        mu, logvar = model.encode(x)
+        terms = _terms(model, x, mu, mu, logvar)
+        rho_hat = torch.sigmoid(mu).mean(0).clamp(1e-6, 1.0 - 1e-6)  # (d,), kept off 0 and 1 for the logs
+        penalty = bernoulli_kl(self.config.sparsity_target, rho_hat).sum()
+        terms["total"] = terms["reconstruction"] + self.config.sparsity_weight * penalty
+        terms["sparsity_kl"] = penalty
         return terms
 
 

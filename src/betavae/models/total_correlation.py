@@ -16,6 +16,7 @@ of M posteriors q(z|x_j) at samples z_i ~ q(z|x_i):
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from torch import Tensor
@@ -125,16 +126,22 @@ def estimate_log_qz(
 
 
 def kl_decomposition(
-    z: Tensor, mu: Tensor, logvar: Tensor, dataset_size: int, estimator: str = "mss"
+    z: Tensor,
+    mu: Tensor,
+    logvar: Tensor,
+    dataset_size: int,
+    estimator: str = "mss",
+    log_prior: Callable[[Tensor], Tensor] | None = None,
 ) -> dict[str, Tensor]:
     """The three terms of Chen et al. 2018 Eq. 2, batch means:
 
     mi = E[log q(z|x) - log q(z)] (index-code mutual information),
     tc = E[log q(z) - sum_k log q(z_k)] (total correlation),
-    dwkl = E[sum_k log q(z_k) - log p(z_k)] (dimension-wise KL), with p = N(0, I).
+    dwkl = E[sum_k log q(z_k) - log p(z)] (dimension-wise KL), with p = N(0, I) unless `log_prior`
+    (z (M, d) -> log p(z) (M,), e.g. the ISA prior of Stuhmer et al. 2020) says otherwise.
     Their sum is the Monte Carlo estimate E[log q(z|x) - log p(z)] of the KL term, whatever the estimator.
     """
     log_qzx = log_normal_diag(z, mu, logvar).sum(1)  # (M,)
-    log_pz = log_standard_normal(z).sum(1)  # (M,)
+    log_pz = log_standard_normal(z).sum(1) if log_prior is None else log_prior(z)  # (M,)
     log_qz, log_prod = estimate_log_qz(z, mu, logvar, dataset_size, estimator)
     return {"mi": (log_qzx - log_qz).mean(), "tc": (log_qz - log_prod).mean(), "dwkl": (log_prod - log_pz).mean()}
