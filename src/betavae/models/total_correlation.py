@@ -85,7 +85,7 @@ class _FusedLogQz(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, z: Tensor, mu: Tensor, logvar: Tensor, logw: Tensor) -> tuple[Tensor, Tensor]:  # type: ignore[override]
+    def forward(ctx, z: Tensor, mu: Tensor, logvar: Tensor, logw: Tensor) -> tuple[Tensor, Tensor]:
         zt, mut, lvt = z.t().contiguous(), mu.t().contiguous(), logvar.t().contiguous()  # (d, M)
         inv_var = torch.exp(-lvt)  # (d, M_j)
         diff = zt.unsqueeze(2) - mut.unsqueeze(1)  # (d, M_i, M_j)
@@ -98,7 +98,7 @@ class _FusedLogQz(torch.autograd.Function):
         return log_qz, log_marginals.sum(0)
 
     @staticmethod
-    def backward(ctx, grad_qz: Tensor, grad_prod: Tensor) -> tuple[Tensor, Tensor, Tensor, None]:  # type: ignore[override]
+    def backward(ctx, grad_qz: Tensor, grad_prod: Tensor) -> tuple[Tensor, Tensor, Tensor, None]:
         zt, mut, inv_var, weighted, log_marginals, joint, log_qz = ctx.saved_tensors
         # d out / d logq_kij: grad_prod_i * softmax_j(weighted_ki.) + grad_qz_i * softmax_j(joint_i.)
         g = (weighted - log_marginals.unsqueeze(2)).exp_().mul_(grad_prod.view(1, -1, 1))
