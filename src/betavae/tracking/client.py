@@ -62,7 +62,12 @@ def client_for(root: Path) -> MlflowClient:
         else:
             os.environ[key] = value
     if not uri.startswith("sqlite:///"):
-        return MlflowClient(tracking_uri=uri, registry_uri=uri)
+        client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+        try:  # one cheap request, so a server that is down is named as such, not as a missing model or run
+            client.search_experiments(max_results=1)
+        except Exception as exc:
+            raise TrackingStoreError(f"tracking store {uri} cannot be reached: {_first_line(exc)}") from None
+        return client
     try:
         return _open_sqlite_store(uri, Path(uri[len("sqlite:///") :]))
     except Exception as exc:  # SQLAlchemy, sqlite3 and MLflow each wrap a damaged file differently

@@ -1,4 +1,5 @@
-"""A full disk and a damaged tracking store answer in one line naming the place, and leave no partial output.
+"""A full disk and a damaged or unreachable tracking store answer in one line naming the place, and leave
+no partial output.
 
 The disk is a real tmpfs of a few kilobytes (`tests.helpers.disk`), so each write fails with the kernel's
 own ENOSPC at whatever point it fills up, through whichever library is writing (json, torch, matplotlib,
@@ -164,3 +165,16 @@ def test_pull_from_a_file_that_is_not_a_database(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and len(err) == 1
     assert "cannot be opened: DatabaseError: file is not a database" in err[0]
+
+
+def test_pull_from_a_tracking_server_that_is_down(tmp_path, capsys, monkeypatch):
+    from tests.helpers.project_copy import free_port
+
+    uri = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    code = main(["--root", str(tmp_path), "pull", "tiny", "--out", str(tmp_path / "model")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1, err
+    assert err[0].startswith(f"error: tracking store {uri} cannot be reached: ") and "Connection refused" in err[0]
+    assert not (tmp_path / "model").exists()
