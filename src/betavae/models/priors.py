@@ -60,7 +60,9 @@ class LpNestedISA(nn.Module):
     """L^p-nested ISA distribution over R^n with subspace sizes `layout`, outer exponent p0 and inner
     exponents p (one shared float or one per subspace).
 
-    With `learn_exponents`, p0 and p are parameters kept positive by p = exp(log p).
+    With `learn_exponents`, the subspace exponents p are parameters kept positive by p = exp(log p); the
+    outer exponent p0 stays fixed, as in Stuhmer et al. 2020 Appendix A.2 (p0 = 2.1, the p_l learned from
+    2.0), so a prior that learns p_l = p0 for every subspace is the factorised one.
     """
 
     def __init__(
@@ -79,11 +81,10 @@ class LpNestedISA(nn.Module):
         self.dim = sum(layout)
         log_p0 = torch.tensor(math.log(p0), dtype=torch.float64)
         log_p = torch.tensor([math.log(q) for q in ps], dtype=torch.float64)
+        self.register_buffer("log_p0", log_p0.float())
         if learn_exponents:
-            self.log_p0 = nn.Parameter(log_p0.float())
             self.log_p = nn.Parameter(log_p.float())
         else:
-            self.register_buffer("log_p0", log_p0.float())
             self.register_buffer("log_p", log_p.float())
 
     @property
