@@ -212,7 +212,8 @@ class ISAVAEConfig(ScheduledBetaConfig):
     """`isa_vae`: recon + beta * KL to the L^p-nested ISA prior (Stuhmer et al. 2020 Eq. 12).
 
     isa_layout: subspace sizes, summing to the latent size; None puts every latent in its own subspace.
-    isa_p0, isa_p: outer and inner exponents (2, 2 is the standard normal); isa_learn_exponents learns the inner ones (p0 stays fixed, Appendix A.2).
+    isa_p0, isa_p: outer and inner exponents (2, 2 is the standard normal); isa_learn_exponents learns the
+    inner ones (p0 stays fixed, as in their Appendix A.2).
     """
 
     name: ClassVar[str] = "isa_vae"
