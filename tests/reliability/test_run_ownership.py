@@ -173,3 +173,16 @@ def test_closing_by_configuration_leaves_other_configurations_and_stale_heartbea
         "worker-7 ended before the run finished: no heartbeat for"
         in client.get_run(far_stale.run_id).data.tags[FAILURE_REASON_TAG]
     )
+
+
+def test_all_runs_reads_every_page(project):
+    """`search_runs` returns one page (at most 1,000 runs); `all_runs` follows the page token to the end."""
+    from betavae.tracking.client import all_runs
+
+    client = client_for(project)
+    experiment = ensure_experiment(client, "paged", project)
+    made = {start_run(client, experiment, f"r{i}", tags={CONFIG_DIGEST_TAG: "p"}).run_id for i in range(7)}
+    assert len(client.search_runs([experiment], max_results=3)) == 3  # one page, as MLflow answers
+    assert {r.info.run_id for r in all_runs(client, [experiment], page_size=3)} == made
+    assert {r.info.run_id for r in all_runs(client, [experiment], f"tags.`{CONFIG_DIGEST_TAG}` = 'p'", 2)} == made
+    assert list(all_runs(client, [experiment], f"tags.`{CONFIG_DIGEST_TAG}` = 'none'")) == []

@@ -13,11 +13,11 @@ import os
 import socket
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from mlflow.entities import Metric, Param, RunTag
+from mlflow.entities import Metric, Param, Run, RunTag
 from mlflow.tracking import MlflowClient
 
 from betavae.errors import TrackingStoreError, disk_full
@@ -100,6 +100,20 @@ def _open_sqlite_store(uri: str, db: Path) -> MlflowClient:
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     return client
+
+
+def all_runs(
+    client: MlflowClient, experiment_ids: list[str], filter_string: str = "", page_size: int = 1000
+) -> Iterator[Run]:
+    """Every run matching `filter_string`, page by page: one `search_runs` call returns at most
+    `page_size` runs (MLflow's default and cap is 1,000), so a sweep of thousands needs the page token."""
+    token = None
+    while True:
+        page = client.search_runs(experiment_ids, filter_string=filter_string, max_results=page_size, page_token=token)
+        yield from page
+        token = page.token
+        if not token:
+            return
 
 
 def ensure_experiment(client: MlflowClient, name: str, root: Path) -> str:
@@ -270,7 +284,7 @@ def close_orphaned_runs(
     host = socket.gethostname()
     query = " and ".join([*(f"tags.`{k}` = '{v}'" for k, v in (tags or {}).items()), "attributes.status = 'RUNNING'"])
     closed = []
-    for run in client.search_runs([experiment_id], filter_string=query):
+    for run in all_runs(client, [experiment_id], query):
         reason = orphan_reason(run.data.tags, host=host, heartbeat_timeout_s=heartbeat_timeout_s)
         if reason is None:
             continue
