@@ -101,6 +101,7 @@ def test_pictures_and_comparison_are_logged_to_mlflow(repro_project):
     assert {a.path for a in client.list_artifacts(parent, "sweep")} == {
         "sweep/tradeoff.png",
         "sweep/metric_vs_beta.png",
+        "sweep/score_distribution.png",
         "sweep/over_training.png",
     }
     table = json.loads(Path(client.download_artifacts(parent, "comparison.json")).read_text(encoding="utf-8"))

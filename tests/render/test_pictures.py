@@ -16,7 +16,7 @@ from betavae.render.animation import active_latents, save_gif, traversal_frames
 from betavae.render.figure import SIZES
 from betavae.render.run_pictures import draw_run
 from betavae.render.samples import prior_of, sample_prior
-from betavae.render.sweep_plots import SweepPoint, by_beta, metrics_present
+from betavae.render.sweep_plots import SweepPoint, by_beta, configurations, group_means, metrics_present
 from betavae.render.traversal import posterior_ranges, sweep_values, traversal_grid
 from betavae.training.engine import train
 from tests.helpers.block_grid import BlockGrid
@@ -148,3 +148,39 @@ def test_every_run_picture_has_its_fixed_size_and_repeats_byte_for_byte(block_ch
             with Image.open(path) as img:
                 assert img.size == SIZES[kind], kind
     assert first.kl.shape == (2,) and (first.kl >= 0).all()
+
+
+def test_group_means_give_the_standard_error_per_objective_and_beta():
+    points = [
+        SweepPoint("a", "beta_vae", 1.0, 0, {"mig.score": 0.1, "reconstruction.log_likelihood": -5}),
+        SweepPoint("b", "beta_vae", 1.0, 1, {"mig.score": 0.3, "reconstruction.log_likelihood": -7}),
+        SweepPoint("c", "beta_vae", 4.0, 0, {"mig.score": 0.5, "reconstruction.log_likelihood": -9}),
+        SweepPoint("d", "isa_vae", 1.0, 0, {"mig.score": 0.4}),  # no reconstruction: not on the trade-off
+    ]
+    means = group_means(points, "mig.score")
+    assert set(means) == {("beta_vae", 1.0), ("beta_vae", 4.0)}
+    recon, recon_se, mig, mig_se, n = means[("beta_vae", 1.0)]
+    assert (recon, mig, n) == (pytest.approx(-6.0), pytest.approx(0.2), 2)
+    assert recon_se == pytest.approx(1.0) and mig_se == pytest.approx(0.1)  # sd (n - 1) / sqrt(n)
+    assert means[("beta_vae", 4.0)][1] == 0.0 and means[("beta_vae", 4.0)][3] == 0.0
+    assert configurations(points) == [("beta_vae", 1.0), ("beta_vae", 4.0), ("isa_vae", 1.0)]
+
+
+def test_sweep_plots_have_their_fixed_size_and_repeat_byte_for_byte(tmp_path):
+    from PIL import Image
+
+    from betavae.render.figure import SIZES
+    from betavae.render.sweep_plots import save_score_distribution_png, save_tradeoff_png
+
+    rng = np.random.default_rng(0)
+    points = [
+        SweepPoint(f"{o}-{b}-{s}", o, b, s, {"mig.score": rng.random(), "reconstruction.log_likelihood": -rng.random()})
+        for o in ("beta_vae", "isa_vae")
+        for b in (1.0, 4.0)
+        for s in range(5)
+    ]
+    for name, draw in (("score_distribution", save_score_distribution_png), ("sweep_tradeoff", save_tradeoff_png)):
+        first = draw(points, tmp_path / f"{name}-1.png")
+        second = draw(points, tmp_path / f"{name}-2.png")
+        assert Image.open(first).size == SIZES[name]
+        assert first.read_bytes() == second.read_bytes()

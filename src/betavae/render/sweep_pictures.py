@@ -25,7 +25,7 @@ from betavae.render.losses import loss_history
 from betavae.render.mlflow_log import log_run_pictures, log_sweep_results
 from betavae.render.over_training import save_over_training_png
 from betavae.render.run_pictures import draw_run
-from betavae.render.sweep_plots import save_metric_vs_beta_png, save_tradeoff_png
+from betavae.render.sweep_plots import save_metric_vs_beta_png, save_score_distribution_png, save_tradeoff_png
 from betavae.tracking.runs_table import sweep_points
 from betavae.tracking.sweep_record import RunRecord, SweepRecord
 
@@ -77,6 +77,9 @@ def draw_sweep_plots(
         ),
         "metric_vs_beta": save_metric_vs_beta_png(
             points, out_dir / "sweep" / "metric_vs_beta.png", title=f"{dataset}: disentanglement against \u03b2"
+        ),
+        "score_distribution": save_score_distribution_png(
+            points, out_dir / "sweep" / "score_distribution.png", title=f"{dataset}: scores over seeds"
         ),
     }
     if over_training and over_training.get("runs"):

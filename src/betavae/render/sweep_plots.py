@@ -1,7 +1,12 @@
-"""Plots across the runs of a sweep: the disentanglement / reconstruction trade-off and metrics against beta.
+"""Plots across the runs of a sweep: the disentanglement / reconstruction trade-off, metrics against beta
+and the spread of each metric over seeds.
 
-- Trade-off (Stuhmer et al. 2020, Fig. 5): each disentanglement metric against the reconstruction
-  log-likelihood, one point per run, colour = beta, marker = objective. Size `SIZES["sweep_tradeoff"]`.
+- Trade-off (Stuhmer et al. 2020, Fig. 5b-c): each disentanglement metric against the reconstruction
+  log-likelihood, one small point per run (colour = beta, marker = objective) and, per objective and beta,
+  the mean over seeds with the standard error as error bars on both axes, as the paper plots it.
+  Size `SIZES["sweep_tradeoff"]`.
+- Score distribution (Stuhmer et al. 2020, Fig. 5a): a box per configuration (objective, beta) with every
+  seed's score on it, one panel per metric. Size `SIZES["score_distribution"]`.
 - Metric against beta (Higgins et al. 2017, Fig. 6 right panel idea): mean over seeds with the standard
   deviation as error bars, one line per objective. Size `SIZES["metric_vs_beta"]` (1500 x 500 pixels).
 """
@@ -38,6 +43,32 @@ def by_beta(points: Sequence[SweepPoint], metric: str) -> dict[str, list[tuple[f
     }
 
 
+def group_means(
+    points: Sequence[SweepPoint], metric: str
+) -> dict[tuple[str, float], tuple[float, float, float, float, int]]:
+    """(objective, beta) -> (mean reconstruction, its s.e., mean metric, its s.e., seeds): the standard error
+    is the sample standard deviation (n - 1) over sqrt(n), 0 for a single seed. Runs without a
+    reconstruction score are left out."""
+    groups: dict[tuple[str, float], list[tuple[float, float]]] = {}
+    for p in points:
+        if RECONSTRUCTION in p.scores:
+            groups.setdefault((p.objective, p.beta), []).append(
+                (float(p.scores[RECONSTRUCTION]), float(p.scores[metric]))
+            )
+    out = {}
+    for key, pairs in sorted(groups.items()):
+        values = np.array(pairs)
+        n = len(values)
+        se = values.std(axis=0, ddof=1) / np.sqrt(n) if n > 1 else np.zeros(2)
+        out[key] = (float(values[:, 0].mean()), float(se[0]), float(values[:, 1].mean()), float(se[1]), n)
+    return out
+
+
+def configurations(points: Sequence[SweepPoint]) -> list[tuple[str, float]]:
+    """The (objective, beta) pairs of a sweep, in a stable order."""
+    return sorted({(p.objective, p.beta) for p in points})
+
+
 def _metric_axes(kind: str, count: int) -> tuple[Any, list[Any]]:
     """A figure of fixed size with one panel per metric, at most four panels a row; spare panels hidden."""
     cols = min(count, 4)
@@ -72,16 +103,35 @@ def save_tradeoff_png(points: Sequence[SweepPoint], path: Path, title: str = "")
                 cmap="plasma",
                 norm=norm,
                 marker=MARKERS[k % len(MARKERS)],
-                s=40,
-                label=objective,
+                s=25,
+                alpha=0.6,
+                label=f"{objective}: one run",
                 edgecolors="black",
+            )
+        for k, objective in enumerate(objectives):
+            means = {b: v for (o, b), v in group_means(points, metric).items() if o == objective}
+            if not means:
+                continue
+            x, xerr, y, yerr, _ = map(np.array, zip(*means.values()))
+            ax.errorbar(
+                x,
+                y,
+                xerr=xerr,
+                yerr=yerr,
+                fmt=MARKERS[k % len(MARKERS)],
+                color="black",
+                mfc="none",
+                ms=11,
+                capsize=3,
+                lw=1,
+                label=f"{objective}: mean \u00b1 s.e. per \u03b2",
             )
         if scatter is not None:
             bar = fig.colorbar(scatter, ax=ax, label="\u03b2", ticks=[max(b, 1e-3) for b in betas])
             bar.ax.yaxis.set_major_formatter(mticker.FormatStrFormatter("%g"))
             bar.ax.yaxis.set_minor_formatter(mticker.NullFormatter())
         ax.legend(fontsize=7, title="objective", title_fontsize=7)
-    fig.suptitle(title or "disentanglement against reconstruction, one point per run", fontsize=10)
+    fig.suptitle(title or "disentanglement against reconstruction: runs, and mean \u00b1 s.e. per \u03b2", fontsize=10)
     fig.tight_layout()
     return save_png(fig, path)
 
@@ -106,5 +156,26 @@ def save_metric_vs_beta_png(points: Sequence[SweepPoint], path: Path, title: str
         ax.set_xticklabels([f"{b:g}" for b in betas])
         ax.legend(fontsize=7, title="objective (seeds as error bars)", title_fontsize=7)
     fig.suptitle(title or "disentanglement against \u03b2", fontsize=10)
+    fig.tight_layout()
+    return save_png(fig, path)
+
+
+def save_score_distribution_png(points: Sequence[SweepPoint], path: Path, title: str = "") -> Path:
+    """One panel per metric: a box per configuration (objective, beta) over its seeds, each seed a dot."""
+    metrics = metrics_present(points) or ["(no disentanglement metric)"]
+    fig, axes = _metric_axes("score_distribution", len(metrics))
+    configs = configurations(points)
+    labels = [f"{objective}\n\u03b2={beta:g}" for objective, beta in configs]
+    jitter = np.random.default_rng(0)  # fixed: the picture repeats byte for byte
+    for ax, metric in zip(axes, metrics):
+        ax.set_ylabel(DISENTANGLEMENT.get(metric, metric))
+        if metric not in DISENTANGLEMENT or not configs:
+            continue
+        values = [[float(p.scores[metric]) for p in points if (p.objective, p.beta) == c] for c in configs]
+        ax.boxplot(values, tick_labels=labels, widths=0.5, showfliers=False)
+        for i, v in enumerate(values, start=1):
+            ax.scatter(i + jitter.uniform(-0.12, 0.12, len(v)), v, s=14, color="tab:blue", alpha=0.8, zorder=3)
+        ax.tick_params(axis="x", labelsize=7)
+    fig.suptitle(title or "scores over seeds, per configuration", fontsize=10)
     fig.tight_layout()
     return save_png(fig, path)
