@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
@@ -51,8 +52,9 @@ def render_sweep_plots(
     out_dir: Path,
     dataset: str,
     over_training: dict[str, Any] | None = None,
+    pixels: int | None = None,
 ) -> dict[str, str]:
-    return draw_sweep_plots(sweep, rows, client_for(root), out_dir, dataset, over_training)
+    return draw_sweep_plots(sweep, rows, client_for(root), out_dir, dataset, over_training, pixels)
 
 
 @flow(name="render-sweep", log_prints=True)
@@ -69,7 +71,8 @@ def render_sweep(dataset: str, root: str | None = None) -> list[str]:
     runs = [render_run(r, data, cfg, project, out_dir) for r in sweep.finished]
     rows = comparison_rows(sweep.runs, scores)
     curves = read_json(paths.over_training(dataset)) if paths.over_training(dataset).is_file() else None
-    sweep_pictures = render_sweep_plots(sweep, rows, project, out_dir, dataset, curves)
+    pixels = int(np.prod(data.observation_shape))  # N of the normalised beta (Higgins et al. 2017 Sec. 4)
+    sweep_pictures = render_sweep_plots(sweep, rows, project, out_dir, dataset, curves, pixels)
     written = write_plots_index(paths, dataset, sweep, runs, sweep_pictures, rows)
     publish_sweep_artifacts("render", dataset, sweep, rows, project)
     print(f"wrote {len(written)} files under plots/{dataset}/ ({len(runs)} runs)")

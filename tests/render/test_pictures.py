@@ -184,3 +184,24 @@ def test_sweep_plots_have_their_fixed_size_and_repeat_byte_for_byte(tmp_path):
         second = draw(points, tmp_path / f"{name}-2.png")
         assert Image.open(first).size == SIZES[name]
         assert first.read_bytes() == second.read_bytes()
+
+
+def test_several_latent_sizes_are_separate_series_and_get_the_normalised_beta_plot(tmp_path):
+    from PIL import Image
+
+    from betavae.render.figure import SIZES
+    from betavae.render.sweep_plots import normalised_beta, save_normalised_beta_png
+
+    assert normalised_beta(4.0, 10, 4096) == pytest.approx(4.0 * 10 / 4096)
+    points = [
+        SweepPoint(f"{d}-{b}-{s}", "beta_vae", b, s, {"mig.score": 0.1 * d + 0.01 * b + 0.001 * s}, latent_dim=d)
+        for d in (2, 10)
+        for b in (1.0, 4.0)
+        for s in (0, 1)
+    ]
+    series = by_beta(points, "mig.score")
+    assert set(series) == {"beta_vae, 2 latents", "beta_vae, 10 latents"}  # not pooled as if seeds
+    assert [n for _, _, _, n in series["beta_vae, 2 latents"]] == [2, 2]
+    assert series["beta_vae, 10 latents"][1][1] == pytest.approx(1.0 + 0.04 + 0.0005)
+    out = save_normalised_beta_png(points, tmp_path / "normalised.png", pixels=4096)
+    assert Image.open(out).size == SIZES["normalised_beta"]

@@ -34,6 +34,7 @@ SIZES: dict[str, tuple[int, int]] = {
     "sweep_tradeoff": (1500, 500),
     "metric_vs_beta": (1500, 500),
     "score_distribution": (1500, 500),
+    "normalised_beta": (1500, 500),
     "over_training": (1500, 500),
 }
 

@@ -25,7 +25,12 @@ from betavae.render.losses import loss_history
 from betavae.render.mlflow_log import log_run_pictures, log_sweep_results
 from betavae.render.over_training import save_over_training_png
 from betavae.render.run_pictures import draw_run
-from betavae.render.sweep_plots import save_metric_vs_beta_png, save_score_distribution_png, save_tradeoff_png
+from betavae.render.sweep_plots import (
+    save_metric_vs_beta_png,
+    save_normalised_beta_png,
+    save_score_distribution_png,
+    save_tradeoff_png,
+)
 from betavae.tracking.runs_table import sweep_points
 from betavae.tracking.sweep_record import RunRecord, SweepRecord
 
@@ -67,9 +72,11 @@ def draw_sweep_plots(
     out_dir: Path,
     dataset: str,
     over_training: Mapping[str, Any] | None = None,
+    pixels: int | None = None,
 ) -> dict[str, str]:
     """The sweep's plots and `curves/runs.csv`, logged with the comparison rows to the parent run; returns
-    the pictures' paths relative to `out_dir`. With curves over training (runs with snapshots), their plot too."""
+    the pictures' paths relative to `out_dir`. With curves over training (runs with snapshots), their plot
+    too; with several latent sizes and the images' `pixels`, normalised beta against latent size."""
     points = sweep_points(rows)
     pictures = {
         "sweep_tradeoff": save_tradeoff_png(
@@ -82,6 +89,10 @@ def draw_sweep_plots(
             points, out_dir / "sweep" / "score_distribution.png", title=f"{dataset}: scores over seeds"
         ),
     }
+    if pixels and len({p.latent_dim for p in points}) > 1:
+        pictures["normalised_beta"] = save_normalised_beta_png(
+            points, out_dir / "sweep" / "normalised_beta.png", pixels, title=f"{dataset}: normalised \u03b2"
+        )
     if over_training and over_training.get("runs"):
         pictures["over_training"] = save_over_training_png(
             over_training, out_dir / "sweep" / "over_training.png", title=f"{dataset}: scores over training"

@@ -32,11 +32,19 @@ def metrics_present(points: Sequence[SweepPoint]) -> list[str]:
     return [k for k in DISENTANGLEMENT if points and all(np.isfinite(p.scores.get(k, np.nan)) for p in points)]
 
 
+def series_label(point: SweepPoint, several_latent_sizes: bool) -> str:
+    """The line a point belongs to: its objective, and its latent size when the sweep has several (runs of
+    different latent sizes are different models, not seeds of one)."""
+    return f"{point.objective}, {point.latent_dim} latents" if several_latent_sizes else point.objective
+
+
 def by_beta(points: Sequence[SweepPoint], metric: str) -> dict[str, list[tuple[float, float, float, int]]]:
-    """objective -> [(beta, mean over seeds, std over seeds, seeds)] sorted by beta."""
+    """series (objective, and latent size if swept) -> [(beta, mean over seeds, std over seeds, seeds)]
+    sorted by beta."""
+    several = len({p.latent_dim for p in points}) > 1
     table: dict[str, dict[float, list[float]]] = {}
     for p in points:
-        table.setdefault(p.objective, {}).setdefault(p.beta, []).append(float(p.scores[metric]))
+        table.setdefault(series_label(p, several), {}).setdefault(p.beta, []).append(float(p.scores[metric]))
     return {
         obj: [(b, float(np.mean(v)), float(np.std(v)), len(v)) for b, v in sorted(rows.items())]
         for obj, rows in table.items()
@@ -177,5 +185,40 @@ def save_score_distribution_png(points: Sequence[SweepPoint], path: Path, title:
             ax.scatter(i + jitter.uniform(-0.12, 0.12, len(v)), v, s=14, color="tab:blue", alpha=0.8, zorder=3)
         ax.tick_params(axis="x", labelsize=7)
     fig.suptitle(title or "scores over seeds, per configuration", fontsize=10)
+    fig.tight_layout()
+    return save_png(fig, path)
+
+
+def normalised_beta(beta: float, latent_dim: int, pixels: int) -> float:
+    """beta * M / N, M latents and N pixels per image: the normalised beta of Higgins et al. 2017 Sec. 4."""
+    return beta * latent_dim / pixels
+
+
+def save_normalised_beta_png(points: Sequence[SweepPoint], path: Path, pixels: int, title: str = "") -> Path:
+    """One panel per metric (Higgins et al. 2017 Fig. 5 right): latent size (x) against normalised beta (y,
+    log), coloured by the mean score over seeds; a star marks each latent size's best normalised beta."""
+    metrics = metrics_present(points) or ["(no disentanglement metric)"]
+    fig, axes = _metric_axes("normalised_beta", len(metrics))
+    for ax, metric in zip(axes, metrics):
+        ax.set_xlabel("latent size M")
+        ax.set_ylabel("normalised \u03b2 = \u03b2 M / N")
+        if metric not in DISENTANGLEMENT:
+            continue
+        cells: dict[tuple[int, float], list[float]] = {}
+        for p in points:
+            cells.setdefault((p.latent_dim, p.beta), []).append(float(p.scores[metric]))
+        keys = sorted(cells)
+        x = [m for m, _ in keys]
+        y = [normalised_beta(b, m, pixels) for m, b in keys]
+        colour = [float(np.mean(cells[k])) for k in keys]
+        shown = ax.scatter(x, y, c=colour, cmap="viridis", marker="s", s=120, edgecolors="black")
+        for m in sorted({m for m, _ in keys}):
+            best = max((k for k in keys if k[0] == m), key=lambda k: float(np.mean(cells[k])))
+            ax.scatter([m], [normalised_beta(best[1], m, pixels)], marker="*", s=60, color="red", zorder=3)
+        if min(y) > 0:
+            ax.set_yscale("log")
+        ax.set_xticks(sorted(set(x)))
+        fig.colorbar(shown, ax=ax, label=f"{DISENTANGLEMENT[metric]} (mean over seeds)")
+    fig.suptitle(title or "normalised \u03b2 against latent size (star: best per latent size)", fontsize=10)
     fig.tight_layout()
     return save_png(fig, path)

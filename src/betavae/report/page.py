@@ -31,6 +31,7 @@ SWEEP_PICTURES = {
     "sweep_tradeoff": "Disentanglement against reconstruction, mean \u00b1 s.e. per \u03b2 (Stuhmer et al. Fig. 5b)",
     "metric_vs_beta": "Disentanglement against \u03b2 (seeds as error bars)",
     "score_distribution": "Scores over seeds per configuration (Stuhmer et al. 2020 Fig. 5a)",
+    "normalised_beta": "Normalised \u03b2 against latent size (Higgins et al. 2017 Fig. 5 right)",
     "over_training": "Disentanglement over training (mean over seeds, band = range)",
 }
 

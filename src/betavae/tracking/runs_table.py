@@ -42,6 +42,7 @@ class SweepPoint:
     beta: float
     seed: int
     scores: Mapping[str, float]
+    latent_dim: int = 0  # model.latent_dim; 0 where the row does not say
 
 
 #: Parameter columns (`RunConfig.flat_params` keys) shown for every run.
@@ -123,6 +124,7 @@ def sweep_points(rows: Sequence[Mapping[str, Any]]) -> list[SweepPoint]:
             objective=str(r["train.objective"]),
             beta=float(r["train.beta"] or 0.0),
             seed=int(r["train.seed"] or 0),
+            latent_dim=int(r.get("model.latent_dim") or 0),
             scores={
                 k: v
                 for k, v in r.items()
