@@ -81,7 +81,8 @@ class LpNestedISA(nn.Module):
         self.dim = sum(layout)
         log_p0 = torch.tensor(math.log(p0), dtype=torch.float64)
         log_p = torch.tensor([math.log(q) for q in ps], dtype=torch.float64)
-        self.register_buffer("log_p0", log_p0.float())
+        self.log_p0: Tensor
+        self.register_buffer("log_p0", log_p0.float())  # fixed: Stuhmer et al. learn the inner exponents only
         if learn_exponents:
             self.log_p = nn.Parameter(log_p.float())
         else:
