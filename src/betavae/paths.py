@@ -57,6 +57,11 @@ def snapshot_step(path: Path) -> int:
     return int(path.stem.removeprefix("step-"))
 
 
+def snapshot_files(weights: Path) -> list[Path]:
+    """A sealed run's snapshot files (in `SNAPSHOTS_DIR` beside its `weights`), in step order."""
+    return sorted((Path(weights).parent / SNAPSHOTS_DIR).glob("step-*.pt"), key=snapshot_step)
+
+
 #: The comparison table of a dataset (:mod:`betavae.evaluation.table`), machine-readable and Markdown.
 TABLE_JSON_FILE = "table.json"
 TABLE_MARKDOWN_FILE = "table.md"

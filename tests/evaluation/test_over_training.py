@@ -8,10 +8,10 @@ from PIL import Image
 
 from betavae.config import EvaluateConfig, expand_sweep
 from betavae.errors import ConfigError
-from betavae.evaluation.over_training import run_curve, snapshot_files, write_curves
+from betavae.evaluation.over_training import run_curve, write_curves
 from betavae.evaluation.scoring import evaluate_checkpoint
 from betavae.io import read_json
-from betavae.paths import WEIGHTS_FILE, ProjectPaths
+from betavae.paths import WEIGHTS_FILE, ProjectPaths, snapshot_files
 from betavae.render.figure import SIZES
 from betavae.render.over_training import by_configuration, save_over_training_png
 from betavae.tracking.runs_table import configuration_of

@@ -32,6 +32,7 @@ RUN_PICTURES = {
     "kl_per_latent",
     "losses",
     "factor_response",
+    "snapshots",  # train.snapshots: [15]
 }  # no latent scatter: the test model has 4 latents
 
 COLUMN_VALUES = """(name => {
@@ -46,7 +47,7 @@ def test_report_is_self_contained(repro_project):
     page = (dest / "reports/blobs/index.html").read_text()
     assert "<script src" not in page and "<link" not in page and "@import" not in page
     assert 'src="http' not in page and "url(http" not in page
-    assert page.count('<img src="data:image/') == len(RUNS) * len(RUN_PICTURES) + 3  # 3 sweep plots
+    assert page.count('<img src="data:image/') == len(RUNS) * len(RUN_PICTURES) + 4  # 4 sweep plots
     for section in ("fig5", "runs", "sweep", "pictures", "validation", "lineage"):
         assert f'id="{section}"' in page
     registered = json.loads((dest / "models/blobs/registered.json").read_text())

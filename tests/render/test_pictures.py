@@ -205,3 +205,50 @@ def test_several_latent_sizes_are_separate_series_and_get_the_normalised_beta_pl
     assert series["beta_vae, 10 latents"][1][1] == pytest.approx(1.0 + 0.04 + 0.0005)
     out = save_normalised_beta_png(points, tmp_path / "normalised.png", pixels=4096)
     assert Image.open(out).size == SIZES["normalised_beta"]
+
+
+def test_pictures_over_training_have_a_row_per_snapshot_and_repeat_byte_for_byte(tmp_path):
+    """A run with snapshots at steps 2 and 4 of 6: the picture's rows are the inputs, step 2, step 4 and the
+    trained model, and each row holds exactly that model's reconstructions (checked against `reconstruct`)."""
+    from PIL import Image
+
+    from betavae.paths import snapshot_files
+    from betavae.render.figure import SIZES
+    from betavae.render.reconstructions import reconstruct
+    from betavae.render.snapshot_pictures import COLUMNS, save_snapshot_pictures_png, snapshot_rows
+    from betavae.training.checkpoint import model_from_checkpoint, seal_checkpoint
+
+    params = {
+        "model": {"architecture": "mlp28", "latent_dim": 2},
+        "train": {
+            "objective": "beta_vae",
+            "beta": 4.0,
+            "steps": 6,
+            "batch_size": 8,
+            "device": "cpu",
+            "checkpoint_every": 6,
+            "log_every": 2,
+            "snapshots": [2, 4],
+        },
+        "sweep": {"grid": {}, "seeds": [0]},
+    }
+    data = BlockGrid()
+    padded = SimpleNamespace(
+        images=np.pad(data.images, ((0, 0), (0, 20), (0, 20), (0, 0))), max_pixel_value=1, digest="blocks"
+    )
+    result = train(expand_sweep(params, "blocks")[0], padded, tmp_path / "ckpt", progress=False)
+    weights = seal_checkpoint(result.checkpoint, tmp_path / "sealed" / "weights.pt")
+    files = snapshot_files(weights)
+    assert [f.name for f in files] == ["step-000000002.pt", "step-000000004.pt"]
+    inputs = padded.images[:COLUMNS]
+    labels, rows = snapshot_rows(files, weights, inputs, 1, seed=0)
+    assert labels == ["step 2", "step 4", "step 6 (trained)"]
+    for row, path in zip(rows, [*files, weights]):
+        model, _ = model_from_checkpoint(path)
+        expected = reconstruct(model, inputs, 1)
+        width = expected.shape[2]
+        assert np.array_equal(row[:, : COLUMNS * width], np.concatenate(list(expected), axis=1))
+    assert not np.array_equal(rows[0], rows[2])  # training moved the model
+    first = save_snapshot_pictures_png(files, weights, inputs, 1, tmp_path / "a.png", seed=0)
+    second = save_snapshot_pictures_png(files, weights, inputs, 1, tmp_path / "b.png", seed=0)
+    assert Image.open(first).size == SIZES["snapshot_pictures"] and first.read_bytes() == second.read_bytes()

@@ -23,7 +23,7 @@ from betavae.evaluation import reconstruction
 from betavae.evaluation.inference import representation_of
 from betavae.io import replace_dir, write_json
 from betavae.metrics import requirements, suite
-from betavae.paths import SNAPSHOTS_DIR, ProjectPaths, snapshot_step
+from betavae.paths import ProjectPaths, snapshot_files, snapshot_step
 from betavae.training.checkpoint import model_from_checkpoint
 
 
@@ -37,11 +37,6 @@ class Curve:
 
     def to_dict(self) -> dict[str, Any]:
         return {"run": self.run_name, "config": self.run.to_dict(), "points": list(self.points)}
-
-
-def snapshot_files(weights: Path) -> list[Path]:
-    """A sealed run's snapshot files (beside its `weights`), in step order."""
-    return sorted((Path(weights).parent / SNAPSHOTS_DIR).glob("step-*.pt"), key=snapshot_step)
 
 
 def _chosen(scores: Mapping[str, float], metrics: Mapping[str, Any], with_reconstruction: bool) -> dict[str, float]:

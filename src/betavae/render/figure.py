@@ -35,6 +35,7 @@ SIZES: dict[str, tuple[int, int]] = {
     "metric_vs_beta": (1500, 500),
     "score_distribution": (1500, 500),
     "normalised_beta": (1500, 500),
+    "snapshot_pictures": (1500, 700),
     "over_training": (1500, 500),
 }
 

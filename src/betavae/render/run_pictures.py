@@ -2,13 +2,15 @@
 
 Writes into `out_dir`: `traversal.png` (grid), `traversal.gif` (animation), `reconstructions.png`,
 `prior_samples.png`, `kl_per_latent.png`, `losses.png` (when a loss history is given),
-`factor_response.png` (datasets with factors) and `latent_scatter.png` (2-latent models). The same
+`factor_response.png` (datasets with factors), `latent_scatter.png` (2-latent models) and `snapshots.png`
+(runs with snapshots over training). The same
 checkpoint, data and seed give byte-identical files.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, cast
@@ -30,6 +32,8 @@ from betavae.render import (
     samples,
     scatter,
 )
+from betavae.render.snapshot_pictures import COLUMNS as SNAPSHOT_COLUMNS
+from betavae.render.snapshot_pictures import save_snapshot_pictures_png
 from betavae.render.traversal import (
     posterior_ranges,
     save_traversal_png,
@@ -68,8 +72,10 @@ def draw_run(
     *,
     title: str,
     history: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
+    snapshots: Sequence[Path] = (),
 ) -> RunPictures:
-    """Draw every picture of the run in `checkpoint` into `out_dir`."""
+    """Draw every picture of the run in `checkpoint` into `out_dir`; with `snapshots` (the run's weights
+    over training), the reconstructions and prior samples of each in one picture as well."""
     model, run = model_from_checkpoint(Path(checkpoint))
     payload = load_checkpoint(Path(checkpoint))
     rng = np.random.default_rng(settings.seed)
@@ -136,6 +142,16 @@ def draw_run(
             out["factor_response"] = factor_response.save_factor_response_png(
                 response, order, kl, out_dir / "factor_response.png", title=f"{title}: mean activation per factor"
             )
+    if snapshots:
+        out["snapshots"] = save_snapshot_pictures_png(
+            snapshots,
+            Path(checkpoint),
+            images[held[:SNAPSHOT_COLUMNS]],
+            data.max_pixel_value,
+            out_dir / "snapshots.png",
+            settings.seed,
+            title=f"{title}: over training",
+        )
     if run.model.latent_dim == 2:
         pick = held[:SCATTER_POINTS]
         classes = cast(_RowClasses, data).index_to_classes(pick) if getattr(data, "has_factors", False) else None

@@ -19,7 +19,7 @@ from mlflow.tracking import MlflowClient
 from betavae.config import RenderConfig
 from betavae.data.protocols import ImageSet
 from betavae.io import write_json
-from betavae.paths import ProjectPaths
+from betavae.paths import ProjectPaths, snapshot_files
 from betavae.render.curves import write_loss_csv, write_runs_csv
 from betavae.render.losses import loss_history
 from betavae.render.mlflow_log import log_run_pictures, log_sweep_results
@@ -52,8 +52,15 @@ def draw_run_pictures(
 ) -> dict[str, Any]:
     """Every picture of one finished run, logged to its MLflow run; returns its entry of `index.json`."""
     history = loss_history(client, record.run_id)
+    checkpoint = Path(str(record.checkpoint))
     pictures = draw_run(
-        Path(str(record.checkpoint)), data, settings, out_dir / "runs" / record.name, title=record.name, history=history
+        checkpoint,
+        data,
+        settings,
+        out_dir / "runs" / record.name,
+        title=record.name,
+        history=history,
+        snapshots=snapshot_files(checkpoint),
     )
     shutil.copyfile(pictures.paths["traversal"], out_dir / "traversals" / f"{record.name}.png")
     write_loss_csv(history, out_dir / "curves" / "losses" / f"{record.name}.csv")

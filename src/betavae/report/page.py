@@ -26,6 +26,7 @@ RUN_PICTURES = {
     "losses": "Loss terms over steps",
     "factor_response": "Mean activation per factor (Higgins et al. 2017 Fig. 6)",
     "latent_scatter": "Latent means (2-latent model)",
+    "snapshots": "Over training: reconstructions and prior samples per snapshot (Baklazhenko et al. 2023)",
 }
 SWEEP_PICTURES = {
     "sweep_tradeoff": "Disentanglement against reconstruction, mean \u00b1 s.e. per \u03b2 (Stuhmer et al. Fig. 5b)",
