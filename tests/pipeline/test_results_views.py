@@ -61,7 +61,7 @@ def test_report_in_chromium_decodes_every_image_and_sorts(repro_project, tmp_pat
         page = browser.page()
         page.navigate((dest / "reports/blobs/index.html").as_uri())
         images = page.evaluate("Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.alt])")
-        assert len(images) == len(RUNS) * len(RUN_PICTURES) + 3
+        assert len(images) == len(RUNS) * len(RUN_PICTURES) + 4
         assert all(complete and width > 0 for complete, width, _ in images), images
         assert page.evaluate(f"{COLUMN_VALUES}('run')") == RUNS  # sweep order before sorting
 
