@@ -94,9 +94,13 @@ def _stage(module: str, *args: str, project) -> subprocess.CompletedProcess:
 @pytest.mark.slow
 def test_the_acquire_stage_on_a_full_disk(tmp_path):
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["data"] = {
+        "train_on": ["blobs"],
+        "datasets": {"blobs": {"kind": "blobs", "source": "procedural", "grid": 12}},
+    }
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    with small_disk(tmp_path / "data" / "datasets", kib=256) as disk:
-        proc = _stage("pipelines.acquire", "dsprites", project=tmp_path)
+    with small_disk(tmp_path / "data" / "datasets", kib=8) as disk:
+        proc = _stage("pipelines.acquire", "blobs", project=tmp_path)
         assert proc.returncode == 1 and "Traceback" not in proc.stderr
         errors = [line for line in proc.stderr.splitlines() if not line.startswith("INFO ")]
         assert errors == [f"error: no space left on {disk}"]
