@@ -37,10 +37,10 @@ from pipelines.common import PATHS, ROOT, main_guard, params
 DEFAULT_CONFIG = "configs/higgins2017-fig5.yaml"
 
 
-def experiment_command(config: dict, name: str) -> list[str]:
-    """`dvc exp run --temp --name <name> -S ++key=value ...` for `config`."""
+def experiment_command(config: dict, base: dict, name: str) -> list[str]:
+    """`dvc exp run --temp --name <name> -S ++key=value ...` for `config` over the parameters `base`."""
     cmd = ["dvc", "exp", "run", "--temp", "--name", name]
-    for override in set_param_overrides(config):
+    for override in set_param_overrides(config, base):
         cmd += ["-S", override]
     return cmd
 
@@ -67,12 +67,13 @@ def run(argv: list[str] | None = None) -> None:
     parser.add_argument("--dry-run", action="store_true", help="print the dvc command and stop")
     args = parser.parse_args(argv)
     config = yaml.safe_load((ROOT / args.config).read_text())
-    merged = merge(params(), config)
+    base = params()
+    merged = merge(base, config)
     check_params(merged)  # every value, before the experiment starts
     names = datasets_to_train(merged)
 
     name = f"{Path(args.config).stem}-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M}"
-    cmd = experiment_command(config, name)
+    cmd = experiment_command(config, base, name)
     print(shlex.join(cmd))
     if args.dry_run:
         print(yaml.safe_dump(merged, sort_keys=False))

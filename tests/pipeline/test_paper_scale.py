@@ -55,11 +55,33 @@ def test_the_cpu_config_validates_and_its_result_doc_is_generated_from_copied_fi
     assert check(tmp_path) == []
 
 
+CONFIGS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "configs").glob("*.yaml"))
+RUNS_PER_CONFIG = {
+    "configs/dsprites-cpu.yaml": 6,
+    "configs/higgins2017-fig5.yaml": 20,
+    "configs/higgins2017-fig5-right.yaml": 40,
+    "configs/stuhmer2020-fig5a.yaml": 100,
+    "configs/stuhmer2020-fig5b.yaml": 180,
+    "configs/stuhmer2020-fig5b-cpu.yaml": 48,
+}
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_every_config_is_valid_and_has_its_number_of_runs(config, capsys) -> None:
+    from betavae.config import expand_sweep
+    from betavae.config.whole import check_params
+
+    merged = merge(yaml.safe_load((ROOT / "params.yaml").read_text()), yaml.safe_load((ROOT / config).read_text()))
+    check_params(merged)
+    assert len(expand_sweep(merged, "dsprites")) == RUNS_PER_CONFIG[config]
+    paper_scale.run(["--dry-run", "--config", config])
+    assert f"dvc exp run --temp --name {Path(config).stem}-" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     "config",
     [
-        "configs/higgins2017-fig5.yaml",
-        "configs/dsprites-cpu.yaml",
+        *CONFIGS,
         {
             "train": {"beta_schedule": {"kind": "linear", "steps": 10}, "precision": "fp32", "compile": False},
             "sweep": {"name": "it's a \\ test", "grid": {"train.beta": [1.0, 6.5], "model.latent_dim": [2]}},
@@ -77,5 +99,5 @@ def test_the_experiment_overrides_give_dvc_the_merged_params(tmp_path, config) -
         config = yaml.safe_load((ROOT / config).read_text())
     params = tmp_path / "params.yaml"
     params.write_text((ROOT / "params.yaml").read_text())
-    apply_overrides(params, set_param_overrides(config))
+    apply_overrides(params, set_param_overrides(config, yaml.safe_load(params.read_text())))
     assert yaml.safe_load(params.read_text()) == merge(yaml.safe_load((ROOT / "params.yaml").read_text()), config)

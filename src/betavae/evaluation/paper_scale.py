@@ -25,20 +25,33 @@ def merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def set_param_overrides(config: Mapping[str, Any], prefix: str = "") -> list[str]:
-    """`dvc exp run -S` values (Hydra's override grammar) that turn `params.yaml` into `merge(params, config)`.
+def set_param_overrides(config: Mapping[str, Any], base: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """`dvc exp run -S` values (Hydra's override grammar) that turn `base` (`params.yaml`) into
+    `merge(base, config)`.
 
-    One `++key=value` per leaf (`++` adds a key `params.yaml` lacks and replaces one it has); mappings
-    are walked key by key, except `sweep.grid`, which is replaced whole as :func:`merge` does.
+    One `++key=value` per leaf (`++` adds a key `base` lacks and replaces one it has); mappings are walked
+    key by key, except `sweep.grid`, which is replaced whole as :func:`merge` does. A value whose kind
+    differs from the one it replaces (a list of grid blocks for a mapping, `[]` for `{every: N}`) is
+    deleted first (`~key`), since Hydra does not merge a list into a mapping.
     """
     out: list[str] = []
     for key, value in config.items():
         dotted = f"{prefix}{key}"
+        old = base.get(key) if isinstance(base, Mapping) else None
         if isinstance(value, Mapping) and key != "grid":
-            out += set_param_overrides(value, f"{dotted}.")
+            out += set_param_overrides(value, old if isinstance(old, Mapping) else {}, f"{dotted}.")
+        elif key in base and _container(old) != _container(value):
+            out += [f"~{dotted}", f"+{dotted}={_hydra_value(value)}"]
         else:
             out.append(f"++{dotted}={_hydra_value(value)}")
     return out
+
+
+def _container(value: Any) -> str:
+    """"mapping", "list" or "scalar": what Hydra can merge into what."""
+    if isinstance(value, Mapping):
+        return "mapping"
+    return "list" if isinstance(value, (list, tuple)) else "scalar"
 
 
 def _hydra_value(value: Any) -> str:
