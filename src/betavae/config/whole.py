@@ -12,7 +12,7 @@ from typing import Any
 
 from betavae.config.datasets import parse_spec
 from betavae.config.per_dataset import apply_overrides, datasets_to_train, keep_checkpoints, register_config
-from betavae.config.run import SweepConfig, build_run_config, expand_sweep, load_params
+from betavae.config.run import build_run_config, expand_sweep, load_params
 from betavae.config.sections import EvaluateConfig, RenderConfig
 from betavae.errors import ConfigError
 
@@ -35,7 +35,6 @@ def check_params(params: Mapping[str, Any]) -> None:
     names = datasets_to_train(params)
     for name, spec in (params["data"].get("datasets") or {}).items():
         parse_spec(name, spec)
-    SweepConfig.from_dict(params.get("sweep"))
     keep_checkpoints(params)
     for name in names:
         build_run_config(params, name)
