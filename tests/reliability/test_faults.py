@@ -32,9 +32,9 @@ def test_sigkill_during_acquire_leaves_nothing_partial_and_a_rerun_matches(tmp_p
     reference = acquire_dataset("blobs", BLOBS, tmp_path / "ref" / "data" / "datasets", tmp_path / "ref")
     project = tmp_path / "project"
     project.mkdir()
-    (project / "params.yaml").write_text(
-        yaml.safe_dump({"data": {"train_on": ["blobs"], "datasets": {"blobs": BLOBS}}})
-    )
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())  # every section: acquire checks them all
+    params["data"] = {"train_on": ["blobs"], "datasets": {"blobs": BLOBS}}
+    (project / "params.yaml").write_text(yaml.safe_dump(params))
     datasets = project / "data" / "datasets"
     cmd = [sys.executable, "-m", "pipelines.acquire", "blobs"]
     # mid-write: the dataset's temporary folder holds its images, not yet its factors or manifest
