@@ -48,7 +48,7 @@ def set_param_overrides(config: Mapping[str, Any], base: Mapping[str, Any], pref
 
 
 def _container(value: Any) -> str:
-    """"mapping", "list" or "scalar": what Hydra can merge into what."""
+    """The kind of `value` Hydra merges by: "mapping", "list" or "scalar"."""
     if isinstance(value, Mapping):
         return "mapping"
     return "list" if isinstance(value, (list, tuple)) else "scalar"
