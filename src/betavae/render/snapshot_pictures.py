@@ -30,12 +30,13 @@ def snapshot_rows(
     labels, rows = [], []
     for path in [*sorted(files, key=snapshot_step), final]:  # snapshot names sort by step
         model, run = model_from_checkpoint(path)
+        payload = load_checkpoint(path)
         generator = torch.Generator().manual_seed(seed)  # the same draws for every row
-        prior = samples.prior_of(run, load_checkpoint(path).get("objective"))
+        prior = samples.prior_of(run, payload.get("objective"))
         z = samples.sample_prior(prior, COLUMNS, run.model.latent_dim, generator)
         images = np.concatenate([reconstruct(model, inputs, max_pixel_value), samples.decode_samples(model, z)])
         rows.append(tile(images, 1, len(images)))
-        step = int(load_checkpoint(path)["step"])
+        step = int(payload["step"])
         labels.append(f"step {step:,}" + ("" if path != final else " (trained)"))
     return labels, np.stack(rows)
 
