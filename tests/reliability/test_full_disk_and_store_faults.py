@@ -23,13 +23,10 @@ from betavae.errors import DiskFull
 from betavae.io import write_json
 from betavae.models import build_model
 from betavae.render.figure import new_figure, save_png
-from betavae.tracking.client import client_for, ensure_experiment, start_run
-from betavae.tracking.promotion import register_run
-from betavae.tracking.runs import train_and_track
 from betavae.training.checkpoint import save_snapshot
 from tests.helpers.disk import leftovers, small_disk
 from tests.helpers.project_copy import ROOT, clean_env
-from tests.helpers.runs import InMemoryImages, random_binary_images, tiny_params
+from tests.helpers.runs import register_tiny_model, tiny_params
 
 
 def test_a_json_file_on_a_full_disk(tmp_path):
@@ -111,30 +108,7 @@ def test_the_acquire_stage_on_a_full_disk(tmp_path):
 def registered(tmp_path_factory):
     """A project holding one registered tiny model, `betavae-tiny@champion`."""
     root = tmp_path_factory.mktemp("registered")
-    client = client_for(root)
-    experiment = ensure_experiment(client, "betavae-tiny", root)
-    parent = start_run(client, experiment, "sweep")
-    run = build_run_config(tiny_params(steps=4, checkpoint_every=4), "tiny")
-    record = train_and_track(
-        run,
-        InMemoryImages(random_binary_images(64, 28)),
-        root=root,
-        client=client,
-        experiment_id=experiment,
-        parent_id=parent.run_id,
-        progress=False,
-    )
-    parent.finish()
-    register_run(
-        client,
-        run_id=record.run_id,
-        model_source=record.model_uri,
-        dataset="tiny",
-        metric="m",
-        mode="max",
-        value=1.0,
-        scores={"m": 1.0},
-    )
+    register_tiny_model(root)
     return root
 
 

@@ -17,14 +17,11 @@ import psutil
 import pytest
 
 from betavae.cli import main
-from betavae.config import build_run_config
 from betavae.tracking.client import client_for, close_orphaned_runs, ensure_experiment, start_run
-from betavae.tracking.promotion import register_run
-from betavae.tracking.runs import train_and_track
 from betavae.tracking.tags import OWNER_HOST_TAG, OWNER_PID_TAG
 from tests.helpers.processes import listening_addresses, wait_gone
 from tests.helpers.project_copy import ROOT, clean_env, free_port
-from tests.helpers.runs import InMemoryImages, random_binary_images, tiny_params
+from tests.helpers.runs import register_tiny_model
 
 pytestmark = pytest.mark.slow
 
@@ -33,30 +30,7 @@ pytestmark = pytest.mark.slow
 def project(tmp_path_factory):
     """A project holding one registered tiny model, `betavae-tiny@champion` (28x28 binary images, 4 latents)."""
     root = tmp_path_factory.mktemp("served")
-    client = client_for(root)
-    experiment = ensure_experiment(client, "betavae-tiny", root)
-    parent = start_run(client, experiment, "sweep")
-    run = build_run_config(tiny_params(steps=4, checkpoint_every=4), "tiny")
-    record = train_and_track(
-        run,
-        InMemoryImages(random_binary_images(64, 28)),
-        root=root,
-        client=client,
-        experiment_id=experiment,
-        parent_id=parent.run_id,
-        progress=False,
-    )
-    parent.finish()
-    register_run(
-        client,
-        run_id=record.run_id,
-        model_source=record.model_uri,
-        dataset="tiny",
-        metric="m",
-        mode="max",
-        value=1.0,
-        scores={"m": 1.0},
-    )
+    register_tiny_model(root)
     return root
 
 

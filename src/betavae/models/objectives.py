@@ -253,8 +253,7 @@ class ISAVAEObjective(Objective[ISAVAEConfig]):
 
     def __init__(self, config: ISAVAEConfig, latent_dim: int) -> None:
         super().__init__(config)
-        layout = config.isa_layout if config.isa_layout is not None else (1,) * latent_dim
-        self.prior = LpNestedISA(layout, config.isa_p0, config.isa_p, config.isa_learn_exponents)
+        self.prior = isa_prior(config, latent_dim)
 
     @classmethod
     def build(cls, config: ISAVAEConfig, *, latent_dim: int, dataset_size: int) -> ISAVAEObjective:
@@ -279,10 +278,18 @@ class ISAVAEObjective(Objective[ISAVAEConfig]):
             "kl_per_latent": kl_per_latent,
             **scheduled_terms(self.config, step, kl),
         }
-        if self.config.isa_learn_exponents:
-            terms["isa_p0"] = self.prior.p0.detach()
-            terms["isa_p"] = self.prior.p.detach().mean()
-        return terms
+        return terms | exponent_terms(self.prior, self.config.isa_learn_exponents)
+
+
+def isa_prior(config: ISAVAEConfig | ISATCVAEConfig, latent_dim: int) -> LpNestedISA:
+    """The L^p-nested ISA prior of `config`; no `isa_layout` puts every latent in its own subspace."""
+    layout = config.isa_layout if config.isa_layout is not None else (1,) * latent_dim
+    return LpNestedISA(layout, config.isa_p0, config.isa_p, config.isa_learn_exponents)
+
+
+def exponent_terms(prior: LpNestedISA, learned: bool) -> dict[str, Tensor]:
+    """With learned exponents, the logged `isa_p0` and `isa_p` (mean over subspaces); else nothing."""
+    return {"isa_p0": prior.p0.detach(), "isa_p": prior.p.detach().mean()} if learned else {}
 
 
 class ISATCVAEObjective(Objective[ISATCVAEConfig]):
@@ -294,8 +301,7 @@ class ISATCVAEObjective(Objective[ISATCVAEConfig]):
 
     def __init__(self, config: ISATCVAEConfig, latent_dim: int, dataset_size: int) -> None:
         super().__init__(config)
-        layout = config.isa_layout if config.isa_layout is not None else (1,) * latent_dim
-        self.prior = LpNestedISA(layout, config.isa_p0, config.isa_p, config.isa_learn_exponents)
+        self.prior = isa_prior(config, latent_dim)
         self.dataset_size = dataset_size
 
     @classmethod
@@ -317,18 +323,15 @@ class ISATCVAEObjective(Objective[ISATCVAEConfig]):
         beta = c.beta * beta_factor(c.beta_schedule, step)
         total = recon + c.alpha * terms["mi"] + beta * terms["tc"] + c.gamma * terms["dwkl"]
         kl = terms["mi"] + terms["tc"] + terms["dwkl"]  # the Monte Carlo KL to the ISA prior
-        out_terms = {
+        return {
             "total": total,
             "reconstruction": recon,
             "kl": kl,
             "kl_per_latent": kl_per_latent,
             **terms,
             **scheduled_terms(c, step, kl),
+            **exponent_terms(self.prior, c.isa_learn_exponents),
         }
-        if c.isa_learn_exponents:
-            out_terms["isa_p0"] = self.prior.p0.detach()
-            out_terms["isa_p"] = self.prior.p.detach().mean()
-        return out_terms
 
 
 def _check_layout(layout: tuple[int, ...] | None, latent_dim: int) -> None:
