@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +16,15 @@ from betavae.paths import ProjectPaths, project_root
 
 ROOT = project_root()
 PATHS = ProjectPaths(ROOT)
+
+
+def environment_with_this_python() -> dict[str, str]:
+    """The environment with this interpreter's `bin/` first on PATH, so `dvc` and the `python` of the stage
+    commands in `dvc.yaml` are the ones this process runs in (a `.venv/bin/python -m pipelines...` call
+    works without activating the environment)."""
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    return env
 
 
 def params() -> dict[str, Any]:

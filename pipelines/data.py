@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 from betavae.data.storage.layout import MANIFEST_FILE
 from betavae.errors import DataError
 from betavae.paths import ProjectPaths
+from pipelines.common import environment_with_this_python
 
 
 def _dvc(root: Path, *args: str, check: bool = True, timeout: float = 3600) -> subprocess.CompletedProcess:
-    exe = shutil.which("dvc") or str(Path(sys.executable).with_name("dvc"))
-    proc = subprocess.run([exe, *args], cwd=root, capture_output=True, text=True, timeout=timeout)
+    env = environment_with_this_python()
+    exe = shutil.which("dvc", path=env["PATH"]) or "dvc"
+    proc = subprocess.run([exe, *args], cwd=root, capture_output=True, text=True, timeout=timeout, env=env)
     if check and proc.returncode != 0:
         raise DataError(f"dvc {' '.join(args)} failed in {root}:\n{(proc.stdout + proc.stderr)[-3000:]}")
     return proc

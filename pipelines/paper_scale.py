@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -32,7 +33,7 @@ from betavae.errors import BetavaeError
 from betavae.evaluation.paper_scale import merge, set_param_overrides
 from betavae.report.results_docs import write_results_doc
 from betavae.tracking.client import git_commit
-from pipelines.common import PATHS, ROOT, main_guard, params
+from pipelines.common import PATHS, ROOT, environment_with_this_python, main_guard, params
 
 DEFAULT_CONFIG = "configs/higgins2017-fig5.yaml"
 
@@ -79,7 +80,10 @@ def run(argv: list[str] | None = None) -> None:
         print(yaml.safe_dump(merged, sort_keys=False))
         return
     started = time.monotonic()
-    subprocess.run(cmd, cwd=ROOT, check=True)
+    env = environment_with_this_python()
+    if shutil.which("dvc", path=env["PATH"]) is None:
+        raise BetavaeError(f"no `dvc` executable next to {sys.executable} or on PATH; run `make install` first")
+    subprocess.run(cmd, cwd=ROOT, check=True, env=env)
     doc = write_results_doc(
         PATHS,
         names[0],
