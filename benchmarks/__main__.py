@@ -4,6 +4,7 @@
     python -m benchmarks                  # adds the metric suite per profile and the full dSprites stage
     python -m benchmarks --device cuda    # on a GPU worker (the default picks CUDA when present)
     python -m benchmarks --sections convergence --recipes default beta16-b256   # time to disentanglement
+    python -m benchmarks --sections scale --runs 10 100 1000   # the stages after training against sweep size
 
 Prints a table and writes `benchmarks/results/<quick|full>-<device>.json`.
 """
@@ -26,8 +27,8 @@ from benchmarks.report import format_report, summarise
 from benchmarks.timing import machine
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SECTIONS = ("hardware", "training", "encode", "data", "suite", "convergence")
-ON_REQUEST = ("convergence",)  # long: run only when named in --sections
+SECTIONS = ("hardware", "training", "encode", "data", "suite", "convergence", "scale")
+ON_REQUEST = ("convergence", "scale")  # long: run only when named in --sections
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -75,6 +76,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--every-images", type=int, default=256_000, help="convergence: images between scores")
     parser.add_argument(
         "--scores", nargs="+", default=["mig", "beta_vae"], help="convergence: scores per snapshot (mig, beta_vae)"
+    )
+    parser.add_argument(
+        "--runs", nargs="+", type=int, default=[10, 100, 1000], help="scale: sweep sizes (configurations)"
     )
     parser.add_argument("--out", type=Path, default=None, help="the JSON file to write")
     return parser
@@ -144,6 +148,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             scores=args.scores,
             on_progress=lambda partial: _write_partial(args.out, partial),
         )
+    if "scale" in sections:
+        from benchmarks import scale
+
+        result["mode"] = "scale"
+        result["scale"] = scale.measure(args.runs)
     result["machine"]["load_average_end"] = round(os.getloadavg()[0], 2)
     result["seconds"] = round(time.perf_counter() - started, 1)
     result["summary"] = summarise(result)

@@ -144,6 +144,10 @@ def format_report(result: dict[str, Any]) -> str:
                     else f"not reached (best median {hit['best_median']})"
                 )
                 lines.append(f"  median {threshold}: {where}")
+    if result.get("scale"):
+        from benchmarks.scale import format_scale
+
+        lines.extend(format_scale(result["scale"]))
     summary = result.get("summary")
     if summary:
         lines.append("")

@@ -21,6 +21,7 @@ from betavae.tracking.sweep_run import SweepRun
 from betavae.tracking.worker_runs import find_worker_run, worker_record
 
 POLL_SECONDS = 2.0
+READ_PAGE = 200  # flow runs per read request (the Prefect API's page limit)
 RESUBMITS = 1
 
 
@@ -45,19 +46,37 @@ def _submit(deployment: str, run: RunConfig, experiment_id: str, parent_id: str,
     )
 
 
-def _wait(flow_run_ids: list[UUID], timeout: float | None = None) -> dict[UUID, State]:
-    """Final states of the flow runs, polled from the Prefect API."""
+def wait_for_flow_runs(
+    flow_run_ids: list[UUID], timeout: float | None = None, poll_seconds: float = POLL_SECONDS
+) -> dict[UUID, State]:
+    """Final states of the flow runs, polled from the Prefect API.
+
+    Each poll asks only about the runs not yet final, in pages of `READ_PAGE` ids (one request per page,
+    not one per run), so a sweep of 1,000 configurations costs 5 requests a poll, not 1,000. TimeoutError
+    after `timeout` seconds names how many runs are still unfinished.
+    """
     from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
     deadline = None if timeout is None else time.monotonic() + timeout
+    final: dict[UUID, State] = {}
+    pending = list(flow_run_ids)
     with get_client(sync_client=True) as client:
         while True:
-            states = {fid: client.read_flow_run(fid).state for fid in flow_run_ids}
-            if all(s is not None and s.is_final() for s in states.values()):
-                return {fid: s for fid, s in states.items() if s is not None}
+            for start in range(0, len(pending), READ_PAGE):
+                page = pending[start : start + READ_PAGE]
+                runs = client.read_flow_runs(
+                    flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=page)), limit=len(page)
+                )
+                final.update({r.id: r.state for r in runs if r.state is not None and r.state.is_final()})
+            pending = [fid for fid in pending if fid not in final]
+            if not pending:
+                return {fid: final[fid] for fid in flow_run_ids}
             if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(f"train-one flow runs not finished after {timeout} s")
-            time.sleep(POLL_SECONDS)
+                raise TimeoutError(
+                    f"{len(pending)} of {len(flow_run_ids)} train-one flow runs not finished after {timeout} s"
+                )
+            time.sleep(poll_seconds)
 
 
 def train_on_workers(sweep: SweepRun, deployment: str) -> list[RunRecord]:
@@ -73,7 +92,7 @@ def train_on_workers(sweep: SweepRun, deployment: str) -> list[RunRecord]:
             for run in pending.values()
         }
         logger.info("submitted %d configurations to %s (attempt %d)", len(submitted), deployment, attempt + 1)
-        states = _wait(list(submitted))
+        states = wait_for_flow_runs(list(submitted))
         retry = {}
         for fid, run in submitted.items():
             state = states[fid]

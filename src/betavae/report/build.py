@@ -8,6 +8,7 @@ champion (register), whose lineage comes from MLflow.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +16,29 @@ from betavae.errors import DataError
 from betavae.io import atomic_path, read_json
 from betavae.paths import ProjectPaths
 from betavae.report.lineage import champion_lineage
-from betavae.report.page import ReportInputs, build_page
+from betavae.report.page import EMBEDDED_RUNS, ReportInputs, build_page, run_page
 from betavae.tracking.client import client_for, tracking_uri
 from betavae.tracking.ui import experiment_url, run_url, ui_base
 
 
 def _optional_json(path: Path) -> Any:
     return read_json(path) if path.is_file() else None
+
+
+def write_run_pages(dataset: str, report: Path, runs: dict[str, dict[str, Path]]) -> dict[str, str]:
+    """A page per run under `runs/` beside `report`, linking to its pictures where the render stage wrote
+    them; returns run name -> page path relative to the report. Pages of an earlier report are removed."""
+    folder = report.parent / "runs"
+    shutil.rmtree(folder, ignore_errors=True)
+    pages = {}
+    for i, (run, pictures) in enumerate(runs.items()):
+        page = folder / f"{i:05d}.html"  # run names may hold any character; the page lists the name
+        relative = {k: os.path.relpath(p, page.parent) for k, p in pictures.items()}
+        page.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(page) as tmp:
+            tmp.write_text(run_page(dataset, run, relative, os.path.relpath(report, page.parent)), encoding="utf-8")
+        pages[run] = page.relative_to(report.parent).as_posix()
+    return pages
 
 
 def build_report(root: Path, dataset: str) -> Path:
@@ -45,11 +62,16 @@ def build_report(root: Path, dataset: str) -> Path:
             lineage = champion_lineage(client_for(root), registered)
         except DataError as exc:
             lineage_error = str(exc)
+    run_pictures = {r["run"]: {k: plots / p for k, p in r["pictures"].items()} for r in index["runs"]}
+    champion = (registered or {}).get("run_name")
+    order = sorted(run_pictures, key=lambda run: run != champion)  # the champion first, the rest as rendered
+    run_pages = write_run_pages(dataset, out, {run: run_pictures[run] for run in order[EMBEDDED_RUNS:]})
     inputs = ReportInputs(
         dataset=dataset,
         comparison=index["comparison"],
         columns=index.get("columns", ()),
-        run_pictures={r["run"]: {k: plots / p for k, p in r["pictures"].items()} for r in index["runs"]},
+        run_pictures={run: run_pictures[run] for run in order},
+        run_pages=run_pages,
         sweep_pictures={k: plots / p for k, p in index["sweep"].items()},
         table=_optional_json(paths.table_json(dataset)),
         validation=_optional_json(paths.validation_summary(dataset)),

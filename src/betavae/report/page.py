@@ -1,6 +1,9 @@
 """Assemble the report page: Fig. 5 (left) table, sortable run comparison, pictures, data checks, lineage.
 
-Pure function of its inputs: the same inputs give the same bytes. Pictures are embedded as data URIs.
+Pure function of its inputs: the same inputs give the same bytes. Pictures are embedded as data URIs, for
+at most :data:`EMBEDDED_RUNS` runs (about 1.5 MB of pictures each), so the page of a 1,000-run sweep stays
+a few MB; every other run gets a page of its own (:func:`run_page`) that links to the render stage's files
+instead of copying them.
 """
 
 from __future__ import annotations
@@ -11,11 +14,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from betavae.report.assets import SORT_SCRIPT, STYLE
 from betavae.tracking.runs_table import DISENTANGLEMENT, RECONSTRUCTION, configuration_summary
 
 MIME = {".png": "image/png", ".gif": "image/gif"}
+#: Runs whose pictures the summary page embeds (the champion first); the others have pages of their own.
+EMBEDDED_RUNS = 8
 #: Display order and captions of a run's pictures.
 RUN_PICTURES = {
     "traversal": "Latent traversals (rows sorted by KL)",
@@ -52,6 +58,7 @@ class ReportInputs:
     lineage_error: str | None = None
     links: Mapping[str, str] = field(default_factory=dict)  # run name (or "experiment") -> MLflow UI URL
     columns: Sequence[str] = ()  # order of the comparison's columns (default: the first row's)
+    run_pages: Mapping[str, str] = field(default_factory=dict)  # run name -> its own page, relative to the report
 
 
 def _e(value: Any) -> str:
@@ -65,6 +72,40 @@ def data_uri(path: Path) -> str:
 
 def _figure(path: Path, caption: str) -> str:
     return f'<figure><img src="{data_uri(path)}" alt="{_e(caption)}"><figcaption>{_e(caption)}</figcaption></figure>'
+
+
+def _run_figures(pics: Mapping[str, Path]) -> str:
+    return "".join(_figure(pics[k], RUN_PICTURES[k]) for k in RUN_PICTURES if k in pics)
+
+
+def pictures_section(run_pictures: Mapping[str, Mapping[str, Path]], run_pages: Mapping[str, str]) -> str:
+    """The embedded runs' pictures, then a link to the page of each other run."""
+    embedded = "".join(
+        f"<h3>{_e(run)}</h3>{_run_figures(pics)}" for run, pics in run_pictures.items() if run not in run_pages
+    )
+    if not run_pages:
+        return embedded or "<p>No run pictures.</p>"
+    links = "".join(f'<li><a href="{_e(quote(href))}">{_e(run)}</a></li>' for run, href in run_pages.items())
+    return (
+        f"{embedded}<p>{len(run_pages)} more runs; their pictures are on pages of their own, which show the "
+        f'render stage\'s files where they are:</p><ul id="run-pages">{links}</ul>'
+    )
+
+
+def run_page(dataset: str, run: str, pictures: Mapping[str, str], report_link: str) -> str:
+    """One run's pictures on a page of its own; `pictures` maps each kind to its path relative to the page."""
+    figures = "".join(
+        f'<figure><img src="{_e(quote(pictures[k]))}" alt="{_e(caption)}"><figcaption>{_e(caption)}</figcaption>'
+        "</figure>"
+        for k, caption in RUN_PICTURES.items()
+        if k in pictures
+    )
+    title = f"betavae: {_e(dataset)}: {_e(run)}"
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
+        f'<style>{STYLE}</style></head><body><h1>{title}</h1><p><a href="{_e(quote(report_link))}">'
+        f"back to the report</a></p>{figures or '<p>No pictures.</p>'}</body></html>\n"
+    )
 
 
 def _cell(value: Any) -> str:
@@ -205,11 +246,7 @@ def build_page(inputs: ReportInputs) -> str:
         (
             "pictures",
             "Pictures of each run",
-            "".join(
-                f"<h3>{_e(run)}</h3>" + "".join(_figure(pics[k], RUN_PICTURES[k]) for k in RUN_PICTURES if k in pics)
-                for run, pics in inputs.run_pictures.items()
-            )
-            or "<p>No run pictures.</p>",
+            pictures_section(inputs.run_pictures, inputs.run_pages),
         ),
         ("validation", "Data validation", validation_section(inputs.validation, inputs.validation_docs)),
         (
