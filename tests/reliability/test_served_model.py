@@ -244,3 +244,14 @@ def test_runs_of_dead_processes_on_this_host_are_closed_and_no_others(project):
     assert closed.data.tags["betavae.failure_reason"].startswith(f"process {dead.stdout.strip()} on ")
     assert {client.get_run(r.run_id).info.status for r in (live, elsewhere)} == {"RUNNING"}
     assert client.get_run(live.run_id).data.tags[OWNER_PID_TAG] == str(os.getpid())
+
+
+def test_a_pulled_package_pins_the_versions_that_trained_it(project, tmp_path):
+    from importlib.metadata import version
+
+    from betavae.tracking.model_package import REQUIREMENTS
+
+    assert main(["--root", str(project), "pull", "tiny", "--out", str(tmp_path / "model")]) == 0
+    lines = (tmp_path / "model" / "requirements.txt").read_text().split()
+    pins = dict(line.split("==") for line in lines if not line.startswith("-"))
+    assert pins == {name: version(name).split("+")[0] for name in REQUIREMENTS}

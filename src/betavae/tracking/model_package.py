@@ -26,6 +26,20 @@ def model_signature() -> Any:
     return ModelSignature(params=ParamSchema([ParamSpec("method", "string", "encode")]))
 
 
+#: The distributions the package's code imports when it loads (torch and numpy for the model, mlflow for
+#: pyfunc, the rest through `betavae`'s own imports).
+REQUIREMENTS = ("torch", "numpy", "pandas", "pyarrow", "pyyaml", "tqdm", "mlflow")
+
+
+def pinned_requirements() -> list[str]:
+    """`name==version` for each of :data:`REQUIREMENTS` as installed here, the versions that trained the
+    model, so `mlflow models build-docker` or `--env-manager virtualenv` rebuild that environment and not
+    whatever is newest. A local build tag (`2.13.0+cpu`) is dropped: the index decides the build."""
+    from importlib.metadata import version
+
+    return [f"{name}=={version(name).split('+')[0]}" for name in REQUIREMENTS]
+
+
 def log_model_package(run_id: str, weights: Path, example: np.ndarray, latent_dim: int) -> str:
     """Log the pyfunc package (code + inference-only weights) to `run_id`; returns its model URI."""
     import mlflow
@@ -46,6 +60,6 @@ def log_model_package(run_id: str, weights: Path, example: np.ndarray, latent_di
                 "decode_input": f"float32 latents (n, {latent_dim})",
                 "decode_output": f"uint8 images (n, {shape})",
             },
-            pip_requirements=["torch", "numpy", "pandas", "pyarrow", "pyyaml", "tqdm", "mlflow"],
+            pip_requirements=pinned_requirements(),
         )
     return info.model_uri
