@@ -14,8 +14,10 @@ from uuid import UUID
 
 from prefect import get_run_logger
 from prefect.client.schemas.objects import FlowRun, State
+from prefect.states import Cancelled
 
 from betavae.config import RunConfig
+from betavae.tracking.client import git_commit
 from betavae.tracking.sweep_record import RunRecord
 from betavae.tracking.sweep_run import SweepRun
 from betavae.tracking.worker_runs import find_worker_run, worker_record
@@ -25,7 +27,7 @@ READ_PAGE = 200  # flow runs per read request (the Prefect API's page limit)
 RESUBMITS = 1
 
 
-def _submit(deployment: str, run: RunConfig, experiment_id: str, parent_id: str, keep: bool) -> FlowRun:
+def _submit(deployment: str, run: RunConfig, experiment_id: str, parent_id: str, keep: bool, commit: str) -> FlowRun:
     from prefect.deployments import run_deployment
 
     # called from a synchronous flow, where Prefect's sync-compatible function returns the flow run itself
@@ -41,19 +43,24 @@ def _submit(deployment: str, run: RunConfig, experiment_id: str, parent_id: str,
                 "experiment_id": experiment_id,
                 "parent_run_id": parent_id,
                 "keep_checkpoints": keep,
+                "git_commit": commit,
             },
         ),
     )
 
 
 def wait_for_flow_runs(
-    flow_run_ids: list[UUID], timeout: float | None = None, poll_seconds: float = POLL_SECONDS
+    flow_run_ids: list[UUID],
+    timeout: float | None = None,
+    poll_seconds: float = POLL_SECONDS,
+    cancel_on_timeout: bool = False,
 ) -> dict[UUID, State]:
     """Final states of the flow runs, polled from the Prefect API.
 
     Each poll asks only about the runs not yet final, in pages of `READ_PAGE` ids (one request per page,
-    not one per run), so a sweep of 1,000 configurations costs 5 requests a poll, not 1,000. TimeoutError
-    after `timeout` seconds names how many runs are still unfinished.
+    not one per run), so a sweep of 1,000 configurations costs 5 requests a poll, not 1,000. After
+    `timeout` seconds, TimeoutError says how many runs are unfinished; with `cancel_on_timeout` they are
+    cancelled first, so a sweep nobody picked up (no worker online) does not start hours later.
     """
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
@@ -73,26 +80,34 @@ def wait_for_flow_runs(
             if not pending:
                 return {fid: final[fid] for fid in flow_run_ids}
             if deadline is not None and time.monotonic() > deadline:
+                if cancel_on_timeout:
+                    for fid in pending:
+                        client.set_flow_run_state(
+                            fid, Cancelled(message=f"not finished within {timeout} s"), force=True
+                        )
                 raise TimeoutError(
                     f"{len(pending)} of {len(flow_run_ids)} train-one flow runs not finished after {timeout} s"
                 )
             time.sleep(poll_seconds)
 
 
-def train_on_workers(sweep: SweepRun, deployment: str) -> list[RunRecord]:
-    """Train every configuration of `sweep` as its own flow run of `deployment`; wait for all; return their
-    records, in sweep order."""
+def train_on_workers(sweep: SweepRun, deployment: str, wait_timeout_s: float | None = None) -> list[RunRecord]:
+    """Train every configuration of `sweep` as its own flow run of `deployment`; wait for all (at most
+    `wait_timeout_s` seconds a round, after which the unfinished ones are cancelled and TimeoutError is
+    raised); return their records, in sweep order. Each flow run carries the commit of this clone, which
+    a worker on another commit refuses (:func:`pipelines.train_one.check_same_commit`)."""
     logger = get_run_logger()
+    commit = git_commit(sweep.paths.root)
     runs, client, experiment_id, parent_id = sweep.plan.runs, sweep.client, sweep.experiment_id, sweep.parent_run_id
     pending = {run.digest: run for run in runs}
     records: dict[str, RunRecord] = {}
     for attempt in range(RESUBMITS + 1):
         submitted = {
-            _submit(deployment, run, experiment_id, parent_id, sweep.plan.keep_checkpoints).id: run
+            _submit(deployment, run, experiment_id, parent_id, sweep.plan.keep_checkpoints, commit).id: run
             for run in pending.values()
         }
         logger.info("submitted %d configurations to %s (attempt %d)", len(submitted), deployment, attempt + 1)
-        states = wait_for_flow_runs(list(submitted))
+        states = wait_for_flow_runs(list(submitted), wait_timeout_s, cancel_on_timeout=True)
         retry = {}
         for fid, run in submitted.items():
             state = states[fid]

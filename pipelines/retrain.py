@@ -36,14 +36,25 @@ def register(dataset: str, root: Path) -> dict[str, Any]:
     return register_dataset(dataset, root)
 
 
-@flow(name="retrain", log_prints=True)
+#: The whole retrain (data, a sweep on the workers, evaluation, pictures, registration) ends TimedOut
+#: after this long, so a stuck night shows as a failed run before the next one is due.
+TIMEOUT_S = 20 * 3600
+
+
+@flow(name="retrain", log_prints=True, timeout_seconds=TIMEOUT_S)
 def retrain(
-    dataset: str, overrides: dict[str, Any] | None = None, root: str | None = None, train_deployment: str | None = None
+    dataset: str,
+    overrides: dict[str, Any] | None = None,
+    root: str | None = None,
+    train_deployment: str | None = None,
+    wait_timeout_s: float = 16 * 3600,
 ) -> dict[str, Any]:
     """Retrain `dataset`'s sweep with `overrides` of `params.yaml` sections and register the best run.
 
     `train_deployment` (e.g. `train-one/train-one`) sends each configuration to the GPU workers; without
-    it the configurations train in this process. Returns the registration (version, alias, metric value).
+    it the configurations train in this process. Configurations no worker finished within
+    `wait_timeout_s` seconds (none online, or stuck) are cancelled and the retrain fails, saying so.
+    Returns the registration (version, alias, metric value).
     """
     from pipelines.evaluate import evaluate_sweep
     from pipelines.render import render_sweep
@@ -52,7 +63,7 @@ def retrain(
     project = Path(root or ROOT)
     how = fetch_data(dataset, project)
     print(f"data {dataset}: {how}")
-    train_sweep(dataset, str(project), overrides, deployment=train_deployment)
+    train_sweep(dataset, str(project), overrides, deployment=train_deployment, wait_timeout_s=wait_timeout_s)
     evaluate_sweep(dataset, str(project), overrides)
     render_sweep(dataset, str(project))
     entry = register(dataset, project)

@@ -61,18 +61,23 @@ def train_configuration(run: RunConfig, experiment_id: str, parent_id: str, root
 
 @flow(name="train-sweep", log_prints=True)
 def train_sweep(
-    dataset: str, root: str | None = None, overrides: dict[str, Any] | None = None, deployment: str | None = None
+    dataset: str,
+    root: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    deployment: str | None = None,
+    wait_timeout_s: float | None = None,
 ) -> str:
     """Train the sweep of `params.yaml` for `dataset` (optionally with `overrides` of its sections) and
     write `models/<dataset>/sweep.json`. Returns the MLflow id of the sweep's parent run.
 
-    `deployment` (e.g. `train-one/train-one`) fans the configurations out over the workers of its pool.
+    `deployment` (e.g. `train-one/train-one`) fans the configurations out over the workers of its pool;
+    flow runs unfinished after `wait_timeout_s` seconds are cancelled and the sweep fails.
     """
     project = Path(root or ROOT)
     plan = SweepPlan.load(project, dataset, overrides)
     with sweep_parent_run(project, plan, ENTRY_POINT) as sweep:
         if deployment:
-            records = train_on_workers(sweep, deployment)
+            records = train_on_workers(sweep, deployment, wait_timeout_s)
         else:
             records = [train_configuration(run, sweep.experiment_id, sweep.parent_run_id, project) for run in plan.runs]
     trained = close_sweep(sweep, records)

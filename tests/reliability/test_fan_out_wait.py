@@ -3,6 +3,8 @@ and a bounded wait that names what is still running."""
 
 from __future__ import annotations
 
+import subprocess
+
 import httpx
 import pytest
 
@@ -52,7 +54,35 @@ def test_finished_flow_runs_are_read_a_page_at_a_time(prefect_api, monkeypatch):
     assert requests[0] <= 3 + 2  # three pages, plus the client's own start-up calls at most
 
 
-def test_a_wait_past_its_timeout_says_how_many_runs_are_unfinished(prefect_api, monkeypatch):
+def test_a_wait_past_its_timeout_cancels_the_unfinished_runs_and_says_how_many(prefect_api):
+    from prefect.client.orchestration import get_client
+
     done, waiting = _flow_runs(3, 2)
     with pytest.raises(TimeoutError, match=r"2 of 5 train-one flow runs not finished after 0 s"):
-        fan_out.wait_for_flow_runs(done + waiting, timeout=0)
+        fan_out.wait_for_flow_runs(done + waiting, timeout=0, cancel_on_timeout=True)
+    with get_client(sync_client=True) as client:
+        states = {fid: client.read_flow_run(fid).state for fid in done + waiting}
+    assert [states[fid].type.value for fid in waiting] == ["CANCELLED", "CANCELLED"]
+    assert all(states[fid].is_completed() for fid in done)  # finished runs are left as they are
+    assert states[waiting[0]].message == "not finished within 0 s"
+
+
+def test_a_worker_on_another_commit_refuses_the_configuration(tmp_path):
+    from betavae.errors import ConfigError
+    from pipelines.train_one import check_same_commit, train_one
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "x"],
+        cwd=tmp_path,
+        check=True,
+    )
+    here = subprocess.run(["git", "rev-parse", "HEAD"], cwd=tmp_path, capture_output=True, text=True).stdout.strip()
+    check_same_commit(tmp_path, here)  # the same commit: accepted
+    check_same_commit(tmp_path, None)  # a sweep that names none (submitted by hand): accepted
+    with pytest.raises(ConfigError) as err:
+        train_one.fn({}, "1", "p", root=str(tmp_path), git_commit="0" * 40)  # refused before anything else
+    assert str(err.value) == (
+        f"this worker's clone {tmp_path} is at commit {here}, but the sweep was planned at {'0' * 40}; "
+        "check that commit out on the worker (git fetch && git checkout) and restart it"
+    )
