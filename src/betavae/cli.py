@@ -75,7 +75,9 @@ def _model(args: argparse.Namespace) -> _PyfuncModel:
     root = Path(args.root).resolve()
     if not _is_package(args.model):
         dataset_dir(root, args.model)
-    return load(args.model, root=root, alias=args.alias, version=args.version)
+    return load(
+        args.model, root=root, alias=args.alias, version=args.version, allow_other_version=args.allow_other_version
+    )
 
 
 def _save_npy(array: np.ndarray, out: str) -> None:
@@ -92,7 +94,12 @@ def cmd_pull(args: argparse.Namespace) -> int:
     root = Path(args.root).resolve()
     dataset_dir(root, args.dataset)
     out = pull(
-        args.dataset, Path(args.out or f"betavae-{args.dataset}"), root=root, alias=args.alias, version=args.version
+        args.dataset,
+        Path(args.out or f"betavae-{args.dataset}"),
+        root=root,
+        alias=args.alias,
+        version=args.version,
+        allow_other_version=args.allow_other_version,
     )
     print(f"pulled {registry_uri(args.dataset, args.alias, args.version)} to {out}")
     return 0
@@ -141,7 +148,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if Path(args.model).is_dir():
             raise DataError(f"{args.model} is a folder without an MLmodel file, not one made by `betavae pull`")
         dataset_dir(root, args.model)
-    return serve(args.model, args.alias, root, host=args.host, port=args.port, package=package)
+    return serve(
+        args.model,
+        args.alias,
+        root,
+        host=args.host,
+        port=args.port,
+        package=package,
+        allow_other_version=args.allow_other_version,
+    )
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -177,6 +192,15 @@ def _add_version_choice(parser: argparse.ArgumentParser) -> None:
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--alias", default=None, help="registry alias (default: champion)")
     which.add_argument("--version", type=int, default=None, help="registry version number")
+    _add_trust_choice(parser)
+
+
+def _add_trust_choice(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-other-version",
+        action="store_true",
+        help="load a package written by another betavae version with this one (its code is never run either way)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -214,6 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--alias", default="champion")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
     serve.add_argument("--port", type=int, default=5001)
+    _add_trust_choice(serve)
     serve.set_defaults(func=cmd_serve)
 
     compare = sub.add_parser("compare", help="per-image agreement of two stored datasets (e.g. dSprites)")

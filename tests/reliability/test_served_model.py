@@ -255,3 +255,84 @@ def test_a_pulled_package_pins_the_versions_that_trained_it(project, tmp_path):
     lines = (tmp_path / "model" / "requirements.txt").read_text().split()
     pins = dict(line.split("==") for line in lines if not line.startswith("-"))
     assert pins == {name: version(name).split("+")[0] for name in REQUIREMENTS}
+
+
+MARKER_CODE = "\nimport pathlib; pathlib.Path({marker!r}).write_text('the package ran its own code')\n"
+
+
+def _tampered_package(project, tmp_path) -> tuple:
+    """A pulled package whose bundled code (model file and every `betavae` module) writes a marker when run."""
+    folder = tmp_path / "model"
+    assert main(["--root", str(project), "pull", "tiny", "--out", str(folder)]) == 0
+    marker = tmp_path / "ran.txt"
+    code = [p for p in folder.rglob("*.py")]
+    assert any(p.name == "__init__.py" and p.parent.name == "betavae" for p in code) and len(code) > 20
+    for path in code:
+        path.write_text(path.read_text() + MARKER_CODE.format(marker=str(marker)))
+    return folder, marker
+
+
+def _cli(args: list[str], cwd) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "betavae.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_a_package_with_altered_code_is_loaded_and_served_without_running_that_code(project, tmp_path):
+    folder, marker = _tampered_package(project, tmp_path)
+    images = tmp_path / "x.npy"
+    np.save(images, np.ones((2, 28, 28), dtype=np.uint8))
+    done = _cli(["encode", str(folder), "--images", str(images)], tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "2 images x 4 latents" in done.stdout and not marker.exists()
+    serve, port, server = start_server(tmp_path, str(folder))
+    try:
+        status, body = post(port, {"inputs": np.ones((2, 28, 28, 1), dtype=np.uint8).tolist()})
+        assert status == 200 and np.asarray(body["predictions"]).shape == (2, 4)
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        serve.wait(30)
+        assert wait_gone(server)
+    assert not marker.exists()
+    # the oracle: MLflow's own loader does run the package's code, so the marker shows it would be seen
+    loaded = subprocess.run(
+        [sys.executable, "-c", f"import mlflow; mlflow.pyfunc.load_model({str(folder)!r})"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert marker.exists(), loaded.stderr[-2000:]
+
+
+def test_altered_weights_or_another_writing_version_are_refused_in_one_line(project, tmp_path, capsys):
+    folder = tmp_path / "model"
+    assert main(["--root", str(project), "pull", "tiny", "--out", str(folder)]) == 0
+    images = tmp_path / "x.npy"
+    np.save(images, np.ones((2, 28, 28), dtype=np.uint8))
+    manifest_path = next(folder.rglob("betavae_manifest.json"))
+    manifest = json.loads(manifest_path.read_text())
+    capsys.readouterr()
+
+    manifest_path.write_text(json.dumps({**manifest, "betavae_version": "0.0.1"}))
+    assert main(["encode", str(folder), "--images", str(images)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {folder} was written by betavae 0.0.1, this is betavae ") and err.count("\n") == 1
+    assert "pass --allow-other-version to load it with this one" in err
+    assert main(["encode", str(folder), "--images", str(images), "--allow-other-version"]) == 0
+    capsys.readouterr()
+
+    manifest_path.write_text(json.dumps(manifest))
+    weights = next(folder.rglob("weights.pt"))
+    weights.write_bytes(weights.read_bytes() + b"\0")
+    for args in (["encode", str(folder), "--images", str(images)], ["serve", str(folder)]):
+        assert main(args) == 1
+        err = capsys.readouterr().err
+        assert "differs from the manifest's" in err and "the package was altered after it was logged" in err
+        assert err.startswith(f"error: {folder}: the weights' SHA-256 ") and err.count("\n") == 1
+
+    manifest_path.unlink()
+    assert main(["encode", str(folder), "--images", str(images)]) == 1
+    assert (
+        "has no betavae_manifest.json: it was written by a betavae older than the manifest" in capsys.readouterr().err
+    )

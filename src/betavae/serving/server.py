@@ -8,7 +8,7 @@ killed outright (:mod:`betavae.processes`), so stopping `betavae serve` leaves n
 
 from __future__ import annotations
 
-import shlex
+import os
 import shutil
 import sys
 import tempfile
@@ -35,26 +35,42 @@ def download_model(dataset: str, alias: str, root: Path, dest: Path) -> Path:
         raise DataError(f"no registered model {uri}: {exc.message}") from exc
 
 
-def server_command(model_dir: Path, host: str, port: int) -> tuple[list[str], dict[str, str]]:
-    """The uvicorn command line and environment of MLflow's scoring server for one local model, one worker."""
-    from mlflow.pyfunc import scoring_server
+def server_command(
+    model_dir: Path, host: str, port: int, allow_other_version: bool = False
+) -> tuple[list[str], dict[str, str]]:
+    """The uvicorn command line and environment of the scoring server for one package folder, one worker:
+    MLflow's scoring app around the package loaded with installed code (:mod:`betavae.serving.scoring_app`)."""
+    from mlflow.environment_variables import MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT
 
-    # MLflow annotates `host` as int | None, yet quotes it into the command line as a host name
-    command, env = scoring_server.get_cmd(str(model_dir), port=port, host=host, nworkers=1)  # type: ignore[arg-type]
-    args = shlex.split(command)
-    assert args[0] == "uvicorn", command
-    return [sys.executable, "-m", *args], env
+    from betavae.serving.trusted import ALLOW_OTHER_VERSION_ENV, MODEL_ENV
+
+    env = dict(os.environ)
+    env[MODEL_ENV] = str(model_dir)
+    env[ALLOW_OTHER_VERSION_ENV] = "1" if allow_other_version else "0"
+    env[MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT.name] = str(MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT.get())
+    args = ["--host", host, "--port", str(port), "--workers", "1", "betavae.serving.scoring_app:app"]
+    return [sys.executable, "-m", "uvicorn", *args], env
 
 
 def serve(
-    source: str, alias: str, root: Path, *, host: str = LOOPBACK, port: int = 5001, package: Path | None = None
+    source: str,
+    alias: str,
+    root: Path,
+    *,
+    host: str = LOOPBACK,
+    port: int = 5001,
+    package: Path | None = None,
+    allow_other_version: bool = False,
 ) -> int:
     """Serve a model until the server stops or this process is told to stop; return the server's status.
 
     `package`, a folder made by `betavae pull`, is served as it is; otherwise the registered model
     `betavae-<source>@<alias>` is downloaded first. Requests are checked the same way in both cases (the
-    checks are the package's own, :mod:`betavae.serving.betavae_model`).
+    checks of the installed :mod:`betavae.serving.betavae_model`). The package's manifest is checked
+    before the server starts (:func:`betavae.serving.trusted.check_manifest`); its code is never run.
     """
+    from betavae.serving.trusted import check_manifest
+
     if not 0 < port < 65536:
         raise DataError(f"--port must lie in 1..65535, got {port}")
     workdir = Path(tempfile.mkdtemp(prefix="betavae-serve-"))
@@ -63,7 +79,8 @@ def serve(
             model_dir, label = package.resolve(), str(package)
         else:
             model_dir, label = download_model(source, alias, root, workdir), f"betavae-{source}@{alias}"
-        args, env = server_command(model_dir, host, port)
+        check_manifest(model_dir, allow_other_version)
+        args, env = server_command(model_dir, host, port, allow_other_version)
         print(f"serving {label} on http://{host}:{port}/invocations", flush=True)
         child = spawn_bound(args, env=env)
         with forwarding_signals(child):

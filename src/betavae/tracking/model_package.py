@@ -3,13 +3,20 @@ reconstruct), logged as code plus the run's weights-only checkpoint (nothing pic
 
 from __future__ import annotations
 
+import hashlib
+import json
 import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
+
+from betavae.errors import DataError
 
 MODEL_ARTIFACT = "model"
+MANIFEST = "betavae_manifest.json"
+MANIFEST_FORMAT = 1  # the package's `betavae` version and weights digest, checked on every load
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 MODEL_FILE = PACKAGE_DIR / "serving" / "betavae_model.py"
 
@@ -41,16 +48,20 @@ def pinned_requirements() -> list[str]:
 
 
 def log_model_package(run_id: str, weights: Path, example: np.ndarray, latent_dim: int) -> str:
-    """Log the pyfunc package (code + inference-only weights) to `run_id`; returns its model URI."""
+    """Log the pyfunc package (code + inference-only weights + manifest) to `run_id`; returns its model URI.
+
+    The code is there for MLflow's own tools (`mlflow models serve`); `betavae` loads the package from
+    its weights and manifest with installed code only (:mod:`betavae.serving.trusted`)."""
     import mlflow
 
+    manifest = write_manifest(weights, weights.with_name(MANIFEST))
     shape = ", ".join(str(int(s)) for s in example.shape[1:])
     with mlflow.start_run(run_id=run_id), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*type hint.*", category=UserWarning)
         info = mlflow.pyfunc.log_model(
             name=MODEL_ARTIFACT,
             python_model=str(MODEL_FILE),
-            artifacts={"weights": str(weights)},
+            artifacts={"weights": str(weights), "manifest": str(manifest)},
             code_paths=[str(PACKAGE_DIR)],
             signature=model_signature(),
             input_example=(example, {"method": "encode"}),
@@ -62,4 +73,80 @@ def log_model_package(run_id: str, weights: Path, example: np.ndarray, latent_di
             },
             pip_requirements=pinned_requirements(),
         )
+    manifest.unlink()
     return info.model_uri
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_manifest(weights: Path, out: Path) -> Path:
+    """The manifest of a package about to be logged: this library's version and the weights' digest."""
+    import betavae
+
+    out.write_text(
+        json.dumps(
+            {"format": MANIFEST_FORMAT, "betavae_version": betavae.__version__, "weights_sha256": sha256(weights)},
+            indent=1,
+        )
+        + "\n"
+    )
+    return out
+
+
+def _artifact(folder: Path, meta: dict[str, Any], name: str) -> Path:
+    """The local path of artifact `name` as `MLmodel` records it, which must stay inside `folder`."""
+    try:
+        relative = meta["flavors"]["python_function"]["artifacts"][name]["path"]
+    except (KeyError, TypeError):
+        raise DataError(f"{folder}: MLmodel names no `{name}` artifact; not a betavae model package") from None
+    path = (folder / relative).resolve()
+    if not path.is_relative_to(folder.resolve()) or not path.is_file():
+        raise DataError(f"{folder}: the `{name}` artifact {relative!r} is not a file inside the package")
+    return path
+
+
+def check_manifest(folder: Path, allow_other_version: bool = False) -> Path:
+    """Check `folder`'s manifest against its weights and this library; returns the weights' path.
+
+    DataError, in one line, for a package without a manifest (written before manifests existed), a
+    manifest that is not this format, weights whose digest differs from the manifest's, or a package
+    written by another `betavae` version (unless `allow_other_version`).
+    """
+    import betavae
+
+    folder = Path(folder)
+    try:
+        meta = yaml.safe_load((folder / "MLmodel").read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise DataError(f"{folder}: cannot read its MLmodel file: {exc}") from None
+    weights = _artifact(folder, meta, "weights")
+    try:
+        manifest = json.loads(_artifact(folder, meta, "manifest").read_text())
+    except DataError:
+        raise DataError(
+            f"{folder} has no {MANIFEST}: it was written by a betavae older than the manifest; register the "
+            "run again with this version"
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{folder}: its {MANIFEST} is not readable JSON: {exc}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
+        raise DataError(f"{folder}: {MANIFEST} is not a format-{MANIFEST_FORMAT} betavae manifest")
+    actual = sha256(weights)
+    if actual != manifest.get("weights_sha256"):
+        raise DataError(
+            f"{folder}: the weights' SHA-256 {actual[:16]}... differs from the manifest's "
+            f"{str(manifest.get('weights_sha256'))[:16]}...; the package was altered after it was logged"
+        )
+    written_by = manifest.get("betavae_version")
+    if written_by != betavae.__version__ and not allow_other_version:
+        raise DataError(
+            f"{folder} was written by betavae {written_by}, this is betavae {betavae.__version__}; load it with "
+            "the version that wrote it, or pass --allow-other-version to load it with this one"
+        )
+    return weights
