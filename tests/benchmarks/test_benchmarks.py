@@ -242,3 +242,20 @@ def test_every_convergence_recipe_is_a_valid_run_of_the_default_params():
             assert run.objective.to_dict()["beta_schedule"]["steps"] == overrides["train.beta_schedule"]["steps"]
     with pytest.raises(ConfigError, match="unknown recipe 'nope'"):
         recipe_config(params, "nope", seed=0, images=10, every_images=5)
+
+
+@pytest.mark.parametrize("n_runs", [2, 10, 1000])
+def test_the_scale_sweep_has_n_valid_configurations(n_runs):
+    from benchmarks.scale import DATASET, sweep_params
+    from betavae.config import expand_sweep
+    from betavae.config.whole import check_params
+
+    params = sweep_params(n_runs)
+    check_params(params)
+    runs = expand_sweep(params, DATASET)
+    assert len(runs) == n_runs and len({r.name for r in runs}) == n_runs
+
+
+def test_the_scale_section_refuses_odd_sizes(capsys):
+    assert benchmarks_main(["--sections", "scale", "--runs", "10", "7"]) == 1
+    assert capsys.readouterr().err.strip() == "error: --runs must be even numbers >= 2 (N/2 betas x 2 seeds), got [7]"

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import tempfile
 import time
+import urllib.error
 import urllib.request
 import warnings
 from pathlib import Path
@@ -30,6 +31,10 @@ def wait_http(url: str, proc: subprocess.Popen | None, timeout: float, what: str
             with urllib.request.urlopen(url, timeout=2) as resp:
                 if resp.status < 500:
                     return
+        except urllib.error.HTTPError as exc:  # answering, if only to refuse (401 from an authenticated server)
+            if exc.code < 500:
+                return
+            time.sleep(0.3)
         except OSError:
             time.sleep(0.3)
     raise TimeoutError(f"{what} not answering at {url} after {timeout} s")
@@ -139,15 +144,21 @@ class Services:
         return endpoint
 
     # --- MLflow and Prefect servers ----------------------------------------------------------------------
-    def mlflow(self, backend: str, artifacts: str, env: dict[str, str], cwd: Path) -> str:
+    def mlflow(
+        self, backend: str, artifacts: str, env: dict[str, str], cwd: Path, auth: dict[str, str] | None = None
+    ) -> str:
+        """`mlflow server` on 127.0.0.1; the backend URI (which may hold a password) goes in its environment,
+        not its command line. `auth` (MLFLOW_AUTH_CONFIG_PATH, MLFLOW_AUTH_ADMIN_PASSWORD,
+        MLFLOW_FLASK_SERVER_SECRET_KEY) starts it with
+        `--app-name basic-auth` and `--allowed-hosts` for its own address only."""
         port = free_port()
+        extra = ["--app-name", "basic-auth", "--allowed-hosts", f"127.0.0.1:{port}"] if auth else []
         proc = self.start(
             "mlflow",
             [
                 str(BIN / "mlflow"),
                 "server",
-                "--backend-store-uri",
-                backend,
+                *extra,
                 "--artifacts-destination",
                 artifacts,
                 "--host",
@@ -157,7 +168,7 @@ class Services:
                 "--workers",
                 "1",
             ],
-            env=env,
+            env=env | {"MLFLOW_BACKEND_STORE_URI": backend} | (auth or {}),
             cwd=cwd,
         )
         uri = f"http://127.0.0.1:{port}"

@@ -11,11 +11,14 @@ version; the pulled package loads offline and a served model answers. Every proc
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
+import secrets
 import shutil
 import time
+import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -72,13 +75,25 @@ WORSE = {
 }
 
 
-def _api(api: str, path: str, body: dict | None = None) -> dict:
+#: Credentials of this test's stack, made up per run; `_api` sends them as HTTP basic auth.
+SECRETS = {
+    name: secrets.token_hex(12) for name in ("postgres", "mlflow_admin", "mlflow_worker", "mlflow_flask", "prefect")
+}
+PREFECT_AUTH = f"admin:{SECRETS['prefect']}"
+WORKER_AUTH = f"worker:{SECRETS['mlflow_worker']}"
+
+
+def _basic(credentials: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(credentials.encode()).decode()}
+
+
+def _api(api: str, path: str, body: dict | None = None, auth: str | None = PREFECT_AUTH) -> dict:
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(
         f"{api}{path}",
         data=data,
         method="POST" if body is not None else "GET",
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", **(_basic(auth) if auth else {})},
     )
     with urllib.request.urlopen(req, timeout=30) as resp:
         return json.loads(resp.read())
@@ -135,20 +150,75 @@ def stack(tmp_path):
         assert not alive and not left, f"still running: {alive} {left}"
 
 
-def test_scheduled_retraining_on_workers_promotes_only_a_better_model(stack):
+def _refused(url: str, body: dict | None = None, auth: str | None = None, host: str | None = None) -> int:
+    """The HTTP status of a request that must be refused (an answer of 2xx fails the test)."""
+    headers = {"Content-Type": "application/json", **(_basic(auth) if auth else {}), **({"Host": host} if host else {})}
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method="POST" if body else "GET", headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            raise AssertionError(f"{url} answered {resp.status} to a request it must refuse")
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def _mlflow_auth(tmp: Path) -> dict[str, str]:
+    """The basic-auth app's settings, outside the repository: its own user store, READ for users by default."""
+    folder = tmp / "mlflow-auth"
+    folder.mkdir()
+    (folder / "basic_auth.ini").write_text(
+        "[mlflow]\ndefault_permission = READ\n"
+        f"database_uri = sqlite:///{folder / 'users.db'}\nadmin_username = admin\n"
+        "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+    )
+    return {
+        "MLFLOW_AUTH_CONFIG_PATH": str(folder / "basic_auth.ini"),
+        "MLFLOW_AUTH_ADMIN_PASSWORD": SECRETS["mlflow_admin"],
+        "MLFLOW_FLASK_SERVER_SECRET_KEY": SECRETS["mlflow_flask"],  # signs the UI's CSRF tokens
+    }
+
+
+def _create_user(tracking: str, name: str, password: str) -> None:
+    admin = f"admin:{SECRETS['mlflow_admin']}"
+    _api(tracking, "/api/2.0/mlflow/users/create", {"username": name, "password": password}, auth=admin)
+
+
+def _secrets_written(places: dict[str, str]) -> list[str]:
+    return [f"{secret} in {where}" for where, text in places.items() for secret, v in SECRETS.items() if v in text]
+
+
+def test_scheduled_retraining_on_workers_promotes_only_a_better_model(stack, monkeypatch):
     services, tmp = stack
     started = time.monotonic()
     origin = copy_project(tmp / "origin")
     (origin / "params.yaml").write_text(yaml.safe_dump(PARAMS, sort_keys=False))
     env = {**clean_env(origin), **AWS, "PREFECT_WORKER_QUERY_SECONDS": "1", "PREFECT_LOGGING_LEVEL": "INFO"}
 
-    # servers: PostgreSQL + S3 behind MLflow, S3 as the DVC remote, Prefect
-    backend = services.postgres()
+    # servers: PostgreSQL + S3 behind MLflow (basic auth, its own address as the only allowed host; the
+    # database password only in the server's environment), S3 as the DVC remote, Prefect with an auth string
+    backend = services.postgres().replace("postgres@", f"postgres:{SECRETS['postgres']}@")
     s3 = services.s3(env, tmp, ["mlflow", "dvc"])
     env["MLFLOW_S3_ENDPOINT_URL"] = s3
-    tracking = services.mlflow(backend, "s3://mlflow/artifacts", env, tmp)
-    api = services.prefect(env, tmp)
-    env |= {"PREFECT_API_URL": api, "MLFLOW_TRACKING_URI": tracking}
+    tracking = services.mlflow(backend, "s3://mlflow/artifacts", env, tmp, auth=_mlflow_auth(tmp))
+    api = services.prefect(env | {"PREFECT_SERVER_API_AUTH_STRING": PREFECT_AUTH}, tmp)
+    _create_user(tracking, "worker", SECRETS["mlflow_worker"])
+    _create_user(tracking, "reader", "reader-password")
+    # every client (CLI, workers, the flow runs they start, this test) holds the worker's credentials
+    credentials = {
+        "MLFLOW_TRACKING_USERNAME": "worker",
+        "MLFLOW_TRACKING_PASSWORD": SECRETS["mlflow_worker"],
+        "PREFECT_API_AUTH_STRING": PREFECT_AUTH,
+    }
+    env |= {"PREFECT_API_URL": api, "MLFLOW_TRACKING_URI": tracking} | credentials
+    for key, value in credentials.items():
+        monkeypatch.setenv(key, value)
+
+    # no credentials, or another Host header, and the servers refuse
+    assert _refused(f"{tracking}/api/2.0/mlflow/experiments/search?max_results=1") == 401  # no credentials
+    assert _refused(f"{api}/flow_runs/filter", {}) == 401
+    assert _refused(f"{api}/flow_runs/filter", {}, auth="admin:wrong") == 401
+    search = f"{tracking}/api/2.0/mlflow/experiments/search?max_results=1"
+    assert _refused(search, auth=WORKER_AUTH, host="attacker.example") in (400, 403)  # --allowed-hosts
 
     # the team's clone: data built once and pushed to the DVC remote; a worker's clone pulls it
     dvc, prefect = str(BIN / "dvc"), str(BIN / "prefect")
@@ -227,6 +297,8 @@ def test_scheduled_retraining_on_workers_promotes_only_a_better_model(stack):
             assert f"[{record['name']}]({tracking}/#/experiments/" in summary and record["run_id"] in summary
     champion = client.get_model_version_by_alias("betavae-blobs", "champion")
     assert champion.version == "1" and champion.tags["betavae.metric"] == "reconstruction.elbo"
+    move = {"name": "betavae-blobs", "alias": "champion", "version": "1"}
+    assert _refused(f"{tracking}/api/2.0/mlflow/registered-models/alias", move, auth="reader:reader-password") == 403
     assert champion.tags["betavae.dataset_digest"] == load_dataset(origin / "data/datasets/blobs").digest
     assert champion.tags["betavae.git_commit"] == run_ok(["git", "rev-parse", "HEAD"], worker, env).stdout.strip()
 
@@ -264,13 +336,13 @@ def test_scheduled_retraining_on_workers_promotes_only_a_better_model(stack):
 
     # pull the champion; it loads and runs with no tracking server at all
     run_ok([str(BIN / "betavae"), "pull", "blobs", "--out", str(tmp / "pulled")], worker, env)
-    import mlflow
+    from betavae.serving.package import load
 
     real = np.load(FIXTURES / "dsprites_real_12.npz")["imgs"][:5]
     real = real.reshape(5, 64, 64, 1).astype(np.uint8)
     saved = os.environ.pop("MLFLOW_TRACKING_URI", None)
     try:
-        model = mlflow.pyfunc.load_model(str(tmp / "pulled"))
+        model = load(str(tmp / "pulled"), root=tmp)  # installed code; the package's own is not run
         codes = np.asarray(model.predict(real))
         images = np.asarray(model.predict(codes, params={"method": "decode"}))
     finally:
@@ -284,27 +356,32 @@ def test_scheduled_retraining_on_workers_promotes_only_a_better_model(stack):
     port = free_port()
     services.start(
         "serve",
-        [
-            str(BIN / "mlflow"),
-            "models",
-            "serve",
-            "-m",
-            "models:/betavae-blobs@champion",
-            "--env-manager",
-            "local",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
-        ],
+        [str(BIN / "betavae"), "serve", "blobs", "--port", str(port)],
         env=env,
         cwd=worker,
     )
     url = f"http://127.0.0.1:{port}"
-    wait_http(f"{url}/ping", services.procs["serve"], 120, "mlflow models serve")
-    encoded = _api(url, "/invocations", {"inputs": real.tolist()})["predictions"]
+    wait_http(f"{url}/ping", services.procs["serve"], 120, "betavae serve")
+    encoded = _api(url, "/invocations", {"inputs": real.tolist()}, auth=None)["predictions"]
     np.testing.assert_allclose(np.asarray(encoded), codes, rtol=1e-4, atol=1e-5)
-    decoded = _api(url, "/invocations", {"inputs": codes.tolist(), "params": {"method": "decode"}})["predictions"]
-    np.testing.assert_array_equal(np.asarray(decoded), images)
+    decoded = _api(url, "/invocations", {"inputs": codes.tolist(), "params": {"method": "decode"}}, auth=None)
+    np.testing.assert_array_equal(np.asarray(decoded["predictions"]), images)
+
+    # nothing secret was written: not to the clone's files, the service logs, MLflow's runs, tags and
+    # parameters, the Prefect flow runs, nor any process's command line
+    clone = {
+        str(p.relative_to(tmp)): p.read_text(errors="replace")
+        for p in worker.rglob("*")
+        if p.is_file() and ".git" not in p.parts and p.stat().st_size < 5_000_000
+    }
+    logs = {f"{name}.log": services.log(name) for name in services.procs}
+    runs = client.search_runs([nested[0].info.experiment_id])
+    tracked = {f"run {r.info.run_id}": json.dumps([r.data.tags, r.data.params]) for r in runs}
+    versions = client.search_model_versions("name = 'betavae-blobs'")
+    tracked |= {f"version {v.version}": json.dumps(v.tags) for v in versions}
+    flow_runs = {"prefect flow runs": json.dumps(_api(api, "/flow_runs/filter", {}))}
+    commands = {f"pid {p.pid}": " ".join(p.info["cmdline"] or []) for p in psutil.process_iter(["cmdline"])}
+    leaked = _secrets_written(clone | logs | tracked | flow_runs | commands)
+    assert not leaked, leaked
     print(f"retraining loop checked in {time.monotonic() - started:.0f} s")
     shutil.rmtree(tmp / "pulled")
