@@ -93,7 +93,16 @@ def _log_input(
         "kind": manifest.get("kind"),
         "source": manifest.get("source"),
     }
-    client.log_inputs(run_id, datasets=[dataset_input(name, digest, source, profile)])
+    entry = dataset_input(name, digest, source, profile)
+    try:
+        client.log_inputs(run_id, datasets=[entry])
+    except Exception as exc:
+        # Runs started at once (a sweep fanned out over workers) insert the same dataset row of the
+        # experiment together; on a database server the loser gets a unique-key violation, though the row
+        # it wanted now exists. Logging again links the run to that row.
+        if "unique" not in str(exc).lower() and "duplicate" not in str(exc).lower():
+            raise
+        client.log_inputs(run_id, datasets=[entry])
 
 
 def source_tags(entry_point: str, commit: str) -> dict[str, str]:
