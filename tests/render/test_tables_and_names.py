@@ -110,3 +110,22 @@ def test_configurations_pool_their_seeds_with_mean_spread_and_range():
     assert summary[0]["mig.score"] == pytest.approx({"mean": 0.2, "std": 0.1, "min": 0.1, "max": 0.3})
     page = build_page(ReportInputs(dataset="tiny", comparison=rows, run_pictures={}, sweep_pictures={}))
     assert "0.200 &plusmn; 0.100 [0.100, 0.300]" in page and 'id="configurations-table"' in page
+
+
+def test_the_representative_run_is_the_upper_half_by_mig_nearest_its_mean():
+    from betavae.tracking.runs_table import RECONSTRUCTION, representative_run
+
+    def row(seed, mig, recon):
+        return {"run": f"isa_vae-beta=1-seed={seed}", "status": "finished", "mig.score": mig, RECONSTRUCTION: recon}
+
+    # upper half by MIG: 0.5, 0.6, 0.7 (recon -40, -22, -30); mean (0.6, -30.67), variance (0.00667, 54.22):
+    # squared distances 1.5 + 1.61, 0 + 1.39, 1.5 + 0.008, so seed 4 (MIG 0.6) represents the configuration
+    rows = [row(0, 0.05, -5.0), row(1, 0.1, -5.0), row(2, 0.2, -5.0), row(3, 0.5, -40.0), row(4, 0.6, -22.0)]
+    rows.append(row(5, 0.7, -30.0))
+    assert representative_run(rows) == "isa_vae-beta=1-seed=4"
+    assert representative_run(rows[:1]) == "isa_vae-beta=1-seed=0"  # one seed represents itself
+    assert representative_run([*rows[:2], {**rows[2], "mig.score": None}]) is None  # a run without MIG
+    summary = configuration_summary(rows)
+    assert summary[0]["representative"] == "isa_vae-beta=1-seed=4"
+    page = build_page(ReportInputs(dataset="tiny", comparison=rows, run_pictures={}, sweep_pictures={}))
+    assert '<td class="text">isa_vae-beta=1-seed=4</td></tr>' in page

@@ -18,6 +18,7 @@ from betavae.paths import ProjectPaths
 from betavae.report.lineage import champion_lineage
 from betavae.report.page import EMBEDDED_RUNS, ReportInputs, build_page, run_page
 from betavae.tracking.client import client_for, tracking_uri
+from betavae.tracking.runs_table import configuration_summary
 from betavae.tracking.ui import experiment_url, run_url, ui_base
 
 
@@ -64,7 +65,9 @@ def build_report(root: Path, dataset: str) -> Path:
             lineage_error = str(exc)
     run_pictures = {r["run"]: {k: plots / p for k, p in r["pictures"].items()} for r in index["runs"]}
     champion = (registered or {}).get("run_name")
-    order = sorted(run_pictures, key=lambda run: run != champion)  # the champion first, the rest as rendered
+    # the champion first, then each configuration's representative run, then the rest as rendered
+    representatives = {e["representative"] for e in configuration_summary(index["comparison"]) if "representative" in e}
+    order = sorted(run_pictures, key=lambda run: (run != champion, run not in representatives))
     run_pages = write_run_pages(dataset, out, {run: run_pictures[run] for run in order[EMBEDDED_RUNS:]})
     inputs = ReportInputs(
         dataset=dataset,

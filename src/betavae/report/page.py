@@ -20,7 +20,8 @@ from betavae.report.assets import SORT_SCRIPT, STYLE
 from betavae.tracking.runs_table import DISENTANGLEMENT, RECONSTRUCTION, configuration_summary
 
 MIME = {".png": "image/png", ".gif": "image/gif"}
-#: Runs whose pictures the summary page embeds (the champion first); the others have pages of their own.
+#: Runs whose pictures the summary page embeds (the champion first, then each configuration's
+#: representative run); the others have pages of their own.
 EMBEDDED_RUNS = 8
 #: Display order and captions of a run's pictures.
 RUN_PICTURES = {
@@ -151,12 +152,15 @@ def configuration_table(rows: Sequence[Mapping[str, Any]]) -> str:
             else "<td>-</td>"
             for k in scores
         )
-        + "</tr>"
+        + f'<td class="text">{_e(e.get("representative", "-"))}</td></tr>'
         for e in summary
     )
     return (
-        "<p>Mean &plusmn; standard deviation over seeds [min, max].</p>"
-        f'<table id="configurations-table"><thead><tr><th class="text">Configuration</th><th>Seeds</th>{head}</tr>'
+        "<p>Mean &plusmn; standard deviation over seeds [min, max]. Representative run: of the runs in the upper "
+        "half by MIG, the one nearest their mean MIG and reconstruction (Mahalanobis distance; Stühmer et al. "
+        "2020, Sec. 5).</p>"
+        f'<table id="configurations-table"><thead><tr><th class="text">Configuration</th><th>Seeds</th>{head}'
+        '<th class="text">Representative run</th></tr>'
         f"</thead><tbody>{body}</tbody></table>"
     )
 

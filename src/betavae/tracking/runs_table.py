@@ -92,9 +92,30 @@ def configuration_of(run_name: str) -> str:
     return re.sub(r"-?seed=\d+", "", run_name) or run_name
 
 
+def representative_run(
+    members: Sequence[Mapping[str, Any]], score: str = "mig.score", reconstruction: str = RECONSTRUCTION
+) -> str | None:
+    """The run that represents a configuration by the rule of Stühmer et al. 2020 (Sec. 5, Figs. 8-16):
+    among the runs in the upper 50 % quantile of `score` (MIG is bimodal: a model disentangles or it does
+    not), the one nearest, in Mahalanobis distance with the per-axis variance, to the mean of (`score`,
+    `reconstruction`) over those runs. None when a run lacks either value."""
+    points = [(m.get(score), m.get(reconstruction)) for m in members]
+    if not points or not all(isinstance(a, float) and isinstance(b, float) for a, b in points):
+        return None
+    values = np.asarray(points, dtype=float)
+    upper = values[:, 0] >= np.quantile(values[:, 0], 0.5)
+    top = values[upper]
+    spread = top.var(axis=0)
+    spread[spread == 0] = 1.0  # an axis on which the upper runs agree ranks none of them
+    distance = (((top - top.mean(axis=0)) ** 2) / spread).sum(axis=1)
+    names = [str(m["run"]) for m, keep in zip(members, upper, strict=True) if keep]
+    return names[int(np.argmin(distance))]
+
+
 def configuration_summary(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Per configuration of the finished runs (seeds pooled), in sweep order: the number of seeds and, for
-    each score every seed has, the mean, the standard deviation over seeds and the range (min, max)."""
+    """Per configuration of the finished runs (seeds pooled), in sweep order: the number of seeds, for
+    each score every seed has the mean, the standard deviation over seeds and the range (min, max), and
+    the representative run (:func:`representative_run`) where MIG and reconstruction were scored."""
     groups: dict[str, list[Mapping[str, Any]]] = {}
     for row in rows:
         if row.get("status") == "finished":
@@ -112,6 +133,9 @@ def configuration_summary(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, A
                     "min": float(array.min()),
                     "max": float(array.max()),
                 }
+        representative = representative_run(members)
+        if representative is not None:
+            entry["representative"] = representative
         out.append(entry)
     return out
 
