@@ -141,6 +141,7 @@ def test_every_run_picture_has_its_fixed_size_and_repeats_byte_for_byte(block_ch
         "losses",
         "factor_response",
         "latent_scatter",
+        "decoded_grid",
     }
     for kind, path in first.paths.items():
         assert path.read_bytes() == second.paths[kind].read_bytes(), kind
@@ -252,3 +253,23 @@ def test_pictures_over_training_have_a_row_per_snapshot_and_repeat_byte_for_byte
     first = save_snapshot_pictures_png(files, weights, inputs, 1, tmp_path / "a.png", seed=0)
     second = save_snapshot_pictures_png(files, weights, inputs, 1, tmp_path / "b.png", seed=0)
     assert Image.open(first).size == SIZES["snapshot_pictures"] and first.read_bytes() == second.read_bytes()
+
+
+def test_the_decoded_grid_puts_z0_on_columns_and_z1_on_rows_as_on_a_plot(block_checkpoint):
+    from betavae.render.decoded_grid import decoded_grid, grid_latents
+    from betavae.render.figure import tile
+    from betavae.render.samples import decode_samples
+    from betavae.training.checkpoint import model_from_checkpoint
+
+    z = grid_latents(3, 4.0).numpy()
+    assert z.tolist() == [
+        [-4.0, 4.0], [0.0, 4.0], [4.0, 4.0],
+        [-4.0, 0.0], [0.0, 0.0], [4.0, 0.0],
+        [-4.0, -4.0], [0.0, -4.0], [4.0, -4.0],
+    ]  # fmt: skip
+    model, _ = model_from_checkpoint(block_checkpoint[0])
+    images = decoded_grid(model, 3, 4.0)
+    mosaic = tile(images, 3, 3)
+    h, w = images.shape[1:3]
+    bottom_right = decode_samples(model, torch.tensor([[4.0, -4.0]]))[0]
+    np.testing.assert_array_equal(mosaic[2 * h :, 2 * w :], bottom_right)  # pixel for pixel

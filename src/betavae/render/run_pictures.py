@@ -2,8 +2,8 @@
 
 Writes into `out_dir`: `traversal.png` (grid), `traversal.gif` (animation), `reconstructions.png`,
 `prior_samples.png`, `kl_per_latent.png`, `losses.png` (when a loss history is given),
-`factor_response.png` (datasets with factors), `latent_scatter.png` (2-latent models) and `snapshots.png`
-(runs with snapshots over training). The same
+`factor_response.png` (datasets with factors), `latent_scatter.png` and `decoded_grid.png` (2-latent
+models) and `snapshots.png` (runs with snapshots over training). The same
 checkpoint, data and seed give byte-identical files.
 """
 
@@ -25,6 +25,7 @@ from betavae.errors import DataError
 from betavae.evaluation.inference import encode_means, kl_per_latent, representation_of
 from betavae.render import (
     animation,
+    decoded_grid,
     factor_response,
     kl_bars,
     losses,
@@ -161,5 +162,10 @@ def draw_run(
             list(getattr(data, "factor_names", ())),
             out_dir / "latent_scatter.png",
             title=f"{title}: latent means of held-out images",
+        )
+        out["decoded_grid"] = decoded_grid.save_decoded_grid_png(
+            decoded_grid.decoded_grid(model),
+            out_dir / "decoded_grid.png",
+            title=f"{title}: decoded grid over (-{decoded_grid.LIMIT:g}, {decoded_grid.LIMIT:g})^2",
         )
     return RunPictures(out, kl)

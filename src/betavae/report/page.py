@@ -33,6 +33,7 @@ RUN_PICTURES = {
     "losses": "Loss terms over steps",
     "factor_response": "Mean activation per factor (Higgins et al. 2017 Fig. 6)",
     "latent_scatter": "Latent means (2-latent model)",
+    "decoded_grid": "Decoded grid over the latent plane (Levy et al. 2020 Fig. 7)",
     "snapshots": "Over training: reconstructions and prior samples per snapshot (Baklazhenko et al. 2023)",
 }
 SWEEP_PICTURES = {
