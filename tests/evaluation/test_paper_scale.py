@@ -60,6 +60,7 @@ RUNS_PER_CONFIG = {
     "configs/dsprites-cpu.yaml": 6,
     "configs/higgins2017-fig5.yaml": 20,
     "configs/higgins2017-fig5-right.yaml": 40,
+    "configs/levy2020-fig5.yaml": 6,
     "configs/stuhmer2020-fig5a.yaml": 100,
     "configs/stuhmer2020-fig5b.yaml": 180,
     "configs/stuhmer2020-fig5b-cpu.yaml": 48,
