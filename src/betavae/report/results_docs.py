@@ -17,7 +17,9 @@ Kinds:
   `metrics/<dataset>/`): each configuration with its seeds pooled (mean +- standard deviation [min, max])
   and the Fig. 5 (left) table with its baselines;
 - ``convergence``: a `python -m benchmarks --sections convergence` JSON: each recipe's median curve over
-  seeds and where the thresholds are reached.
+  seeds and where the thresholds are reached;
+- ``scale``: a `python -m benchmarks --sections scale` JSON: each stage's time, memory and output size
+  against the sweep size.
 
 Every result file named must exist, and every document under docs/results/ must name the command and the
 commit its figures were measured with (lines starting ``Command:`` and ``Commit:``).
@@ -122,7 +124,44 @@ def convergence_markdown(path: Path) -> str:
     return "\n".join(lines)
 
 
-RENDERERS: dict[str, Callable[[Path], str]] = {"sweep": sweep_markdown, "convergence": convergence_markdown}
+def scale_markdown(path: Path) -> str:
+    """A `--sections scale` benchmark: each stage's wall seconds, peak memory and output size against the
+    sweep size N, the per-run growth between the two largest N, and the checks made at each N."""
+    result = read_json(path)
+    result = result.get("scale", result)
+    sizes = result["sizes"]
+    head = " | ".join(f"N = {s['runs']:,}: s / MiB / MB" for s in sizes)
+    lines = [f"| stage | {head} | s per run, N = {sizes[-2]['runs']:,} -> {sizes[-1]['runs']:,} |" if len(sizes) > 1
+             else f"| stage | {head} |"]  # fmt: skip
+    lines.append("| --- |" + " ---: |" * (len(sizes) + (len(sizes) > 1)))
+    for i, row in enumerate(sizes[0]["stages"]):
+        stage = [s["stages"][i] for s in sizes]
+        cells = [f"{r['seconds']:.1f} / {r['peak_rss_mib']:,} / {r['bytes'] / 1e6:,.1f}" for r in stage]
+        if len(sizes) > 1:
+            a, b = sizes[-2], sizes[-1]
+            growth = (b["stages"][i]["seconds"] - a["stages"][i]["seconds"]) / (b["runs"] - a["runs"])
+            cells.append(f"{growth:.3f}")
+        lines.append(f"| {row['stage']} | " + " | ".join(cells) + " |")
+    lines.append("")
+    for s in sizes:
+        c = s["checks"]
+        lines.append(
+            f"- N = {s['runs']:,}: {c['scores']:,} scores, {c['report_rows']:,} report rows, {c['mlflow_runs']:,} "
+            f"MLflow runs found; report page {c['report_index_bytes'] / 1e6:.1f} MB; no-op `dvc repro` up to date: "
+            f"{'yes' if c['noop_repro_up_to_date'] else 'no'}"
+        )
+    for w in result.get("fan_out_wait", []):
+        lines.append(
+            f"- fan-out wait on {w['runs']:,} finished flow runs: {w['wait_seconds']} s, {w['requests']} API requests"
+        )
+    return "\n".join(lines)
+
+
+RENDERERS: dict[str, Callable[[Path], str]] = {
+    "sweep": sweep_markdown,
+    "convergence": convergence_markdown,
+    "scale": scale_markdown,
+}
 
 
 def documents(root: Path) -> list[Path]:
