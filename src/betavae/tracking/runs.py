@@ -16,6 +16,7 @@ from betavae.paths import SNAPSHOTS_DIR, WEIGHTS_FILE, ProjectPaths
 from betavae.tracking.client import RunLogger, close_orphaned_runs, git_commit, heartbeat_value, start_run
 from betavae.tracking.model_package import log_model_package
 from betavae.tracking.promotion import record_library_versions
+from betavae.tracking.shared_state import fetch_training_state, shares_training_state, upload_training_state
 from betavae.tracking.sweep_record import RunRecord
 from betavae.tracking.tags import (
     CONFIG_DIGEST_TAG,
@@ -55,6 +56,10 @@ def train_and_track(
     every logging point of the training loop.
     """
     close_orphaned_runs(client, experiment_id, tags={CONFIG_DIGEST_TAG: run.digest})
+    ckpt_dir = ProjectPaths(root).run_checkpoints(run.dataset, run.name, run.digest)
+    shared = shares_training_state(client.tracking_uri)
+    if shared:  # a resubmitted configuration resumes from another worker's last checkpoint
+        fetch_training_state(client, experiment_id, parent_id, run.digest, ckpt_dir)
     logger = start_run(
         client,
         experiment_id,
@@ -72,7 +77,6 @@ def train_and_track(
     )
     log_dataset(client, logger.run_id, data, run.dataset)
     logger.log_params(run.flat_params())
-    ckpt_dir = ProjectPaths(root).run_checkpoints(run.dataset, run.name, run.digest)
     try:
         result: TrainResult = train(
             run,
@@ -80,6 +84,9 @@ def train_and_track(
             ckpt_dir,
             progress=progress,
             on_metrics=lambda terms, step: logger.log_metrics(terms, step, heartbeat=True),
+            on_checkpoint=(lambda folder, step: upload_training_state(client, logger.run_id, folder))
+            if shared
+            else None,
         )
     except TrainingDiverged as exc:
         _record_failure(logger, str(exc), "diverged")
@@ -95,7 +102,8 @@ def train_and_track(
         }
     )
     # MLflow keeps the inference-only weights inside the model package; the training checkpoint with the
-    # optimiser state stays local (for resuming) and is thinned when the sweep is sealed.
+    # optimiser state stays local (for resuming; with a tracking server also under `training_state/`) and
+    # is thinned when the sweep is sealed.
     example = np.ascontiguousarray(data.images[:2])
     weights = export_weights(result.checkpoint, result.checkpoint.with_name(WEIGHTS_FILE))
     model_uri = log_model_package(logger.run_id, weights, example, run.model.latent_dim)

@@ -94,6 +94,7 @@ def train(
     progress: bool = True,
     snapshot_steps: Collection[int] = (),
     on_snapshot: SnapshotCallback | None = None,
+    on_checkpoint: Callable[[Path, int], None] | None = None,
 ) -> TrainResult:
     """Train one configuration on `data` (a stored ground-truth dataset with `.images` resident).
 
@@ -227,6 +228,8 @@ def train(
                 max_pixel_value=max_pixel,
                 metrics=terms_f,
             )
+            if on_checkpoint is not None:  # e.g. share the state with other workers (betavae.tracking.runs)
+                on_checkpoint(checkpoint_dir, step)
         if on_snapshot is not None and step in snapshot_steps:
             _snapshot(model, step, on_snapshot, device)
         bar.update(1)
