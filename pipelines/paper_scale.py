@@ -79,6 +79,7 @@ def run(argv: list[str] | None = None) -> None:
     if args.dry_run:
         print(yaml.safe_dump(merged, sort_keys=False))
         return
+    commit = git_commit(ROOT)  # the code the experiment runs; later commits in the workspace are not it
     started = time.monotonic()
     env = environment_with_this_python()
     if shutil.which("dvc", path=env["PATH"]) is None:
@@ -89,7 +90,7 @@ def run(argv: list[str] | None = None) -> None:
         names[0],
         config,
         args.config,
-        commit=git_commit(ROOT),
+        commit=commit,
         wall_seconds=time.monotonic() - started,
         read=lambda path: experiment_file(name, path.relative_to(ROOT)),
     )
