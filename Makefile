@@ -27,11 +27,8 @@ run: install
 	$(BIN)/dvc repro
 	$(BIN)/dvc metrics show
 
-# One xdist worker more than there are cores (at most 5): the end-to-end tests spend much of their time
-# waiting on servers and stage subprocesses, and the extra worker fills those gaps.
-TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -ge 4 ] && echo 5 || echo $$((n + 1)))
 test: install
-	$(BIN)/python -m pytest -q --timeout=600 --durations=15 -n $(TEST_WORKERS)
+	$(BIN)/python -m pytest -q --timeout=600 --durations=15 -n auto --maxprocesses=4
 
 # Style, types and the import layers (the same checks as .pre-commit-config.yaml).
 lint: install

@@ -39,7 +39,7 @@ def main(project: str, experiment_id: str, parent_id: str) -> None:
         started.append(logger.run_id)
         return logger
 
-    def hold(run: Any, data: Any, checkpoint_dir: Path, *, on_metrics: Any, progress: bool) -> Any:
+    def hold(run: Any, data: Any, checkpoint_dir: Path, *, on_metrics: Any, progress: bool, **_: Any) -> Any:
         on_metrics({"total": 1.0}, 1)  # a logging point of the training loop: refreshes the heartbeat
         print("holding", started[-1], flush=True)
         sys.stdin.read()  # until the test closes the pipe or kills this process

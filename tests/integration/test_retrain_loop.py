@@ -170,6 +170,7 @@ def _mlflow_auth(tmp: Path) -> dict[str, str]:
         "[mlflow]\ndefault_permission = READ\n"
         f"database_uri = sqlite:///{folder / 'users.db'}\nadmin_username = admin\n"
         "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+        "auth_cache_ttl_seconds = 60\n"  # else every request re-derives the password hash (PBKDF2)
     )
     return {
         "MLFLOW_AUTH_CONFIG_PATH": str(folder / "basic_auth.ini"),
@@ -187,6 +188,7 @@ def _secrets_written(places: dict[str, str]) -> list[str]:
     return [f"{secret} in {where}" for where, text in places.items() for secret, v in SECRETS.items() if v in text]
 
 
+@pytest.mark.timeout(900)
 def test_scheduled_retraining_on_workers_promotes_only_a_better_model(stack, monkeypatch):
     services, tmp = stack
     started = time.monotonic()
