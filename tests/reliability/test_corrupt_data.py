@@ -35,6 +35,18 @@ def test_a_missing_file_is_named(pristine, tmp_path, name):
         load_dataset(copy)
 
 
+@pytest.mark.parametrize("entry", [{"sha25 ": "ab"}, {"sha256": 7}, "ab"], ids=["damaged key", "number", "string"])
+def test_a_damaged_file_entry_of_the_manifest_is_named(pristine, tmp_path, entry):
+    """A hash key damaged in place (the first case is what the fuzz test below once drew) is a DataError."""
+    copy = shutil.copytree(pristine, tmp_path / "blocks")
+    manifest = json.loads((copy / "manifest.json").read_text())
+    first = sorted(manifest["files"])[0]
+    manifest["files"][first] = entry
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(DataError, match=f"the manifest's entry for '{first}' lacks its sha256"):
+        load_dataset(copy)
+
+
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_random_damage_to_any_file_is_refused_or_harmless(pristine, tmp_path_factory, data):

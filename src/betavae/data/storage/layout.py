@@ -90,6 +90,12 @@ def read_manifest(dataset_dir: Path | str) -> dict[str, Any]:
     missing = {"name", "num_images", "observation_shape", "binary", "packed", "factor_names", "files"} - set(manifest)
     if missing:
         raise DataError(f"{path}: manifest lacks keys {sorted(missing)}")
+    files = manifest["files"]
+    if not isinstance(files, dict):
+        raise DataError(f"{path}: manifest `files` must be an object of file name -> sha256, got {files!r:.80}")
+    for fname, meta in files.items():
+        if not isinstance(meta, dict) or not isinstance(meta.get("sha256"), str):
+            raise DataError(f"{path}: the manifest's entry for {fname!r} lacks its sha256, got {meta!r:.80}")
     return manifest
 
 
