@@ -3,7 +3,6 @@ reconstruct), logged as code plus the run's weights-only checkpoint (nothing pic
 
 from __future__ import annotations
 
-import hashlib
 import json
 import warnings
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from betavae.data._zstd_npy import sha256_file
 from betavae.errors import DataError
 
 MODEL_ARTIFACT = "model"
@@ -77,21 +77,13 @@ def log_model_package(run_id: str, weights: Path, example: np.ndarray, latent_di
     return info.model_uri
 
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def write_manifest(weights: Path, out: Path) -> Path:
     """The manifest of a package about to be logged: this library's version and the weights' digest."""
     import betavae
 
     out.write_text(
         json.dumps(
-            {"format": MANIFEST_FORMAT, "betavae_version": betavae.__version__, "weights_sha256": sha256(weights)},
+            {"format": MANIFEST_FORMAT, "betavae_version": betavae.__version__, "weights_sha256": sha256_file(weights)},
             indent=1,
         )
         + "\n"
@@ -137,7 +129,7 @@ def check_manifest(folder: Path, allow_other_version: bool = False) -> Path:
         raise DataError(f"{folder}: its {MANIFEST} is not readable JSON: {exc}") from None
     if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
         raise DataError(f"{folder}: {MANIFEST} is not a format-{MANIFEST_FORMAT} betavae manifest")
-    actual = sha256(weights)
+    actual = sha256_file(weights)
     if actual != manifest.get("weights_sha256"):
         raise DataError(
             f"{folder}: the weights' SHA-256 {actual[:16]}... differs from the manifest's "
