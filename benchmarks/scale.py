@@ -117,9 +117,16 @@ def _git(cwd: Path, *args: str) -> None:
     subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
 
 
-def make_project(dest: Path, n_runs: int) -> Path:
-    """A copy of the committed repository at `dest` with the sweep of `n_runs` configurations, committed."""
-    archive = subprocess.run(["git", "archive", "HEAD"], cwd=REPO, check=True, capture_output=True).stdout
+def head_commit() -> str:
+    """The commit every size of one benchmark run copies (later commits made during the run do not count)."""
+    return subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=REPO, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def make_project(dest: Path, n_runs: int, commit: str = "HEAD") -> Path:
+    """A copy of the repository at `commit` in `dest` with the sweep of `n_runs` configurations, committed."""
+    archive = subprocess.run(["git", "archive", commit], cwd=REPO, check=True, capture_output=True).stdout
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(dest, filter="data")
     (dest / "params.yaml").write_text(yaml.safe_dump(sweep_params(n_runs), sort_keys=False))
@@ -154,9 +161,9 @@ def _mlflow_sweep_runs(project: Path) -> int:
     return sum(1 for _ in all_runs(client_for(project), [record.experiment_id], query))
 
 
-def measure_stages(n_runs: int, api_url: str, workdir: Path) -> dict[str, Any]:
+def measure_stages(n_runs: int, api_url: str, workdir: Path, commit: str = "HEAD") -> dict[str, Any]:
     """Every stage on a fresh project with a sweep of `n_runs` configurations; see the module doc."""
-    project = make_project(workdir / f"project-{n_runs}", n_runs)
+    project = make_project(workdir / f"project-{n_runs}", n_runs, commit)
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env |= {"PREFECT_API_URL": api_url, "OMP_NUM_THREADS": "1", "TQDM_DISABLE": "1"}
@@ -250,12 +257,13 @@ def measure(sizes: list[int]) -> dict[str, Any]:
     bad = [n for n in sizes if n < 2 or n % 2]
     if bad:
         raise ConfigError(f"--runs must be even numbers >= 2 (N/2 betas x 2 seeds), got {bad}")
-    result: dict[str, Any] = {"sizes": [], "fan_out_wait": []}
+    commit = head_commit()
+    result: dict[str, Any] = {"commit": commit, "sizes": [], "fan_out_wait": []}
     with tempfile.TemporaryDirectory(prefix="betavae-scale-") as tmp:
         workdir = Path(tmp)
         with prefect_server(workdir) as url:
             for n in sizes:
-                result["sizes"].append(measure_stages(n, url, workdir))
+                result["sizes"].append(measure_stages(n, url, workdir, commit))
                 result["fan_out_wait"].append(measure_fan_out_wait(n))
                 shutil.rmtree(workdir / f"project-{n}", ignore_errors=True)
     result["peak_rss_benchmark_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
