@@ -2,11 +2,14 @@
 
 PostgreSQL (throwaway cluster) as MLflow's backend store, an S3 server (moto) for MLflow's artifacts and
 as the DVC remote, `mlflow server`, `prefect server`, the work pool `gpu` with two `train` workers and an
-orchestrating worker, and the deployments of `pipelines/prefect.yaml` with a tiny budget. A first
-retrain fans its two configurations out over the two workers and registers a champion; a second, worse
-retrain loses its training process after a checkpoint (SIGKILL), resubmits the crashed configuration,
-which resumes from that checkpoint, then keeps the champion and adds a challenger; re-registering makes no
-version; the pulled package loads offline and a served model answers. Every process started here is stopped at the end.
+orchestrating worker, each in its own clone (as on three machines), and the deployments of
+`pipelines/prefect.yaml` with a tiny budget. A first retrain fans its two configurations out over the two
+workers and registers a champion; in a second, worse retrain the worker that trains the configuration is
+stopped and its training process killed after a checkpoint (SIGKILL): the crashed configuration is
+resubmitted, taken by the other worker, whose clone never held that checkpoint, resumed from the state
+shared through the tracking store, and ends with the weights of an uninterrupted run; the champion is kept
+and a challenger added; re-registering makes no version; the pulled package loads offline and a served
+model answers. Every process started here is stopped at the end.
 """
 
 from __future__ import annotations
@@ -26,9 +29,14 @@ from pathlib import Path
 import numpy as np
 import psutil
 import pytest
+import torch
 import yaml
 
+from betavae.config import RunConfig
 from betavae.data.storage import load_dataset
+from betavae.training.checkpoint import load_checkpoint
+from betavae.training.device import apply_num_threads
+from betavae.training.engine import train
 from tests.helpers.project_copy import BIN, clean_env, copy_project, free_port, run_ok
 from tests.integration.services import AWS, Services, processes_under, wait_http
 
@@ -119,24 +127,46 @@ def _run_deployment(prefect: str, project: Path, env: dict, api: str, params: di
     raise TimeoutError(f"retrain flow run {flow_run_id} not finished after {timeout} s")
 
 
-def _kill_flow_run_after_checkpoint(
-    services: Services, workers: tuple[str, ...], checkpoints: Path, timeout: float = 240
+def _stop_worker_and_kill_its_run_after_checkpoint(
+    services: Services, clones: dict[str, Path], dataset: str, timeout: float = 240
 ) -> str:
-    """SIGKILL the `train-one` flow-run process once its configuration wrote a checkpoint, as a lost
-    machine would; returns the worker that ran it."""
+    """Once a configuration wrote a checkpoint in a `train` worker's clone, stop that worker (SIGTERM: it
+    takes no new flow runs) and then SIGKILL its `train-one` flow-run process, as a lost machine would;
+    returns the worker's name."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if any(checkpoints.glob("*/last.pt")):
-            for name in workers:
-                for child in psutil.Process(services.procs[name].pid).children(recursive=True):
-                    try:
-                        if "prefect.engine" in " ".join(child.cmdline()):
-                            child.kill()
-                            return name
-                    except psutil.Error:
-                        continue
+        for name, clone in clones.items():
+            if not any((clone / "models" / dataset / "checkpoints").glob("*/last.pt")):
+                continue
+            worker = psutil.Process(services.procs[name].pid)
+            runs = [c for c in worker.children(recursive=True) if "prefect.engine" in " ".join(c.cmdline())]
+            worker.terminate()
+            for run in runs:
+                run.kill()
+            return name
         time.sleep(0.02)
-    raise AssertionError(f"no checkpoint under {checkpoints} after {timeout} s")
+    raise AssertionError(f"no checkpoint in {list(clones.values())} after {timeout} s")
+
+
+def _in_clone(env: dict[str, str], clone: Path) -> dict[str, str]:
+    """The environment of a process working in `clone` (a worker machine's checkout)."""
+    return env | {
+        "BETAVAE_ROOT": str(clone),
+        "PREFECT_HOME": str(clone / ".prefect"),
+        "PYTHONPATH": os.pathsep.join([str(clone / "src"), str(clone)]),
+    }
+
+
+def _logged(api: str, flow_run_id: str, logger: str, text: str, timeout: float = 60) -> list[str]:
+    """The messages of `logger` in a flow run's log as the Prefect UI shows it, once one holds `text` (log
+    lines reach the server in batches) or after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = _api(api, "/logs/filter", {"logs": {"flow_run_id": {"any_": [flow_run_id]}}, "limit": 200})
+        lines = [line["message"] for line in found if line["name"] == logger]
+        if any(text in m for m in lines) or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.5)
 
 
 @pytest.fixture
@@ -234,14 +264,13 @@ def test_scheduled_retraining_on_workers_promotes_only_a_better_model(stack, mon
         ["git", "commit", "-qm", "data"],
     ):
         run_ok(cmd, origin, env)
+    # one clone per machine: the orchestrator's (`worker`, which also deploys) and one per `train` worker
     worker = tmp / "worker"
-    run_ok(["git", "clone", "-q", str(origin), str(worker)], tmp, env)
+    clones = {name: tmp / name for name in ("gpu-0", "gpu-1")}
+    for clone in (worker, *clones.values()):
+        run_ok(["git", "clone", "-q", str(origin), str(clone)], tmp, env)
     assert not (worker / "data" / "datasets" / "blobs").exists()
-    env |= {
-        "BETAVAE_ROOT": str(worker),
-        "PREFECT_HOME": str(worker / ".prefect"),
-        "PYTHONPATH": os.pathsep.join([str(worker / "src"), str(worker)]),
-    }
+    env = _in_clone(env, worker)
 
     # the project's deployments, with a CPU device for this machine
     spec = yaml.safe_load((worker / "pipelines" / "prefect.yaml").read_text())
@@ -253,11 +282,12 @@ def test_scheduled_retraining_on_workers_promotes_only_a_better_model(stack, mon
     listing = run_ok([prefect, "deployment", "ls"], worker, {**env, "COLUMNS": "250"}).stdout
     assert "retrain/retrain-dsprites" in listing and "train-one/train-one" in listing
     for name, queue in (("gpu-0", "train"), ("gpu-1", "train"), ("orchestrator", "retrain")):
+        clone = clones.get(name, worker)
         services.start(
             name,
             [prefect, "worker", "start", "--pool", "gpu", "--work-queue", queue, "--limit", "1", "--name", name],
-            env=env,
-            cwd=worker,
+            env=_in_clone(env, clone),
+            cwd=clone,
         )
 
     # first retrain: two configurations on two workers at once, a champion registered
@@ -269,6 +299,12 @@ def test_scheduled_retraining_on_workers_promotes_only_a_better_model(stack, mon
         name: [r["id"] for r in train_runs if r["id"] in _ran_on(services.log(name))] for name in ("gpu-0", "gpu-1")
     }
     assert sorted(len(ids) for ids in by_worker.values()) == [1, 1], by_worker
+    # each trained in its own clone, which holds its data (pulled from the DVC remote) and its weights;
+    # the library's log lines reached the flow run's log in Prefect
+    for name, ids in by_worker.items():
+        assert any((clones[name] / "models" / "blobs" / "weights").glob("*/weights.pt")), name
+        lines = _logged(api, ids[0], "betavae.tracking.runs", "training 40 steps as MLflow run")
+        assert any("training 40 steps as MLflow run" in m for m in lines), lines
     starts = [r["start_time"] for r in train_runs]
     ends = [r["end_time"] for r in train_runs]
     assert max(starts) < min(ends), f"configurations did not overlap: {starts} {ends}"
@@ -304,17 +340,19 @@ def test_scheduled_retraining_on_workers_promotes_only_a_better_model(stack, mon
     assert champion.tags["betavae.dataset_digest"] == load_dataset(origin / "data/datasets/blobs").digest
     assert champion.tags["betavae.git_commit"] == run_ok(["git", "rev-parse", "HEAD"], worker, env).stdout.strip()
 
-    # second, worse retrain; its worker's flow-run process is killed after the first checkpoint: the
-    # crashed flow run is submitted again and resumes from that checkpoint
+    # second, worse retrain; the worker that trains it is stopped and its flow-run process killed after
+    # the first checkpoint: the crashed flow run is submitted again, taken by the other worker (another
+    # clone, without that checkpoint), and resumes from the state shared through the tracking store
     with ThreadPoolExecutor(1) as pool:
-        killer = pool.submit(
-            _kill_flow_run_after_checkpoint, services, ("gpu-0", "gpu-1"), worker / "models" / "blobs" / "checkpoints"
-        )
+        killer = pool.submit(_stop_worker_and_kill_its_run_after_checkpoint, services, clones, "blobs")
         second = _run_deployment(prefect, worker, env, api, {"dataset": "blobs", "overrides": WORSE})
         killed_on = killer.result(timeout=10)
     assert second["state"]["type"] == "COMPLETED", services.log("orchestrator")[-4000:]
+    assert services.procs[killed_on].wait(timeout=120) is not None  # the stopped worker exited
+    (other,) = set(clones) - {killed_on}
     retried = _api(api, "/flow_runs/filter", {"flows": {"name": {"any_": ["train-one"]}}, "sort": "START_TIME_ASC"})[2:]
     assert [r["state"]["type"] for r in retried] == ["CRASHED", "COMPLETED"], (killed_on, retried)
+    assert retried[0]["id"] in _ran_on(services.log(killed_on)) and retried[1]["id"] in _ran_on(services.log(other))
     resumed = json.loads((worker / "models" / "blobs" / "sweep.json").read_text())["runs"]
     assert [r["status"] for r in resumed] == ["finished"]
     digest = client.get_run(resumed[0]["run_id"]).data.tags["betavae.config_digest"]
@@ -326,6 +364,20 @@ def test_scheduled_retraining_on_workers_promotes_only_a_better_model(stack, mon
     assert [a.info.status for a in attempts] == ["KILLED", "FINISHED"]
     assert int(attempts[1].data.tags["betavae.resumed_from_step"]) >= 25
     assert attempts[1].info.run_id == resumed[0]["run_id"]
+    fetched = f"fetched the training state of attempt {attempts[0].info.run_id} from the tracking store"
+    lines = _logged(api, retried[1]["id"], "betavae.tracking.runs", "resumed from step")
+    assert any(fetched in m for m in lines) and any("resumed from step" in m for m in lines), lines
+    # to the weights of an uninterrupted run of the same configuration
+    reference = RunConfig.from_dict(resumed[0]["config"])
+    threads = torch.get_num_threads()
+    apply_num_threads(reference.train.num_threads)  # as the worker's flow run did
+    try:
+        whole = train(reference, load_dataset(origin / "data/datasets/blobs"), tmp / "uninterrupted", progress=False)
+    finally:
+        torch.set_num_threads(threads)
+    expected = load_checkpoint(whole.checkpoint)["model"]
+    got = load_checkpoint(worker / resumed[0]["checkpoint"])["model"]
+    assert got.keys() == expected.keys() and all(torch.equal(got[k], expected[k]) for k in expected)
     assert client.get_model_version_by_alias("betavae-blobs", "champion").version == "1"
     challenger = client.get_model_version_by_alias("betavae-blobs", "challenger")
     assert challenger.version == "2"

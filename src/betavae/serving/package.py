@@ -28,7 +28,7 @@ def registry_uri(dataset: str, alias: str | None = None, version: int | None = N
     return f"models:/{model_name(dataset)}@{alias or 'champion'}"
 
 
-def _download(uri: str, dest: Path) -> Path:
+def download_package(uri: str, dest: Path) -> Path:
     """The package at registry `uri` downloaded under `dest`; one-line DataError when it cannot be."""
     import mlflow
 
@@ -63,7 +63,7 @@ def pull(
         raise DataError(f"--out {out} exists and is not a pulled model package; choose a new folder")
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.") as tmp:
-        local = _download(uri, Path(tmp))
+        local = download_package(uri, Path(tmp))
         check_manifest(local, allow_other_version)
         if out.exists():
             shutil.rmtree(out)
@@ -89,4 +89,4 @@ def load(
     client_for(root)
     uri = registry_uri(source, alias, version)
     with tempfile.TemporaryDirectory(prefix="betavae-load-") as tmp:
-        return load_package(_download(uri, Path(tmp)), allow_other_version)  # the weights end up in memory
+        return load_package(download_package(uri, Path(tmp)), allow_other_version)  # the weights end up in memory

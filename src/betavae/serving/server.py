@@ -20,21 +20,6 @@ from betavae.processes import forwarding_signals, spawn_bound, stop
 LOOPBACK = "127.0.0.1"
 
 
-def download_model(dataset: str, alias: str, root: Path, dest: Path) -> Path:
-    """Fetch the package of `betavae-<dataset>@<alias>` into `dest`; a missing model raises DataError."""
-    import mlflow
-
-    from betavae.tracking.client import client_for
-    from betavae.tracking.registry import model_uri
-
-    client_for(root)
-    uri = model_uri(dataset, alias)
-    try:
-        return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(dest)))
-    except mlflow.exceptions.MlflowException as exc:
-        raise DataError(f"no registered model {uri}: {exc.message}") from exc
-
-
 def server_command(
     model_dir: Path, host: str, port: int, allow_other_version: bool = False
 ) -> tuple[list[str], dict[str, str]]:
@@ -69,7 +54,9 @@ def serve(
     checks of the installed :mod:`betavae.serving.betavae_model`). The package's manifest is checked
     before the server starts (:func:`betavae.serving.trusted.check_manifest`); its code is never run.
     """
+    from betavae.serving.package import download_package, registry_uri
     from betavae.serving.trusted import check_manifest
+    from betavae.tracking.client import client_for
 
     if not 0 < port < 65536:
         raise DataError(f"--port must lie in 1..65535, got {port}")
@@ -78,7 +65,8 @@ def serve(
         if package is not None:
             model_dir, label = package.resolve(), str(package)
         else:
-            model_dir, label = download_model(source, alias, root, workdir), f"betavae-{source}@{alias}"
+            client_for(root)
+            model_dir, label = download_package(registry_uri(source, alias), workdir), f"betavae-{source}@{alias}"
         check_manifest(model_dir, allow_other_version)
         args, env = server_command(model_dir, host, port, allow_other_version)
         print(f"serving {label} on http://{host}:{port}/invocations", flush=True)

@@ -3,6 +3,7 @@ parameters, step metrics, the checkpoint and the logged encoder model, or the re
 
 from __future__ import annotations
 
+import logging
 import traceback
 from pathlib import Path
 
@@ -34,6 +35,10 @@ from betavae.tracking.ui import log_dataset, source_tags
 from betavae.training.checkpoint import export_weights
 from betavae.training.engine import TrainResult, train
 
+#: `betavae.tracking.runs`: where a configuration trains, what it resumed from, how it ended (a Prefect
+#: worker with `PREFECT_LOGGING_EXTRA_LOGGERS=betavae` shows these lines in the flow run's log).
+log = logging.getLogger(__name__)
+
 
 def train_and_track(
     run: RunConfig,
@@ -59,7 +64,9 @@ def train_and_track(
     ckpt_dir = ProjectPaths(root).run_checkpoints(run.dataset, run.name, run.digest)
     shared = shares_training_state(client.tracking_uri)
     if shared:  # a resubmitted configuration resumes from another worker's last checkpoint
-        fetch_training_state(client, experiment_id, parent_id, run.digest, ckpt_dir)
+        fetched_from = fetch_training_state(client, experiment_id, parent_id, run.digest, ckpt_dir)
+        if fetched_from is not None:
+            log.info("%s: fetched the training state of attempt %s from the tracking store", run.name, fetched_from)
     logger = start_run(
         client,
         experiment_id,
@@ -77,6 +84,7 @@ def train_and_track(
     )
     log_dataset(client, logger.run_id, data, run.dataset)
     logger.log_params(run.flat_params())
+    log.info("%s: training %d steps as MLflow run %s in %s", run.name, run.train.steps, logger.run_id, root)
     try:
         result: TrainResult = train(
             run,
@@ -89,11 +97,18 @@ def train_and_track(
             else None,
         )
     except TrainingDiverged as exc:
+        log.warning("%s: diverged: %s", run.name, exc)
         _record_failure(logger, str(exc), "diverged")
         return RunRecord(run.name, run.to_dict(), logger.run_id, "diverged", failure_reason=str(exc))
     except BaseException as exc:
         _record_failure(logger, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}", "failed")
         raise
+    log.info(
+        "%s: finished on %s%s",
+        run.name,
+        result.device,
+        f", resumed from step {result.resumed_from_step}" if result.resumed_from_step else "",
+    )
     logger.set_tags(
         {
             DEVICE_TAG: result.device,
