@@ -347,6 +347,26 @@ def test_unknown_dataset_name_lists_the_known_ones(project: Path) -> None:
             {"kind": "emnist", "source": "official", "subset": "greek"},
             r"data\.datasets\.x\.subset must be one of byclass",
         ),
+        (
+            {"kind": "emnist", "source": "official", "subset": "letters", "classes": [0, 1]},
+            r"data\.datasets\.x\.classes: \[0\] are not label values of this dataset \(1\.\.26\)",
+        ),
+        (
+            {"kind": "mnist", "source": "official", "classes": [3, 3]},
+            r"data\.datasets\.x\.classes lists a label twice: \[3, 3\]",
+        ),
+        (
+            {"kind": "mnist", "source": "official", "classes": []},
+            r"data\.datasets\.x\.classes must be a non-empty list of label values, got \[\]",
+        ),
+        (
+            {"kind": "mnist", "source": "official", "classes": [True]},
+            r"data\.datasets\.x\.classes\[0\] must be an integer",
+        ),
+        (
+            {"kind": "celeba", "source": "official", "classes": [1]},
+            r"unknown key\(s\) data\.datasets\.x\.classes for kind celeba",
+        ),
     ],
 )
 def test_bad_specs_name_the_params_key(spec: dict, message: str, project: Path) -> None:
@@ -364,6 +384,8 @@ def test_bad_dataset_names_are_rejected(project: Path) -> None:
 def test_spec_defaults_are_filled_in() -> None:
     spec = parse_spec("e", {"kind": "emnist", "source": "official"})
     assert dict(spec.options) == {"limit": None, "split": "train", "subset": "balanced"}
+    letters = parse_spec("e", {"kind": "emnist", "source": "official", "subset": "letters", "classes": [4, 1, 3, 2]})
+    assert letters.options["classes"] == (1, 2, 3, 4) and letters.as_dict()["classes"] == [1, 2, 3, 4]
     assert (
         parse_spec("m", {"kind": "mnist", "source": "official", "md5": dict.fromkeys(mnist.MNIST_MD5, "a" * 32)})
         .file_checksums["t10k-images-idx3-ubyte.gz"]

@@ -295,6 +295,23 @@ def test_emnist_letters_from_zip_are_transposed_back(tmp_path: Path) -> None:
         mnist.read_emnist(path, subset="greek")
 
 
+def test_emnist_letters_a_to_d_keep_only_those_classes(tmp_path: Path) -> None:
+    """Levy et al. 2020 Sec. 4.1 train on the letters A-D (labels 1-4 of `letters`) only."""
+    path = samples.write_emnist_zip(tmp_path / "gzip.zip", "letters", "train", 52)
+    data = mnist.read_emnist(path, subset="letters", split="train", classes=(1, 2, 3, 4))
+    all_images, all_labels = samples.mnist_arrays(52, num_classes=26, first_label=1)
+    chosen = np.isin(all_labels, [1, 2, 3, 4])
+    np.testing.assert_array_equal(data.images[..., 0], all_images[chosen])
+    assert data.num_images == 8 and data.factor_sizes == (4,)
+    assert data.factor_values[0].tolist() == [1.0, 2.0, 3.0, 4.0]
+    assert data.factor_classes[:, 0].tolist() == (all_labels[chosen].astype(int) - 1).tolist()
+    assert data.extra["classes"] == [1, 2, 3, 4]
+    assert mnist.read_emnist(path, subset="letters", classes=(2, 4), limit=3).factor_classes[:, 0].tolist() == [0, 1, 0]
+    images_path, labels_path = samples.write_mnist_dir(tmp_path / "mnist", "train", 5)  # digits 0-4
+    with pytest.raises(DataError, match=r"train-labels-idx1-ubyte\.gz holds no image of the classes \[7\]"):
+        mnist.read_mnist(images_path, labels_path, classes=(7,))
+
+
 def test_emnist_from_directory(tmp_path: Path) -> None:
     archive = samples.write_emnist_zip(tmp_path / "gzip.zip", "digits", "test", 20)
     with zipfile.ZipFile(archive) as z:

@@ -57,10 +57,13 @@ def test_the_cpu_config_validates_and_its_result_doc_is_generated_from_copied_fi
 
 CONFIGS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "configs").glob("*.yaml"))
 RUNS_PER_CONFIG = {
+    "configs/baklazhenko2023-figs2-9.yaml": 5,
     "configs/dsprites-cpu.yaml": 6,
     "configs/higgins2017-fig5.yaml": 20,
     "configs/higgins2017-fig5-right.yaml": 40,
+    "configs/higgins2017-figs1-4.yaml": 4,
     "configs/levy2020-fig5.yaml": 6,
+    "configs/levy2020-fig7.yaml": 3,
     "configs/stuhmer2020-fig5a.yaml": 100,
     "configs/stuhmer2020-fig5b.yaml": 180,
     "configs/stuhmer2020-fig5b-cpu.yaml": 48,
@@ -70,11 +73,12 @@ RUNS_PER_CONFIG = {
 @pytest.mark.parametrize("config", CONFIGS)
 def test_every_config_is_valid_and_has_its_number_of_runs(config, capsys) -> None:
     from betavae.config import expand_sweep
+    from betavae.config.per_dataset import datasets_to_train
     from betavae.config.whole import check_params
 
     merged = merge(yaml.safe_load((ROOT / "params.yaml").read_text()), yaml.safe_load((ROOT / config).read_text()))
     check_params(merged)
-    assert len(expand_sweep(merged, "dsprites")) == RUNS_PER_CONFIG[config]
+    assert len(expand_sweep(merged, datasets_to_train(merged)[0])) == RUNS_PER_CONFIG[config]
     paper_scale.run(["--dry-run", "--config", config])
     assert f"dvc exp run --temp --name {Path(config).stem}-" in capsys.readouterr().out
 

@@ -11,8 +11,8 @@ kind          sources                     other keys
 ============  ==========================  ===============================================
 dsprites      procedural, official, path  expect_full (official/path)
 shapes3d      official, path              expect_full
-mnist         official, path              split, limit
-emnist        official, path              split, subset, limit
+mnist         official, path              split, limit, classes
+emnist        official, path              split, subset, limit, classes
 celeba        official, path              crop, image_size, limit
 blobs         procedural                  grid, image_size, sigma, margin
 ============  ==========================  ===============================================
@@ -61,8 +61,8 @@ _SOURCE_KEYS = {
 _KIND_KEYS = {
     "dsprites": frozenset({"expect_full"}),
     "shapes3d": frozenset({"expect_full"}),
-    "mnist": frozenset({"split", "limit"}),
-    "emnist": frozenset({"split", "subset", "limit"}),
+    "mnist": frozenset({"split", "limit", "classes"}),
+    "emnist": frozenset({"split", "subset", "limit", "classes"}),
     "celeba": frozenset({"crop", "image_size", "limit"}),
     "blobs": frozenset({"grid", "image_size", "sigma", "margin"}),
 }
@@ -195,6 +195,11 @@ def _kind_options(kind: str, source: str, spec: Mapping[str, Any], where: str) -
         opts["split"] = require_choice(f"{where}.split", get("split", "train"), MNIST_SPLITS)
     if kind == "emnist":
         opts["subset"] = require_choice(f"{where}.subset", get("subset", "balanced"), tuple(EMNIST_LABELS))
+    if kind in ("mnist", "emnist"):
+        labels = EMNIST_LABELS[opts["subset"]] if kind == "emnist" else EMNIST_LABELS["mnist"]
+        classes = _classes(f"{where}.classes", get("classes"), labels)
+        if classes is not None:  # absent, it leaves the manifests of existing datasets as they were
+            opts["classes"] = classes
     if kind == "celeba":
         opts["crop"] = require_int(f"{where}.crop", get("crop", 140), 1)
         opts["image_size"] = require_int(f"{where}.image_size", get("image_size", 64), 8)
@@ -212,6 +217,22 @@ def _kind_options(kind: str, source: str, spec: Mapping[str, Any], where: str) -
         margin = get("margin")
         opts["margin"] = None if margin is None else require_number(f"{where}.margin", margin, 0.0, exclusive=False)
     return opts
+
+
+def _classes(key: str, value: Any, labels: tuple[int, ...]) -> tuple[int, ...] | None:
+    """`classes`: the label values to keep (e.g. EMNIST letters A-D, [1, 2, 3, 4], as Levy et al. 2020
+    Sec. 4.1 train on), in increasing order; None keeps every class."""
+    if value is None:
+        return None
+    if not isinstance(value, (list, tuple)) or not value:
+        raise ConfigError(f"{key} must be a non-empty list of label values, got {value!r}")
+    kept = [require_int(f"{key}[{i}]", v, 0) for i, v in enumerate(value)]
+    outside = [v for v in kept if v not in labels]
+    if outside:
+        raise ConfigError(f"{key}: {outside} are not label values of this dataset ({labels[0]}..{labels[-1]})")
+    if len(set(kept)) != len(kept):
+        raise ConfigError(f"{key} lists a label twice: {value!r}")
+    return tuple(sorted(kept))
 
 
 def parse_spec(name: str, spec: Mapping[str, Any] | None) -> DatasetSpec:

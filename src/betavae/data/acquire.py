@@ -120,13 +120,15 @@ def _mnist(ctx: _Context) -> ImportedData:
             if found is None:
                 raise DataError(f"MNIST directory {folder} has no {n} (or {n.removesuffix('.gz')})")
             files.append(verify_file(found, checksums.get(found.name)))
-    return mnist.read_mnist(files[0], files[1], split=opts["split"], limit=opts["limit"])
+    return mnist.read_mnist(files[0], files[1], split=opts["split"], limit=opts["limit"], classes=opts.get("classes"))
 
 
 def _emnist(ctx: _Context) -> ImportedData:
     opts = ctx.spec.options
     source = ctx.archive(mnist.EMNIST_URL, mnist.EMNIST_FILENAME, mnist.EMNIST_MD5)
-    return mnist.read_emnist(source, subset=opts["subset"], split=opts["split"], limit=opts["limit"])
+    return mnist.read_emnist(
+        source, subset=opts["subset"], split=opts["split"], limit=opts["limit"], classes=opts.get("classes")
+    )
 
 
 def _celeba(ctx: _Context) -> ImportedData:

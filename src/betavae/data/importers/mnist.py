@@ -126,23 +126,35 @@ def _build(
     labels_name: str,
     limit: int | None,
     extra: dict[str, object],
+    keep: tuple[int, ...] | None = None,
 ) -> ImportedData:
+    """The images with their label as the one factor; `keep` (label values) leaves out the other classes,
+    and the factor's classes are then the kept labels, in increasing order. `limit` applies last."""
     allowed = np.asarray(label_values, dtype=np.int64)
     lookup = np.full(256, -1, dtype=np.int64)
     lookup[allowed] = np.arange(len(allowed))
-    classes = lookup[labels]
-    bad = np.flatnonzero(classes < 0)
+    bad = np.flatnonzero(lookup[labels] < 0)
     if bad.size:
         raise DataError(
             f"IDX file {labels_name}: label {int(labels[bad[0]])} at index {int(bad[0])} is not one of "
             f"{label_values[0]}..{label_values[-1]}"
         )
+    if keep is not None:
+        chosen = np.isin(labels, keep)
+        if not chosen.any():
+            raise DataError(f"IDX file {labels_name} holds no image of the classes {list(keep)}")
+        images, labels = images[chosen], labels[chosen]
+        allowed = np.asarray(keep, dtype=np.int64)
+        lookup = np.full(256, -1, dtype=np.int64)
+        lookup[allowed] = np.arange(len(allowed))
+        extra = {**extra, "classes": list(keep)}
+    classes = lookup[labels]
     if limit is not None:
         images, classes = images[:limit], classes[:limit]
     return ImportedData(
         images=np.ascontiguousarray(images).reshape(-1, IMAGE_SIDE, IMAGE_SIDE, 1),
         factor_names=("label",),
-        factor_sizes=(len(label_values),),
+        factor_sizes=(len(allowed),),
         factor_values=(allowed.astype(np.float64),),
         factor_classes=classes.reshape(-1, 1),
         binary=False,
@@ -151,15 +163,23 @@ def _build(
     )
 
 
-def read_mnist(images_path: Path, labels_path: Path, *, split: str = "train", limit: int | None = None) -> ImportedData:
-    """Read an MNIST image/label IDX pair (raw or gzip); ``limit`` keeps the first images only."""
+def read_mnist(
+    images_path: Path,
+    labels_path: Path,
+    *,
+    split: str = "train",
+    limit: int | None = None,
+    classes: tuple[int, ...] | None = None,
+) -> ImportedData:
+    """Read an MNIST image/label IDX pair (raw or gzip); ``classes`` keeps those digits only, ``limit``
+    the first images only."""
     if split not in SPLITS:
         raise ConfigError(f"MNIST split must be one of {SPLITS}, got {split!r}")
     images = read_idx(images_path, expected_magic=IMAGES_MAGIC)
     labels = read_idx(labels_path, expected_magic=LABELS_MAGIC)
     _images_and_labels(images, labels, images_path.name, labels_path.name)
     extra: dict[str, object] = {"split": split, "source_files": [images_path.name, labels_path.name]}
-    return _build(images, labels, tuple(range(10)), labels_path.name, limit, extra)
+    return _build(images, labels, tuple(range(10)), labels_path.name, limit, extra, classes)
 
 
 def emnist_member_names(subset: str, split: str) -> tuple[str, str]:
@@ -190,9 +210,15 @@ def _emnist_bytes(source: Path, member: str) -> tuple[bytes, str]:
 
 
 def read_emnist(
-    source: Path, *, subset: str = "balanced", split: str = "train", limit: int | None = None
+    source: Path,
+    *,
+    subset: str = "balanced",
+    split: str = "train",
+    limit: int | None = None,
+    classes: tuple[int, ...] | None = None,
 ) -> ImportedData:
-    """Read one EMNIST subset from the official ``gzip.zip`` or a directory of its IDX files.
+    """Read one EMNIST subset from the official ``gzip.zip`` or a directory of its IDX files; ``classes``
+    keeps those label values only (``letters``: 1 = A/a, ..., 26 = Z/z).
 
     Images are transposed back to MNIST orientation (EMNIST stores them column-major).
     """
@@ -204,4 +230,4 @@ def read_emnist(
     _images_and_labels(images, labels, images_name, labels_name)
     images = images.transpose(0, 2, 1)
     extra = {"split": split, "subset": subset, "source_files": [images_name, labels_name], "transposed": True}
-    return _build(images, labels, EMNIST_LABELS[subset], labels_name, limit, extra)
+    return _build(images, labels, EMNIST_LABELS[subset], labels_name, limit, extra, classes)
