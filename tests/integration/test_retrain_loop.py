@@ -425,7 +425,8 @@ def test_scheduled_retraining_on_workers_promotes_only_a_better_model(stack, mon
     # parameters, the Prefect flow runs, nor any process's command line
     clone = {
         str(p.relative_to(tmp)): p.read_text(errors="replace")
-        for p in worker.rglob("*")
+        for root in (worker, *clones.values())
+        for p in root.rglob("*")
         if p.is_file() and ".git" not in p.parts and p.stat().st_size < 5_000_000
     }
     logs = {f"{name}.log": services.log(name) for name in services.procs}
