@@ -61,10 +61,12 @@ RUNS_PER_CONFIG = {
     "configs/dsprites-cpu.yaml": 6,
     "configs/higgins2017-fig5.yaml": 20,
     "configs/higgins2017-fig5-right.yaml": 40,
+    "configs/higgins2017-fig5-right-cpu.yaml": 16,
     "configs/higgins2017-figs1-4.yaml": 4,
     "configs/levy2020-fig5.yaml": 6,
     "configs/levy2020-fig7.yaml": 3,
     "configs/stuhmer2020-fig5a.yaml": 100,
+    "configs/stuhmer2020-fig5a-cpu.yaml": 16,
     "configs/stuhmer2020-fig5b.yaml": 180,
     "configs/stuhmer2020-fig5b-cpu.yaml": 48,
 }
