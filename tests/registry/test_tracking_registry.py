@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -31,6 +33,7 @@ def test_sweep_runs_are_nested_logged_registered_and_pulled(project):
     assert client.tracking_uri == f"sqlite:///{project / 'mlflow.db'}"
     experiment_id = ensure_experiment(client, "betavae-tiny", project)
     parent = start_run(client, experiment_id, "sweep")
+    search_path = list(sys.path)
     records = [
         train_and_track(
             r, data, root=project, client=client, experiment_id=experiment_id, parent_id=parent.run_id, progress=False
@@ -38,6 +41,8 @@ def test_sweep_runs_are_nested_logged_registered_and_pulled(project):
         for r in runs
     ]
     parent.finish()
+    # logging a package leaves no folder on sys.path (MLflow adds its temporary copy of the code)
+    assert sys.path == search_path
 
     assert [r.status for r in records] == ["finished", "finished"]
     for record, run in zip(records, runs, strict=True):

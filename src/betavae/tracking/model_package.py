@@ -3,8 +3,11 @@ reconstruct), logged as code plus the run's weights-only checkpoint (nothing pic
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +59,11 @@ def log_model_package(run_id: str, weights: Path, example: np.ndarray, latent_di
 
     manifest = write_manifest(weights, weights.with_name(MANIFEST))
     shape = ", ".join(str(int(s)) for s in example.shape[1:])
-    with mlflow.start_run(run_id=run_id), warnings.catch_warnings():
+    # MLflow loads the package to check the input example and leaves its temporary code folder on
+    # sys.path; kept, a sweep's N-th run would search N deleted folders at every package lookup
+    # (measured: 2.2 s a run at N = 900, quadratic in the sweep's size), so sys.path is put back.
+    search_path = list(sys.path)
+    with mlflow.start_run(run_id=run_id), warnings.catch_warnings(), _restored(search_path):
         warnings.filterwarnings("ignore", message=".*type hint.*", category=UserWarning)
         info = mlflow.pyfunc.log_model(
             name=MODEL_ARTIFACT,
@@ -75,6 +82,15 @@ def log_model_package(run_id: str, weights: Path, example: np.ndarray, latent_di
         )
     manifest.unlink()
     return info.model_uri
+
+
+@contextlib.contextmanager
+def _restored(search_path: list[str]) -> Iterator[None]:
+    """Put `sys.path` back to `search_path` when the block ends."""
+    try:
+        yield
+    finally:
+        sys.path[:] = search_path
 
 
 def write_manifest(weights: Path, out: Path) -> Path:
