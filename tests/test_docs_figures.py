@@ -51,3 +51,25 @@ def test_missing_result_files_and_provenance_are_reported(tmp_path):
     problems = check(tmp_path)
     assert "docs/results/y.md: result file gone named by a figures block does not exist" in problems
     assert any("Command:" in p for p in problems) and any("Commit:" in p for p in problems)
+
+
+def test_latents_block_lists_active_latents_and_kl_largest_first(tmp_path):
+    from betavae.report.results_docs import latents_markdown
+
+    scores = {
+        "beta_vae-beta=150-seed=0": {
+            "reconstruction.active_latents_kl": 2.0,
+            "reconstruction.kl.0": 0.004,
+            "reconstruction.kl.1": 2.5,
+            "reconstruction.kl.2": 3.25,
+            "reconstruction.kl": 5.754,  # the total, not a latent
+        },
+        "beta_vae-beta=1-seed=0": {"reconstruction.kl.0": 1.0},
+    }
+    (tmp_path / "scores.json").write_text(json.dumps(scores))
+    assert latents_markdown(tmp_path).splitlines() == [
+        "| run | active latents (KL > 0.01 nats) | KL per latent (nats), largest first |",
+        "| --- | ---: | --- |",
+        "| beta_vae-beta=150-seed=0 | 2 | z2 3.25, z1 2.50, z0 0.00 |",
+        "| beta_vae-beta=1-seed=0 | - | z0 1.00 |",
+    ]

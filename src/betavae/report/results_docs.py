@@ -19,7 +19,10 @@ Kinds:
 - ``convergence``: a `python -m benchmarks --sections convergence` JSON: each recipe's median curve over
   seeds and where the thresholds are reached;
 - ``scale``: a `python -m benchmarks --sections scale` JSON: each stage's time, memory and output size
-  against the sweep size.
+  against the sweep size;
+- ``latents``: a folder holding a pipeline run's `scores.json`: per run, the latents active by KL and
+  each latent's KL from the prior, largest first (Burgess et al. 2018 / Levy et al. 2020 Fig. 5 read
+  their traversals by this order).
 
 Every result file named must exist, and every document under docs/results/ must name the command and the
 commit its figures were measured with (lines starting ``Command:`` and ``Commit:``).
@@ -157,7 +160,27 @@ def scale_markdown(path: Path) -> str:
     return "\n".join(lines)
 
 
+def latents_markdown(folder: Path) -> str:
+    """Per run of a pipeline run's `scores.json`: the active latents (KL above the threshold of
+    :data:`betavae.config.metrics.ACTIVE_KL_NATS`) and the KL per latent in nats, largest first."""
+    from betavae.config.metrics import ACTIVE_KL_NATS
+
+    scores = read_json(folder / "scores.json")
+    lines = [
+        f"| run | active latents (KL > {ACTIVE_KL_NATS:g} nats) | KL per latent (nats), largest first |",
+        "| --- | ---: | --- |",
+    ]
+    for name, values in scores.items():
+        per_latent = [(key, v) for key, v in values.items() if re.fullmatch(r"reconstruction\.kl\.\d+", key)]
+        per_latent.sort(key=lambda item: -item[1])
+        cells = ", ".join(f"z{key.rsplit('.', 1)[1]} {v:.2f}" for key, v in per_latent)
+        active = values.get("reconstruction.active_latents_kl")
+        lines.append(f"| {name} | {'-' if active is None else int(active)} | {cells} |")
+    return "\n".join(lines) + "\n"
+
+
 RENDERERS: dict[str, Callable[[Path], str]] = {
+    "latents": latents_markdown,
     "sweep": sweep_markdown,
     "convergence": convergence_markdown,
     "scale": scale_markdown,
