@@ -12,12 +12,14 @@ export PATH := $(BIN):$(PATH)
 
 .PHONY: install run test test-fast lint check-docs bench mlflow-ui clean
 
+# torch comes first through pip, which takes a machine's local CPU wheel (or TORCH_INDEX_URL's build);
+# uv then resolves and installs everything else in parallel, keeping that torch (it satisfies torch==2.13.0).
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 	if [ -n "$(TORCH_INDEX_URL)" ]; then \
 	  $(BIN)/python -m pip install --quiet "torch==2.13.0" --index-url "$(TORCH_INDEX_URL)"; fi
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==0.13.8" "torch==2.13.0"
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -16,7 +16,7 @@ from typing import Any
 from betavae.errors import DataError, disk_full
 from betavae.serving.trusted import load_package
 from betavae.tracking.model_package import check_manifest
-from betavae.tracking.registry import model_name
+from betavae.tracking.registry import model_name, model_uri
 
 
 def registry_uri(dataset: str, alias: str | None = None, version: int | None = None) -> str:
@@ -25,7 +25,7 @@ def registry_uri(dataset: str, alias: str | None = None, version: int | None = N
         if version < 1:
             raise DataError(f"--version must be a positive integer, got {version}")
         return f"models:/{model_name(dataset)}/{version}"
-    return f"models:/{model_name(dataset)}@{alias or 'champion'}"
+    return model_uri(dataset, alias or "champion")
 
 
 def download_package(uri: str, dest: Path) -> Path:
