@@ -27,8 +27,10 @@ from betavae.data.storage import load_dataset
 from betavae.evaluation.outputs import describe, scores_entry, write_table_files
 from betavae.evaluation.over_training import Curve, run_curve, write_curves
 from betavae.evaluation.scoring import ScoredRun, evaluate_checkpoint
+from betavae.evaluation.sweep_table import ConfigurationRow, score_by_configuration
 from betavae.evaluation.udr import udr_scores
 from betavae.io import write_json
+from betavae.metrics.requirements import missing_factors
 from betavae.paths import ProjectPaths
 from betavae.tracking.client import client_for
 from betavae.tracking.runs_table import comparison_rows
@@ -58,8 +60,15 @@ def score_over_training(
 
 
 @task(cache_policy=NO_CACHE)
-def build_table(data: GroundTruthData, scored: list[ScoredRun], cfg: EvaluateConfig, dataset: str, root: Path) -> str:
-    return write_table_files(ProjectPaths(root), dataset, data, scored, cfg)
+def build_table(
+    data: GroundTruthData,
+    scored: list[ScoredRun],
+    cfg: EvaluateConfig,
+    dataset: str,
+    root: Path,
+    configurations: list[ConfigurationRow],
+) -> str:
+    return write_table_files(ProjectPaths(root), dataset, data, scored, cfg, configurations)
 
 
 @flow(name="evaluate-sweep", log_prints=True)
@@ -74,7 +83,14 @@ def evaluate_sweep(
     checked_dataset(p, dataset)
     sweep = read_sweep_record(paths.sweep_record(dataset))
     data = load_dataset(paths.dataset(dataset))
-    scored = [evaluate_run(record, data, cfg, project) for record in sweep.finished]
+    scored, configurations = score_by_configuration(
+        sweep.finished,
+        lambda record: record.run,
+        lambda record: evaluate_run(record, data, cfg, project),
+        data,
+        cfg,
+        table=missing_factors(data) is None,
+    )
     udr_scores(data, scored, cfg)
     scores = {}
     for record, result in zip(sweep.finished, scored, strict=True):
@@ -84,7 +100,7 @@ def evaluate_sweep(
     curves = [score_over_training(r, s.scores, data, cfg, project) for r, s in zip(sweep.finished, scored, strict=True)]
     write_curves(paths, dataset, [c for c in curves if c is not None])
     write_json(paths.scores(dataset), scores)
-    print(build_table(data, scored, cfg, dataset, project))
+    print(build_table(data, scored, cfg, dataset, project, configurations))
     publish_sweep_artifacts("evaluate", dataset, sweep, comparison_rows(sweep.runs, scores), project)
     return scores
 

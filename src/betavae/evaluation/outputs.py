@@ -15,7 +15,7 @@ from typing import Any
 from betavae.config import EvaluateConfig
 from betavae.data.ground_truth import GroundTruthData
 from betavae.evaluation.scoring import ScoredRun
-from betavae.evaluation.sweep_table import comparison_table, table_title
+from betavae.evaluation.sweep_table import ConfigurationRow, comparison_table, table_title
 from betavae.evaluation.table import write_table
 from betavae.io import atomic_path, write_json
 from betavae.metrics.requirements import missing_factors
@@ -47,10 +47,16 @@ def describe(name: str, scored: ScoredRun) -> str:
 
 
 def write_table_files(
-    paths: ProjectPaths, dataset: str, data: GroundTruthData, scored: Sequence[ScoredRun], cfg: EvaluateConfig
+    paths: ProjectPaths,
+    dataset: str,
+    data: GroundTruthData,
+    scored: Sequence[ScoredRun],
+    cfg: EvaluateConfig,
+    configurations: Sequence[ConfigurationRow] | None = None,
 ) -> str:
     """Write the comparison table of `dataset` (or, without ground-truth factors, why it is skipped) to
-    `metrics/<dataset>/table.{json,md}` and `table_details.json`; returns the Markdown."""
+    `metrics/<dataset>/table.{json,md}` and `table_details.json`; returns the Markdown. `configurations`:
+    the configurations' rows pooled already (see :func:`~betavae.evaluation.sweep_table.comparison_table`)."""
     reason = missing_factors(data)
     if reason is not None:
         write_json(paths.table_json(dataset), {"dataset": dataset, "rows": [], "skipped": reason})
@@ -58,7 +64,7 @@ def write_table_files(
         with atomic_path(paths.table_markdown(dataset)) as tmp:
             tmp.write_text(f"### No disentanglement table for {dataset}\n\nSkipped: {reason}.\n", encoding="utf-8")
         return paths.table_markdown(dataset).read_text()
-    rows, details = comparison_table(data, list(scored), cfg)
+    rows, details = comparison_table(data, list(scored), cfg, configurations)
     _, md_path = write_table(
         paths.metrics_root, dataset, rows, score_name=f"{cfg.table.metric}.{cfg.table.score}", protocol=table_title(cfg)
     )

@@ -5,8 +5,9 @@ The rows come from :mod:`betavae.evaluation.fig5`; :mod:`betavae.evaluation.tabl
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, cast
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
@@ -17,6 +18,8 @@ from betavae.data.protocols import ImageSet
 from betavae.evaluation import fig5
 from betavae.evaluation.scoring import ScoredRun
 from betavae.evaluation.table import TableRow
+
+T = TypeVar("T")
 
 
 def model_label(run: RunConfig) -> str:
@@ -54,22 +57,83 @@ def run_budget(run: RunConfig, data: ImageSet | GroundTruthData) -> fig5.Budget:
     )
 
 
+def by_configuration(items: Iterable[T], run_of: Callable[[T], RunConfig]) -> dict[str, list[T]]:
+    """`items` grouped by the configuration of their run (seeds pooled, :func:`model_label`), in the order
+    each configuration first appears."""
+    groups: dict[str, list[T]] = {}
+    for item in items:
+        groups.setdefault(model_label(run_of(item)), []).append(item)
+    return groups
+
+
+def _pooling(cfg: EvaluateConfig) -> dict[str, Any]:
+    table = cfg.table
+    return dict(
+        metric=table.metric,
+        score=table.score,
+        params=table.metric_params(cfg.metrics),
+        classifier_seeds=table.classifier_seeds,
+        keep_fraction=table.keep_fraction,
+    )
+
+
+@dataclass(frozen=True)
+class ConfigurationRow:
+    """One configuration's row of the table (its seeds pooled by A.4) and the scores behind it."""
+
+    label: str
+    row: TableRow
+    detail: dict[str, Any]
+
+
+def pool_configuration(
+    data: GroundTruthData, label: str, items: Sequence[ScoredRun], cfg: EvaluateConfig
+) -> ConfigurationRow:
+    """The row of configuration `label` from the code sources of its replicas `items` (every replica x
+    every classifier seed, bottom half discarded, mean +- std: Higgins et al. 2017, Appendix A.4)."""
+    row, detail = fig5.pooled_row(
+        data, label, [i.source for i in items], budget=run_budget(items[0].run, data), **_pooling(cfg)
+    )
+    return ConfigurationRow(label, row, detail)
+
+
+def score_by_configuration(
+    items: Sequence[T],
+    run_of: Callable[[T], RunConfig],
+    score: Callable[[T], ScoredRun],
+    data: GroundTruthData,
+    cfg: EvaluateConfig,
+    *,
+    table: bool,
+) -> tuple[list[ScoredRun], list[ConfigurationRow]]:
+    """Score `items` (a sweep's runs) one configuration at a time, returning the scored runs in the order
+    of `items` and, with `table`, each configuration's pooled row (:func:`pool_configuration`).
+
+    Once a configuration's seeds are scored and its row pooled, their code sources are let go (each holds
+    its model and, on a factor grid, the codes of every image: about 50 MB for an mlp64 model on
+    dSprites), so the stage's memory does not grow with the number of configurations in the sweep."""
+    scored: list[ScoredRun | None] = [None] * len(items)
+    configurations: list[ConfigurationRow] = []
+    for label, indices in by_configuration(range(len(items)), lambda i: run_of(items[i])).items():
+        group = [score(items[i]) for i in indices]
+        if table:
+            configurations.append(pool_configuration(data, label, group, cfg))
+        for i, result in zip(indices, group, strict=True):
+            result.source = None
+            scored[i] = result
+    return [s for s in scored if s is not None], configurations
+
+
 def comparison_table(
     data: GroundTruthData,
     scored: Sequence[ScoredRun],
     cfg: EvaluateConfig,
+    configurations: Sequence[ConfigurationRow] | None = None,
 ) -> tuple[list[TableRow], dict[str, Any]]:
     """Rows of Fig. 5 (left): baselines (A.3), then each configuration with its seeds pooled by the A.4
-    protocol (every replica x every classifier seed, bottom half discarded, mean +- std)."""
+    protocol. `configurations` are rows pooled already (:func:`pool_configuration`, as the evaluate stage
+    does once a configuration's seeds are scored); without them they are pooled here from `scored`."""
     table = cfg.table
-    params = table.metric_params(cfg.metrics)
-    pooling: dict[str, Any] = dict(
-        metric=table.metric,
-        score=table.score,
-        params=params,
-        classifier_seeds=table.classifier_seeds,
-        keep_fraction=table.keep_fraction,
-    )
     rows, details = fig5.baseline_rows(
         data,
         table.baselines,
@@ -78,17 +142,14 @@ def comparison_table(
         identity_factor=table.identity_factor,
         model_config=scored[0].run.model if scored else None,
         untrained_seeds=sorted({s.run.train.seed for s in scored}) or (0,),
-        **pooling,
+        **_pooling(cfg),
     )
-    groups: dict[str, list[ScoredRun]] = {}
-    for item in scored:
-        groups.setdefault(model_label(item.run), []).append(item)
-    for label, items in groups.items():
-        row, detail = fig5.pooled_row(
-            data, label, [i.source for i in items], budget=run_budget(items[0].run, data), **pooling
-        )
-        rows.append(row)
-        details[label] = detail
+    if configurations is None:
+        groups = by_configuration(scored, lambda item: item.run)
+        configurations = [pool_configuration(data, label, items, cfg) for label, items in groups.items()]
+    for configuration in configurations:
+        rows.append(configuration.row)
+        details[configuration.label] = configuration.detail
     return rows, details
 
 

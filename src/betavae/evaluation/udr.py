@@ -11,7 +11,7 @@ from betavae.data.protocols import ImageSet
 from betavae.errors import DataError
 from betavae.evaluation.inference import posterior_means_and_kl
 from betavae.evaluation.scoring import ScoredRun
-from betavae.evaluation.sweep_table import model_label
+from betavae.evaluation.sweep_table import by_configuration
 from betavae.training.checkpoint import model_from_checkpoint
 
 
@@ -25,9 +25,7 @@ def udr_scores(data: ImageSet, scored: Sequence[ScoredRun], cfg: EvaluateConfig)
     from betavae.metrics import udr
 
     settings = udr.Params.parse(cfg.udr)
-    groups: dict[str, list[ScoredRun]] = {}
-    for item in scored:
-        groups.setdefault(model_label(item.run), []).append(item)
+    groups = by_configuration(scored, lambda item: item.run)
     rng = np.random.default_rng([cfg.seed, 7])
     held = data.images
     rows = np.sort(rng.choice(len(held), size=min(settings.num_samples, len(held)), replace=False))
