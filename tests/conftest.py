@@ -24,9 +24,11 @@ def tiny_images() -> InMemoryImages:
     return InMemoryImages(random_binary_images(128, 28))
 
 
-# Run in parallel (`make test` uses pytest-xdist), the end-to-end files stay together on one worker, so
-# the session's project and Prefect server are built once, and start first, as they take the longest.
+# Run in parallel (`make test` uses pytest-xdist), the end-to-end files that use the session's project
+# (built once by one `dvc repro`) stay together on one worker, and start first, as they take the longest.
+# A file that builds its own project is a unit of its own, so another worker can take it.
 END_TO_END = "tests/pipeline/"
+OWN_PROJECT = ("tests/pipeline/test_factorless_dataset.py",)
 LONG_FIRST = (END_TO_END, "tests/integration/")
 
 
@@ -35,9 +37,12 @@ def pytest_xdist_make_scheduler(config, log):
     from xdist.scheduler import LoadScopeScheduling
 
     class EndToEndTogether(LoadScopeScheduling):
-        """Each test is a unit of its own, except the end-to-end files, which are one unit."""
+        """Each test is a unit of its own, except the end-to-end files sharing the session's project, which
+        are one unit, and each file that builds its own project, one unit per file."""
 
         def _split_scope(self, nodeid: str) -> str:
+            if nodeid.startswith(OWN_PROJECT):
+                return nodeid.split("::", 1)[0]
             return END_TO_END if nodeid.startswith(END_TO_END) else nodeid
 
     return EndToEndTogether(config, log)
