@@ -33,6 +33,13 @@ def params() -> dict[str, Any]:
     return load_checked_params(PATHS.params_file)
 
 
+def show_library_logs() -> None:
+    """Let the library's INFO lines (`betavae.*`) through: to a stage's console, and in a flow run on a
+    worker with `PREFECT_LOGGING_EXTRA_LOGGERS=betavae` (`pipelines/prefect.yaml`) to the flow run's log
+    in Prefect. Left without a level, `betavae` takes the root logger's (WARNING) and drops them."""
+    logging.getLogger("betavae").setLevel(logging.INFO)
+
+
 def main_guard(fn: Callable[..., Any], *args: Any, flow: bool = False) -> None:
     """Run a stage; a known error prints one clear line and exits 1 so `dvc repro` stops there.
 
@@ -40,7 +47,7 @@ def main_guard(fn: Callable[..., Any], *args: Any, flow: bool = False) -> None:
     (:mod:`pipelines.prefect_server`), so no server outlives the stage, even a killed one.
     """
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("betavae").setLevel(logging.INFO)
+    show_library_logs()
     try:
         faults.enter_stage(Path(sys.argv[0]).stem)  # `python -m pipelines.<stage>`: BETAVAE_FAULT/PAUSE address it
         if flow:

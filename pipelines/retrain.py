@@ -17,7 +17,7 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from pipelines.common import ROOT, main_guard
+from pipelines.common import ROOT, main_guard, show_library_logs
 from pipelines.dataset_arg import dataset_argument
 
 
@@ -60,6 +60,7 @@ def retrain(
     from pipelines.render import render_sweep
     from pipelines.train import train_sweep
 
+    show_library_logs()
     project = Path(root or ROOT)
     how = fetch_data(dataset, project)
     print(f"data {dataset}: {how}")

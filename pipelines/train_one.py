@@ -16,7 +16,7 @@ from betavae.errors import ConfigError
 from betavae.paths import ProjectPaths
 from betavae.tracking.client import git_commit as checked_out_commit
 from betavae.tracking.sweep_run import seal_run
-from pipelines.common import ROOT
+from pipelines.common import ROOT, show_library_logs
 from pipelines.data import ensure_dataset
 from pipelines.train import train_configuration
 
@@ -53,6 +53,7 @@ def train_one(
     under the sweep's MLflow parent run. Once it finished, its weights are sealed into `models/<dataset>/weights/`.
     A worker whose clone is not at `git_commit` (the sweep's) refuses the run.
     """
+    show_library_logs()
     project = Path(root or ROOT)
     check_same_commit(project, git_commit)
     run = RunConfig.from_dict(run_config)
