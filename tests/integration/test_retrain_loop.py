@@ -4,11 +4,11 @@ PostgreSQL (throwaway cluster) as MLflow's backend store, an S3 server (moto) fo
 as the DVC remote, `mlflow server`, `prefect server`, the work pool `gpu` with two `train` workers and an
 orchestrating worker, each in its own clone (as on three machines), and the deployments of
 `pipelines/prefect.yaml` with a tiny budget. A first retrain fans its two configurations out over the two
-workers and registers a champion; in a second, worse retrain the worker that trains the configuration is
-stopped and its training process killed after a checkpoint (SIGKILL): the crashed configuration is
-resubmitted, taken by the other worker, whose clone never held that checkpoint, resumed from the state
-shared through the tracking store, and ends with the weights of an uninterrupted run; the champion is kept
-and a challenger added; re-registering makes no version; the pulled package loads offline and a served
+workers and registers a champion; in a second, worse retrain the configuration's training process is
+killed after a checkpoint (SIGKILL) and its worker stopped: the crashed configuration is resubmitted,
+taken by the other worker, whose clone never held that checkpoint, resumed from the state shared through
+the tracking store, and ends with the weights of an uninterrupted run; the champion is kept and a
+challenger added; re-registering makes no version; the pulled package loads offline and a served
 model answers. Every process started here is stopped at the end.
 """
 
@@ -127,22 +127,43 @@ def _run_deployment(prefect: str, project: Path, env: dict, api: str, params: di
     raise TimeoutError(f"retrain flow run {flow_run_id} not finished after {timeout} s")
 
 
-def _stop_worker_and_kill_its_run_after_checkpoint(
-    services: Services, clones: dict[str, Path], dataset: str, timeout: float = 240
+def _state_shared(client, experiment_id: str) -> bool:
+    """Whether a running configuration has uploaded a checkpoint to the tracking store."""
+    for run in client.search_runs([experiment_id], filter_string="attributes.status = 'RUNNING'"):
+        if "mlflow.parentRunId" in run.data.tags:
+            shared = {a.path for a in client.list_artifacts(run.info.run_id, "training_state")}
+            if "training_state/last.pt" in shared:
+                return True
+    return False
+
+
+def _kill_run_then_stop_its_worker(
+    services: Services, clones: dict[str, Path], dataset: str, api: str, client, experiment_id: str, timeout=240
 ) -> str:
-    """Once a configuration wrote a checkpoint in a `train` worker's clone, stop that worker (SIGTERM: it
-    takes no new flow runs) and then SIGKILL its `train-one` flow-run process, as a lost machine would;
-    returns the worker's name."""
+    """Once a configuration's checkpoint is in a `train` worker's clone and in the tracking store, SIGKILL
+    its `train-one` flow-run process, as a lost machine would; once the worker has reported the run
+    CRASHED, stop the worker (SIGTERM: it takes no new flow runs), so the resubmitted run can only go to
+    the other worker. Returns the stopped worker's name."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for name, clone in clones.items():
             if not any((clone / "models" / dataset / "checkpoints").glob("*/last.pt")):
                 continue
+            if not _state_shared(client, experiment_id):
+                continue
+            running = {
+                "flows": {"name": {"any_": ["train-one"]}},
+                "flow_runs": {"state": {"type": {"any_": ["RUNNING"]}}},
+            }
+            (flow_run,) = _api(api, "/flow_runs/filter", running)
             worker = psutil.Process(services.procs[name].pid)
-            runs = [c for c in worker.children(recursive=True) if "prefect.engine" in " ".join(c.cmdline())]
+            for child in worker.children(recursive=True):
+                if "prefect.engine" in " ".join(child.cmdline()):
+                    child.kill()
+            while _api(api, f"/flow_runs/{flow_run['id']}")["state"]["type"] != "CRASHED":
+                assert time.monotonic() < deadline, f"{name} never reported flow run {flow_run['id']} crashed"
+                time.sleep(0.05)
             worker.terminate()
-            for run in runs:
-                run.kill()
             return name
         time.sleep(0.02)
     raise AssertionError(f"no checkpoint in {list(clones.values())} after {timeout} s")
@@ -340,11 +361,12 @@ def test_scheduled_retraining_on_workers_promotes_only_a_better_model(stack, mon
     assert champion.tags["betavae.dataset_digest"] == load_dataset(origin / "data/datasets/blobs").digest
     assert champion.tags["betavae.git_commit"] == run_ok(["git", "rev-parse", "HEAD"], worker, env).stdout.strip()
 
-    # second, worse retrain; the worker that trains it is stopped and its flow-run process killed after
-    # the first checkpoint: the crashed flow run is submitted again, taken by the other worker (another
-    # clone, without that checkpoint), and resumes from the state shared through the tracking store
+    # second, worse retrain; its flow-run process is killed after the first checkpoint and its worker then
+    # stopped: the crashed flow run is submitted again, taken by the other worker (another clone, without
+    # that checkpoint), and resumes from the state shared through the tracking store
     with ThreadPoolExecutor(1) as pool:
-        killer = pool.submit(_stop_worker_and_kill_its_run_after_checkpoint, services, clones, "blobs")
+        experiment = nested[0].info.experiment_id
+        killer = pool.submit(_kill_run_then_stop_its_worker, services, clones, "blobs", api, client, experiment)
         second = _run_deployment(prefect, worker, env, api, {"dataset": "blobs", "overrides": WORSE})
         killed_on = killer.result(timeout=10)
     assert second["state"]["type"] == "COMPLETED", services.log("orchestrator")[-4000:]
