@@ -370,7 +370,6 @@ def test_scheduled_retraining_on_workers_promotes_only_a_better_model(stack, mon
         second = _run_deployment(prefect, worker, env, api, {"dataset": "blobs", "overrides": WORSE})
         killed_on = killer.result(timeout=10)
     assert second["state"]["type"] == "COMPLETED", services.log("orchestrator")[-4000:]
-    assert services.procs[killed_on].wait(timeout=120) is not None  # the stopped worker exited
     (other,) = set(clones) - {killed_on}
     retried = _api(api, "/flow_runs/filter", {"flows": {"name": {"any_": ["train-one"]}}, "sort": "START_TIME_ASC"})[2:]
     assert [r["state"]["type"] for r in retried] == ["CRASHED", "COMPLETED"], (killed_on, retried)
