@@ -13,6 +13,7 @@ import pytest
 from betavae.data import storage
 from betavae.data.acquire import acquire_dataset, acquire_named, parse_spec
 from betavae.data.importers import dsprites_official, mnist, shapes3d
+from betavae.data.split import seeded_test_rows
 from betavae.data.storage import load_dataset, writer
 from betavae.errors import ConfigError, DataError
 from tests.helpers import importer_samples as samples
@@ -40,6 +41,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
     images, labels = samples.write_mnist_dir(root / "mnist", "train", 40)
     files["mnist_images"], files["mnist_labels"] = images, labels
+    files["mnist_test_images"], files["mnist_test_labels"] = samples.write_mnist_dir(root / "mnist", "test", 12)
     return files
 
 
@@ -82,8 +84,16 @@ def _official_specs(base: str, site: dict[str, Path]) -> dict[str, dict]:
             "kind": "mnist",
             "source": "official",
             "url": f"{base}/mnist",
-            "md5": {p.name: _md5(p) for p in (site["mnist_images"], site["mnist_labels"])},
-            "limit": 25,
+            "md5": {
+                p.name: _md5(p)
+                for p in (
+                    site["mnist_images"],
+                    site["mnist_labels"],
+                    site["mnist_test_images"],
+                    site["mnist_test_labels"],
+                )
+            },
+            "limit": 25,  # of each file: the official split reads both
         },
         "emnist": {
             "kind": "emnist",
@@ -107,7 +117,7 @@ def _official_specs(base: str, site: dict[str, Path]) -> dict[str, dict]:
 EXPECTED = {
     "dsprites": (48, (3, 2, 2, 2, 2), (64, 64, 1), True, True),
     "shapes3d": (96, (2, 2, 2, 2, 2, 3), (64, 64, 3), False, True),
-    "mnist": (25, (10,), (28, 28, 1), False, False),
+    "mnist": (25 + 12, (10,), (28, 28, 1), False, False),
     "emnist": (94, (47,), (28, 28, 1), False, False),  # two images per class
     "celeba": (5, (), (64, 64, 3), False, False),
 }
@@ -128,7 +138,12 @@ def test_official_source_over_http_is_imported_and_cached(kind: str, server, sit
     assert data.manifest["kind"] == kind and data.manifest["source"] == "official"
     assert data.manifest["extra"]["spec"]["url"] == spec["url"]
     downloads = len(seen) - before
-    assert downloads == (2 if kind == "mnist" else 1)
+    assert downloads == (4 if kind == "mnist" else 1)
+    # MNIST holds out its published test file (the last 12 rows); the others a seeded tenth of their images.
+    want = np.arange(25, 37) if kind == "mnist" else seeded_test_rows(n, 0.1, 0)
+    assert np.array_equal(data.test_rows, want)
+    rule = "official" if kind == "mnist" else "seeded"
+    assert data.manifest["split"]["rule"] == rule and data.manifest["split"]["num_test"] == len(want)
     # Acquiring again hits the checksum cache: no new request, same images.
     again = acquire_dataset(kind, spec, data_root, project)
     assert len(seen) - before == downloads
@@ -310,7 +325,7 @@ def test_unknown_dataset_name_lists_the_known_ones(project: Path) -> None:
         ({"kind": "dsprites", "source": "official", "path": "a.npz"}, r"unknown key\(s\) data\.datasets\.x\.path"),
         (
             {"kind": "mnist", "source": "official", "split": "valid"},
-            r"data\.datasets\.x\.split must be one of train, test; got 'valid'",
+            r"data\.datasets\.x\.split must be one of official, train, test; got 'valid'",
         ),
         ({"kind": "mnist", "source": "official", "limit": 0}, r"data\.datasets\.x\.limit must be >= 1, got 0"),
         (
@@ -383,7 +398,11 @@ def test_bad_dataset_names_are_rejected(project: Path) -> None:
 
 def test_spec_defaults_are_filled_in() -> None:
     spec = parse_spec("e", {"kind": "emnist", "source": "official"})
-    assert dict(spec.options) == {"limit": None, "split": "train", "subset": "balanced"}
+    assert dict(spec.options) == {"limit": None, "split": "official", "subset": "balanced", "split_seed": 0}
+    one_file = parse_spec("e", {"kind": "emnist", "source": "official", "split": "test"})
+    assert (one_file.options["test_fraction"], one_file.options["split_seed"]) == (0.1, 0)
+    blobs = parse_spec("b", {"kind": "blobs", "source": "procedural", "test_fraction": 0, "split_seed": 3})
+    assert (blobs.options["test_fraction"], blobs.options["split_seed"]) == (0.0, 3)
     letters = parse_spec("e", {"kind": "emnist", "source": "official", "subset": "letters", "classes": [4, 1, 3, 2]})
     assert letters.options["classes"] == (1, 2, 3, 4) and letters.as_dict()["classes"] == [1, 2, 3, 4]
     assert (
@@ -400,8 +419,11 @@ def test_procedural_dsprites_dispatches_to_the_renderer(monkeypatch: pytest.Monk
 
     calls: list[Path] = []
 
-    def small_grid(out_dir: Path) -> Path:
+    def small_grid(out_dir: Path, *, test_rows: np.ndarray, split: dict) -> Path:
         calls.append(Path(out_dir))
+        # The split is drawn for the full grid's 737,280 rows: a seeded tenth.
+        assert np.array_equal(test_rows, seeded_test_rows(dsprites.NUM_IMAGES, 0.1, 0))
+        assert split == {"rule": "seeded", "test_fraction": 0.1, "seed": 0}
         arrays = samples.dsprites_arrays()
         return storage.write_dataset(
             out_dir,
@@ -437,7 +459,8 @@ def test_path_source_of_the_wrong_type_is_named(site, project: Path) -> None:
     with pytest.raises(DataError, match=r"MNIST directory .*raw/mnist has no train-images-idx3-ubyte\.gz"):
         acquire_dataset("m", {"kind": "mnist", "source": "path", "path": "raw/mnist"}, project / "d", project)
     samples.write_mnist_dir(project / "raw" / "mnist", "train", 12, compress=False)
-    data = load_dataset(
+    with pytest.raises(DataError, match=r"MNIST directory .*raw/mnist has no t10k-images-idx3-ubyte\.gz"):
         acquire_dataset("m", {"kind": "mnist", "source": "path", "path": "raw/mnist"}, project / "d", project)
-    )
+    spec = {"kind": "mnist", "source": "path", "path": "raw/mnist", "split": "train"}
+    data = load_dataset(acquire_dataset("m", spec, project / "d", project))
     assert data.num_images == 12 and data.factor_classes[:, 0].tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]

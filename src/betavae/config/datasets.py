@@ -3,8 +3,8 @@
 Every key is checked before anything is downloaded or written, and every error names the full
 params key, e.g. ``data.datasets.mnist.split must be one of train, test; got 'valid'``.
 
-Keys by kind (``kind`` and ``source`` are always required; ``allow_outside_project`` and
-``description`` are accepted everywhere):
+Keys by kind (``kind`` and ``source`` are always required; ``allow_outside_project``, ``description``,
+``test_fraction`` and ``split_seed`` are accepted everywhere):
 
 ============  ==========================  ===============================================
 kind          sources                     other keys
@@ -16,6 +16,11 @@ emnist        official, path              split, subset, limit, classes
 celeba        official, path              crop, image_size, limit
 blobs         procedural                  grid, image_size, sigma, margin
 ============  ==========================  ===============================================
+
+Every dataset holds out a test split (:mod:`betavae.data.split`): MNIST and EMNIST their official test
+files (``split: official``, the default: both files are read, the test file's images are the test split);
+every other dataset, and MNIST/EMNIST read from one file (``split: train`` or ``test``), a seeded
+``test_fraction`` of its images (default 0.1; 0 holds nothing out) drawn with ``split_seed`` (default 0).
 
 ``official`` takes an optional ``url`` (defaults to the published location; for MNIST the base URL of
 the four files) and ``path`` takes a required ``path`` inside the project. Both take ``sha256`` or
@@ -42,7 +47,16 @@ from betavae.config.validation import (
 from betavae.errors import ConfigError
 from betavae.paths import check_dataset_name
 
-__all__ = ["ALGORITHMS", "EMNIST_LABELS", "KIND_SOURCES", "MNIST_SPLITS", "Checksum", "DatasetSpec", "parse_spec"]
+__all__ = [
+    "ALGORITHMS",
+    "DEFAULT_TEST_FRACTION",
+    "EMNIST_LABELS",
+    "KIND_SOURCES",
+    "MNIST_SPLITS",
+    "Checksum",
+    "DatasetSpec",
+    "parse_spec",
+]
 
 KIND_SOURCES: dict[str, tuple[str, ...]] = {
     "dsprites": ("procedural", "official", "path"),
@@ -52,7 +66,7 @@ KIND_SOURCES: dict[str, tuple[str, ...]] = {
     "celeba": ("official", "path"),
     "blobs": ("procedural",),
 }
-_COMMON_KEYS = frozenset({"kind", "source", "allow_outside_project", "description"})
+_COMMON_KEYS = frozenset({"kind", "source", "allow_outside_project", "description", "test_fraction", "split_seed"})
 _SOURCE_KEYS = {
     "procedural": frozenset(),
     "official": frozenset({"url", "sha256", "md5"}),
@@ -78,8 +92,11 @@ EMNIST_LABELS: dict[str, tuple[int, ...]] = {
     "digits": tuple(range(10)),
     "mnist": tuple(range(10)),
 }
-#: The splits MNIST and EMNIST publish.
-MNIST_SPLITS = ("train", "test")
+#: What MNIST and EMNIST read: both published files (the test file held out), or one of them.
+MNIST_SPLITS = ("official", "train", "test")
+
+#: Share of the images held out for testing where a dataset publishes no split of its own.
+DEFAULT_TEST_FRACTION = 0.1
 
 #: Checksum algorithms accepted in ``params.yaml``, with the length of their hex digest.
 ALGORITHMS: dict[str, int] = {"sha256": 64, "md5": 32}
@@ -192,7 +209,17 @@ def _kind_options(kind: str, source: str, spec: Mapping[str, Any], where: str) -
         limit = get("limit")
         opts["limit"] = None if limit is None else require_int(f"{where}.limit", limit, 1)
     if kind in ("mnist", "emnist"):
-        opts["split"] = require_choice(f"{where}.split", get("split", "train"), MNIST_SPLITS)
+        opts["split"] = require_choice(f"{where}.split", get("split", "official"), MNIST_SPLITS)
+    if opts.get("split") == "official":
+        if get("test_fraction") is not None:
+            raise ConfigError(
+                f"{where}.test_fraction applies to datasets without a published split; with split: official "
+                "the official test file is the test split (set split: train or test to hold out a fraction)"
+            )
+    else:
+        fraction = get("test_fraction", DEFAULT_TEST_FRACTION)
+        opts["test_fraction"] = require_number(f"{where}.test_fraction", fraction, 0.0, maximum=0.5)
+    opts["split_seed"] = require_int(f"{where}.split_seed", get("split_seed", 0), 0)
     if kind == "emnist":
         opts["subset"] = require_choice(f"{where}.subset", get("subset", "balanced"), tuple(EMNIST_LABELS))
     if kind in ("mnist", "emnist"):

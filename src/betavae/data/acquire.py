@@ -18,10 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from betavae.config.datasets import Checksum, DatasetSpec, parse_spec
 from betavae.data.download import fetch_cached, resolve_inside, verify_file
 from betavae.data.importers import blobs, celeba, dsprites_official, mnist, shapes3d
-from betavae.data.importers.base import ImportedData
+from betavae.data.importers.base import ImportedData, with_test_part
+from betavae.data.split import seeded_test_rows
 from betavae.errors import ConfigError, DataError
 
 __all__ = ["acquire_dataset", "acquire_named", "parse_spec"]
@@ -97,8 +100,15 @@ def _shapes3d(ctx: _Context) -> ImportedData:
 
 
 def _mnist(ctx: _Context) -> ImportedData:
+    if ctx.spec.options["split"] == "official":
+        return with_test_part(_mnist_file(ctx, "train"), _mnist_file(ctx, "test"))
+    return _mnist_file(ctx, ctx.spec.options["split"])
+
+
+def _mnist_file(ctx: _Context, split: str) -> ImportedData:
+    """One published MNIST part (`train` or `test`): its image and label files."""
     spec, opts = ctx.spec, ctx.spec.options
-    names = mnist.MNIST_FILES[opts["split"]]
+    names = mnist.MNIST_FILES[split]
     checksums = dict(spec.file_checksums)
     if spec.source == "official":
         if not checksums:
@@ -120,15 +130,19 @@ def _mnist(ctx: _Context) -> ImportedData:
             if found is None:
                 raise DataError(f"MNIST directory {folder} has no {n} (or {n.removesuffix('.gz')})")
             files.append(verify_file(found, checksums.get(found.name)))
-    return mnist.read_mnist(files[0], files[1], split=opts["split"], limit=opts["limit"], classes=opts.get("classes"))
+    return mnist.read_mnist(files[0], files[1], split=split, limit=opts["limit"], classes=opts.get("classes"))
 
 
 def _emnist(ctx: _Context) -> ImportedData:
     opts = ctx.spec.options
     source = ctx.archive(mnist.EMNIST_URL, mnist.EMNIST_FILENAME, mnist.EMNIST_MD5)
-    return mnist.read_emnist(
-        source, subset=opts["subset"], split=opts["split"], limit=opts["limit"], classes=opts.get("classes")
-    )
+
+    def part(split: str) -> ImportedData:
+        return mnist.read_emnist(
+            source, subset=opts["subset"], split=split, limit=opts["limit"], classes=opts.get("classes")
+        )
+
+    return with_test_part(part("train"), part("test")) if opts["split"] == "official" else part(opts["split"])
 
 
 def _celeba(ctx: _Context) -> ImportedData:
@@ -156,9 +170,19 @@ _IMPORTERS: dict[str, Callable[[_Context], ImportedData]] = {
 }
 
 
+def split_of(spec: DatasetSpec, num_images: int, published: np.ndarray | None) -> tuple[np.ndarray, dict[str, Any]]:
+    """The test rows of a dataset of `num_images` images and how they were chosen: the published test
+    part where the spec reads it (`split: official`), else the seeded `test_fraction`."""
+    if published is not None:
+        return published, {"rule": "official"}
+    fraction, seed = float(spec.options["test_fraction"]), int(spec.options["split_seed"])
+    return seeded_test_rows(num_images, fraction, seed), {"rule": "seeded", "test_fraction": fraction, "seed": seed}
+
+
 def _write(imported: ImportedData, spec: DatasetSpec, out_dir: Path) -> Path:
     from betavae.data.storage import write_dataset
 
+    test_rows, split = split_of(spec, imported.num_images, imported.test_rows)
     return write_dataset(
         out_dir,
         name=spec.name,
@@ -171,6 +195,8 @@ def _write(imported: ImportedData, spec: DatasetSpec, out_dir: Path) -> Path:
         binary=imported.binary,
         source=spec.source,
         extra={"spec": spec.as_dict(), "import": dict(imported.extra)},
+        test_rows=test_rows,
+        split=split,
     )
 
 
@@ -223,10 +249,11 @@ def acquire_dataset(
     log.info("acquiring %s (kind %s, source %s) -> %s", name, parsed.kind, parsed.source, target)
 
     if parsed.kind == "dsprites" and parsed.source == "procedural":
-        from betavae.data.dsprites import write_procedural_dsprites
+        from betavae.data.dsprites import NUM_IMAGES, write_procedural_dsprites
 
         # write_procedural_dsprites renders and stores through storage.write_dataset, which is atomic.
-        write_procedural_dsprites(target)
+        test_rows, split = split_of(parsed, NUM_IMAGES, None)
+        write_procedural_dsprites(target, test_rows=test_rows, split=split)
         return target
 
     scratch = data_root / f".{name}.scratch-{uuid.uuid4().hex[:12]}"

@@ -27,9 +27,10 @@ evaluated once on that lattice, and the 1,024 positions are strided views into i
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -286,8 +287,15 @@ def all_classes() -> np.ndarray:
     return all_grid_classes(FACTOR_SIZES)
 
 
-def write_procedural_dsprites(out_dir: Path | str, *, workers: int = 1) -> Path:
-    """Render the full dSprites grid and store it as a dataset directory (see ``storage``); returns its path."""
+def write_procedural_dsprites(
+    out_dir: Path | str,
+    *,
+    workers: int = 1,
+    test_rows: np.ndarray | None = None,
+    split: Mapping[str, Any] | None = None,
+) -> Path:
+    """Render the full dSprites grid and store it as a dataset directory (see ``storage``), holding
+    `test_rows` out as its test split (how they were chosen: `split`); returns its path."""
     bits = render_all_packed(workers=workers)
     return write_dataset(
         out_dir,
@@ -301,6 +309,8 @@ def write_procedural_dsprites(out_dir: Path | str, *, workers: int = 1) -> Path:
         binary=True,
         source="procedural",
         extra={"renderer": "betavae.data.dsprites", "reference": "Matthey et al. 2017, dSprites"},
+        test_rows=test_rows,
+        split=split,
     )
 
 

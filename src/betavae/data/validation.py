@@ -128,6 +128,16 @@ def image_table(dataset_dir: Path | str, manifest: Mapping[str, Any]) -> tuple[p
     if factors is None:
         factors = pd.DataFrame({f: np.full(n, np.nan) for f in manifest["factor_names"]})
     frame = pd.concat([factors.reset_index(drop=True), stats.reset_index(drop=True)], axis=1)
+    if manifest.get("split"):  # which part each image belongs to; unreadable rows leave the column null
+        part = pd.Series([None] * n, dtype=object)
+        try:
+            test = storage.read_test_rows(dataset_dir, manifest)
+        except DataError as exc:
+            problems.append(f"test rows unreadable: {exc}")
+        else:
+            part[:] = "train"
+            part[test] = "test"
+        frame["split"] = part
     return frame, problems
 
 
@@ -184,6 +194,7 @@ def check_dataset(dataset_dir: Path | str, docs_dir: Path | str) -> ValidationRe
             verdict,
             {
                 "images_sha256": storage.images_digest(manifest),
+                "dataset_sha256": storage.dataset_digest(manifest),
                 **{k: fields[k] for k in ("dataset", "success", "num_rows", "outcomes")},
             },
         )
@@ -219,6 +230,9 @@ def _image_expectations(manifest: Mapping[str, Any]) -> list[tuple[str, dict[str
     out.append(("ExpectColumnValuesToBeBetween", {"column": "pixel_max", "min_value": 0, "max_value": max_pixel}))
     out.append(("ExpectColumnValuesToBeBetween", {"column": "lit_pixels", "min_value": 1}))  # no blank image
     out.append(("ExpectColumnValuesToBeBetween", {"column": "foreground_fraction", "min_value": lo, "max_value": hi}))
+    if manifest.get("split"):  # every image in one part, and both parts hold images
+        out.append(("ExpectColumnValuesToNotBeNull", {"column": "split"}))
+        out.append(("ExpectColumnDistinctValuesToEqualSet", {"column": "split", "value_set": ["test", "train"]}))
     return out
 
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from betavae.config import EvaluateConfig, RunConfig
 from betavae.data.ground_truth import GroundTruthData
+from betavae.data.split import held_out
 from betavae.evaluation import reconstruction
 from betavae.evaluation.inference import representation_of
 from betavae.io import replace_dir, write_json
@@ -57,8 +58,8 @@ def score_snapshot(path: Path, data: GroundTruthData, cfg: EvaluateConfig) -> di
         source = suite.code_source(data, representation_of(model, int(data.max_pixel_value)), metrics)
         scores.update(suite.evaluate(data, source, np.random.default_rng(cfg.seed), metrics))
     if with_reconstruction and cfg.reconstruction_samples:
-        rec = reconstruction.compute(
-            model, data, np.random.default_rng(cfg.seed + 1), num_samples=cfg.reconstruction_samples
+        rec = reconstruction.compute(  # on the test split, as the final scores
+            model, held_out(data), np.random.default_rng(cfg.seed + 1), num_samples=cfg.reconstruction_samples
         )
         scores.update({f"reconstruction.{k}": float(v) for k, v in rec.items()})
     return _chosen(scores, metrics, with_reconstruction)

@@ -17,6 +17,7 @@ import numpy as np
 
 from betavae.config import EvaluateConfig, RunConfig
 from betavae.data.ground_truth import GroundTruthData
+from betavae.data.split import held_out
 from betavae.evaluation.inference import representation_of
 from betavae.metrics import requirements, suite
 from betavae.training.checkpoint import model_from_checkpoint
@@ -51,8 +52,8 @@ def evaluate_checkpoint(checkpoint: Path, data: GroundTruthData, cfg: EvaluateCo
     if cfg.reconstruction_samples:
         from betavae.evaluation import reconstruction
 
-        rec = reconstruction.compute(
-            model, data, np.random.default_rng(cfg.seed + 1), num_samples=cfg.reconstruction_samples
+        rec = reconstruction.compute(  # on the test split: images the model never trained on
+            model, held_out(data), np.random.default_rng(cfg.seed + 1), num_samples=cfg.reconstruction_samples
         )
         scores.update({f"reconstruction.{k}": float(v) for k, v in rec.items()})
     scores["evaluation.seconds"] = time.perf_counter() - started

@@ -15,6 +15,7 @@ from betavae.config import EvaluateConfig, RunConfig
 from betavae.config.objectives import BetaTCVAEConfig, BetaVAEConfig
 from betavae.data.ground_truth import GroundTruthData
 from betavae.data.protocols import ImageSet
+from betavae.data.split import train_rows
 from betavae.evaluation import fig5
 from betavae.evaluation.scoring import ScoredRun
 from betavae.evaluation.table import TableRow
@@ -49,11 +50,14 @@ def model_label(run: RunConfig) -> str:
 
 
 def run_budget(run: RunConfig, data: ImageSet | GroundTruthData) -> fig5.Budget:
-    """Steps, batch size and dataset size of a trained run, for its table row."""
+    """Steps, batch size and the size of the train split (what an epoch passes over), for its table row."""
+    rows = train_rows(data)
     return fig5.Budget(
         steps=int(run.train.steps),
         batch_size=int(run.train.batch_size),
-        dataset_size=int(getattr(data, "num_images", 0) or len(cast(ImageSet, data).images)),
+        dataset_size=len(rows)
+        if rows is not None
+        else int(getattr(data, "num_images", 0) or len(cast(ImageSet, data).images)),
     )
 
 

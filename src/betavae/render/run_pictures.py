@@ -21,6 +21,7 @@ import torch
 from betavae.config import RenderConfig
 from betavae.data.ground_truth import GroundTruthData
 from betavae.data.protocols import ImageSet
+from betavae.data.split import held_out
 from betavae.errors import DataError
 from betavae.evaluation.inference import encode_means, kl_per_latent, representation_of
 from betavae.render import (
@@ -76,11 +77,16 @@ def draw_run(
     snapshots: Sequence[Path] = (),
 ) -> RunPictures:
     """Draw every picture of the run in `checkpoint` into `out_dir`; with `snapshots` (the run's weights
-    over training), the reconstructions and prior samples of each in one picture as well."""
+    over training), the reconstructions and prior samples of each in one picture as well.
+
+    The pictures of the model's inputs (reconstructions, traversal seeds, the KL order, the latent scatter,
+    snapshots) use the test split of `data`, images the model never trained on; the factor response
+    renders the whole factor grid (:mod:`betavae.data.split`)."""
     model, run = model_from_checkpoint(Path(checkpoint))
     payload = load_checkpoint(Path(checkpoint))
     rng = np.random.default_rng(settings.seed)
-    images = data.images
+    test = held_out(data)
+    images = test.images
     held = np.sort(rng.choice(len(images), size=min(settings.kl_samples, len(images)), replace=False))
     kl = kl_per_latent(model, images[held], data.max_pixel_value)
     order = np.argsort(-kl, kind="stable")
@@ -155,11 +161,11 @@ def draw_run(
         )
     if run.model.latent_dim == 2:
         pick = held[:SCATTER_POINTS]
-        classes = cast(_RowClasses, data).index_to_classes(pick) if getattr(data, "has_factors", False) else None
+        classes = cast(_RowClasses, test).index_to_classes(pick) if getattr(test, "has_factors", False) else None
         out["latent_scatter"] = scatter.save_scatter_png(
             means[: len(pick)],
             classes,
-            list(getattr(data, "factor_names", ())),
+            list(getattr(test, "factor_names", ())),
             out_dir / "latent_scatter.png",
             title=f"{title}: latent means of held-out images",
         )

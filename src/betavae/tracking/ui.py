@@ -70,14 +70,14 @@ def log_dataset(client: MlflowClient, run_id: str, data: ImageSet, name: str) ->
 def log_stored_dataset(client: MlflowClient, run_id: str, dataset_dir: Path, name: str) -> None:
     """Log the stored dataset at `dataset_dir` as the run's training input from its manifest alone, without
     reading its images (for a sweep's parent run, whose children load the data)."""
-    from betavae.data.storage import images_digest, read_manifest
+    from betavae.data.storage import dataset_digest, read_manifest
 
     manifest = read_manifest(dataset_dir)
     _log_input(
         client,
         run_id,
         name,
-        images_digest(manifest),
+        dataset_digest(manifest),
         Path(dataset_dir).resolve().as_uri(),
         int(manifest["num_images"]),
         manifest,
@@ -93,6 +93,9 @@ def _log_input(
         "kind": manifest.get("kind"),
         "source": manifest.get("source"),
     }
+    split = manifest.get("split")
+    if split:  # the images training drew from and those it was judged on
+        profile.update(num_train=split["num_train"], num_test=split["num_test"])
     entry = dataset_input(name, digest, source, profile)
     try:
         client.log_inputs(run_id, datasets=[entry])

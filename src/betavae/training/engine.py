@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 from betavae.config import RunConfig
 from betavae.config.objectives import FactorVAEConfig
 from betavae.data.protocols import ImageSet
+from betavae.data.split import train_rows
 from betavae.errors import ConfigError, TrainingDiverged
 from betavae.models import build_model, build_objective
 from betavae.paths import LAST_STATE_FILE, SNAPSHOTS_DIR, snapshot_file
@@ -96,7 +97,8 @@ def train(
     on_snapshot: SnapshotCallback | None = None,
     on_checkpoint: Callable[[Path, int], None] | None = None,
 ) -> TrainResult:
-    """Train one configuration on `data` (a stored ground-truth dataset with `.images` resident).
+    """Train one configuration on the train split of `data` (a stored ground-truth dataset with `.images`
+    resident; :func:`betavae.data.split.train_rows`).
 
     With `on_snapshot`, the model is handed over after each step in `snapshot_steps` (scores over training,
     pictures per epoch); the weights trained are the same with or without it. The steps of
@@ -107,10 +109,12 @@ def train(
     same data; a checkpoint of another configuration is an error rather than being silently overwritten.
     """
     cfg = run.train
-    num_images = int(data.images.shape[0])
+    rows = train_rows(data)  # the train split; the test rows are never drawn
+    num_images = int(data.images.shape[0]) if rows is None else len(rows)
     if cfg.batch_size > num_images:
         raise ConfigError(
-            f"train.batch_size ({cfg.batch_size}) is larger than the dataset {run.dataset!r} ({num_images} images)"
+            f"train.batch_size ({cfg.batch_size}) is larger than the dataset {run.dataset!r} ({num_images} images "
+            f"to train on{'' if rows is None else ', its test split held out'})"
         )
     device = select_device(cfg.device)
     amp_dtype = autocast_dtype(device, cfg.precision)
@@ -133,7 +137,7 @@ def train(
             fused=device.type in ("cpu", "cuda") or None,
         )
     # The dataset stays resident on the device as uint8 for the whole run.
-    sampler = BatchSampler(data.images, int(data.max_pixel_value), cfg.batch_size, device, cfg.seed)
+    sampler = BatchSampler(data.images, int(data.max_pixel_value), cfg.batch_size, device, cfg.seed, rows=rows)
 
     start_step = 0
     last_path = checkpoint_dir / LAST_STATE_FILE

@@ -43,14 +43,24 @@ def make_optimizer(
 class BatchSampler:
     """Uniform random batches (with replacement across batches) of a dataset resident on `device`.
 
-    images: uint8 (N, H, W, C), a numpy array or tensor (shared, not copied, on CPU). The index generator
-    lives on the device and is seeded with `seed`; its state is part of a checkpoint, so a resumed run
-    draws the same batches as an uninterrupted one.
+    images: uint8 (N, H, W, C), a numpy array or tensor (shared, not copied, on CPU); rows: the rows batches
+    are drawn from (the train split), None for every row. The index generator lives on the device and is
+    seeded with `seed`; its state is part of a checkpoint, so a resumed run draws the same batches as an
+    uninterrupted one.
     """
 
-    def __init__(self, images: Any, max_pixel_value: int, batch_size: int, device: torch.device, seed: int) -> None:
+    def __init__(
+        self,
+        images: Any,
+        max_pixel_value: int,
+        batch_size: int,
+        device: torch.device,
+        seed: int,
+        rows: Any = None,
+    ) -> None:
         self.images = torch.as_tensor(images).to(device)
-        self.num_images = int(self.images.shape[0])
+        self.rows = None if rows is None else torch.as_tensor(rows, dtype=torch.int64).to(device)
+        self.num_images = int(self.images.shape[0]) if self.rows is None else int(self.rows.shape[0])
         self.max_pixel_value = int(max_pixel_value)
         self.batch_size = int(batch_size)
         self.device = device
@@ -61,7 +71,8 @@ class BatchSampler:
     def draw(self) -> torch.Tensor:
         """One batch as float (B, C, H, W) in [0, 1] on the device."""
         idx = torch.randint(self.num_images, (self.batch_size,), generator=self.generator, device=self.generator.device)
-        return to_float_images(self.images[idx.to(self.device)], self.max_pixel_value)
+        idx = idx.to(self.device)
+        return to_float_images(self.images[idx if self.rows is None else self.rows[idx]], self.max_pixel_value)
 
     def get_state(self) -> torch.Tensor:
         return self.generator.get_state()

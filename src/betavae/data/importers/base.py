@@ -16,7 +16,7 @@ import numpy as np
 from betavae.data.ground_truth import grid_index
 from betavae.errors import DataError
 
-__all__ = ["ImportedData", "check_complete_grid", "classes_from_values"]
+__all__ = ["ImportedData", "check_complete_grid", "classes_from_values", "with_test_part"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,8 @@ class ImportedData:
         complete_grid: True when the images enumerate every factor combination exactly once, in
             row-major order (last factor fastest).
         extra: provenance recorded in the manifest (source file, split, preprocessing, ...).
+        test_rows: the rows of the dataset's published test split (sorted), or None where it publishes
+            none (the stored split is then a seeded fraction, :mod:`betavae.data.split`).
     """
 
     images: np.ndarray
@@ -43,6 +45,7 @@ class ImportedData:
     binary: bool
     complete_grid: bool
     extra: Mapping[str, Any] = field(default_factory=dict)
+    test_rows: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         images, classes = self.images, self.factor_classes
@@ -65,6 +68,36 @@ class ImportedData:
     @property
     def num_images(self) -> int:
         return int(self.images.shape[0])
+
+
+def with_test_part(train: ImportedData, test: ImportedData) -> ImportedData:
+    """One dataset of a published train part followed by its test part, the test part's rows as its test
+    split; both parts must share the image format and the factors (names, classes and their values)."""
+    same = (
+        train.images.shape[1:] == test.images.shape[1:]
+        and train.binary == test.binary
+        and train.factor_names == test.factor_names
+        and train.factor_sizes == test.factor_sizes
+        and all(np.array_equal(a, b) for a, b in zip(train.factor_values, test.factor_values, strict=True))
+    )
+    if not same:
+        raise DataError(
+            f"the train and test files disagree: images {train.images.shape[1:]} / {test.images.shape[1:]}, "
+            f"factors {train.factor_names} {train.factor_sizes} / {test.factor_names} {test.factor_sizes}"
+        )
+    extra = {k: v for k, v in train.extra.items() if k not in ("split", "source_files")}
+    files = [*train.extra.get("source_files", []), *test.extra.get("source_files", [])]
+    return ImportedData(
+        images=np.concatenate([train.images, test.images]),
+        factor_names=train.factor_names,
+        factor_sizes=train.factor_sizes,
+        factor_values=train.factor_values,
+        factor_classes=np.concatenate([train.factor_classes, test.factor_classes]),
+        binary=train.binary,
+        complete_grid=False,
+        extra={**extra, "split": "official", "source_files": files},
+        test_rows=np.arange(train.num_images, train.num_images + test.num_images, dtype=np.int64),
+    )
 
 
 def check_complete_grid(classes: np.ndarray, sizes: Sequence[int], what: str) -> None:

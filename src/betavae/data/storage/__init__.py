@@ -6,7 +6,9 @@ from betavae.data.storage.layout import (
     FORMAT_VERSION,
     IMAGES_FILE,
     MANIFEST_FILE,
+    SPLIT_FILE,
     PackedImages,
+    dataset_digest,
     images_digest,
     read_manifest,
     verify_files,
@@ -16,6 +18,7 @@ from betavae.data.storage.reader import (
     load_dataset,
     read_factor_table,
     read_images,
+    read_test_rows,
 )
 from betavae.data.storage.stats import foreground_fractions
 from betavae.data.storage.writer import write_dataset
@@ -25,14 +28,17 @@ __all__ = [
     "FORMAT_VERSION",
     "IMAGES_FILE",
     "MANIFEST_FILE",
+    "SPLIT_FILE",
     "PackedImages",
     "StoredDataset",
+    "dataset_digest",
     "foreground_fractions",
     "images_digest",
     "load_dataset",
     "read_factor_table",
     "read_images",
     "read_manifest",
+    "read_test_rows",
     "verify_files",
     "write_dataset",
 ]

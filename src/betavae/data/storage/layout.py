@@ -7,8 +7,11 @@ A dataset directory holds:
   store uint8 (N, H, W, C). The manifest's ``images_file`` names the file, so readers never guess.
 - ``factors.parquet``: one int64 column per factor holding the class index, named by the factor
   (absent when a dataset has no factors).
+- ``test_rows.npy.zst``: the sorted row numbers of the held-out test split (:mod:`betavae.data.split`),
+  present when the dataset holds images out; the manifest's ``split`` entry says how they were chosen.
 - ``manifest.json``: name, kind, source, shapes, factor names/sizes/values, the per-image foreground
-  fraction range, whether the factors form a complete grid, and the sha256 and size of every file.
+  fraction range, whether the factors form a complete grid, the split, and the sha256 and size of every
+  file.
 
 :mod:`~betavae.data.storage.writer` writes this layout atomically, :mod:`~betavae.data.storage.reader`
 loads it back as ground-truth data.
@@ -16,6 +19,7 @@ loads it back as ground-truth data.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Mapping
@@ -31,6 +35,7 @@ from betavae.errors import DataError
 FORMAT_VERSION = 1
 IMAGES_FILE = "images.npy.zst"
 FACTORS_FILE = "factors.parquet"
+SPLIT_FILE = "test_rows.npy.zst"
 MANIFEST_FILE = "manifest.json"
 ROW_CHUNK = 65536  # rows handled at once when scanning images
 
@@ -72,8 +77,19 @@ def unpack_rows(bits: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def images_digest(manifest: Mapping[str, Any]) -> str:
-    """The sha256 of a dataset's image file as its manifest records it: the dataset's identity."""
+    """The sha256 of a dataset's image file as its manifest records it."""
     return str(manifest["files"].get(manifest.get("images_file", IMAGES_FILE), {}).get("sha256", ""))
+
+
+def dataset_digest(manifest: Mapping[str, Any]) -> str:
+    """The dataset's identity: its images' sha256, and where it holds images out, the sha256 of that and of
+    its test rows, so the same images with another split are another dataset."""
+    images = images_digest(manifest)
+    split = manifest.get("split")
+    if not split:
+        return images
+    rows = str(manifest["files"].get(split["file"], {}).get("sha256", ""))
+    return hashlib.sha256(f"{images}+{rows}".encode()).hexdigest()
 
 
 def read_manifest(dataset_dir: Path | str) -> dict[str, Any]:

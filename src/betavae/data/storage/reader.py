@@ -13,10 +13,11 @@ import pyarrow.parquet as pq
 
 from betavae.data._zstd_npy import load_array
 from betavae.data.ground_truth import GroundTruthData, grid_index
+from betavae.data.split import check_test_rows
 from betavae.data.storage.layout import (
     FACTORS_FILE,
     IMAGES_FILE,
-    images_digest,
+    dataset_digest,
     read_manifest,
     strictly_increasing,
     unpack_rows,
@@ -77,19 +78,51 @@ def load_dataset(dataset_dir: Path | str, *, verify: bool = True) -> StoredDatas
                 )
             cols.append(col.to_numpy().astype(np.int64, copy=False))
         classes = np.stack(cols, axis=1)
-    return StoredDataset(dataset_dir, manifest, images, classes, images_digest(manifest))
+    return StoredDataset(
+        dataset_dir, manifest, images, classes, dataset_digest(manifest), read_test_rows(dataset_dir, manifest)
+    )
+
+
+def read_test_rows(dataset_dir: Path | str, manifest: Mapping[str, Any]) -> np.ndarray | None:
+    """The stored test rows of a dataset that holds images out, else None."""
+    split = manifest.get("split")
+    if not split:
+        return None
+    path = Path(dataset_dir) / str(split.get("file", ""))
+    if split.get("file") not in manifest["files"] or not path.is_file():
+        raise DataError(f"{Path(dataset_dir)}: the manifest's split names {split.get('file')!r}, which is not there")
+    rows = check_test_rows(load_array(path), int(manifest["num_images"]))
+    if rows.size != int(split.get("num_test", -1)):
+        raise DataError(f"{path}: {rows.size} test rows, the manifest says {split.get('num_test')}")
+    return rows
 
 
 class StoredDataset(GroundTruthData):
-    """A dataset read back from disk; a complete grid when every factor combination occurs exactly once."""
+    """A dataset read back from disk; a complete grid when every factor combination occurs exactly once.
+
+    `test_rows`: the held-out rows (:mod:`betavae.data.split`), None when the dataset holds none out;
+    `train_rows` are the others, :meth:`held_out` the test rows as a dataset of their own."""
 
     def __init__(
-        self, path: Path, manifest: Mapping[str, Any], images: np.ndarray, factor_classes: np.ndarray, digest: str
+        self,
+        path: Path,
+        manifest: Mapping[str, Any],
+        images: np.ndarray,
+        factor_classes: np.ndarray,
+        digest: str,
+        test_rows: np.ndarray | None = None,
     ) -> None:
         self.path = Path(path)
         self.manifest = dict(manifest)
         self.images = images
         self.digest = digest
+        self.test_rows = None if test_rows is None or not len(test_rows) else check_test_rows(test_rows, len(images))
+        self.train_rows = (
+            None
+            if self.test_rows is None
+            else np.setdiff1d(np.arange(len(images), dtype=np.int64), self.test_rows, assume_unique=True)
+        )
+        self._held_out: StoredDataset | None = None
         names = tuple(manifest["factor_names"])
         sizes = tuple(int(s) for s in manifest.get("factor_sizes", []))
         self._names = names
@@ -110,6 +143,19 @@ class StoredDataset(GroundTruthData):
     @property
     def name(self) -> str:
         return str(self.manifest["name"])
+
+    def held_out(self) -> StoredDataset:
+        """The test rows as a dataset (their images and factor classes, in row order; not a complete grid),
+        or this dataset where it holds nothing out. Built once and kept."""
+        if self.test_rows is None:
+            return self
+        if self._held_out is None:
+            rows = self.test_rows
+            manifest = {**self.manifest, "num_images": int(rows.size), "part": "test"}
+            self._held_out = StoredDataset(
+                self.path, manifest, self.images[rows], self.factor_classes[rows], self.digest
+            )
+        return self._held_out
 
     @property
     def binary(self) -> bool:

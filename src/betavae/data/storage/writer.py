@@ -21,12 +21,14 @@ import pyarrow.parquet as pq
 from betavae import faults
 from betavae.data._zstd_npy import save_array, sha256_file
 from betavae.data.ground_truth import grid_index
+from betavae.data.split import check_test_rows
 from betavae.data.storage.layout import (
     FACTORS_FILE,
     FORMAT_VERSION,
     IMAGES_FILE,
     MANIFEST_FILE,
     ROW_CHUNK,
+    SPLIT_FILE,
     PackedImages,
     strictly_increasing,
 )
@@ -48,6 +50,8 @@ def write_dataset(
     binary: bool,
     source: str,
     extra: Mapping[str, Any] | None = None,
+    test_rows: np.ndarray | None = None,
+    split: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write a dataset directory atomically and return its path.
 
@@ -59,6 +63,10 @@ def write_dataset(
         factor_classes: int (N, k) class indices, or None when there are no factors.
         binary: True when every pixel is 0 or 1; the images are then stored bit-packed.
         extra: JSON-serialisable facts merged into the manifest under "extra".
+        test_rows: the sorted rows held out for testing (:mod:`betavae.data.split`); None or empty
+            holds nothing out.
+        split: how `test_rows` were chosen (e.g. ``{"rule": "seeded", "test_fraction": 0.1, "seed": 0}``),
+            recorded in the manifest's ``split`` entry.
     """
     out_dir = Path(out_dir)
     names, sizes, values = _check_factor_spec(factor_names, factor_sizes, factor_values)
@@ -67,6 +75,7 @@ def write_dataset(
     packed, shape, num_images = _check_images(images, binary)
     classes = _check_classes(factor_classes, num_images, names, sizes)
     fractions = foreground_fractions(images if packed is None else packed, shape, binary)  # packed iff binary
+    held = check_test_rows(np.zeros(0, dtype=np.int64) if test_rows is None else test_rows, num_images)
 
     complete = bool(names) and num_images == math.prod(sizes) and _all_unique(classes, sizes)
     manifest: dict[str, Any] = {
@@ -88,6 +97,13 @@ def write_dataset(
         "extra": dict(extra or {}),
         "files": {},
     }
+    if held.size:
+        manifest["split"] = {
+            **dict(split or {}),
+            "file": SPLIT_FILE,
+            "num_train": num_images - int(held.size),
+            "num_test": int(held.size),
+        }
     try:
         json.dumps(manifest)
     except TypeError as exc:
@@ -111,6 +127,11 @@ def write_dataset(
             manifest["files"][FACTORS_FILE] = {
                 "sha256": sha256_file(tmp / FACTORS_FILE),
                 "bytes": (tmp / FACTORS_FILE).stat().st_size,
+            }
+        if held.size:
+            manifest["files"][SPLIT_FILE] = {
+                "sha256": save_array(tmp / SPLIT_FILE, held),
+                "bytes": (tmp / SPLIT_FILE).stat().st_size,
             }
         (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         replace_dir(tmp, out_dir)
