@@ -21,13 +21,14 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from betavae.config import RunConfig
+from betavae.config import EvaluateConfig, RunConfig
+from betavae.data.storage import read_manifest
 from betavae.errors import BetavaeError, TrainingDiverged
 from betavae.tracking.runs_table import comparison_rows
 from betavae.tracking.sweep_record import RunRecord
 from betavae.tracking.sweep_run import SweepPlan, close_sweep, sweep_parent_run, train_in_sweep
 from pipelines.artifacts import publish_sweep_artifacts
-from pipelines.common import ROOT, main_guard, params
+from pipelines.common import PATHS, ROOT, main_guard, params
 from pipelines.dataset_arg import dataset_argument
 from pipelines.fan_out import train_on_workers
 
@@ -87,9 +88,19 @@ def train_sweep(
     return trained.parent_run_id
 
 
+def check_before_training(dataset: str) -> None:
+    """Every configuration of the sweep, and the evaluation's factor names against the stored dataset's
+    factors: a setting the evaluation would refuse stops the sweep before any training."""
+    p = params()
+    SweepPlan.from_params(p, dataset)
+    manifest = read_manifest(PATHS.dataset(dataset))
+    if manifest["factor_names"]:  # a dataset without factors skips the factor metrics
+        EvaluateConfig.from_dict(p.get("evaluate")).check_factor_names(manifest["factor_names"])
+
+
 def main() -> None:
     dataset = dataset_argument(sys.argv)
-    main_guard(lambda: SweepPlan.from_params(params(), dataset))  # validated before a Prefect server starts
+    main_guard(check_before_training, dataset)  # before a Prefect server starts
     main_guard(train_sweep, dataset, flow=True)
 
 

@@ -44,6 +44,22 @@ def test_train_stage_rejects_a_negative_beta_before_any_work(tmp_path):
     assert not (tmp_path / "mlflow.db").exists() and not (tmp_path / "models").exists()
 
 
+def test_train_stage_refuses_table_factors_the_dataset_lacks_before_any_work(tmp_path):
+    """The Fig. 5 table's factors are dSprites'; on another dataset the evaluation would refuse them, so the
+    sweep stops before training (it used to fail at evaluate, after every run had trained)."""
+    write_block_grid(tmp_path / "data" / "datasets" / "blocks")  # factors x, y, size
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["data"] = {"train_on": ["blocks"], "datasets": {"blocks": {"kind": "blobs", "source": "procedural"}}}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    proc = _stage("pipelines.train", "blocks", project=tmp_path)
+    assert proc.returncode == 1
+    assert (
+        "evaluate.table.params.factors names ['posX', 'posY', 'scale', 'orientation'], which the dataset's "
+        "factors ['x', 'y', 'size'] lack"
+    ) in proc.stderr
+    assert not (tmp_path / "mlflow.db").exists() and not (tmp_path / "models").exists()
+
+
 @pytest.mark.parametrize(
     ("stage", "section", "key", "value", "message"),
     [

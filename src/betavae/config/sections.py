@@ -6,7 +6,7 @@ these sections never imports the metric computations."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -142,6 +142,17 @@ class EvaluateConfig:
     KEYS = frozenset(
         {"seed", "profile", "profiles", "reconstruction_samples", "table", "udr", "num_threads", "snapshot_metrics"}
     )
+
+    def check_factor_names(self, available: Sequence[str]) -> None:
+        """Refuse settings that name factors a dataset with the factors `available` lacks (the BetaVAE
+        score's `factors`, in the profile and in the table's `params`), so a sweep stops before training
+        rather than at its evaluation."""
+        named = {f"evaluate.profiles.{self.profile}.{m}.factors": s.get("factors") for m, s in self.metrics.items()}
+        named["evaluate.table.params.factors"] = self.table.params.get("factors")
+        for key, names in named.items():
+            missing = [n for n in names or () if n not in available]
+            if missing:
+                raise ConfigError(f"{key} names {missing}, which the dataset's factors {list(available)} lack")
 
     def snapshot_settings(self) -> tuple[dict[str, Mapping[str, Any]], bool]:
         """The profile's settings of the metrics scored on snapshots, and whether reconstruction is one."""
