@@ -28,7 +28,7 @@ def tiny_images() -> InMemoryImages:
 # (built once by one `dvc repro`) stay together on one worker, and start first, as they take the longest.
 # A file that builds its own project is a unit of its own, so another worker can take it.
 END_TO_END = "tests/pipeline/"
-OWN_PROJECT = ("tests/pipeline/test_factorless_dataset.py",)
+OWN_PROJECT = ("tests/pipeline/test_factorless_dataset.py", "tests/pipeline/test_paper_configs.py")
 LONG_FIRST = (END_TO_END, "tests/integration/")
 
 

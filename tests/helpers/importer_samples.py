@@ -163,14 +163,21 @@ def write_mnist_dir(folder: Path, split: str = "train", n: int = 50, *, compress
     )
 
 
-def write_emnist_zip(path: Path, subset: str = "letters", split: str = "train", n: int = 52) -> Path:
-    """Write a ``gzip.zip`` like EMNIST's, holding one subset/split with images stored transposed."""
+def write_emnist_zip(
+    path: Path, subset: str = "letters", split: str = "train", n: int = 52, *, test_n: int = 0
+) -> Path:
+    """Write a ``gzip.zip`` like EMNIST's, holding one subset/split with images stored transposed; with
+    `test_n`, the subset's test split as well (its images the complements of the first `test_n`)."""
     labels_allowed = mnist.EMNIST_LABELS[subset]
-    images, labels = mnist_arrays(n, num_classes=len(labels_allowed), first_label=labels_allowed[0])
-    images_name, labels_name = mnist.emnist_member_names(subset, split)
+    parts = [(split, *mnist_arrays(n, num_classes=len(labels_allowed), first_label=labels_allowed[0]))]
+    if test_n:
+        images, labels = mnist_arrays(test_n, num_classes=len(labels_allowed), first_label=labels_allowed[0])
+        parts.append(("test", 255 - images, labels))
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
-        archive.writestr(f"gzip/{images_name}", idx_bytes(np.ascontiguousarray(images.transpose(0, 2, 1))))
-        archive.writestr(f"gzip/{labels_name}", idx_bytes(labels))
+        for part, images, labels in parts:
+            images_name, labels_name = mnist.emnist_member_names(subset, part)
+            archive.writestr(f"gzip/{images_name}", idx_bytes(np.ascontiguousarray(images.transpose(0, 2, 1))))
+            archive.writestr(f"gzip/{labels_name}", idx_bytes(labels))
     return Path(path)
 
 

@@ -253,6 +253,10 @@ def test_pictures_over_training_have_a_row_per_snapshot_and_repeat_byte_for_byte
     first = save_snapshot_pictures_png(files, weights, inputs, 1, tmp_path / "a.png", seed=0)
     second = save_snapshot_pictures_png(files, weights, inputs, 1, tmp_path / "b.png", seed=0)
     assert Image.open(first).size == SIZES["snapshot_pictures"] and first.read_bytes() == second.read_bytes()
+    # A test split smaller than a row (CelebA's tenth of a few images): as many prior draws as inputs.
+    _, few = snapshot_rows(files, weights, inputs[:2], 1, seed=0)
+    assert few.shape[2] == 2 * 2 * width and np.array_equal(few[:, :, : 2 * width], rows[:, :, : 2 * width])
+    save_snapshot_pictures_png(files, weights, inputs[:2], 1, tmp_path / "c.png", seed=0)
 
 
 def test_the_decoded_grid_puts_z0_on_columns_and_z1_on_rows_as_on_a_plot(block_checkpoint):

@@ -26,14 +26,15 @@ def snapshot_rows(
     files: Sequence[Path], final: Path, inputs: np.ndarray, max_pixel_value: int, seed: int
 ) -> tuple[list[str], np.ndarray]:
     """Row labels and one uint8 mosaic row per model (the snapshots by step, then `final`): the
-    reconstructions of `inputs` (COLUMNS images) beside COLUMNS decoded draws of the model's prior."""
+    reconstructions of `inputs` (COLUMNS images, fewer where a test split holds fewer) beside as many
+    decoded draws of the model's prior."""
     labels, rows = [], []
     for path in [*sorted(files, key=snapshot_step), final]:  # snapshot names sort by step
         model, run = model_from_checkpoint(path)
         payload = load_checkpoint(path)
         generator = torch.Generator().manual_seed(seed)  # the same draws for every row
         prior = samples.prior_of(run, payload.get("objective"))
-        z = samples.sample_prior(prior, COLUMNS, run.model.latent_dim, generator)
+        z = samples.sample_prior(prior, len(inputs), run.model.latent_dim, generator)
         images = np.concatenate([reconstruct(model, inputs, max_pixel_value), samples.decode_samples(model, z)])
         rows.append(tile(images, 1, len(images)))
         step = int(payload["step"])
