@@ -36,8 +36,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "dsprites": samples.save_npz(root / dsprites_official.FILENAME, samples.dsprites_arrays()),
         "shapes3d": samples.save_h5(root / shapes3d.FILENAME, samples.shapes3d_arrays()),
         "emnist": samples.write_emnist_zip(root / "gzip.zip", "balanced", "test", 94),
-        "celeba": samples.write_celeba_zip(root / "img_align_celeba.zip", n=5),
-        "celeba_corrupt": samples.write_celeba_zip(root / "corrupt.zip", n=5, corrupt_index=3),
+        # Named across the start of CelebA's official test partition (182638): two train, three test images.
+        "celeba": samples.write_celeba_zip(root / "img_align_celeba.zip", n=5, first=182636),
+        "celeba_corrupt": samples.write_celeba_zip(root / "corrupt.zip", n=5, corrupt_index=3, first=182636),
     }
     images, labels = samples.write_mnist_dir(root / "mnist", "train", 40)
     files["mnist_images"], files["mnist_labels"] = images, labels
@@ -139,10 +140,12 @@ def test_official_source_over_http_is_imported_and_cached(kind: str, server, sit
     assert data.manifest["extra"]["spec"]["url"] == spec["url"]
     downloads = len(seen) - before
     assert downloads == (4 if kind == "mnist" else 1)
-    # MNIST holds out its published test file (the last 12 rows); the others a seeded tenth of their images.
-    want = np.arange(25, 37) if kind == "mnist" else seeded_test_rows(n, 0.1, 0)
+    # MNIST holds out its published test file (the last 12 rows), CelebA the images numbered from 182638;
+    # the others a seeded tenth of their images.
+    official = {"mnist": np.arange(25, 37), "celeba": np.array([2, 3, 4])}
+    want = official.get(kind, seeded_test_rows(n, 0.1, 0))
     assert np.array_equal(data.test_rows, want)
-    rule = "official" if kind == "mnist" else "seeded"
+    rule = "official" if kind in official else "seeded"
     assert data.manifest["split"]["rule"] == rule and data.manifest["split"]["num_test"] == len(want)
     # Acquiring again hits the checksum cache: no new request, same images.
     again = acquire_dataset(kind, spec, data_root, project)
@@ -242,7 +245,7 @@ def test_importer_failing_midway_leaves_previous_dataset_and_no_leftovers(server
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     # Image 4 of 5 cannot be decoded: the importer has written 3 images into its scratch file by then.
     broken = dict(good, url=f"{base}/corrupt.zip", md5=_md5(site["celeba_corrupt"]))
-    with pytest.raises(DataError, match=r"CelebA image img_align_celeba/000004\.jpg cannot be decoded"):
+    with pytest.raises(DataError, match=r"CelebA image img_align_celeba/182639\.jpg cannot be decoded"):
         acquire_dataset("faces", broken, data_root, project)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert sorted(p.name for p in data_root.iterdir()) == ["faces"]

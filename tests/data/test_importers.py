@@ -366,6 +366,22 @@ def test_celeba_corrupt_image_is_named(tmp_path: Path) -> None:
         celeba.read_celeba(empty)
 
 
+def test_celeba_official_split_is_the_published_test_partition(tmp_path: Path) -> None:
+    # list_eval_partition.txt: 000001-162770 train, 162771-182637 validation, 182638-202599 test.
+    path = samples.write_celeba_zip(tmp_path / "c.zip", n=4, first=182636)
+    data = celeba.read_celeba(path, split="official")
+    assert data.test_rows.tolist() == [2, 3] and data.extra["split"] == "official"
+    assert celeba.read_celeba(path).test_rows is None, "split all: the caller holds a fraction out"
+    early = samples.write_celeba_zip(tmp_path / "early.zip", n=3)
+    with pytest.raises(DataError, match=r"hold none of the official test partition \(from 182638\.jpg\)"):
+        celeba.read_celeba(early, split="official")
+    late = samples.write_celeba_zip(tmp_path / "late.zip", n=2, first=190000)
+    with pytest.raises(DataError, match="every CelebA image read .* is a test image"):
+        celeba.read_celeba(late, split="official")
+    with pytest.raises(ConfigError, match="CelebA split must be one of"):
+        celeba.read_celeba(path, split="test")
+
+
 # --- blobs ---------------------------------------------------------------------------------------------
 
 

@@ -192,8 +192,9 @@ def celeba_image(index: int, width: int = 178, height: int = 218, crop: int = 14
     return image
 
 
-def write_celeba_zip(path: Path, n: int = 6, *, corrupt_index: int | None = None) -> Path:
-    """Write an ``img_align_celeba.zip`` with ``n`` JPEGs named 000001.jpg, ... under img_align_celeba/.
+def write_celeba_zip(path: Path, n: int = 6, *, corrupt_index: int | None = None, first: int = 1) -> Path:
+    """Write an ``img_align_celeba.zip`` with ``n`` JPEGs named by their number from `first` (000001.jpg,
+    ...) under img_align_celeba/; CelebA's official test partition starts at 182638.jpg.
 
     With ``corrupt_index`` that image's bytes are replaced by garbage (a file that cannot be decoded).
     """
@@ -204,7 +205,7 @@ def write_celeba_zip(path: Path, n: int = 6, *, corrupt_index: int | None = None
             buffer = io.BytesIO()
             Image.fromarray(celeba_image(i)).save(buffer, format="JPEG", quality=95)
             data = b"not a jpeg" if i == corrupt_index else buffer.getvalue()
-            archive.writestr(f"img_align_celeba/{i + 1:06d}.jpg", data)
+            archive.writestr(f"img_align_celeba/{first + i:06d}.jpg", data)
     return path
 
 

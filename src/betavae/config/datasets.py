@@ -13,14 +13,16 @@ dsprites      procedural, official, path  expect_full (official/path)
 shapes3d      official, path              expect_full
 mnist         official, path              split, limit, classes
 emnist        official, path              split, subset, limit, classes
-celeba        official, path              crop, image_size, limit
+celeba        official, path              split, crop, image_size, limit
 blobs         procedural                  grid, image_size, sigma, margin
 ============  ==========================  ===============================================
 
 Every dataset holds out a test split (:mod:`betavae.data.split`): MNIST and EMNIST their official test
-files (``split: official``, the default: both files are read, the test file's images are the test split);
-every other dataset, and MNIST/EMNIST read from one file (``split: train`` or ``test``), a seeded
-``test_fraction`` of its images (default 0.1; 0 holds nothing out) drawn with ``split_seed`` (default 0).
+files (``split: official``, the default: both files are read, the test file's images are the test split),
+CelebA its official test partition (``split: official``, the default; ``all`` for images not named as
+published); every other dataset, MNIST/EMNIST read from one file (``split: train`` or ``test``) and CelebA
+with ``split: all``, a seeded ``test_fraction`` of its images (default 0.1; 0 holds nothing out) drawn with
+``split_seed`` (default 0).
 
 ``official`` takes an optional ``url`` (defaults to the published location; for MNIST the base URL of
 the four files) and ``path`` takes a required ``path`` inside the project. Both take ``sha256`` or
@@ -77,7 +79,7 @@ _KIND_KEYS = {
     "shapes3d": frozenset({"expect_full"}),
     "mnist": frozenset({"split", "limit", "classes"}),
     "emnist": frozenset({"split", "subset", "limit", "classes"}),
-    "celeba": frozenset({"crop", "image_size", "limit"}),
+    "celeba": frozenset({"split", "crop", "image_size", "limit"}),
     "blobs": frozenset({"grid", "image_size", "sigma", "margin"}),
 }
 #: Kind keys that only make sense when reading files (procedural dSprites takes none of them).
@@ -94,6 +96,9 @@ EMNIST_LABELS: dict[str, tuple[int, ...]] = {
 }
 #: What MNIST and EMNIST read: both published files (the test file held out), or one of them.
 MNIST_SPLITS = ("official", "train", "test")
+
+#: What CelebA holds out: its official test partition, or (``all``) a seeded fraction of every image.
+CELEBA_SPLITS = ("official", "all")
 
 #: Share of the images held out for testing where a dataset publishes no split of its own.
 DEFAULT_TEST_FRACTION = 0.1
@@ -210,16 +215,6 @@ def _kind_options(kind: str, source: str, spec: Mapping[str, Any], where: str) -
         opts["limit"] = None if limit is None else require_int(f"{where}.limit", limit, 1)
     if kind in ("mnist", "emnist"):
         opts["split"] = require_choice(f"{where}.split", get("split", "official"), MNIST_SPLITS)
-    if opts.get("split") == "official":
-        if get("test_fraction") is not None:
-            raise ConfigError(
-                f"{where}.test_fraction applies to datasets without a published split; with split: official "
-                "the official test file is the test split (set split: train or test to hold out a fraction)"
-            )
-    else:
-        fraction = get("test_fraction", DEFAULT_TEST_FRACTION)
-        opts["test_fraction"] = require_number(f"{where}.test_fraction", fraction, 0.0, maximum=0.5)
-    opts["split_seed"] = require_int(f"{where}.split_seed", get("split_seed", 0), 0)
     if kind == "emnist":
         opts["subset"] = require_choice(f"{where}.subset", get("subset", "balanced"), tuple(EMNIST_LABELS))
     if kind in ("mnist", "emnist"):
@@ -228,6 +223,7 @@ def _kind_options(kind: str, source: str, spec: Mapping[str, Any], where: str) -
         if classes is not None:  # absent, it leaves the manifests of existing datasets as they were
             opts["classes"] = classes
     if kind == "celeba":
+        opts["split"] = require_choice(f"{where}.split", get("split", "official"), CELEBA_SPLITS)
         opts["crop"] = require_int(f"{where}.crop", get("crop", 140), 1)
         opts["image_size"] = require_int(f"{where}.image_size", get("image_size", 64), 8)
     if kind == "blobs":
@@ -243,6 +239,16 @@ def _kind_options(kind: str, source: str, spec: Mapping[str, Any], where: str) -
         opts["sigma"] = require_number(f"{where}.sigma", get("sigma", 3.0), 0.0, exclusive=True)
         margin = get("margin")
         opts["margin"] = None if margin is None else require_number(f"{where}.margin", margin, 0.0, exclusive=False)
+    if opts.get("split") == "official":
+        if get("test_fraction") is not None:
+            raise ConfigError(
+                f"{where}.test_fraction applies to datasets without a published split; with split: official "
+                "the published test images are the test split (set another split to hold out a fraction)"
+            )
+    else:
+        fraction = get("test_fraction", DEFAULT_TEST_FRACTION)
+        opts["test_fraction"] = require_number(f"{where}.test_fraction", fraction, 0.0, maximum=0.5)
+    opts["split_seed"] = require_int(f"{where}.split_seed", get("split_seed", 0), 0)
     return opts
 
 

@@ -149,7 +149,12 @@ def _celeba(ctx: _Context) -> ImportedData:
     opts = ctx.spec.options
     source = ctx.archive(celeba.OFFICIAL_URL, celeba.FILENAME, celeba.OFFICIAL_MD5)
     return celeba.read_celeba(
-        source, crop=opts["crop"], size=opts["image_size"], limit=opts["limit"], scratch=ctx.scratch_dir / "images.npy"
+        source,
+        crop=opts["crop"],
+        size=opts["image_size"],
+        limit=opts["limit"],
+        scratch=ctx.scratch_dir / "images.npy",
+        split=opts["split"],
     )
 
 
