@@ -143,7 +143,9 @@ def write_site(site: Path) -> dict[str, Path]:
     files = {
         "dsprites": samples.save_npz(site / dsprites_official.FILENAME, samples.dsprites_arrays(DSPRITES_GRID)),
         "emnist": samples.write_emnist_zip(site / "gzip.zip", "letters", "train", 26 * 8, test_n=26 * 2),
-        "celeba": samples.write_celeba_zip(site / "img_align_celeba.zip", n=24, first=182630),
+        "celeba": samples.write_celeba_zip(
+            site / "img_align_celeba.zip", n=24, first=182622
+        ),  # 16 train, 8 test (official partition from 182638),
     }
     for split, n in (("train", 80), ("test", 20)):
         for path in samples.write_mnist_dir(site / "mnist", split, n):
