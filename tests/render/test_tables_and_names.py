@@ -40,6 +40,19 @@ def test_comparison_rows_hold_parameters_and_only_the_scores_present():
     assert [(p.beta, p.scores["mig.score"]) for p in points] == [(1.0, 0.25), (4.0, 0.5)]  # finished runs only
 
 
+def test_the_vae_and_the_autoencoder_plot_at_their_fixed_kl_weights():
+    # Stuhmer et al. Fig. 5a compares the VAE at beta = 1: the `vae` objective takes no beta, its KL weight is 1.
+    params = {
+        **tiny_params(),
+        "sweep": {"grid": [{"train.objective": ["vae"]}, {"train.objective": ["ae"]}], "seeds": [0]},
+    }
+    del params["train"]["beta"]
+    records = [RunRecord(r.name, r.to_dict(), f"id{i}", "finished") for i, r in enumerate(expand_sweep(params, "tiny"))]
+    rows = comparison_rows(records, {})
+    assert [(r["run"], r["train.beta"]) for r in rows] == [("vae-seed=0", 1.0), ("ae-seed=0", 0.0)]
+    assert [p.beta for p in sweep_points(rows)] == [1.0, 0.0]
+
+
 def test_dvc_plot_data_has_dot_free_columns_and_one_row_per_step(tmp_path):
     history = {"total": (np.array([10, 20]), np.array([5.0, 4.0])), "kl": (np.array([20]), np.array([1.5]))}
     with open(write_loss_csv(history, tmp_path / "loss.csv")) as f:

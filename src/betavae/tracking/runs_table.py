@@ -79,6 +79,8 @@ def comparison_rows(
         own = scores.get(record.name, {})
         row: dict[str, Any] = {"run": record.name, "status": record.status, "run_id": record.run_id}
         row.update({key: flat.get(key) for key in PARAM_COLUMNS})
+        if row["train.beta"] is None:  # `vae` and `ae` fix the KL's weight (1 and 0) rather than take a beta
+            row["train.beta"] = getattr(record.run.objective, "kl_weight", None)
         for key in score_columns:
             value = own.get(key)
             row[key] = float(value) if value is not None and math.isfinite(float(value)) else None
