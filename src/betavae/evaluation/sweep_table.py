@@ -52,13 +52,11 @@ def model_label(run: RunConfig) -> str:
 def run_budget(run: RunConfig, data: ImageSet | GroundTruthData) -> fig5.Budget:
     """Steps, batch size and the size of the train split (what an epoch passes over), for its table row."""
     rows = train_rows(data)
-    return fig5.Budget(
-        steps=int(run.train.steps),
-        batch_size=int(run.train.batch_size),
-        dataset_size=len(rows)
-        if rows is not None
-        else int(getattr(data, "num_images", 0) or len(cast(ImageSet, data).images)),
-    )
+    if rows is None:  # no split recorded: every image is trained on
+        size = int(getattr(data, "num_images", 0) or len(cast(ImageSet, data).images))
+    else:
+        size = len(rows)
+    return fig5.Budget(steps=int(run.train.steps), batch_size=int(run.train.batch_size), dataset_size=size)
 
 
 def by_configuration(items: Iterable[T], run_of: Callable[[T], RunConfig]) -> dict[str, list[T]]:
