@@ -25,26 +25,31 @@ from betavae.training.checkpoint import model_from_checkpoint, seal_checkpoint
 from betavae.training.engine import train
 from betavae.training.step import BatchSampler
 from tests.helpers.block_grid import BlockGrid
+from tests.helpers.datasets import write_block_grid
 from tests.helpers.runs import random_binary_images, tiny_params
 
 TEST_ROWS = np.array([1, 6, 7, 20, 31])
 
 
 def _blocks(out: Path, test_rows=TEST_ROWS, split=None) -> Path:
-    grid = BlockGrid()
+    return write_block_grid(
+        out, test_rows=test_rows, split=split or {"rule": "seeded", "test_fraction": 0.15, "seed": 4}
+    )
+
+
+def _factorless(out: Path, images: np.ndarray, test_rows: np.ndarray) -> Path:
     return write_dataset(
         out,
-        name="blocks",
+        name="tiny",
         kind="dummy",
-        images=grid.images,
-        factor_names=grid.factor_names,
-        factor_sizes=grid.factor_sizes,
-        factor_values=grid.factor_values,
-        factor_classes=grid.all_classes,
+        images=images,
+        factor_names=(),
+        factor_sizes=(),
+        factor_values=(),
+        factor_classes=None,
         binary=True,
         source="procedural",
         test_rows=test_rows,
-        split=split or {"rule": "seeded", "test_fraction": 0.15, "seed": 4},
     )
 
 
@@ -140,19 +145,7 @@ def test_the_sampler_draws_only_the_train_rows() -> None:
 
 
 def test_training_counts_only_the_train_split(tmp_path: Path) -> None:
-    out = write_dataset(
-        tmp_path / "d",
-        name="tiny",
-        kind="dummy",
-        images=random_binary_images(20, 28),
-        factor_names=(),
-        factor_sizes=(),
-        factor_values=(),
-        factor_classes=None,
-        binary=True,
-        source="procedural",
-        test_rows=np.arange(2, 20),
-    )
+    out = _factorless(tmp_path / "d", random_binary_images(20, 28), np.arange(2, 20))
     with pytest.raises(ConfigError, match=r"\(2 images to train on, its test split held out\)"):
         train(build_run_config(tiny_params(), "tiny"), load_dataset(out), tmp_path / "ckpt", progress=False)
 
@@ -160,19 +153,7 @@ def test_training_counts_only_the_train_split(tmp_path: Path) -> None:
 def test_reconstruction_is_measured_on_the_test_split(tmp_path: Path) -> None:
     # Train on blank images only; the test images are the prototypes the model never saw.
     images = np.concatenate([np.zeros((24, 28, 28, 1), np.uint8), random_binary_images(8, 28)])
-    out = write_dataset(
-        tmp_path / "d",
-        name="tiny",
-        kind="dummy",
-        images=images,
-        factor_names=(),
-        factor_sizes=(),
-        factor_values=(),
-        factor_classes=None,
-        binary=True,
-        source="procedural",
-        test_rows=np.arange(24, 32),
-    )
+    out = _factorless(tmp_path / "d", images, np.arange(24, 32))
     data = load_dataset(out)
     params = tiny_params(steps=20, batch_size=8, snapshots=[])
     run = expand_sweep({**params, "sweep": {"grid": {}, "seeds": [0]}}, "tiny")[0]

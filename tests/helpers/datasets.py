@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -16,8 +17,8 @@ from betavae.data.storage import write_dataset
 from tests.helpers.block_grid import BlockGrid
 
 
-def write_block_grid(out_dir: Path) -> Path:
-    """Store the 32-image BlockGrid under ``out_dir``."""
+def write_block_grid(out_dir: Path, **split: Any) -> Path:
+    """Store the 32-image BlockGrid under ``out_dir`` (`split`: write_dataset's test_rows and split)."""
     grid = BlockGrid()
     return write_dataset(
         out_dir,
@@ -30,6 +31,7 @@ def write_block_grid(out_dir: Path) -> Path:
         factor_classes=grid.all_classes,
         binary=True,
         source="procedural",
+        **split,
     )
 
 
