@@ -89,13 +89,14 @@ def train_sweep(
 
 
 def check_before_training(dataset: str) -> None:
-    """Every configuration of the sweep, and the evaluation's factor names against the stored dataset's
-    factors: a setting the evaluation would refuse stops the sweep before any training."""
+    """Every configuration of the sweep, and the evaluation's and a conditional model's factor names against
+    the stored dataset's factors: a setting the evaluation would refuse stops the sweep before any training."""
     p = params()
-    SweepPlan.from_params(p, dataset)
+    plan = SweepPlan.from_params(p, dataset)
     manifest = read_manifest(PATHS.dataset(dataset))
     if manifest["factor_names"]:  # a dataset without factors skips the factor metrics
         EvaluateConfig.from_dict(p.get("evaluate")).check_factor_names(manifest["factor_names"])
+    plan.check_condition_factors(manifest["factor_names"])
 
 
 def main() -> None:

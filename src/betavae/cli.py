@@ -57,6 +57,11 @@ def _load_images(args: argparse.Namespace, root: Path, model: _PyfuncModel) -> n
     return data.images[np.sort(rng.choice(len(data.images), size=args.sample, replace=False))]
 
 
+def _condition(args: argparse.Namespace) -> dict[str, Any]:
+    """The request's `condition` (a conditional model's class, `--condition`), or nothing."""
+    return {} if args.condition is None else {"condition": args.condition}
+
+
 def dataset_dir(root: Path, name: str) -> Path:
     """`<root>/data/datasets/<name>`, refusing a name that is a path (`..`, `/`) rather than a dataset name."""
     from betavae.paths import ProjectPaths
@@ -112,7 +117,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
     if args.out:
         check_output_path(args.out)
     model = _model(args)
-    codes = np.asarray(model.predict(_load_images(args, root, model)))
+    codes = np.asarray(model.predict(_load_images(args, root, model), params=_condition(args)))
     if args.out:
         _save_npy(codes, args.out)
         print(f"wrote latent means {codes.shape} from {args.model} to {args.out}")
@@ -133,7 +138,7 @@ def cmd_decode(args: argparse.Namespace) -> int:
         raise DataError(
             f"--latents {args.latents}: expected finite numbers of shape (n, {d}), got {latents.dtype} {latents.shape}"
         )
-    images = np.asarray(model.predict(latents.astype(np.float32), params={"method": "decode"}))
+    images = np.asarray(model.predict(latents.astype(np.float32), params={"method": "decode", **_condition(args)}))
     _save_npy(images, args.out)
     print(f"wrote images {images.shape} decoded by {args.model} to {args.out}")
     return 0
@@ -224,6 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
     encode.add_argument(
         "--rescale", action="store_true", help="map 0..255 integer (or 0..1 float) images onto the model's pixel range"
     )
+    encode.add_argument(
+        "--condition", type=int, default=None, help="a conditional model's class for every image (model.condition_on)"
+    )
     encode.set_defaults(func=cmd_encode)
 
     decode = sub.add_parser("decode", help="decode latents (n, d) to images with a registered or pulled model")
@@ -231,6 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_version_choice(decode)
     decode.add_argument("--latents", required=True, help=".npy of latents (n, d)")
     decode.add_argument("--out", required=True, help=".npy to write the uint8 images (n, H, W, C) to")
+    decode.add_argument(
+        "--condition", type=int, default=None, help="a conditional model's class for every image (model.condition_on)"
+    )
     decode.set_defaults(func=cmd_decode)
 
     serve = sub.add_parser("serve", help="serve a registered or pulled model over REST (MLflow's scoring server)")
@@ -256,6 +267,13 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except (BetavaeError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a request the model refused (an MlflowException): its one line, no traceback
+        from mlflow.exceptions import MlflowException
+
+        if not isinstance(exc, MlflowException):
+            raise
+        print(f"error: {exc.message}", file=sys.stderr)
         return 1
 
 

@@ -68,7 +68,8 @@ RUNS_PER_CONFIG = {
     "configs/stuhmer2020-fig5a.yaml": 100,
     "configs/stuhmer2020-fig5a-cpu.yaml": 16,
     "configs/stuhmer2020-fig5b.yaml": 180,
-    "configs/stuhmer2020-fig5b-cpu.yaml": 48,
+    "configs/stuhmer2020-fig5b-cpu.yaml": 32,
+    "configs/singh2018-cvae.yaml": 2,
 }
 
 

@@ -68,6 +68,7 @@ class Expected:
     table: bool = False
     objectives: frozenset[str] = field(default_factory=frozenset)
     spread: tuple[str, ...] = ()  # grid axes the figure is drawn over: both ends kept, not only the first
+    conditional_pictures: tuple[str, ...] = ()  # pictures of the runs of a conditional model only
 
 
 # The README's table of paper experiments, row by row. Every dSprites run also gets the factor response
@@ -102,6 +103,9 @@ EXPECTED = {
         "mnist", ("latent_scatter.png", "snapshots.png", "losses.png"), objectives=frozenset({"ae", "beta_vae"})
     ),
     "higgins2017-figs1-4": Expected("celeba", ("traversal.png",), objectives=BETA_VAE),
+    "singh2018-cvae": Expected(
+        "mnist", ("latent_scatter.png",), objectives=frozenset({"vae"}), conditional_pictures=("class_samples.png",)
+    ),
 }
 # The picture kind (`betavae.render.figure.SIZES`) of each file name.
 KIND = {
@@ -116,6 +120,7 @@ KIND = {
     "tradeoff.png": "sweep_tradeoff",
     "score_distribution.png": "score_distribution",
     "normalised_beta.png": "normalised_beta",
+    "class_samples.png": "class_samples",
 }
 
 
@@ -362,13 +367,18 @@ def open_png(path: Path, kind: str) -> Any:
 def image_box(grey: Any) -> tuple[int, int]:
     """(width, height) in pixels of the image an axes shows: the rows and columns mostly not white (the
     title and tick labels cover far less of a line)."""
-    import numpy as np
 
     drawn = grey < 200
-    cols = np.flatnonzero(drawn.mean(axis=0) > 0.3)
-    rows = np.flatnonzero(drawn.mean(axis=1) > 0.3)
-    assert cols.size and rows.size, "no image drawn"
-    return int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1)
+    return longest_run(drawn.mean(axis=0) > 0.3), longest_run(drawn.mean(axis=1) > 0.3)
+
+
+def longest_run(mask: Any) -> int:
+    """The length of the longest run of True in a 1-D mask: the image, not a line of title text above it."""
+    import numpy as np
+
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+    assert edges.size, "no image drawn"
+    return int((edges[1::2] - edges[::2]).max())
 
 
 def check_snapshots_png(path: Path, snapshots: int) -> None:
@@ -378,6 +388,15 @@ def check_snapshots_png(path: Path, snapshots: int) -> None:
 
     width, height = image_box(open_png(path, "snapshot_pictures"))
     assert round(2 * COLUMNS * height / width) == 1 + snapshots + 1, (path, width, height)
+
+
+def check_class_samples_png(path: Path, classes: int) -> None:
+    """The class samples are a mosaic of square images, COLUMNS wide and one row per class
+    (`betavae.render.class_samples`), drawn at equal aspect."""
+    from betavae.render.class_samples import COLUMNS
+
+    width, height = image_box(open_png(path, "class_samples"))
+    assert round(COLUMNS * height / width) == classes, (path, width, height)
 
 
 def check_decoded_grid_png(path: Path) -> None:
@@ -461,6 +480,14 @@ def test_config_runs_end_to_end_and_draws_its_figures(name: str, configs_project
                 check_decoded_grid_png(folder / picture)
             else:
                 open_png(folder / picture, KIND[picture])
+        conditional = "condition_on=" in run
+        for picture in expected.conditional_pictures:
+            if conditional:
+                check_class_samples_png(folder / picture, classes=10)  # the ten digits
+            else:
+                assert not (folder / picture).exists(), f"{run} is not conditional: {picture}"
+    if expected.conditional_pictures:
+        assert any("condition_on=" in run for run in runs), "no conditional run"
     points = sweep_points(index["comparison"])
     for picture in expected.sweep_pictures:
         check_sweep_picture(picture, plots / "sweep" / picture, points, expected)

@@ -353,6 +353,9 @@ OBJECTIVE_CONFIGS: dict[str, type[ObjectiveConfig]] = {
     )
 }
 OBJECTIVES: tuple[str, ...] = tuple(OBJECTIVE_CONFIGS)
+CONDITIONAL_OBJECTIVES: tuple[str, ...] = (AEConfig.name, VAEConfig.name, BetaVAEConfig.name)
+"""The objectives that train a conditional VAE (`model.condition_on`): recon + beta * KL with the class c
+given to the encoder and the decoder, the ELBO of Singh 2018 Sec. 4.2 at beta = 1."""
 OBJECTIVE_KEYS: frozenset[str] = frozenset({"objective"}) | frozenset(
     f.name for c in OBJECTIVE_CONFIGS.values() for f in dataclasses.fields(c)
 )

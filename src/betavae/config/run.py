@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from betavae.config.model import ModelConfig
-from betavae.config.objectives import OBJECTIVE_KEYS, ObjectiveConfig, objective_settings
+from betavae.config.objectives import CONDITIONAL_OBJECTIVES, OBJECTIVE_KEYS, ObjectiveConfig, objective_settings
 from betavae.config.validation import (
     check_keys,
     require_bool,
@@ -119,10 +119,17 @@ class RunConfig:
     train: TrainConfig
     overrides: tuple[tuple[str, Any], ...] = ()
 
+    def __post_init__(self) -> None:
+        if self.model.condition_on is not None and self.objective.objective not in CONDITIONAL_OBJECTIVES:
+            raise ConfigError(
+                f"model.condition_on {self.model.condition_on!r}: a conditional VAE (Singh 2018 Sec. 4.2) trains "
+                f"with train.objective {', '.join(CONDITIONAL_OBJECTIVES)}; got {self.objective.objective!r}"
+            )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "dataset": self.dataset,
-            "model": asdict(self.model),
+            "model": self.model.to_dict(),
             "objective": self.objective.to_dict(),
             "train": asdict(self.train),
             "overrides": [list(kv) for kv in self.overrides],
@@ -142,7 +149,7 @@ class RunConfig:
         """All settings as `section.key` pairs, the form MLflow stores as run parameters."""
         flat: dict[str, Any] = {"data.dataset": self.dataset}
         for section, values in (
-            ("model", asdict(self.model)),
+            ("model", self.model.to_dict()),
             ("train", self.objective.to_dict()),
             ("train", asdict(self.train)),
         ):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from typing import Protocol, cast
 
 import numpy as np
 
@@ -26,6 +27,7 @@ __all__ = [
     "GroundTruthData",
     "all_grid_classes",
     "checked_classes",
+    "condition_labels",
     "grid_classes",
     "grid_index",
     "grid_strides",
@@ -174,6 +176,36 @@ class FactorGrid(GroundTruthData):
     def sample_observations_from_factors(self, factors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Look the images up; the grid is deterministic so ``rng`` is unused."""
         return self.images[self.classes_to_index(factors)]
+
+
+class _LabelledRows(Protocol):
+    """What :func:`condition_labels` reads: a stored dataset or a factor grid."""
+
+    @property
+    def num_images(self) -> int: ...
+
+    @property
+    def factor_names(self) -> tuple[str, ...]: ...
+
+    @property
+    def factor_sizes(self) -> tuple[int, ...]: ...
+
+    def index_to_classes(self, index: np.ndarray) -> np.ndarray: ...
+
+
+def condition_labels(data: object, factor: str) -> tuple[np.ndarray, int]:
+    """The class of factor `factor` of every image of `data` int64 (N,), in row order, and the factor's
+    number of classes: the labels of a conditional VAE (`model.condition_on`). DataError when `data` has no
+    such factor, naming the ones it has."""
+    names = tuple(getattr(data, "factor_names", ()))
+    if factor not in names:
+        raise DataError(
+            f"the dataset has no factor {factor!r} to condition on; its factors: {', '.join(names) or 'none'}"
+        )
+    rows_of = cast(_LabelledRows, data)
+    j = names.index(factor)
+    classes = rows_of.index_to_classes(np.arange(rows_of.num_images, dtype=np.int64))  # (N, k)
+    return np.ascontiguousarray(classes[:, j], dtype=np.int64), int(rows_of.factor_sizes[j])
 
 
 def _check_count(n: int) -> int:

@@ -16,6 +16,7 @@ replicas, so a reader can tell a converged model from a CPU-budget one.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -110,11 +111,13 @@ def pooled_row(
 
 
 def untrained_replicas(data: GroundTruthData, model_config: Any, seeds: Sequence[int]) -> list[Any]:
-    """The architecture of `model_config` at initialisation, one replica per seed (weights drawn by seed)."""
+    """The architecture of `model_config` at initialisation, one replica per seed (weights drawn by seed);
+    for a conditional model, its unconditional architecture (no class to give an untrained encoder)."""
     out = []
+    unconditional = dataclasses.replace(model_config, condition_on=None)
     for seed in seeds:
         torch.manual_seed(int(seed))
-        model = build_model(model_config, tuple(data.observation_shape)).eval()
+        model = build_model(unconditional, tuple(data.observation_shape)).eval()
         out.append(representation_of(model, int(data.max_pixel_value)))
     return out
 

@@ -9,11 +9,12 @@ measures report it with :func:`kl_sum`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 
+from betavae.data.ground_truth import condition_labels
 from betavae.errors import DataError
 from betavae.models.gaussian import kl_normal_standard
 from betavae.models.inputs import encoder_input, to_float_images
@@ -70,10 +71,13 @@ def encode_means(
     *,
     batch_size: int | None = None,
     device: torch.device | str = "cpu",
+    labels: np.ndarray | None = None,
 ) -> np.ndarray:
     """Posterior means mu(x) for uint8 images (n, H, W, C) -> float32 (n, d), `batch_size` images per
-    forward pass (default: :func:`inference_batch_size` of the encoder)."""
+    forward pass (default: :func:`inference_batch_size` of the encoder); a conditional model's means
+    mu(x, c) take each image's class from `labels` (n,)."""
     check_uint8_images(images)
+    labels = check_labels(model, labels, len(images))
     batch_size = _images_per_pass(batch_size, model.encoder, device)
     model.eval()
     if torch.device(device).type == "cpu":
@@ -81,22 +85,98 @@ def encode_means(
     out = []
     for start in range(0, len(images), batch_size):
         batch = torch.from_numpy(np.ascontiguousarray(images[start : start + batch_size])).to(device)
-        mu, _ = model.encode(encoder_input(batch, max_pixel_value, model.encoder))
+        mu, _ = encode(model, encoder_input(batch, max_pixel_value, model.encoder), _part(labels, start, batch_size))
         out.append(mu.float().cpu().numpy())
     if not out:
         return np.zeros((0, model.config.latent_dim), dtype=np.float32)
     return np.concatenate(out)
 
 
+def check_labels(model: VAE, labels: np.ndarray | None, n: int) -> np.ndarray | None:
+    """`labels` as int64 (n,) for a conditional model (which needs them), None for an unconditional one
+    (which takes none); ValueError otherwise. Their range is checked by the model."""
+    if not getattr(model, "conditional", False):
+        if labels is not None:
+            raise ValueError("this model is not conditional (model.condition_on is null); pass no labels")
+        return None
+    if labels is None:
+        raise ValueError(f"this model is a conditional VAE on {model.config.condition_on!r}: pass each image's class")
+    out = np.asarray(labels)
+    if out.shape != (n,) or not np.issubdtype(out.dtype, np.integer):
+        raise ValueError(f"expected {n} integer classes, got {out.dtype} of shape {out.shape}")
+    return out.astype(np.int64, copy=False)
+
+
+def labels_of(model: VAE, data: object, rows: np.ndarray | None = None) -> np.ndarray | None:
+    """A conditional model's classes (`model.condition_on`) of `data`'s images, all of them or those of
+    `rows`; None for an unconditional model, which takes none."""
+    if not getattr(model, "conditional", False):
+        return None
+    labels, _ = condition_labels(data, str(model.config.condition_on))
+    return labels if rows is None else labels[np.asarray(rows, dtype=np.int64)]
+
+
+def encode(model: VAE, x: torch.Tensor, c: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """`model.encode(x)`, with the classes c of a conditional model's images when there are any (a model
+    without classes may implement `encode(x)` alone)."""
+    return model.encode(x) if c is None else model.encode(x, c)
+
+
+def decode(model: VAE, z: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
+    """`model.decode(z)`, with a conditional model's classes c when there are any."""
+    return model.decode(z) if c is None else model.decode(z, c)
+
+
+def _part(labels: np.ndarray | None, start: int, size: int) -> torch.Tensor | None:
+    """The labels of one batch as a tensor, or None."""
+    return None if labels is None else torch.from_numpy(np.ascontiguousarray(labels[start : start + size]))
+
+
+class Representation:
+    """The metrics' `representation` callable: uint8 images (n, H, W, C) -> latent means (n, d).
+
+    For a conditional model `condition_factor` is the column of its factor among the dataset's factors, and
+    the code sources (:mod:`betavae.metrics.cache`) call it with the images' classes of that factor as well,
+    so each image is encoded with its own class; None for an unconditional model."""
+
+    def __init__(
+        self,
+        model: VAE,
+        max_pixel_value: int,
+        condition_factor: int | None,
+        batch_size: int | None,
+        device: torch.device | str,
+    ) -> None:
+        self.model = model
+        self.max_pixel_value = max_pixel_value
+        self.condition_factor = condition_factor
+        self.batch_size = batch_size
+        self.device = device
+
+    def __call__(self, images: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+        return encode_means(
+            self.model, images, self.max_pixel_value, batch_size=self.batch_size, device=self.device, labels=labels
+        )
+
+
 def representation_of(
-    model: VAE, max_pixel_value: int, *, batch_size: int | None = None, device: torch.device | str = "cpu"
-) -> Callable[[np.ndarray], np.ndarray]:
-    """The metrics' `representation` callable: uint8 images (n, H, W, C) -> latent means (n, d)."""
-
-    def represent(images: np.ndarray) -> np.ndarray:
-        return encode_means(model, images, max_pixel_value, batch_size=batch_size, device=device)
-
-    return represent
+    model: VAE,
+    max_pixel_value: int,
+    *,
+    factor_names: Sequence[str] = (),
+    batch_size: int | None = None,
+    device: torch.device | str = "cpu",
+) -> Representation:
+    """The metrics' `representation` callable of `model`; a conditional model's reads the classes of its
+    factor (`model.condition_on`), found among the dataset's `factor_names`."""
+    condition = model.config.condition_on if getattr(model, "conditional", False) else None
+    if condition is not None and condition not in factor_names:
+        raise DataError(
+            f"the model is conditional on {condition!r}, which is not a factor of the dataset "
+            f"({', '.join(factor_names) or 'no factors'})"
+        )
+    index = None if condition is None else list(factor_names).index(condition)
+    return Representation(model, max_pixel_value, index, batch_size, device)
 
 
 @torch.no_grad()
@@ -107,14 +187,17 @@ def decode_images(
     *,
     batch_size: int | None = None,
     device: torch.device | str = "cpu",
+    labels: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Latents (n, d) -> uint8 images (n, H, W, C): the mean of p(x|z), scaled to the data's pixel range
-    and rounded, so a decoded image has the format `encode_means` takes. `batch_size` latents per forward
-    pass (default: :func:`inference_batch_size` of the decoder)."""
+    """Latents (n, d) -> uint8 images (n, H, W, C): the mean of p(x|z) (p(x|z, c) with the classes `labels`
+    (n,) of a conditional model), scaled to the data's pixel range and rounded, so a decoded image has the
+    format `encode_means` takes. `batch_size` latents per forward pass (default: :func:`inference_batch_size`
+    of the decoder)."""
     d = model.config.latent_dim
     latents = np.asarray(latents, dtype=np.float32)
     if latents.ndim != 2 or latents.shape[1] != d or not np.isfinite(latents).all():
         raise ValueError(f"expected finite latents of shape (n, {d}), got {latents.dtype} {latents.shape}")
+    labels = check_labels(model, labels, len(latents))
     batch_size = _images_per_pass(batch_size, model.decoder, device)
     model.eval()
     if torch.device(device).type == "cpu":
@@ -123,7 +206,8 @@ def decode_images(
     out = [np.zeros((0, h, w, c), dtype=np.uint8)]
     for start in range(0, len(latents), batch_size):
         z = torch.from_numpy(latents[start : start + batch_size]).to(device)
-        pixels = model.mean_image(model.decode(z)).float().clamp_(0.0, 1.0)  # (B, C, H, W)
+        recon = decode(model, z, _part(labels, start, batch_size))
+        pixels = model.mean_image(recon).float().clamp_(0.0, 1.0)  # (B, C, H, W)
         scaled = torch.round(pixels * max_pixel_value).to(torch.uint8).permute(0, 2, 3, 1)
         out.append(scaled.cpu().numpy())
     return np.concatenate(out)
@@ -139,17 +223,25 @@ def kl_sum(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def posterior_means_and_kl(
-    model: VAE, images: np.ndarray, max_pixel_value: int, *, batch_size: int = KL_BATCH_SIZE
+    model: VAE,
+    images: np.ndarray,
+    max_pixel_value: int,
+    *,
+    batch_size: int = KL_BATCH_SIZE,
+    labels: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Posterior means (n, d) of uint8 `images` (n, H, W, C), as float64, and the mean KL(q(z_i|x) || N(0, 1))
-    per latent over them (d,), in nats (Kingma & Welling 2014, Appendix B)."""
+    per latent over them (d,), in nats (Kingma & Welling 2014, Appendix B); a conditional model's with the
+    images' classes `labels` (n,)."""
     check_uint8_images(images)
+    labels = check_labels(model, labels, len(images))
     if len(images) == 0:
         raise DataError("the KL per latent needs at least one image, got none")
     model.eval()
     means, total = [], None
     for start in range(0, len(images), batch_size):
-        mu, logvar = model.encode(images_to_input(images[start : start + batch_size], max_pixel_value))
+        x = images_to_input(images[start : start + batch_size], max_pixel_value)
+        mu, logvar = encode(model, x, _part(labels, start, batch_size))
         means.append(mu.double().numpy())
         part = kl_sum(mu, logvar)
         total = part if total is None else total + part
@@ -158,7 +250,12 @@ def posterior_means_and_kl(
 
 
 def kl_per_latent(
-    model: VAE, images: np.ndarray, max_pixel_value: int, *, batch_size: int = KL_BATCH_SIZE
+    model: VAE,
+    images: np.ndarray,
+    max_pixel_value: int,
+    *,
+    batch_size: int = KL_BATCH_SIZE,
+    labels: np.ndarray | None = None,
 ) -> np.ndarray:
     """Mean KL(q(z_i|x) || N(0, 1)) per latent (d,) over uint8 `images` (n, H, W, C), in nats."""
-    return posterior_means_and_kl(model, images, max_pixel_value, batch_size=batch_size)[1]
+    return posterior_means_and_kl(model, images, max_pixel_value, batch_size=batch_size, labels=labels)[1]

@@ -55,7 +55,9 @@ def score_snapshot(path: Path, data: GroundTruthData, cfg: EvaluateConfig) -> di
     model, _ = model_from_checkpoint(path)
     scores: dict[str, float] = {}
     if metrics and requirements.missing_factors(data) is None:
-        source = suite.code_source(data, representation_of(model, int(data.max_pixel_value)), metrics)
+        source = suite.code_source(
+            data, representation_of(model, int(data.max_pixel_value), factor_names=data.factor_names), metrics
+        )
         scores.update(suite.evaluate(data, source, np.random.default_rng(cfg.seed), metrics))
     if with_reconstruction and cfg.reconstruction_samples:
         rec = reconstruction.compute(  # on the test split, as the final scores

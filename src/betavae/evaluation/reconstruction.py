@@ -29,7 +29,7 @@ import torch
 from betavae.config.metrics import ACTIVE_KL_NATS
 from betavae.data.ground_truth import GroundTruthData
 from betavae.data.protocols import ImageSet
-from betavae.evaluation.inference import images_to_input, kl_sum
+from betavae.evaluation.inference import decode, encode, images_to_input, kl_sum, labels_of
 from betavae.metrics.settings import MetricSettings, module_functions, setting
 from betavae.models.gaussian import reparameterise
 from betavae.models.vae import VAE
@@ -58,14 +58,20 @@ class Params(MetricSettings):
 describe, _ = module_functions(Params)
 
 
-def _draw_images(data: ImageSet | GroundTruthData, n: int, rng: np.random.Generator) -> np.ndarray:
-    """`n` images of `data`: rows drawn without replacement (with, if `n` exceeds the dataset) when the
-    dataset holds its images, else via its factors; datasets without factors (CelebA) need `images`."""
+def _draw_images(
+    model: VAE, data: ImageSet | GroundTruthData, n: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """`n` images of `data` and, for a conditional model, their classes: rows drawn without replacement
+    (with, if `n` exceeds the dataset) when the dataset holds its images, else via its factors; datasets
+    without factors (CelebA) need `images`."""
     held = getattr(data, "images", None)
     if held is not None:
-        rows = rng.choice(len(held), size=n, replace=n > len(held))
-        return held[np.sort(rows)]
-    return cast(GroundTruthData, data).sample(n, rng)[1]  # no images held: sampled through its factors
+        rows = np.sort(rng.choice(len(held), size=n, replace=n > len(held)))
+        return held[rows], labels_of(model, data, rows)
+    factors, images = cast(GroundTruthData, data).sample(n, rng)  # no images held: sampled through its factors
+    if not getattr(model, "conditional", False):
+        return images, None
+    return images, factors[:, list(cast(GroundTruthData, data).factor_names).index(str(model.config.condition_on))]
 
 
 @torch.no_grad()
@@ -80,7 +86,7 @@ def compute(model: VAE, data: ImageSet | GroundTruthData, rng: np.random.Generat
     device = next(model.parameters()).device
     generator = torch.Generator(device=device)
     generator.manual_seed(int(rng.integers(2**63 - 1)))
-    images = _draw_images(data, p.num_samples, np.random.default_rng(int(rng.integers(2**63 - 1))))
+    images, labels = _draw_images(model, data, p.num_samples, np.random.default_rng(int(rng.integers(2**63 - 1))))
 
     log_lik = 0.0
     kl_total: torch.Tensor | None = None
@@ -88,9 +94,10 @@ def compute(model: VAE, data: ImageSet | GroundTruthData, rng: np.random.Generat
     try:
         for start in range(0, p.num_samples, p.batch_size):
             x = images_to_input(images[start : start + p.batch_size], int(data.max_pixel_value), device)
-            mu, logvar = model.encode(x)  # (B, d) each
+            c = None if labels is None else torch.from_numpy(labels[start : start + p.batch_size]).to(device)
+            mu, logvar = encode(model, x, c)  # (B, d) each
             z = reparameterise(mu, logvar, generator)
-            recon = model.decode(z)  # (B, C, H, W)
+            recon = decode(model, z, c)  # (B, C, H, W)
             log_lik -= float(model.reconstruction_nll(recon, x).double().sum())
             kl = kl_sum(mu, logvar)  # (d,)
             kl_total = kl if kl_total is None else kl_total + kl

@@ -44,7 +44,9 @@ def evaluate_checkpoint(checkpoint: Path, data: GroundTruthData, cfg: EvaluateCo
     notes = requirements.estimators(cfg.metrics)
     reason = requirements.missing_factors(data)
     if reason is None:
-        source = suite.code_source(data, representation_of(model, int(data.max_pixel_value)), cfg.metrics)
+        source = suite.code_source(
+            data, representation_of(model, int(data.max_pixel_value), factor_names=data.factor_names), cfg.metrics
+        )
         scores = dict(suite.evaluate(data, source, np.random.default_rng(cfg.seed), cfg.metrics))
     else:
         source, scores = None, {}

@@ -9,7 +9,7 @@ import numpy as np
 from betavae.config import EvaluateConfig
 from betavae.data.protocols import ImageSet
 from betavae.errors import DataError
-from betavae.evaluation.inference import posterior_means_and_kl
+from betavae.evaluation.inference import labels_of, posterior_means_and_kl
 from betavae.evaluation.scoring import ScoredRun
 from betavae.evaluation.sweep_table import by_configuration
 from betavae.training.checkpoint import model_from_checkpoint
@@ -42,7 +42,8 @@ def udr_scores(data: ImageSet, scored: Sequence[ScoredRun], cfg: EvaluateConfig)
             if item.checkpoint is None:
                 raise DataError(f"UDR encodes with each run's checkpoint; a scored run of {label} names none")
             model, _ = model_from_checkpoint(item.checkpoint)
-            mu, kl = posterior_means_and_kl(model, images, int(data.max_pixel_value))
+            labels = labels_of(model, data, rows)
+            mu, kl = posterior_means_and_kl(model, images, int(data.max_pixel_value), labels=labels)
             codes.append(mu)
             kls.append(kl)
         for correlation in udr.CORRELATIONS:

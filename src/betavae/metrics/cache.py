@@ -18,6 +18,7 @@ codes are produced is decided in one place:
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Protocol, cast, runtime_checkable
 
 import numpy as np
@@ -55,6 +56,8 @@ class _CompleteGrid(Protocol):
 
     def classes_to_index(self, classes: np.ndarray) -> np.ndarray: ...
 
+    def index_to_classes(self, index: np.ndarray) -> np.ndarray: ...
+
 
 @runtime_checkable
 class CodeSource(Protocol):
@@ -75,9 +78,15 @@ class PairDifferenceSource(CodeSource, Protocol):
         ...
 
 
-def _encode(representation: Representation, images: np.ndarray) -> np.ndarray:
-    """Run the representation on one batch and check its output: float (n, d), finite."""
-    codes = np.asarray(representation(images))
+def _encode(representation: Representation, images: np.ndarray, factors: Callable[[], np.ndarray]) -> np.ndarray:
+    """Run the representation on one batch of images, whose factor classes (n, k) `factors()` gives, and
+    check its output: float (n, d), finite. A representation with a `condition_factor` column (a conditional
+    VAE's, :class:`betavae.evaluation.inference.Representation`) gets that factor's classes of the images."""
+    column = getattr(representation, "condition_factor", None)
+    if column is None:
+        codes = np.asarray(representation(images))
+    else:
+        codes = np.asarray(cast(Callable[..., np.ndarray], representation)(images, factors()[:, column]))
     n = images.shape[0]
     if codes.ndim != 2 or codes.shape[0] != n or codes.shape[1] < 1:
         raise DataError(f"representation must map {n} images to codes of shape ({n}, d), got shape {codes.shape}")
@@ -112,8 +121,9 @@ class ObservationEncoder:
             raise DataError(f"factors must be a 2-D array (n, k), got shape {factors.shape}")
         parts = []
         for start in range(0, factors.shape[0], self.batch_size):
-            images = self.data.sample_observations_from_factors(factors[start : start + self.batch_size], rng)
-            parts.append(_encode(self.representation, images))
+            chunk = factors[start : start + self.batch_size]
+            images = self.data.sample_observations_from_factors(chunk, rng)
+            parts.append(_encode(self.representation, images, partial(np.asarray, chunk)))
             self.num_encoded += images.shape[0]
         if not parts:
             raise DataError("cannot encode an empty set of factors")
@@ -176,7 +186,7 @@ class GridCodeCache:
         images_of = self.data.images
         for start in range(0, rows.size, self.batch_size):
             chunk = rows[start : start + self.batch_size]
-            codes = _encode(self.representation, images_of[chunk])
+            codes = _encode(self.representation, images_of[chunk], partial(self.data.index_to_classes, chunk))
             self.num_encoded += chunk.size
             self._store(chunk, codes)
             parts.append(codes)
@@ -193,7 +203,7 @@ class GridCodeCache:
                 continue
             rows = np.arange(start, stop)[~block]
             images = self.data.images[start:stop] if not block.any() else self.data.images[rows]
-            codes = _encode(self.representation, images)
+            codes = _encode(self.representation, images, partial(self.data.index_to_classes, rows))
             self.num_encoded += rows.size
             self._store(rows, codes)
             if not self.memoising:

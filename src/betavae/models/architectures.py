@@ -2,6 +2,8 @@
 
 Every encoder maps x (B, C, H, W) to (B, 2 d): the posterior means followed by the log-variances.
 Every decoder maps z (B, d) to (B, C, H, W): logits (Bernoulli) or means (Gaussian).
+A conditional VAE's networks take K more inputs, a one-hot class per image (`condition_classes` = K): the
+encoder beside the pixels (MLP) or as K constant maps beside the channels (conv), the decoder beside z.
 Both return float32 even under bf16 autocast, so the sampling, the KL and the likelihood sums that
 follow them are computed in float32 (only the matrix products inside the networks run in bf16).
 """
@@ -121,9 +123,13 @@ class MLPEncoder(nn.Module):
         layers.append(nn.Linear(hidden[-1], 2 * latent_dim))
         self.rest = nn.Sequential(*layers)
 
-    def forward(self, x: Tensor) -> Tensor:
-        """x: (B, C, H, W) floats in [0, 1], or uint8 in {0, 1} -> (B, 2 d)."""
-        return self.rest(self.first(x.flatten(1))).float()
+    def forward(self, x: Tensor, condition: Tensor | None = None) -> Tensor:
+        """x: (B, C, H, W) floats in [0, 1], or uint8 in {0, 1}; condition: one-hot (B, K) of x's dtype or
+        None -> (B, 2 d)."""
+        flat = x.flatten(1)
+        if condition is not None:
+            flat = torch.cat([flat, condition], 1)  # a binary image stays binary beside a one-hot class
+        return self.rest(self.first(flat)).float()
 
 
 class MLPDecoder(nn.Module):
@@ -172,8 +178,11 @@ class ConvEncoder(nn.Module):
             nn.Linear(256, 2 * latent_dim),
         )
 
-    def forward(self, x: Tensor) -> Tensor:
-        """x: (B, C, 64, 64) -> (B, 2 d)."""
+    def forward(self, x: Tensor, condition: Tensor | None = None) -> Tensor:
+        """x: (B, C, 64, 64), condition: one-hot (B, K) or None -> (B, 2 d)."""
+        if condition is not None:
+            maps = condition.to(x.dtype)[:, :, None, None].expand(-1, -1, *x.shape[2:])
+            x = torch.cat([x, maps], 1)
         return self.net(x).float()
 
 
@@ -209,9 +218,10 @@ NARROW_WIDTH = 400  # hidden units of mlp64-narrow
 
 
 def build_networks(
-    architecture: str, latent_dim: int, observation_shape: tuple[int, ...]
+    architecture: str, latent_dim: int, observation_shape: tuple[int, ...], condition_classes: int = 0
 ) -> tuple[nn.Module, nn.Module]:
-    """Return (encoder, decoder) for an architecture name and an observation shape (H, W, C).
+    """Return (encoder, decoder) for an architecture name and an observation shape (H, W, C); with
+    `condition_classes` K > 0 both networks take a one-hot class as well (a conditional VAE).
 
     mlp64: Higgins et al. 2017 Appendix A (2D shapes): encoder 4096-1200-1200 (ReLU) -> 2 d;
         decoder d-1200-1200-1200-4096 with tanh activations.
@@ -235,17 +245,19 @@ def build_networks(
             f"got observation_shape {tuple(observation_shape)}"
         )
     chw = (c, h, w)
+    k = condition_classes
+    pixels, code = c * h * w + k, latent_dim + k  # the encoder's and the decoder's inputs
     if architecture == "mlp64":
         return (
-            MLPEncoder(c * h * w, (1200, 1200), latent_dim),
-            MLPDecoder(latent_dim, (1200, 1200, 1200), chw, nn.Tanh),
+            MLPEncoder(pixels, (1200, 1200), latent_dim),
+            MLPDecoder(code, (1200, 1200, 1200), chw, nn.Tanh),
         )
     if architecture == "mlp64-narrow":
         width = NARROW_WIDTH
         return (
-            MLPEncoder(c * h * w, (width, width), latent_dim),
-            MLPDecoder(latent_dim, (width, width, width), chw, nn.Tanh),
+            MLPEncoder(pixels, (width, width), latent_dim),
+            MLPDecoder(code, (width, width, width), chw, nn.Tanh),
         )
     if architecture == "mlp28":
-        return (MLPEncoder(c * h * w, (400, 400), latent_dim), MLPDecoder(latent_dim, (400, 400), chw, nn.ReLU))
-    return ConvEncoder(c, latent_dim), ConvDecoder(c, latent_dim)
+        return (MLPEncoder(pixels, (400, 400), latent_dim), MLPDecoder(code, (400, 400), chw, nn.ReLU))
+    return ConvEncoder(c + k, latent_dim), ConvDecoder(c, code)

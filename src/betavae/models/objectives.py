@@ -28,7 +28,7 @@ from betavae.errors import ConfigError
 from betavae.models.gaussian import kl_normal_standard, log_normal_diag
 from betavae.models.priors import LpNestedISA
 from betavae.models.total_correlation import kl_decomposition
-from betavae.models.vae import VAE, VAEOutput
+from betavae.models.vae import VAE, Condition, VAEOutput
 
 ConfigT = TypeVar("ConfigT", bound=ObjectiveConfig)
 """The config type an objective class takes."""
@@ -40,6 +40,7 @@ class Objective(nn.Module, Generic[ConfigT]):
     `model.parameters()`; `discriminator_parameters()` by a second optimiser (FactorVAE only)."""
 
     needs_aux_batch: bool = False
+    takes_condition: bool = False  # forward() takes `c`, the classes of a conditional model's images
     configs: ClassVar[tuple[type[ObjectiveConfig], ...]] = ()  # the configs this class implements
 
     def __init__(self, config: ConfigT) -> None:
@@ -83,8 +84,11 @@ class BetaVAEObjective(Objective[AEConfig | VAEConfig | BetaVAEConfig]):
     """recon + beta * KL: Higgins et al. 2017 Eq. 4, beta constant or scaled by `train.beta_schedule`.
 
     "ae" is beta = 0 (the reconstruction term alone, still with a sampled code), "vae" is beta = 1 (the
-    negative ELBO of Kingma & Welling 2014 Eq. 10), "beta_vae" takes beta from the config.
+    negative ELBO of Kingma & Welling 2014 Eq. 10), "beta_vae" takes beta from the config. These are the
+    objectives of a conditional model (`takes_condition`): with classes c, the conditional VAE.
     """
+
+    takes_condition = True
 
     configs = (AEConfig, VAEConfig, BetaVAEConfig)
 
@@ -93,9 +97,17 @@ class BetaVAEObjective(Objective[AEConfig | VAEConfig | BetaVAEConfig]):
         self.beta = config.kl_weight
 
     def forward(
-        self, model: VAE, x: Tensor, step: int, x_aux: Tensor | None = None, generator: torch.Generator | None = None
+        self,
+        model: VAE,
+        x: Tensor,
+        step: int,
+        x_aux: Tensor | None = None,
+        generator: torch.Generator | None = None,
+        c: Condition = None,
     ) -> dict[str, Tensor]:
-        out = model(x, generator=generator)
+        """The terms on batch x; `c`, the classes of a conditional model's images, makes the terms those of
+        the conditional ELBO, log p(x|z, c) and KL(q(z|x, c) || p(z)) (Singh 2018 Sec. 4.2)."""
+        out = model(x, generator=generator) if c is None else model(x, generator=generator, c=c)
         recon = reconstruction_loss(model, out, x)
         kl, kl_per_latent = gaussian_kl_terms(out.mu, out.logvar)
         beta = self.beta * beta_factor(getattr(self.config, "beta_schedule", None), step)

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from betavae.data.ground_truth import GroundTruthData
+from betavae.metrics.cache import ObservationEncoder
 from betavae.render.figure import new_figure, save_png
 
 Represent = Callable[[np.ndarray], np.ndarray]  # uint8 images (n, H, W, C) -> latent means (n, d)
@@ -37,8 +38,9 @@ class FactorResponse:
 def _mean_codes(
     data: GroundTruthData, represent: Represent, factors: np.ndarray, rng: np.random.Generator, cells: int
 ) -> np.ndarray:
-    """Latent means of images drawn for `factors` (cells * k rows, cell-major), averaged per cell: (cells, d)."""
-    codes = np.asarray(represent(data.sample_observations_from_factors(factors, rng)), dtype=np.float64)
+    """Latent means of images drawn for `factors` (cells * k rows, cell-major), averaged per cell: (cells, d).
+    Encoded through the metrics' code source, which gives a conditional model each image's class."""
+    codes = np.asarray(ObservationEncoder(data, represent).codes(factors, rng), dtype=np.float64)
     return codes.reshape(cells, -1, codes.shape[1]).mean(axis=1)
 
 

@@ -32,6 +32,7 @@ SIZES: dict[str, tuple[int, int]] = {
     "factor_response": (1600, 1000),
     "latent_scatter": (800, 800),
     "decoded_grid": (800, 800),
+    "class_samples": (800, 1000),
     "sweep_tradeoff": (1500, 500),
     "metric_vs_beta": (1500, 500),
     "score_distribution": (1500, 500),

@@ -3,8 +3,12 @@
 Writes into `out_dir`: `traversal.png` (grid), `traversal.gif` (animation), `reconstructions.png`,
 `prior_samples.png`, `kl_per_latent.png`, `losses.png` (when a loss history is given),
 `factor_response.png` (datasets with factors), `latent_scatter.png` and `decoded_grid.png` (2-latent
-models) and `snapshots.png` (runs with snapshots over training). The same
-checkpoint, data and seed give byte-identical files.
+models), `snapshots.png` (runs with snapshots over training) and `class_samples.png` (conditional models).
+The same checkpoint, data and seed give byte-identical files.
+
+A conditional model (`model.condition_on`) is drawn given one class, the smallest in the test split: its
+test images of that class are the inputs, and the traversals, reconstructions, samples, decoded grid and
+snapshots decode given that class (the titles say which); `class_samples.png` shows every class.
 """
 
 from __future__ import annotations
@@ -23,9 +27,10 @@ from betavae.data.ground_truth import GroundTruthData
 from betavae.data.protocols import ImageSet
 from betavae.data.split import held_out
 from betavae.errors import DataError
-from betavae.evaluation.inference import encode_means, kl_per_latent, representation_of
+from betavae.evaluation.inference import encode_means, kl_per_latent, labels_of, representation_of
 from betavae.render import (
     animation,
+    class_samples,
     decoded_grid,
     factor_response,
     kl_bars,
@@ -82,11 +87,17 @@ def draw_run(
     The pictures of the model's inputs (reconstructions, traversal seeds, the KL order, the latent scatter,
     snapshots) use the test split of `data`, images the model never trained on; the factor response
     renders the whole factor grid (:mod:`betavae.data.split`)."""
-    model, run = model_from_checkpoint(Path(checkpoint))
+    conditional, run = model_from_checkpoint(Path(checkpoint))
     payload = load_checkpoint(Path(checkpoint))
     rng = np.random.default_rng(settings.seed)
     test = held_out(data)
     images = test.images
+    model, given = conditional, None
+    labels = labels_of(conditional, test)
+    if labels is not None:  # a conditional model: the pictures of one class
+        given = int(labels.min())
+        model, images = conditional.given(given), images[labels == given]
+        title = f"{title} | {condition_name(data, run.model.condition_on, given)}"
     held = np.sort(rng.choice(len(images), size=min(settings.kl_samples, len(images)), replace=False))
     kl = kl_per_latent(model, images[held], data.max_pixel_value)
     order = np.argsort(-kl, kind="stable")
@@ -140,7 +151,7 @@ def draw_run(
         try:
             response = factor_response.factor_response(
                 cast(GroundTruthData, data),  # a dataset with factors is ground-truth data
-                representation_of(model, data.max_pixel_value),
+                representation_of(conditional, data.max_pixel_value, factor_names=getattr(data, "factor_names", ())),
                 np.random.default_rng(settings.seed + 1),
             )
         except DataError as exc:  # an incomplete grid lacks some factor combinations
@@ -158,16 +169,33 @@ def draw_run(
             out_dir / "snapshots.png",
             settings.seed,
             title=f"{title}: over training",
+            given=given,
+        )
+    if given is not None:
+        names = [
+            condition_name(data, run.model.condition_on, k)
+            for k in class_samples.shown_classes(conditional.condition_classes)
+        ]
+        out["class_samples"] = class_samples.save_class_samples_png(
+            class_samples.class_samples(conditional, settings.seed),
+            names,
+            out_dir / "class_samples.png",
+            title=f"{title.rpartition(' | ')[0]}: the same draws decoded given each class",
         )
     if run.model.latent_dim == 2:
-        pick = held[:SCATTER_POINTS]
+        pick, points, scatter_title = held[:SCATTER_POINTS], means, title
+        if labels is not None:  # every class, each test image encoded with its own
+            every = np.random.default_rng(settings.seed + 2)
+            pick = np.sort(every.choice(len(test.images), size=min(len(held), len(test.images)), replace=False))
+            points = encode_means(conditional, test.images[pick], data.max_pixel_value, labels=labels[pick])
+            scatter_title = title.rpartition(" | ")[0]
         classes = cast(_RowClasses, test).index_to_classes(pick) if getattr(test, "has_factors", False) else None
         out["latent_scatter"] = scatter.save_scatter_png(
-            means[: len(pick)],
+            points[: len(pick)],
             classes,
             list(getattr(test, "factor_names", ())),
             out_dir / "latent_scatter.png",
-            title=f"{title}: latent means of held-out images",
+            title=f"{scatter_title}: latent means of held-out images",
         )
         out["decoded_grid"] = decoded_grid.save_decoded_grid_png(
             decoded_grid.decoded_grid(model),
@@ -175,3 +203,14 @@ def draw_run(
             title=f"{title}: decoded grid over (-{decoded_grid.LIMIT:g}, {decoded_grid.LIMIT:g})^2",
         )
     return RunPictures(out, kl)
+
+
+def condition_name(data: object, factor: str | None, k: int) -> str:
+    """`<factor> = <value>` of class k of a conditional model's factor (its value where the dataset lists
+    one, else the class)."""
+    names = list(getattr(data, "factor_names", ()))
+    values = getattr(data, "factor_values", ())
+    value: object = k
+    if factor in names and len(values) > names.index(factor) and k < len(values[names.index(factor)]):
+        value = values[names.index(factor)][k]
+    return f"{factor} = {value:g}" if isinstance(value, (float, np.floating)) else f"{factor} = {value}"

@@ -23,14 +23,16 @@ COLUMNS = 6  # images reconstructed, and prior samples decoded, per row
 
 
 def snapshot_rows(
-    files: Sequence[Path], final: Path, inputs: np.ndarray, max_pixel_value: int, seed: int
+    files: Sequence[Path], final: Path, inputs: np.ndarray, max_pixel_value: int, seed: int, given: int | None = None
 ) -> tuple[list[str], np.ndarray]:
     """Row labels and one uint8 mosaic row per model (the snapshots by step, then `final`): the
     reconstructions of `inputs` (COLUMNS images, fewer where a test split holds fewer) beside as many
-    decoded draws of the model's prior."""
+    decoded draws of the model's prior; a conditional model's given class `given`."""
     labels, rows = [], []
     for path in [*sorted(files, key=snapshot_step), final]:  # snapshot names sort by step
         model, run = model_from_checkpoint(path)
+        if given is not None:
+            model = model.given(given)
         payload = load_checkpoint(path)
         generator = torch.Generator().manual_seed(seed)  # the same draws for every row
         prior = samples.prior_of(run, payload.get("objective"))
@@ -43,10 +45,18 @@ def snapshot_rows(
 
 
 def save_snapshot_pictures_png(
-    files: Sequence[Path], final: Path, inputs: np.ndarray, max_pixel_value: int, path: Path, seed: int, title: str = ""
+    files: Sequence[Path],
+    final: Path,
+    inputs: np.ndarray,
+    max_pixel_value: int,
+    path: Path,
+    seed: int,
+    title: str = "",
+    given: int | None = None,
 ) -> Path:
-    """The inputs on top, then one row per snapshot: reconstructions | prior samples."""
-    labels, rows = snapshot_rows(files, final, inputs, max_pixel_value, seed)
+    """The inputs on top, then one row per snapshot: reconstructions | prior samples (a conditional
+    model's given class `given`)."""
+    labels, rows = snapshot_rows(files, final, inputs, max_pixel_value, seed, given)
     shown = (inputs.astype(np.float64) * (255.0 / max_pixel_value)).round().astype(np.uint8)
     top = tile(np.concatenate([shown, np.zeros_like(shown)]), 1, 2 * len(shown))
     mosaic = np.concatenate([top[None], rows])  # (1 + snapshots, H, W * 2 COLUMNS, C)

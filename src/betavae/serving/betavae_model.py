@@ -4,6 +4,10 @@
     predict(latents, params={"method": "decode"})    latents (n, d) -> uint8 images (n, H, W, C)
     predict(images, params={"method": "reconstruct"}) images -> decode(encode(images))
 
+A conditional model (`model.condition_on`) takes the class of the request's images as well,
+`params={"condition": k}` with any method (Singh 2018 Sec. 4.2: decode latents "as the character k");
+a request without one is refused, as is a class given to an unconditional model.
+
 The latent means are mu(x) of the Gaussian posterior q(z|x) (Kingma & Welling 2014; Higgins et al. 2017,
 Eq. 4); decoding returns the mean of p(x|z) in the training data's pixel range, rounded to uint8. MLflow
 loads this file when the model is pulled or served; weights come from the package's `weights` artifact,
@@ -70,13 +74,37 @@ with warnings.catch_warnings():
             try:
                 if method not in METHODS:
                     raise DataError(f"params.method must be one of {', '.join(METHODS)}, got {method!r}")
+                model = self._given((params or {}).get("condition"))
                 if method == "decode":
-                    return decode_images(self.model, self._latents(model_input), self.max_pixel_value)
+                    return decode_images(model, self._latents(model_input), self.max_pixel_value)
                 images = check_images(model_input, tuple(self.model.observation_shape), self.max_pixel_value)
             except DataError as exc:  # a served request gets HTTP 400 with this message
                 raise RequestError(str(exc), error_code=INVALID_PARAMETER_VALUE) from None
-            means = encode_means(self.model, images, self.max_pixel_value)
-            return means if method == "encode" else decode_images(self.model, means, self.max_pixel_value)
+            means = encode_means(model, images, self.max_pixel_value)
+            return means if method == "encode" else decode_images(model, means, self.max_pixel_value)
+
+        def _given(self, condition: Any) -> Any:
+            """The model to answer with: a conditional one given the request's class, else the model."""
+            from betavae.errors import DataError
+            from betavae.tracking.model_package import NO_CONDITION
+
+            if condition is None or condition == NO_CONDITION:
+                if self.model.conditional:
+                    raise DataError(
+                        f"this model is a conditional VAE on {self.model.config.condition_on!r}: pass "
+                        f"params.condition, a class in 0..{self.model.condition_classes - 1}"
+                    )
+                return self.model
+            if not self.model.conditional:
+                raise DataError(f"params.condition {condition!r}: this model is not conditional; pass none")
+            if isinstance(condition, bool) or not isinstance(condition, (int, np.integer)):
+                raise DataError(f"params.condition must be an integer class, got {condition!r}")
+            if not 0 <= int(condition) < self.model.condition_classes:
+                raise DataError(
+                    f"params.condition {int(condition)}: classes of {self.model.config.condition_on!r} are "
+                    f"0..{self.model.condition_classes - 1}"
+                )
+            return self.model.given(int(condition))
 
         def _latents(self, model_input: Any) -> np.ndarray:
             from betavae.errors import DataError

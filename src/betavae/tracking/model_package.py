@@ -22,10 +22,12 @@ MANIFEST = "betavae_manifest.json"
 MANIFEST_FORMAT = 1  # the package's `betavae` version and weights digest, checked on every load
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 MODEL_FILE = PACKAGE_DIR / "serving" / "betavae_model.py"
+NO_CONDITION = -1  # the `condition` of a request to an unconditional model
 
 
 def model_signature() -> Any:
-    """The package's signature: a `method` parameter (encode | decode | reconstruct).
+    """The package's signature: a `method` parameter (encode | decode | reconstruct) and a conditional
+    model's `condition`, the class every image of the request is encoded or decoded with (-1: none).
 
     Encode takes uint8 images (n, H, W, C) and decode float latents (n, d): one tensor schema cannot
     describe both, so the shapes are written into the model's metadata and checked by the model itself.
@@ -33,7 +35,9 @@ def model_signature() -> Any:
     from mlflow.models import ModelSignature
     from mlflow.types import ParamSchema, ParamSpec
 
-    return ModelSignature(params=ParamSchema([ParamSpec("method", "string", "encode")]))
+    return ModelSignature(
+        params=ParamSchema([ParamSpec("method", "string", "encode"), ParamSpec("condition", "long", NO_CONDITION)])
+    )
 
 
 #: The distributions the package's code imports when it loads (torch and numpy for the model, mlflow for

@@ -23,7 +23,7 @@ from mlflow.tracking import MlflowClient
 from betavae.config import RunConfig, SweepConfig, expand_sweep
 from betavae.config.per_dataset import checked_dataset, keep_checkpoints
 from betavae.config.whole import load_checked_params
-from betavae.errors import DataError
+from betavae.errors import ConfigError, DataError
 from betavae.paths import ProjectPaths
 from betavae.tracking.client import RunLogger, client_for, close_orphaned_runs, ensure_experiment, git_commit, start_run
 from betavae.tracking.sweep_record import RunRecord, SweepRecord, write_sweep_record
@@ -49,6 +49,15 @@ class SweepPlan:
         keep = keep_checkpoints(params)
         runs = expand_sweep(params, checked_dataset(params, dataset))
         return cls(dataset, tuple(runs), SweepConfig.from_dict(params.get("sweep")), keep)
+
+    def check_condition_factors(self, factor_names: Sequence[str]) -> None:
+        """A conditional model's factor (`model.condition_on`) must be one of the dataset's `factor_names`."""
+        for factor in sorted({run.model.condition_on for run in self.runs if run.model.condition_on is not None}):
+            if factor not in factor_names:
+                raise ConfigError(
+                    f"model.condition_on: dataset {self.dataset!r} has no factor {factor!r} to condition on; "
+                    f"its factors: {', '.join(factor_names) or 'none'}"
+                )
 
     @classmethod
     def load(cls, project: Path, dataset: str, overrides: Mapping[str, Any] | None = None) -> SweepPlan:

@@ -40,7 +40,7 @@ def save_checkpoint(
     metrics: dict[str, float] | None = None,
 ) -> Path:
     """Write the training state atomically: a crash mid-write leaves the previous checkpoint intact."""
-    payload = _payload(run, step, model.state_dict(), data_digest, observation_shape, max_pixel_value) | {
+    payload = _payload(run, step, model, model.state_dict(), data_digest, observation_shape, max_pixel_value) | {
         "objective": objective.state_dict(),
         "optimizers": {name: opt.state_dict() for name, opt in optimizers.items()},
         "rng": rng,
@@ -69,20 +69,23 @@ def save_snapshot(
     otherwise. :func:`model_from_checkpoint` loads the file like any weights, widened to the model's float32.
     """
     state = {k: v.to(dtype) if v.is_floating_point() else v for k, v in model.state_dict().items()}
-    return _save_atomically(_payload(run, step, state, data_digest, observation_shape, max_pixel_value), path)
+    return _save_atomically(_payload(run, step, model, state, data_digest, observation_shape, max_pixel_value), path)
 
 
 def _payload(
     run: RunConfig,
     step: int,
+    model: torch.nn.Module,
     model_state: dict[str, Any],
     data_digest: str,
     observation_shape: tuple[int, ...],
     max_pixel_value: int,
 ) -> dict[str, Any]:
-    """What every checkpoint file holds: the configuration, data, step and model weights; the training
-    state (objective, optimisers, RNG, metrics) empty, as in inference weights."""
-    return {
+    """What every checkpoint file holds: the configuration, data, step and model weights (with a conditional
+    model's number of classes); the training state (objective, optimisers, RNG, metrics) empty, as in
+    inference weights."""
+    classes = int(getattr(model, "condition_classes", 0))
+    return ({"condition_classes": classes} if classes else {}) | {
         "format_version": FORMAT_VERSION,
         "config_json": json.dumps(run.to_dict(), sort_keys=True),
         "config_digest": run.digest,
@@ -138,7 +141,7 @@ def model_from_checkpoint(path: Path, map_location: str | torch.device = "cpu") 
     """Rebuild the VAE from the saved configuration and load its weights (evaluation mode)."""
     payload = load_checkpoint(path, map_location)
     run = run_config_of(payload)
-    model = build_model(run.model, tuple(payload["observation_shape"]))
+    model = build_model(run.model, tuple(payload["observation_shape"]), int(payload.get("condition_classes", 0)))
     model.load_state_dict(payload["model"])
     model.eval()
     return model, run

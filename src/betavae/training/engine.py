@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 
 from betavae.config import RunConfig
 from betavae.config.objectives import FactorVAEConfig
+from betavae.data.ground_truth import condition_labels
 from betavae.data.protocols import ImageSet
 from betavae.data.split import train_rows
 from betavae.errors import ConfigError, TrainingDiverged
@@ -122,8 +123,9 @@ def train(
         keep_freed_memory()
     observation_shape = tuple(int(s) for s in data.images.shape[1:])
 
+    labels, classes = (None, 0) if run.model.condition_on is None else condition_labels(data, run.model.condition_on)
     torch.manual_seed(cfg.seed)
-    model = build_model(run.model, observation_shape).to(device)
+    model = build_model(run.model, observation_shape, classes).to(device)
     objective = build_objective(run.objective, run.model.latent_dim, num_images).to(device)
     model_params = list(model.parameters()) + list(objective.model_parameters())
     optimizers = {"model": make_optimizer(cfg.optimizer, model_params, cfg.lr, device)}
@@ -137,7 +139,9 @@ def train(
             fused=device.type in ("cpu", "cuda") or None,
         )
     # The dataset stays resident on the device as uint8 for the whole run.
-    sampler = BatchSampler(data.images, int(data.max_pixel_value), cfg.batch_size, device, cfg.seed, rows=rows)
+    sampler = BatchSampler(
+        data.images, int(data.max_pixel_value), cfg.batch_size, device, cfg.seed, rows=rows, labels=labels
+    )
 
     start_step = 0
     last_path = checkpoint_dir / LAST_STATE_FILE
@@ -190,9 +194,9 @@ def train(
     )
     step = start_step
     while step < cfg.steps:
-        x = sampler.draw()
+        x, c = sampler.draw_labelled() if labels is not None else (sampler.draw(), None)
         x_aux = sampler.draw() if needs_aux else None
-        terms = step_fn(x, step, x_aux)
+        terms = step_fn(x, step, x_aux, c)
         step += 1
         window_images += cfg.batch_size
 

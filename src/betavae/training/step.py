@@ -44,7 +44,8 @@ class BatchSampler:
     """Uniform random batches (with replacement across batches) of a dataset resident on `device`.
 
     images: uint8 (N, H, W, C), a numpy array or tensor (shared, not copied, on CPU); rows: the rows batches
-    are drawn from (the train split), None for every row. The index generator lives on the device and is
+    are drawn from (the train split), None for every row; labels: each image's class (N,) for a conditional
+    model, drawn with its image by :meth:`draw_labelled`. The index generator lives on the device and is
     seeded with `seed`; its state is part of a checkpoint, so a resumed run draws the same batches as an
     uninterrupted one.
     """
@@ -57,8 +58,10 @@ class BatchSampler:
         device: torch.device,
         seed: int,
         rows: Any = None,
+        labels: Any = None,
     ) -> None:
         self.images = torch.as_tensor(images).to(device)
+        self.labels = None if labels is None else torch.as_tensor(labels, dtype=torch.int64).to(device)
         self.rows = None if rows is None else torch.as_tensor(rows, dtype=torch.int64).to(device)
         self.num_images = int(self.images.shape[0]) if self.rows is None else int(self.rows.shape[0])
         self.max_pixel_value = int(max_pixel_value)
@@ -68,11 +71,22 @@ class BatchSampler:
         gen_device = device if device.type == "cuda" else torch.device("cpu")
         self.generator = torch.Generator(device=gen_device).manual_seed(seed)
 
-    def draw(self) -> torch.Tensor:
-        """One batch as float (B, C, H, W) in [0, 1] on the device."""
+    def _draw_rows(self) -> torch.Tensor:
         idx = torch.randint(self.num_images, (self.batch_size,), generator=self.generator, device=self.generator.device)
         idx = idx.to(self.device)
-        return to_float_images(self.images[idx if self.rows is None else self.rows[idx]], self.max_pixel_value)
+        return idx if self.rows is None else self.rows[idx]
+
+    def draw(self) -> torch.Tensor:
+        """One batch as float (B, C, H, W) in [0, 1] on the device."""
+        return to_float_images(self.images[self._draw_rows()], self.max_pixel_value)
+
+    def draw_labelled(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """One batch and its images' classes: float (B, C, H, W) in [0, 1], int64 (B,), on the device; the
+        same images as :meth:`draw` would give from the same generator state."""
+        if self.labels is None:
+            raise ValueError("this sampler holds no labels")
+        rows = self._draw_rows()
+        return to_float_images(self.images[rows], self.max_pixel_value), self.labels[rows]
 
     def get_state(self) -> torch.Tensor:
         return self.generator.get_state()
@@ -128,10 +142,16 @@ class TrainStep:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.amp_dtype)
 
-    def __call__(self, x: torch.Tensor, step: int, x_aux: torch.Tensor | None = None) -> Terms:
-        """Take step number `step` (0-based) on batch x (B, C, H, W); returns the loss terms."""
+    def __call__(
+        self, x: torch.Tensor, step: int, x_aux: torch.Tensor | None = None, c: torch.Tensor | None = None
+    ) -> Terms:
+        """Take step number `step` (0-based) on batch x (B, C, H, W), with the classes c (B,) of a conditional
+        model's images; returns the loss terms."""
         with self._autocast():
-            terms = self.objective(self.model, x, step, x_aux)
+            if c is None:
+                terms = self.objective(self.model, x, step, x_aux)
+            else:
+                terms = self.objective(self.model, x, step, x_aux, c=c)
         total = terms["total"]
         if self.check_finite and not bool(torch.isfinite(total)):
             main = {k: v for k, v in scalar_terms(terms).items() if "." not in k}
