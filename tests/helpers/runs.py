@@ -45,9 +45,24 @@ def tiny_params(**train: object) -> dict:
     }
 
 
-def register_tiny_model(root) -> None:
+class LabelledImages(InMemoryImages):
+    """In-memory images with one factor, `label` (classes 0..classes-1 in turn): what a conditional model
+    (`model.condition_on: label`) trains on."""
+
+    def __init__(self, images: np.ndarray, classes: int) -> None:
+        super().__init__(images)
+        self.labels = np.arange(len(images)) % classes
+        self.factor_names = ("label",)
+        self.factor_sizes = (classes,)
+        self.num_images = len(images)
+
+    def index_to_classes(self, index: np.ndarray) -> np.ndarray:
+        return self.labels[np.asarray(index)][:, None]
+
+
+def register_tiny_model(root, conditional: bool = False) -> None:
     """Train a tiny model (28x28 binary images, 4 latents, 4 steps) into `root`'s tracking store and
-    register it as `betavae-tiny@champion`."""
+    register it as `betavae-tiny@champion`; `conditional`: a conditional VAE on a 3-class `label`."""
     from betavae.config import build_run_config
     from betavae.tracking.client import client_for, ensure_experiment, start_run
     from betavae.tracking.promotion import register_run
@@ -56,10 +71,15 @@ def register_tiny_model(root) -> None:
     client = client_for(root)
     experiment = ensure_experiment(client, "betavae-tiny", root)
     parent = start_run(client, experiment, "sweep")
-    run = build_run_config(tiny_params(steps=4, checkpoint_every=4), "tiny")
+    params = tiny_params(steps=4, checkpoint_every=4)
+    data = InMemoryImages(random_binary_images(64, 28))
+    if conditional:
+        params["model"]["condition_on"] = "label"
+        data = LabelledImages(data.images, classes=3)
+    run = build_run_config(params, "tiny")
     record = train_and_track(
         run,
-        InMemoryImages(random_binary_images(64, 28)),
+        data,
         root=root,
         client=client,
         experiment_id=experiment,

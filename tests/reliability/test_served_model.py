@@ -171,6 +171,10 @@ BAD_REQUESTS = [
         {"inputs": np.ones((2, 7)).tolist(), "params": {"method": "decode"}},
         "latents: expected finite numbers of shape (n, 4)",
     ),
+    (
+        {"inputs": np.ones((2, 28, 28, 1), dtype=np.uint8).tolist(), "params": {"condition": 1}},
+        "params.condition 1: this model is not conditional; pass none",
+    ),
 ]
 
 
@@ -336,3 +340,47 @@ def test_altered_weights_or_another_writing_version_are_refused_in_one_line(proj
     assert (
         "has no betavae_manifest.json: it was written by a betavae older than the manifest" in capsys.readouterr().err
     )
+
+
+def test_a_conditional_model_is_pulled_with_its_class_or_refused_in_one_line(tmp_path, capsys):
+    """`betavae encode|decode --condition k` give a registered conditional VAE the class of every image; without
+    one, or with a class it lacks, the command exits 1 with one `error:` line."""
+    register_tiny_model(tmp_path, conditional=True)
+    latents = tmp_path / "z.npy"
+    np.save(latents, np.zeros((2, 4), dtype=np.float32))
+    decoded = {}
+    for k in (0, 2):
+        out = tmp_path / f"x{k}.npy"
+        assert (
+            main(
+                [
+                    "--root",
+                    str(tmp_path),
+                    "decode",
+                    "tiny",
+                    "--latents",
+                    str(latents),
+                    "--out",
+                    str(out),
+                    "--condition",
+                    str(k),
+                ]
+            )
+            == 0
+        )
+        decoded[k] = np.load(out)
+    assert decoded[0].shape == (2, 28, 28, 1) and not np.array_equal(decoded[0], decoded[2])
+    capsys.readouterr()
+    for extra, expected in (
+        ([], "pass params.condition, a class in 0..2"),
+        (["--condition", "3"], "params.condition 3: classes of 'label' are 0..2"),
+    ):
+        assert (
+            main(["--root", str(tmp_path), "encode", "tiny", "--images", write(tmp_path / "i.npy", ones), *extra]) == 1
+        )
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and expected in err and "Traceback" not in err, err
+    assert (
+        main(["--root", str(tmp_path), "encode", "tiny", "--images", str(tmp_path / "i.npy"), "--condition", "1"]) == 0
+    )
+    assert "2 images x 4 latents" in capsys.readouterr().out
