@@ -77,7 +77,6 @@ def encode_means(
     forward pass (default: :func:`inference_batch_size` of the encoder); a conditional model's means
     mu(x, c) take each image's class from `labels` (n,)."""
     check_uint8_images(images)
-    labels = check_labels(model, labels, len(images))
     batch_size = _images_per_pass(batch_size, model.encoder, device)
     model.eval()
     if torch.device(device).type == "cpu":
@@ -90,21 +89,6 @@ def encode_means(
     if not out:
         return np.zeros((0, model.config.latent_dim), dtype=np.float32)
     return np.concatenate(out)
-
-
-def check_labels(model: VAE, labels: np.ndarray | None, n: int) -> np.ndarray | None:
-    """`labels` as int64 (n,) for a conditional model (which needs them), None for an unconditional one
-    (which takes none); ValueError otherwise. Their range is checked by the model."""
-    if not getattr(model, "conditional", False):
-        if labels is not None:
-            raise ValueError("this model is not conditional (model.condition_on is null); pass no labels")
-        return None
-    if labels is None:
-        raise ValueError(f"this model is a conditional VAE on {model.config.condition_on!r}: pass each image's class")
-    out = np.asarray(labels)
-    if out.shape != (n,) or not np.issubdtype(out.dtype, np.integer):
-        raise ValueError(f"expected {n} integer classes, got {out.dtype} of shape {out.shape}")
-    return out.astype(np.int64, copy=False)
 
 
 def labels_of(model: VAE, data: object, rows: np.ndarray | None = None) -> np.ndarray | None:
@@ -128,8 +112,9 @@ def decode(model: VAE, z: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
 
 
 def _part(labels: np.ndarray | None, start: int, size: int) -> torch.Tensor | None:
-    """The labels of one batch as a tensor, or None."""
-    return None if labels is None else torch.from_numpy(np.ascontiguousarray(labels[start : start + size]))
+    """The labels of one batch as a tensor, or None; the model checks them against the batch (a missing,
+    foreign or impossible class is its ValueError)."""
+    return None if labels is None else torch.as_tensor(np.asarray(labels[start : start + size]))
 
 
 class Representation:
@@ -197,7 +182,6 @@ def decode_images(
     latents = np.asarray(latents, dtype=np.float32)
     if latents.ndim != 2 or latents.shape[1] != d or not np.isfinite(latents).all():
         raise ValueError(f"expected finite latents of shape (n, {d}), got {latents.dtype} {latents.shape}")
-    labels = check_labels(model, labels, len(latents))
     batch_size = _images_per_pass(batch_size, model.decoder, device)
     model.eval()
     if torch.device(device).type == "cpu":
@@ -234,7 +218,6 @@ def posterior_means_and_kl(
     per latent over them (d,), in nats (Kingma & Welling 2014, Appendix B); a conditional model's with the
     images' classes `labels` (n,)."""
     check_uint8_images(images)
-    labels = check_labels(model, labels, len(images))
     if len(images) == 0:
         raise DataError("the KL per latent needs at least one image, got none")
     model.eval()
